@@ -1,0 +1,104 @@
+"""python -m etl — a thin command line over the etl library."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from .kinds import KINDS
+from .paths import db_path
+
+COMMANDS = ("load", "check", "sample", "template")
+
+
+def _progress(start: float):
+    def show(message: str) -> None:
+        print(f"[{time.monotonic() - start:6.1f}s] {message}", file=sys.stderr, flush=True)
+    return show
+
+
+def print_report(report, out=sys.stdout, max_problems: int = 50) -> None:
+    for error in report.unreadable:
+        print(f"読めないファイル: {error}", file=out)
+    for t in report.tables:
+        where = t.file_name + (f" [{t.sheet}]" if t.sheet else "")
+        extra = f"、重複 {t.rows_duplicate:,}" if t.rows_duplicate else ""
+        print(f"{where}: {KINDS[t.kind].label}（{t.kind}） 読込 {t.rows_read:,} 行 → 有効 {t.rows_valid:,}、"
+              f"不合格 {t.rows_rejected:,}{extra}", file=out)
+    errors = report.errors
+    for p in errors[:max_problems]:
+        value = f"（値: {p.value}）" if p.value is not None else ""
+        print(f"エラー: {p.where()}: {p.reason}{value}", file=out)
+    if len(errors) > max_problems:
+        print(f"…ほか {len(errors) - max_problems:,} 件のエラー", file=out)
+    warnings = report.warnings
+    for w in warnings[:max_problems]:
+        print(f"注意: {w}", file=out)
+    if len(warnings) > max_problems:
+        print(f"…ほか {len(warnings) - max_problems:,} 件の注意", file=out)
+    for note in report.notes:
+        print(note, file=out)
+    totals = report.rows_by_kind()
+    summary = "、".join(f"{KINDS[k].label} {n:,} 行" for k, n in totals.items())
+    if report.loaded:
+        print(f"取り込みました: {summary}", file=out)
+    elif report.unreadable:
+        print("読めないファイルがあるため、何も書き込んでいません", file=out)
+    elif errors:
+        print(f"エラーが {len(errors):,} 件あるため、何も書き込んでいません"
+              "（有効な行だけ取り込むには --accept-valid）", file=out)
+    else:
+        print(f"検証のみ（書き込みなし）: {summary}", file=out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m etl", description="地域DX支援モニター: 記録ファイルの取込")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("load", help="記録ファイル（CSV/XLSX、フォルダ可）を検証してデータベースに取り込む")
+    p.add_argument("paths", nargs="+", type=Path)
+    p.add_argument("--db", help="データベースファイル（既定: DX_DB_PATH か data/dx.duckdb）")
+    p.add_argument("--accept-valid", action="store_true", help="不合格の行を除き、有効な行だけ取り込む")
+    p.add_argument("--fresh", action="store_true", help="既存の記録を捨て、空のデータベースから取り込む")
+
+    p = sub.add_parser("check", help="検証だけを行い、何も書き込まない")
+    p.add_argument("paths", nargs="+", type=Path)
+    p.add_argument("--db", help="照合に使うデータベース（既定: DX_DB_PATH か data/dx.duckdb）")
+
+    p = sub.add_parser("sample", help="data/sample/ のサンプル事業からデータベースを作り直す")
+    p.add_argument("--db")
+
+    p = sub.add_parser("template", help="Excel の入力テンプレートを書き出す")
+    p.add_argument("out", type=Path)
+
+    args = parser.parse_args(argv)
+    start = time.monotonic()
+
+    if args.command == "template":
+        from .template import write_template
+        write_template(args.out)
+        print(f"テンプレートを書き出しました: {args.out}")
+        return 0
+
+    from .load import LoadBusy, build_sample_database, check_files, load_files
+    db = db_path(getattr(args, "db", None))
+    try:
+        if args.command == "sample":
+            report = build_sample_database(db, progress=_progress(start))
+        elif args.command == "check":
+            report = check_files(args.paths, db)
+        else:
+            missing = [str(p) for p in args.paths if not p.exists()]
+            if missing:
+                print(f"ファイルがありません: {', '.join(missing)}", file=sys.stderr)
+                return 2
+            report = load_files(args.paths, db, accept_valid=args.accept_valid, fresh=args.fresh,
+                                progress=_progress(start))
+    except LoadBusy as e:
+        print(str(e), file=sys.stderr)
+        return 3
+    print_report(report)
+    if report.loaded:
+        print(f"データベース: {db}（{time.monotonic() - start:.1f} 秒）")
+    return report.exit_code

@@ -1,0 +1,338 @@
+"""Extract: record files (CSV in UTF-8/BOM/CP932, .xlsx) → raw DuckDB tables of text.
+
+Every value stays text here; parsing happens vectorised in the staging SQL. Each raw table has a
+`_row` column with the row number a person sees in Excel (or a text editor for CSV) and one VARCHAR
+column per recognised header, named by the canonical English column name.
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import hashlib
+import io
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from .kinds import KINDS, Kind, header_score, kind_from_headers, kind_from_name, match_headers
+
+HEADER_SEARCH_ROWS = 30
+# Below this size a CSV is parsed with Python's csv module (exact row numbers even with blank lines);
+# above it DuckDB's parallel reader does the work.
+SMALL_CSV_BYTES = 8 * 1024 * 1024
+MAX_FILE_BYTES = int(os.environ.get("DX_MAX_FILE_MB", "1024")) * 1024 * 1024
+
+
+class UnreadableFile(Exception):
+    """A file that cannot be read at all; the message is Japanese and names the file."""
+
+
+@dataclass
+class RawTable:
+    file_name: str
+    sheet: str | None
+    kind: Kind
+    table: str                 # DuckDB table holding _row + canonical columns, all VARCHAR
+    header_row: int            # 1-based row of the header
+    rows: int
+    columns: list[str]         # canonical columns present in the file
+    unknown_headers: list[str] = field(default_factory=list)
+    sha256: str = ""
+
+
+@dataclass
+class FileResult:
+    path: Path
+    file_name: str
+    sha256: str = ""
+    tables: list[RawTable] = field(default_factory=list)
+    error: str | None = None   # set when the whole file is unreadable
+    warnings: list[str] = field(default_factory=list)
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# ── pure helpers ──────────────────────────────────────────────────────────────
+
+def detect_encoding(path: Path) -> str:
+    """utf-8-sig, utf-8 or cp932; raises UnreadableFile for binary or undecodable bytes."""
+    with open(path, "rb") as f:
+        head = f.read(65536)
+    if not head.strip():
+        raise UnreadableFile("ファイルが空です")
+    if head.startswith(codecs.BOM_UTF8):
+        candidates = ["utf-8-sig"]
+    else:
+        if b"\x00" in head:
+            raise UnreadableFile("テキスト（CSV）ではなくバイナリファイルのようです")
+        if head.startswith(b"PK\x03\x04"):
+            raise UnreadableFile("CSV ではなく Excel などの圧縮ファイルのようです（拡張子を確認してください）")
+        candidates = ["utf-8", "cp932"]
+    for enc in candidates:
+        decoder = codecs.getincrementaldecoder(enc)()
+        try:
+            with open(path, "rb") as f:
+                for chunk in iter(lambda: f.read(1 << 22), b""):
+                    decoder.decode(chunk)
+                decoder.decode(b"", final=True)
+            return enc
+        except UnicodeDecodeError:
+            continue
+    raise UnreadableFile("文字コードを判別できません（UTF-8 / UTF-8 BOM付き / Shift_JIS(CP932) のいずれかで保存してください）")
+
+
+def sniff_delimiter(lines: list[str]) -> str:
+    tabs = sum(line.count("\t") for line in lines)
+    commas = sum(line.count(",") for line in lines)
+    return "\t" if tabs > commas else ","
+
+
+def find_header(rows: list[list[object]]) -> int | None:
+    """Index of the row that looks most like a header (≥ 2 known column names), else None."""
+    best_i, best = None, 1
+    for i, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        score = header_score(list(row))
+        if score > best:
+            best_i, best = i, score
+    return best_i
+
+
+def cell_text(value: object) -> str | None:
+    """An Excel cell value → the text the staging SQL parses."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time(0) else value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dt.time):
+        return value.strftime("%H:%M")
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    text = str(value)
+    return text if text.strip() else None
+
+
+def choose_kind(name: str, headers: list[object]) -> Kind | None:
+    """Kind from the file or sheet name when its required headers are there, else from the headers."""
+    by_name = kind_from_name(name)
+    if by_name is not None and set(by_name.required) <= set(match_headers(by_name, headers).values()):
+        return by_name
+    return kind_from_headers(headers)
+
+
+# ── I/O ───────────────────────────────────────────────────────────────────────
+
+class Extractor:
+    """Reads files into raw tables of one DuckDB connection."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.con = con
+        self._n = 0
+
+    def _new_table(self) -> str:
+        self._n += 1
+        return f"raw_{self._n}"
+
+    def read(self, path: Path, display_name: str | None = None) -> FileResult:
+        path = Path(path)
+        result = FileResult(path=path, file_name=display_name or path.name)
+        try:
+            size = path.stat().st_size
+            if size > MAX_FILE_BYTES:
+                raise UnreadableFile(
+                    f"ファイルが大きすぎます（{size / 1048576:,.0f} MB、上限 {MAX_FILE_BYTES / 1048576:,.0f} MB）。分割して取り込んでください")
+            result.sha256 = sha256_of(path)
+            suffix = path.suffix.lower()
+            if suffix in (".xlsx", ".xlsm"):
+                self._read_xlsx(path, result)
+            elif suffix in (".csv", ".tsv", ".txt"):
+                self._read_csv(path, result)
+            elif suffix == ".xls":
+                raise UnreadableFile("古い Excel 形式（.xls）は読めません。.xlsx で保存し直してください")
+            else:
+                raise UnreadableFile(f"対応していない形式です（{suffix or '拡張子なし'}）。CSV か .xlsx を指定してください")
+        except UnreadableFile as e:
+            result.error = f"{result.file_name}: {e}"
+            result.tables.clear()
+        for t in result.tables:
+            t.sha256 = result.sha256
+        return result
+
+    # CSV ---------------------------------------------------------------------
+    def _read_csv(self, path: Path, result: FileResult) -> None:
+        encoding = detect_encoding(path)
+        with open(path, encoding=encoding, newline="") as f:
+            head_text = f.read(65536)
+        head_lines = head_text.splitlines()[:HEADER_SEARCH_ROWS + 1]
+        delim = sniff_delimiter(head_lines)
+        head_rows = list(csv.reader(io.StringIO("\n".join(head_lines)), delimiter=delim))
+        h = find_header(head_rows)
+        if h is None:
+            raise UnreadableFile("見出し行が見つかりません（案件ID・実施日などの列名が必要です。records.md を参照）")
+        headers = head_rows[h]
+        kind = choose_kind(result.file_name, headers)
+        if kind is None:
+            raise UnreadableFile("どの記録の種類か判別できません（ファイル名か見出しで 支援案件/伴走記録/相談記録/セミナー・研修/目標値 のいずれかを示してください）")
+        positions = match_headers(kind, headers)
+        header_row = h + 1
+        small = path.stat().st_size <= SMALL_CSV_BYTES
+        if not small and encoding == "cp932":
+            path = self._transcode(path)
+            encoding = "utf-8"
+        if small or self._has_blank_lines(path):
+            rows = self._csv_rows_python(path, encoding, delim, header_row, positions)
+            table = self._table_from_rows(kind, positions, rows)
+        else:
+            table = self._table_from_duckdb_csv(path, delim, len(headers), header_row, positions)
+        self._finish(result, kind, table, None, header_row, headers, positions)
+
+    def _has_blank_lines(self, path: Path) -> bool:
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 22), b""):
+                if b"\n\n" in chunk or b"\n\r\n" in chunk:
+                    return True
+        return False
+
+    def _transcode(self, path: Path) -> Path:
+        fd, tmp = tempfile.mkstemp(suffix=".csv", prefix="dx-utf8-")
+        with open(path, encoding="cp932", newline="") as src, os.fdopen(fd, "w", encoding="utf-8", newline="") as dst:
+            for chunk in iter(lambda: src.read(1 << 22), ""):
+                dst.write(chunk)
+        self._temp_files = getattr(self, "_temp_files", []) + [tmp]
+        return Path(tmp)
+
+    def _csv_rows_python(self, path, encoding, delim, header_row, positions):
+        with open(path, encoding=encoding, newline="") as f:
+            for row_no, row in enumerate(csv.reader(f, delimiter=delim), start=1):
+                if row_no <= header_row:
+                    continue
+                yield row_no, row
+
+    def _table_from_duckdb_csv(self, path: Path, delim: str, ncols: int, header_row: int, positions) -> str:
+        table = self._new_table()
+        cols = {f"c{i}": "VARCHAR" for i in range(ncols)}
+        select = ", ".join(f'c{i} AS "{name}"' for i, name in positions.items())
+        # no blank lines on this path, so the Excel row is header_row + 1 + the record's ordinal
+        self.con.execute(
+            f"""CREATE TEMP TABLE {table}_src AS SELECT * FROM read_csv(?, auto_detect=false, header=false, skip=?,
+                delim=?, quote='"', escape='"', strict_mode=false, columns=?)""",
+            [str(path), header_row, delim, cols],
+        )
+        self.con.execute(
+            f"CREATE TEMP TABLE {table} AS SELECT CAST(rowid + ? AS INTEGER) AS _row, {select} FROM {table}_src",
+            [header_row + 1],
+        )
+        self.con.execute(f"DROP TABLE {table}_src")
+        return table
+
+    # XLSX --------------------------------------------------------------------
+    def _read_xlsx(self, path: Path, result: FileResult) -> None:
+        import openpyxl
+        if not zipfile.is_zipfile(path):
+            raise UnreadableFile("Excel ブック（.xlsx）として開けません。ファイルが壊れているか、別の形式です")
+        try:
+            wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        except Exception as e:  # openpyxl raises many types for broken workbooks
+            raise UnreadableFile(f"Excel ブック（.xlsx）として開けません（{type(e).__name__}）") from e
+        try:
+            sheets = wb.worksheets
+            found = 0
+            for ws in sheets:
+                if ws.sheet_state != "visible":
+                    result.warnings.append(f"{result.file_name} [{ws.title}]: 非表示のシートは読み込みません")
+                    continue
+                rows = [list(r) for r in ws.iter_rows(values_only=True)]
+                h = find_header(rows)
+                if h is None:
+                    if any(any(c is not None for c in r) for r in rows):
+                        result.warnings.append(f"{result.file_name} [{ws.title}]: 見出し行が見つからないため読み飛ばしました")
+                    continue
+                headers = rows[h]
+                kind = choose_kind(ws.title, headers) or choose_kind(result.file_name, headers)
+                if kind is None:
+                    result.warnings.append(f"{result.file_name} [{ws.title}]: どの記録の種類か判別できないため読み飛ばしました")
+                    continue
+                positions = match_headers(kind, headers)
+                header_row = h + 1
+                data = ((i, r) for i, r in enumerate(rows, start=1) if i > header_row)
+                table = self._table_from_rows(kind, positions, data, excel=True)
+                self._finish(result, kind, table, ws.title, header_row, headers, positions)
+                found += 1
+            if not found:
+                raise UnreadableFile("記録のシートが見つかりません（見出し行のあるシートが必要です）")
+        finally:
+            wb.close()
+
+    # shared ------------------------------------------------------------------
+    def _table_from_rows(self, kind: Kind, positions: dict[int, str], rows, excel: bool = False) -> str:
+        import pandas as pd
+        names = list(positions.values())
+        idx = list(positions.keys())
+        data: dict[str, list] = {"_row": [], **{n: [] for n in names}}
+        conv = cell_text if excel else (lambda v: v if v is not None and v.strip() != "" else None)
+        for row_no, row in rows:
+            values = [conv(row[i]) if i < len(row) else None for i in idx]
+            if all(v is None for v in values) and all(
+                    (c is None or str(c).strip() == "") for c in row):
+                continue  # blank rows are ignored
+            data["_row"].append(row_no)
+            for n, v in zip(names, values):
+                data[n].append(v)
+        df = pd.DataFrame({k: pd.Series(v, dtype="object") for k, v in data.items()})
+        df["_row"] = df["_row"].astype("int32")
+        table = self._new_table()
+        self.con.register(f"{table}_df", df)
+        cols = ", ".join(["_row"] + [f'CAST("{n}" AS VARCHAR) AS "{n}"' for n in names])
+        self.con.execute(f"CREATE TEMP TABLE {table} AS SELECT {cols} FROM {table}_df")
+        self.con.unregister(f"{table}_df")
+        return table
+
+    def _finish(self, result, kind, table, sheet, header_row, headers, positions):
+        # a row with every recognised cell blank counts as a blank row (trailing rows in Excel)
+        names = list(positions.values())
+        blank = " AND ".join(f'("{n}" IS NULL OR trim("{n}") = \'\')' for n in names)
+        self.con.execute(f"DELETE FROM {table} WHERE {blank}")
+        rows = self.con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+        unknown = [str(hd).strip() for i, hd in enumerate(headers)
+                   if i not in positions and hd is not None and str(hd).strip()]
+        where = f"{result.file_name}" + (f" [{sheet}]" if sheet else "")
+        if unknown:
+            result.warnings.append(f"{where}: 未知の列は取り込みません: {', '.join(unknown)}")
+        result.tables.append(RawTable(result.file_name, sheet, kind, table, header_row, rows, names, unknown))
+
+    def cleanup(self) -> None:
+        for tmp in getattr(self, "_temp_files", []):
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
+def iter_input_files(paths: list[Path]) -> list[Path]:
+    """Files named, and record files inside folders named (sorted, so loads are repeatable)."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out.extend(sorted(q for q in p.rglob("*")
+                              if q.is_file() and q.suffix.lower() in (".csv", ".tsv", ".txt", ".xlsx", ".xlsm")
+                              and not q.name.startswith(("~$", "."))))
+        else:
+            out.append(p)
+    return out
+
+
+__all__ = ["Extractor", "FileResult", "RawTable", "UnreadableFile", "iter_input_files", "KINDS"]

@@ -1,0 +1,371 @@
+"""Load: validated batches into the database, atomically.
+
+A load copies the current database file, applies the batch to the copy in one connection, rebuilds
+the marts, and os.replace()s the copy over the original. Readers attach the file read-only, so they
+see either the old or the new database, never a half-written one; a failed or killed load leaves
+only a stray temp file. One writer at a time, by an advisory lock next to the database.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import json
+import os
+import shutil
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+import duckdb
+
+from .extract import Extractor, FileResult, RawTable, iter_input_files
+from .kinds import KINDS, LOAD_ORDER
+from .macros import install_macros
+from .marts import build_marts
+from .paths import SAMPLE_DIR, SQL_DIR, db_path as default_db_path
+from .reference import load_reference
+from .validate import validate
+
+SCHEMA_SQL = (SQL_DIR / "schema.sql").read_text(encoding="utf-8")
+STAGING_DIR = SQL_DIR / "staging"
+LOCK_WAIT_SECONDS = float(os.environ.get("DX_LOCK_WAIT", "30"))
+
+
+class LoadBusy(Exception):
+    """Another load holds the database."""
+
+
+@dataclass
+class Problem:
+    file_name: str
+    sheet: str | None
+    row: int
+    kind: str
+    column: str
+    value: str | None
+    reason: str
+    severity: str              # error | warning | duplicate
+
+    def where(self) -> str:
+        sheet = f" [{self.sheet}]" if self.sheet else ""
+        return f"{self.file_name}{sheet} {self.row}行目 「{self.column}」"
+
+
+@dataclass
+class TableSummary:
+    file_name: str
+    sheet: str | None
+    kind: str
+    sha256: str
+    rows_read: int
+    rows_valid: int = 0
+    rows_rejected: int = 0
+    rows_duplicate: int = 0
+
+
+@dataclass
+class BatchReport:
+    files: list[FileResult] = field(default_factory=list)
+    tables: list[TableSummary] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    loaded: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def unreadable(self) -> list[str]:
+        return [f.error for f in self.files if f.error]
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[str]:
+        out = [w for f in self.files for w in f.warnings]
+        out += [f"{p.where()}: {p.reason}" + (f"（値: {p.value}）" if p.value else "")
+                for p in self.problems if p.severity != "error"]
+        return out
+
+    def rows_by_kind(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for t in self.tables:
+            out[t.kind] = out.get(t.kind, 0) + t.rows_valid
+        return out
+
+    @property
+    def exit_code(self) -> int:
+        if self.unreadable:
+            return 2
+        return 1 if self.errors and not self.loaded else 0
+
+
+# ── preparing a batch (extract → stage → validate), no writes ─────────────────────
+
+class Batch:
+    """Files read, staged and validated in an in-memory DuckDB; nothing written anywhere."""
+
+    def __init__(self, paths: Iterable[Path], db: Path | None = None, names: dict[Path, str] | None = None,
+                 progress: Callable[[str], None] | None = None):
+        self.db = Path(db) if db else default_db_path()
+        self.con = duckdb.connect()
+        self.progress = progress or (lambda msg: None)
+        self.report = BatchReport()
+        self.raw_tables: list[RawTable] = []
+        install_macros(self.con)
+        self.con.execute(SCHEMA_SQL)
+        load_reference(self.con)
+        self._known_engagements()
+        extractor = Extractor(self.con)
+        try:
+            for path in iter_input_files(list(paths)):
+                self.progress(f"読込中: {path.name}")
+                result = extractor.read(path, (names or {}).get(path))
+                self.report.files.append(result)
+                self.raw_tables.extend(result.tables)
+            self.kinds = [k for k in LOAD_ORDER if any(t.kind.name == k for t in self.raw_tables)]
+            self.progress("検証中")
+            self._stage()
+            self._validate()
+        finally:
+            extractor.cleanup()
+
+    def _known_engagements(self) -> None:
+        if self.db.exists():
+            self.con.execute("ATTACH ? AS current_db (READ_ONLY)", [str(self.db)])
+            self.con.execute("CREATE TEMP TABLE known_engagements AS SELECT engagement_id FROM current_db.engagements")
+            self.con.execute("DETACH current_db")
+        else:
+            self.con.execute("CREATE TEMP TABLE known_engagements (engagement_id VARCHAR)")
+
+    def _stage(self) -> None:
+        con = self.con
+        for name in LOAD_ORDER:
+            kind = KINDS[name]
+            parts = []
+            for src, t in enumerate(self.raw_tables):
+                if t.kind.name != name:
+                    continue
+                cols = ", ".join(f'"{c.name}"' if c.name in t.columns else f'NULL::VARCHAR AS "{c.name}"'
+                                 for c in kind.columns)
+                parts.append(f"SELECT {src}::INTEGER AS _src, _row, {cols} FROM {t.table}")
+            if not parts:
+                cols = ", ".join(f'NULL::VARCHAR AS "{c.name}"' for c in kind.columns)
+                parts = [f"SELECT NULL::INTEGER AS _src, NULL::INTEGER AS _row, {cols} WHERE false"]
+            con.execute(f"CREATE OR REPLACE TEMP TABLE raw_{name} AS " + " UNION ALL ".join(parts))
+        con.execute((STAGING_DIR / "00_lookups.sql").read_text(encoding="utf-8"))
+        # one pass over the distinct places and themes of the whole batch
+        con.execute("""CREATE OR REPLACE TEMP VIEW place_input AS
+            SELECT dx_text(prefecture) AS prefecture_text, dx_text(municipality) AS municipality_text FROM raw_engagements
+            UNION ALL SELECT dx_text(prefecture), dx_text(municipality) FROM raw_consultations
+            UNION ALL SELECT dx_text(prefecture), dx_text(municipality) FROM raw_events""")
+        con.execute((STAGING_DIR / "place.sql").read_text(encoding="utf-8"))
+        con.execute("""CREATE OR REPLACE TEMP VIEW theme_input AS
+            SELECT DISTINCT unnest(dx_list(dx_text(themes))) AS item, '企業' AS audience FROM raw_sessions
+            UNION ALL SELECT DISTINCT dx_text(theme), '自治体' FROM raw_consultations""")
+        con.execute((STAGING_DIR / "themes.sql").read_text(encoding="utf-8"))
+        for name in LOAD_ORDER:
+            sql = (STAGING_DIR / f"stg_{name}.sql").read_text(encoding="utf-8")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE stg_{name} AS {sql}")
+
+    def stored_columns(self, kind: str) -> list[str]:
+        """Columns of the stored table that staging provides (source_* are added at load)."""
+        cols = [r[0] for r in self.con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE table_name = ? AND schema_name = 'main' "
+            "AND database_name = current_database() ORDER BY column_index", [kind]).fetchall()]
+        return [c for c in cols if not c.startswith("source_")]
+
+    def _validate(self) -> None:
+        sources = {i: t.file_name + (f" [{t.sheet}]" if t.sheet else "") for i, t in enumerate(self.raw_tables)}
+        validate(self.con, self.kinds, {k: self.stored_columns(k) for k in self.kinds}, sources)
+        # rows that load: no error; of identical duplicates, the first copy
+        self.con.execute("""CREATE OR REPLACE TEMP TABLE rejected AS
+            SELECT DISTINCT kind, _src, _row FROM problems WHERE severity = 'error'""")
+        self.con.execute("""CREATE OR REPLACE TEMP TABLE skipped AS
+            SELECT DISTINCT kind, _src, _row FROM problems WHERE severity = 'duplicate'""")
+        for src, t in enumerate(self.raw_tables):
+            counts = self.con.execute(f"""
+                SELECT (SELECT count(*) FROM rejected WHERE kind = $k AND _src = $s),
+                       (SELECT count(*) FROM skipped WHERE kind = $k AND _src = $s
+                          AND (_src, _row) NOT IN (SELECT (_src, _row) FROM rejected WHERE kind = $k))""",
+                {"k": t.kind.name, "s": src}).fetchall()[0]
+            self.report.tables.append(TableSummary(
+                t.file_name, t.sheet, t.kind.name, t.sha256, t.rows,
+                rows_valid=t.rows - counts[0] - counts[1], rows_rejected=counts[0], rows_duplicate=counts[1]))
+        for kind, src, row, column, value, reason, severity in self.con.execute(
+                "SELECT kind, _src, _row, column_name, value, reason, severity FROM problems "
+                "ORDER BY _src, _row, severity, column_name").fetchall():
+            t = self.raw_tables[src]
+            self.report.problems.append(Problem(t.file_name, t.sheet, row, kind, column, value, reason, severity))
+
+    # ── writing ────────────────────────────────────────────────────────────────
+    def write(self, accept_valid: bool = False, fresh: bool = False, is_sample: bool = False) -> BatchReport:
+        """Apply the batch to the database atomically; without accept_valid any error writes nothing."""
+        report = self.report
+        if report.unreadable or (report.errors and not accept_valid):
+            return report
+        with writer_lock(self.db):
+            tmp = self.db.with_name(f"{self.db.name}.tmp-{os.getpid()}")
+            tmp.unlink(missing_ok=True)
+            start_empty = fresh or is_sample or not self.db.exists() or _is_sample_db(self.db)
+            if not start_empty:
+                self.progress("データベースを複製中")
+                shutil.copyfile(self.db, tmp)
+            elif self.db.exists() and not fresh and not is_sample:
+                report.notes.append("サンプルデータを外し、取り込んだ記録だけのデータベースにしました")
+            try:
+                self._apply(tmp, is_sample)
+                _fsync(tmp)
+                os.replace(tmp, self.db)
+                _fsync_dir(self.db.parent)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
+        report.loaded = True
+        return report
+
+    def _apply(self, tmp: Path, is_sample: bool) -> None:
+        con = self.con
+        con.execute("ATTACH ? AS target", [str(tmp)])
+        try:
+            con.execute("USE target")
+            con.execute(SCHEMA_SQL)
+            load_reference(con)
+            con.execute("USE memory")
+            load_id = con.execute("SELECT nextval('target.main.load_id_seq')").fetchall()[0][0]
+            now = dt.datetime.now().replace(microsecond=0)
+            self._write_sources(con)
+            for name in self.kinds:
+                self.progress(f"書込中: {KINDS[name].label}")
+                kind = KINDS[name]
+                cols = self.stored_columns(name)
+                key_match = " AND ".join(f't."{k}" = s."{k}"' for k in kind.key)
+                valid = f"""(SELECT s.* FROM stg_{name} s
+                             WHERE (s._src, s._row) NOT IN (SELECT (_src, _row) FROM rejected WHERE kind = '{name}')
+                               AND (s._src, s._row) NOT IN (SELECT (_src, _row) FROM skipped WHERE kind = '{name}'))"""
+                con.execute(f"CREATE OR REPLACE TEMP TABLE load_{name} AS SELECT * FROM {valid}")
+                con.execute(f"DELETE FROM target.main.{name} t WHERE EXISTS (SELECT 1 FROM load_{name} s WHERE {key_match})")
+                col_list = ", ".join(f'"{c}"' for c in cols)
+                con.execute(f"""INSERT INTO target.main.{name} ({col_list}, source_file, source_sheet, source_row)
+                    SELECT {", ".join(f's."{c}"' for c in cols)}, src.file_name, src.sheet, s._row
+                    FROM load_{name} s JOIN batch_sources src ON src._src = s._src""")
+            con.execute("""INSERT INTO target.main.rejected_rows
+                SELECT ?, src.file_name, src.sheet, p._row, p.kind, p.column_name, p.value, p.reason, NULL
+                FROM problems p JOIN batch_sources src ON src._src = p._src WHERE p.severity = 'error'""", [load_id])
+            self._store_rejected_records(con, load_id)
+            for t in self.report.tables:
+                con.execute("INSERT INTO target.main.load_history VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            [load_id, now, t.file_name, t.sha256, t.kind, t.sheet, t.rows_read,
+                             t.rows_valid, t.rows_rejected])
+            con.execute("USE target")
+            con.execute("INSERT OR REPLACE INTO meta VALUES ('is_sample', ?), ('built_at', ?)",
+                        ["true" if is_sample else "false", now.isoformat()])
+            con.execute("""INSERT OR REPLACE INTO meta SELECT 'data_as_of', CAST(max(d) AS VARCHAR) FROM (
+                SELECT max(date) AS d FROM sessions UNION ALL SELECT max(date) FROM consultations
+                UNION ALL SELECT max(date) FROM events UNION ALL SELECT max(start_date) FROM engagements)""")
+            self.progress("集計表を作成中")
+            build_marts(con)
+            con.execute("USE memory")
+            con.execute("CHECKPOINT target")
+        finally:
+            con.execute("USE memory")
+            con.execute("DETACH target")
+
+    def _write_sources(self, con) -> None:
+        con.execute("CREATE OR REPLACE TEMP TABLE batch_sources (_src INTEGER, file_name VARCHAR, sheet VARCHAR)")
+        con.executemany("INSERT INTO batch_sources VALUES (?, ?, ?)",
+                        [(i, t.file_name, t.sheet) for i, t in enumerate(self.raw_tables)])
+
+    def _store_rejected_records(self, con, load_id: int) -> None:
+        """The whole original row of each rejected row, as JSON, so it can be exported and fixed."""
+        for name in self.kinds:
+            con.execute(f"""UPDATE target.main.rejected_rows rr SET record = to_json(r)
+                FROM (SELECT r.* EXCLUDE (_src), src.file_name AS _file, src.sheet AS _sheet
+                      FROM raw_{name} r JOIN batch_sources src ON src._src = r._src) r
+                WHERE rr.load_id = ? AND rr.kind = '{name}' AND rr.file_name = r._file
+                  AND rr.sheet IS NOT DISTINCT FROM r._sheet AND rr.row_no = r._row""", [load_id])
+
+    def close(self) -> None:
+        self.con.close()
+
+
+# ── helpers ───────────────────────────────────────────────────────────────────
+
+def _is_sample_db(db: Path) -> bool:
+    try:
+        con = duckdb.connect()
+        con.execute("ATTACH ? AS d (READ_ONLY)", [str(db)])
+        row = con.execute("SELECT value FROM d.meta WHERE key = 'is_sample'").fetchall()[0]
+        con.close()
+        return bool(row and row[0] == "true")
+    except duckdb.Error:
+        return False
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        _fsync(path)
+    except OSError:
+        pass
+
+
+@contextmanager
+def writer_lock(db: Path, wait: float | None = None):
+    """One load at a time per database; a second waits up to `wait` seconds, then gives up."""
+    db.parent.mkdir(parents=True, exist_ok=True)
+    wait = LOCK_WAIT_SECONDS if wait is None else wait
+    lock_path = db.with_name(db.name + ".lock")
+    with open(lock_path, "a+") as f:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise LoadBusy(f"別の取込が実行中です（{wait:.0f}秒待ちました）。終わってからもう一度実行してください")
+                time.sleep(0.2)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def load_files(paths: Iterable[Path], db: Path | None = None, accept_valid: bool = False,
+               fresh: bool = False, is_sample: bool = False, names: dict[Path, str] | None = None,
+               progress: Callable[[str], None] | None = None) -> BatchReport:
+    batch = Batch(paths, db, names=names, progress=progress)
+    try:
+        return batch.write(accept_valid=accept_valid, fresh=fresh, is_sample=is_sample)
+    finally:
+        batch.close()
+
+
+def check_files(paths: Iterable[Path], db: Path | None = None,
+                names: dict[Path, str] | None = None) -> BatchReport:
+    batch = Batch(paths, db, names=names)
+    batch.close()
+    return batch.report
+
+
+def build_sample_database(db: Path | None = None, progress=None) -> BatchReport:
+    """(Re)build the database from the sample programme in data/sample/."""
+    report = load_files([SAMPLE_DIR], db, is_sample=True, progress=progress)
+    if not report.loaded:
+        details = "; ".join(report.unreadable + [f"{p.where()}: {p.reason}" for p in report.errors[:5]])
+        raise RuntimeError(f"サンプルデータを読み込めませんでした: {details}")
+    return report
+
+
+def report_json(report: BatchReport) -> str:
+    return json.dumps({"loaded": report.loaded, "tables": [t.__dict__ for t in report.tables],
+                       "problems": [p.__dict__ for p in report.problems]}, ensure_ascii=False, indent=1)

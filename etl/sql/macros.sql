@@ -1,0 +1,275 @@
+-- Value normalisation macros (see docs: /work/shared/spec/records.md, "Values").
+--
+-- Every macro takes the raw cell text (VARCHAR), returns NULL for NULL / blank input and NULL when the value
+-- cannot be parsed; none of them raises. A caller detects "present but unparseable" as
+--     dx_text(raw) IS NOT NULL AND dx_xxx(raw) IS NULL
+--
+-- Performance notes (these run on millions of rows):
+--   * DuckDB's translate() rebuilds its character map for every row, so it costs ~1.6 s per million rows with the
+--     full 94-character full-width map. It is therefore only applied to rows that actually contain a full-width
+--     (or ideographic-space / NBSP) character, tested first with a cheap RE2 character-class match.
+--   * Each macro starts with a fast path for the common, already-clean form (plain ASCII digits, ISO dates, …).
+--   * DuckDB's common-subexpression elimination does not look inside CASE branches, so where a slow-path value is
+--     needed more than once it is bound once with the "let" idiom  list_transform([expr], lambda x: ...)[1].
+--
+-- Names starting with dx__ are internal helpers; the public contract is the dx_* macros without a double
+-- underscore.
+
+-- ---------------------------------------------------------------------------------------------------------------
+-- internal helpers
+-- ---------------------------------------------------------------------------------------------------------------
+
+-- Full-width ASCII U+FF01..U+FF5E -> U+0021..U+007E, ideographic space U+3000 and NBSP U+00A0 -> space.
+CREATE OR REPLACE MACRO dx__fw_full(s) AS translate(
+    s,
+    '！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～' || chr(12288) || chr(160),
+    '!"#$%&''()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`abcdefghijklmnopqrstuvwxyz{|}~' || '  '
+);
+
+-- Text normalisation for free text (dx_text, dx_list): the full map, only where needed.
+CREATE OR REPLACE MACRO dx__fw_text(s) AS (
+    CASE WHEN regexp_matches(s, '[\x{FF01}-\x{FF5E}\x{3000}\x{A0}]') THEN dx__fw_full(s) ELSE s END
+);
+
+-- Normalisation for values that are parsed (numbers, dates, durations, booleans, codes).
+-- Rows with full-width letters get the full map; rows with only full-width digits / punctuation get a short map
+-- (much cheaper); ASCII rows are passed through. U+2212 MINUS SIGN is also mapped to '-'.
+CREATE OR REPLACE MACRO dx__norm(s) AS (
+    CASE
+        WHEN NOT regexp_matches(s, '[\x{FF01}-\x{FF5E}\x{3000}\x{A0}\x{2212}]') THEN s
+        WHEN regexp_matches(s, '[\x{FF21}-\x{FF3A}\x{FF41}-\x{FF5A}]')
+            THEN replace(dx__fw_full(s), chr(8722), '-')
+        ELSE translate(
+            s,
+            '０１２３４５６７８９＋－．，：％／（）＇' || chr(12288) || chr(160) || chr(8722),
+            '0123456789+-.,:%/()''' || '  -'
+        )
+    END
+);
+
+-- Base year of a Japanese era name / initial (already lower-cased): 令和n = 2018+n, 平成n = 1988+n, 昭和n = 1925+n.
+CREATE OR REPLACE MACRO dx__era_base(era) AS (
+    CASE era
+        WHEN '令和' THEN 2018 WHEN 'r' THEN 2018
+        WHEN '平成' THEN 1988 WHEN 'h' THEN 1988
+        WHEN '昭和' THEN 1925 WHEN 's' THEN 1925
+    END
+);
+
+-- Gregorian year from (era, era-year text) where era-year is digits or 元 (= 1); NULL for year 0.
+CREATE OR REPLACE MACRO dx__era_year(era, ey) AS (
+    CASE
+        WHEN ey = '元' THEN dx__era_base(era) + 1
+        WHEN try_cast(ey AS INTEGER) >= 1 THEN dx__era_base(era) + try_cast(ey AS INTEGER)
+    END
+);
+
+-- ---------------------------------------------------------------------------------------------------------------
+-- dx_text(s) -> VARCHAR
+-- full-width ASCII -> half-width, U+3000 / NBSP -> space, trimmed (spaces, tabs, CR, LF); '' -> NULL.
+-- Half-width katakana and all other Japanese characters are left untouched.
+-- ---------------------------------------------------------------------------------------------------------------
+CREATE OR REPLACE MACRO dx_text(s) AS nullif(trim(dx__fw_text(s), ' ' || chr(9) || chr(13) || chr(10)), '');
+
+-- ---------------------------------------------------------------------------------------------------------------
+-- dx_int(s) -> BIGINT
+-- digits (half/full width), optional sign, thousands separators in groups of three (',' '，'), surrounding spaces,
+-- an optional '.0…' fraction, an optional trailing unit 人 名 回 件 社 分.  '1.5' / 'abc' / '1,2' -> NULL.
+-- ---------------------------------------------------------------------------------------------------------------
+CREATE OR REPLACE MACRO dx_int(s) AS (
+    CASE
+        WHEN regexp_full_match(s, '[0-9]{1,18}') THEN CAST(s AS BIGINT)
+        ELSE try_cast(replace(regexp_extract(
+                dx__norm(s),
+                '^\s*([+-]?(?:\d{1,3}(?:,\d{3})+|\d+))(?:\.0*)?\s*[人名回件社分]?\s*$',
+                1), ',', '') AS BIGINT)
+    END
+);
+
+-- ---------------------------------------------------------------------------------------------------------------
+-- dx_number(s) -> DOUBLE
+-- like dx_int but decimals allowed ('1.5', '.5', '1,234.5'), optional trailing % (the number itself is returned:
+-- '50%' -> 50.0) or unit 人 名 回 件 社 分.
+-- ---------------------------------------------------------------------------------------------------------------
+CREATE OR REPLACE MACRO dx_number(s) AS (
+    CASE
+        WHEN regexp_full_match(s, '[0-9]{1,15}(?:\.[0-9]+)?') THEN CAST(s AS DOUBLE)
+        ELSE try_cast(replace(regexp_extract(
+                dx__norm(s),
+                '^\s*([+-]?(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.\d*)?)\s*[人名回件社分%]?\s*$',
+                1), ',', '') AS DOUBLE)
+    END
+);
+
+-- ---------------------------------------------------------------------------------------------------------------
+-- dx_minutes(s) -> INTEGER (minutes)
+-- a plain number is minutes ('120', '１２０', '90.0'); '90分' '90min' '90m'; '2時間' '2h' '1.5h' '1.5時間' '0.5H';
+-- '1時間30分' '1h30m' '1h30'; '1時間半' (= 90); 'h:mm' and 'h:mm:ss' ('1:30', '1:30:00').
+-- Fractions are rounded to the nearest minute.
+-- ---------------------------------------------------------------------------------------------------------------
+CREATE OR REPLACE MACRO dx_minutes(s) AS (
+    CASE
+        WHEN regexp_full_match(s, '[0-9]{1,6}') THEN CAST(s AS INTEGER)
+        ELSE list_transform(
+            [regexp_extract(
+                replace(lower(dx__norm(s)), ' ', ''),
+                '^(?:(\d+(?:\.\d+)?|\.\d+)(?:時間|hours?|hrs?|h)(半)?(?:(\d+)(?:分|minutes?|mins?|m)?)?'
+                    || '|(\d+(?:\.\d+)?)(?:分|minutes?|mins?|m)?'
+                    || '|(\d{1,3}):([0-5]\d)(?::([0-5]\d(?:\.\d*)?))?)$',
+                ['h', 'half', 'hm', 'm', 'ch', 'cm', 'cs'])],
+            lambda r: CAST(round(
+                CASE
+                    WHEN r.h <> '' THEN CAST(r.h AS DOUBLE) * 60
+                        + CASE WHEN r.half <> '' THEN 30 ELSE 0 END
+                        + coalesce(try_cast(r.hm AS DOUBLE), 0)
+                    WHEN r.m <> '' THEN CAST(r.m AS DOUBLE)
+                    WHEN r.ch <> '' THEN CAST(r.ch AS DOUBLE) * 60 + CAST(r.cm AS DOUBLE)
+                        + coalesce(try_cast(r.cs AS DOUBLE), 0) / 60
+                END) AS INTEGER)
+        )[1]
+    END
+);
+
+-- ---------------------------------------------------------------------------------------------------------------
+-- dx_bool(s) -> BOOLEAN
+-- true : 有 あり 有り アリ ○ 〇 ◯ ● はい true 1 yes y t on 済 済み 同行 同行あり 有 ✓ ✔
+-- false: 無 なし 無し ナシ × ✕ ✖ x いいえ false 0 no n f off - ― 未 非同行 同行なし 不同行
+-- latin is case-insensitive; full-width forms accepted; '1.0' / '0.0' (numbers exported as text) accepted.
+-- ---------------------------------------------------------------------------------------------------------------
+CREATE OR REPLACE MACRO dx_bool(s) AS list_transform(
+    [lower(trim(dx__norm(s), ' ' || chr(9) || chr(13) || chr(10)))],
+    lambda v: CASE
+        WHEN v IN ('1', 'true', '有', 'あり', '有り', '○', '〇', '◯', 'はい', 'yes', 'y', '済', '済み', '同行',
+                   '1.0', 't', 'on', 'アリ', '同行あり', '同行有', '同行有り', '●', '✓', '✔')
+            THEN true
+        WHEN v IN ('0', 'false', '無', 'なし', '無し', '×', '✕', '✖', 'x', 'いいえ', 'no', 'n', '-', '非同行',
+                   '0.0', 'f', 'off', 'ナシ', '同行なし', '同行無', '同行無し', '不同行', '―', '未')
+            THEN false
+    END
+)[1];
+
+-- ---------------------------------------------------------------------------------------------------------------
+-- dx_date(s) -> DATE
+-- ISO / slash dates with optional time ('2022-10-05', '2022/10/5', '2022-10-05 00:00:00', '2022-10-05T09:30:00');
+-- '2022.10.5', '2022年10月5日', optional weekday '(水)' / '（水曜日）'; full-width digits; era dates
+-- 'R4.10.5' 'R4/10/5' 'R4-10-5' 'r4.10.5' '令和4年10月5日' '令和 4年…' '令和元年5月1日' 'H31.4.30' '平成31年4月30日'
+-- (also 昭和/S); 8 digits '20221005'; an Excel serial number 20000..80000 ('44839', '44839.0').
+-- Years outside 1900..2100 and impossible calendar dates -> NULL.  Era boundaries are not enforced
+-- (R1.4.1 is read as 2019-04-01).
+-- ---------------------------------------------------------------------------------------------------------------
+CREATE OR REPLACE MACRO dx__date_fast(s) AS (
+    -- DuckDB's own DATE cast: accepts YYYY-MM-DD / YYYY/M/D with optional time; it also accepts 'epoch',
+    -- 'infinity', '(BC)' and two-digit years, which the year range and leading-digit test exclude.
+    CASE
+        WHEN year(try_cast(s AS DATE)) BETWEEN 1900 AND 2100 AND ltrim(s)[1] BETWEEN '0' AND '9'
+            THEN try_cast(s AS DATE)
+    END
+);
+
+CREATE OR REPLACE MACRO dx__date_slow(s) AS list_transform(
+    [lower(trim(dx__norm(s), ' ' || chr(9) || chr(13) || chr(10)))],
+    lambda n: CASE
+        -- 8 digits: YYYYMMDD
+        WHEN regexp_full_match(n, '(?:19|20)\d{6}|2100\d{4}')
+            THEN try_cast(n[1:4] || '-' || n[5:6] || '-' || n[7:8] AS DATE)
+        -- Excel serial day number (1900 date system)
+        WHEN regexp_full_match(n, '\d{5}(?:\.0*)?')
+            THEN CASE WHEN CAST(n[1:5] AS INTEGER) BETWEEN 20000 AND 80000
+                      THEN DATE '1899-12-30' + CAST(n[1:5] AS INTEGER) END
+        ELSE list_transform(
+            [regexp_extract(
+                n,
+                '^(?:(令和|平成|昭和|[rhs])\s*(元|\d{1,2})|(\d{4}))\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?'
+                    || '\s*(?:\((?:[月火水木金土日](?:曜日?)?)\))?'
+                    || '(?:(?:\s+|t)\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$',
+                ['era', 'ey', 'y', 'm', 'd'])],
+            lambda r: CASE
+                WHEN r.y <> '' THEN try_cast(r.y || '-' || r.m || '-' || r.d AS DATE)
+                WHEN r.era <> '' THEN try_cast(
+                    CAST(dx__era_year(r.era, r.ey) AS VARCHAR) || '-' || r.m || '-' || r.d AS DATE)
+            END
+        )[1]
+    END
+)[1];
+
+CREATE OR REPLACE MACRO dx_date(s) AS (
+    coalesce(
+        dx__date_fast(s),
+        list_filter([dx__date_slow(s)], lambda d: year(d) BETWEEN 1900 AND 2100)[1]
+    )
+);
+
+-- ---------------------------------------------------------------------------------------------------------------
+-- dx_fiscal_year(s) -> INTEGER (年度)
+-- '2022' '２０２２' '2022年度' 'FY2022' 'fy 2022' 'R4' 'r4' '令和4' '令和4年度' '令和元年度' (2019) 'H30' '平成30年度'
+-- (2018); only 2000..2100.
+-- ---------------------------------------------------------------------------------------------------------------
+CREATE OR REPLACE MACRO dx_fiscal_year(s) AS (
+    CASE
+        WHEN regexp_full_match(s, '20[0-9]{2}|2100') THEN CAST(s AS INTEGER)
+        ELSE list_transform(
+            [regexp_extract(
+                replace(lower(dx__norm(s)), ' ', ''),
+                '^(?:(?:fy)?(\d{4})(?:\.0*)?(?:年度?)?|(令和|平成|r|h)(元|\d{1,2})(?:年度?)?)$',
+                ['y', 'era', 'ey'])],
+            lambda r: list_filter(
+                [CASE
+                    WHEN r.y <> '' THEN CAST(r.y AS INTEGER)
+                    WHEN r.era <> '' THEN dx__era_year(r.era, r.ey)
+                END],
+                lambda y: y BETWEEN 2000 AND 2100)[1]
+        )[1]
+    END
+);
+
+-- ---------------------------------------------------------------------------------------------------------------
+-- dx_fiscal_year_of(d) -> INTEGER: the 年度 (April..March) containing DATE d.
+-- ---------------------------------------------------------------------------------------------------------------
+CREATE OR REPLACE MACRO dx_fiscal_year_of(d) AS
+    CAST(year(d) - CASE WHEN month(d) < 4 THEN 1 ELSE 0 END AS INTEGER);
+
+-- ---------------------------------------------------------------------------------------------------------------
+-- dx_list(s) -> VARCHAR[]
+-- split on 、 , ， ; ； ／ / and newlines (LF, CRLF, CR); NOT on ・ (part of names such as 経営理念・ミッション).
+-- Elements are dx_text-normalised (full-width ASCII -> half-width, U+3000 -> space) and trimmed; empty elements are
+-- dropped. NULL / blank / separators only -> NULL (never an empty list).
+-- ---------------------------------------------------------------------------------------------------------------
+CREATE OR REPLACE MACRO dx_list(s) AS (
+    CASE
+        WHEN regexp_matches(s, '[^、,，;；／/\s\x{3000}\x{A0}]')
+            THEN list_filter(
+                list_transform(
+                    regexp_split_to_array(dx__fw_text(s), '[、,，;；／/\r\n]'),
+                    lambda e: trim(e, ' ' || chr(9))),
+                lambda e: e <> '')
+    END
+);
+
+-- ---------------------------------------------------------------------------------------------------------------
+-- dx_code5(s) -> VARCHAR: 5-digit 全国地方公共団体コード (no check digit).
+-- Accepts half/full-width digits, a leading apostrophe (Excel text marker), a trailing '.0' (numeric export):
+--   6 digits  -> code5 + check digit: the check digit must be right, the first 5 digits are returned;
+--   5 digits  -> a code5 when its prefecture part is 01..47; otherwise, if it is a 6-digit code that lost its
+--                leading zero (valid check digit), the corresponding code5 ('82279' -> '08227');
+--   4 digits  -> a code5 that lost its leading zero ('8227' -> '08227').
+-- The prefecture part must be 01..47; whether the code exists is for the caller to check against the reference.
+-- ---------------------------------------------------------------------------------------------------------------
+CREATE OR REPLACE MACRO dx__code_pref_ok(c) AS try_cast(c[1:2] AS INTEGER) BETWEEN 1 AND 47;
+
+CREATE OR REPLACE MACRO dx__code6_ok(c) AS (
+    length(c) = 6 AND dx__code_pref_ok(c) AND
+    (11 - (CAST(c[1:1] AS INTEGER) * 6 + CAST(c[2:2] AS INTEGER) * 5 + CAST(c[3:3] AS INTEGER) * 4
+           + CAST(c[4:4] AS INTEGER) * 3 + CAST(c[5:5] AS INTEGER) * 2) % 11) % 10 = CAST(c[6:6] AS INTEGER)
+);
+
+CREATE OR REPLACE MACRO dx_code5(s) AS list_transform(
+    [regexp_extract(dx__norm(s), '^\s*[''’`]?\s*(\d{4,6})(?:\.0*)?\s*$', 1)],
+    lambda c: CASE length(c)
+        WHEN 4 THEN CASE WHEN dx__code_pref_ok('0' || c) THEN '0' || c END
+        WHEN 5 THEN CASE
+            WHEN dx__code_pref_ok(c) THEN c
+            WHEN dx__code6_ok('0' || c) THEN '0' || c[1:4]
+        END
+        WHEN 6 THEN CASE WHEN dx__code6_ok(c) THEN c[1:5] END
+    END
+)[1];
