@@ -67,16 +67,17 @@ CREATE OR REPLACE MACRO dx__era_year(era, ey) AS (
 -- ---------------------------------------------------------------------------------------------------------------
 -- dx_text(s) -> VARCHAR
 -- full-width ASCII -> half-width, U+3000 / NBSP -> space, trimmed (spaces, tabs, CR, LF); '' -> NULL.
--- Half-width katakana and all other Japanese characters are left untouched.
+-- Half-width katakana and all other Japanese characters are left untouched; inner spaces are not collapsed.
 -- ---------------------------------------------------------------------------------------------------------------
-CREATE OR REPLACE MACRO dx_text(s) AS nullif(trim(dx__fw_text(s), ' ' || chr(9) || chr(13) || chr(10)), '');
+CREATE OR REPLACE MACRO dx_text(s) AS
+    nullif(trim(dx__fw_text(CAST(s AS VARCHAR)), ' ' || chr(9) || chr(13) || chr(10)), '');
 
 -- ---------------------------------------------------------------------------------------------------------------
 -- dx_int(s) -> BIGINT
 -- digits (half/full width), optional sign, thousands separators in groups of three (',' '，'), surrounding spaces,
 -- an optional '.0…' fraction, an optional trailing unit 人 名 回 件 社 分.  '1.5' / 'abc' / '1,2' -> NULL.
 -- ---------------------------------------------------------------------------------------------------------------
-CREATE OR REPLACE MACRO dx_int(s) AS (
+CREATE OR REPLACE MACRO dx__int(s) AS (
     CASE
         WHEN regexp_full_match(s, '[0-9]{1,18}') THEN CAST(s AS BIGINT)
         ELSE try_cast(replace(regexp_extract(
@@ -85,13 +86,14 @@ CREATE OR REPLACE MACRO dx_int(s) AS (
                 1), ',', '') AS BIGINT)
     END
 );
+CREATE OR REPLACE MACRO dx_int(s) AS dx__int(CAST(s AS VARCHAR));
 
 -- ---------------------------------------------------------------------------------------------------------------
 -- dx_number(s) -> DOUBLE
--- like dx_int but decimals allowed ('1.5', '.5', '1,234.5'), optional trailing % (the number itself is returned:
--- '50%' -> 50.0) or unit 人 名 回 件 社 分.
+-- like dx_int but decimals allowed ('1.5', '.5', '1,234.5'); optional trailing % (the number itself is returned:
+-- '50%' -> 50.0) or unit 人 名 回 件 社 分.  No exponents, no 'nan' / 'inf'.
 -- ---------------------------------------------------------------------------------------------------------------
-CREATE OR REPLACE MACRO dx_number(s) AS (
+CREATE OR REPLACE MACRO dx__number(s) AS (
     CASE
         WHEN regexp_full_match(s, '[0-9]{1,15}(?:\.[0-9]+)?') THEN CAST(s AS DOUBLE)
         ELSE try_cast(replace(regexp_extract(
@@ -100,20 +102,21 @@ CREATE OR REPLACE MACRO dx_number(s) AS (
                 1), ',', '') AS DOUBLE)
     END
 );
+CREATE OR REPLACE MACRO dx_number(s) AS dx__number(CAST(s AS VARCHAR));
 
 -- ---------------------------------------------------------------------------------------------------------------
 -- dx_minutes(s) -> INTEGER (minutes)
--- a plain number is minutes ('120', '１２０', '90.0'); '90分' '90min' '90m'; '2時間' '2h' '1.5h' '1.5時間' '0.5H';
--- '1時間30分' '1h30m' '1h30'; '1時間半' (= 90); 'h:mm' and 'h:mm:ss' ('1:30', '1:30:00').
--- Fractions are rounded to the nearest minute.
+-- a plain number is minutes ('120', '１２０', '90.0'); '90分' '90min' '90m'; '2時間' '2h' '2hr' '1.5h' '1.5時間'
+-- '0.5H'; '1時間30分' '1h30m' '1h30'; '1時間半' (= 90); 'h:mm' and 'h:mm:ss' ('1:30', '1:30:00').
+-- Spaces anywhere are ignored; fractions are rounded to the nearest minute.
 -- ---------------------------------------------------------------------------------------------------------------
-CREATE OR REPLACE MACRO dx_minutes(s) AS (
+CREATE OR REPLACE MACRO dx__minutes(s) AS (
     CASE
         WHEN regexp_full_match(s, '[0-9]{1,6}') THEN CAST(s AS INTEGER)
         ELSE list_transform(
             [regexp_extract(
-                replace(lower(dx__norm(s)), ' ', ''),
-                '^(?:(\d+(?:\.\d+)?|\.\d+)(?:時間|hours?|hrs?|h)(半)?(?:(\d+)(?:分|minutes?|mins?|m)?)?'
+                replace(dx__norm(s), ' ', ''),
+                '(?i)^(?:(\d+(?:\.\d+)?|\.\d+)(?:時間|hours?|hrs?|h)(半)?(?:(\d+)(?:分|minutes?|mins?|m)?)?'
                     || '|(\d+(?:\.\d+)?)(?:分|minutes?|mins?|m)?'
                     || '|(\d{1,3}):([0-5]\d)(?::([0-5]\d(?:\.\d*)?))?)$',
                 ['h', 'half', 'hm', 'm', 'ch', 'cm', 'cs'])],
@@ -129,130 +132,163 @@ CREATE OR REPLACE MACRO dx_minutes(s) AS (
         )[1]
     END
 );
+CREATE OR REPLACE MACRO dx_minutes(s) AS dx__minutes(CAST(s AS VARCHAR));
 
 -- ---------------------------------------------------------------------------------------------------------------
 -- dx_bool(s) -> BOOLEAN
--- true : 有 あり 有り アリ ○ 〇 ◯ ● はい true 1 yes y t on 済 済み 同行 同行あり 有 ✓ ✔
--- false: 無 なし 無し ナシ × ✕ ✖ x いいえ false 0 no n f off - ― 未 非同行 同行なし 不同行
--- latin is case-insensitive; full-width forms accepted; '1.0' / '0.0' (numbers exported as text) accepted.
+-- true : 有 あり 有り アリ ○ 〇 ◯ ● ✓ ✔ はい true t 1 1.0 yes y on 済 済み 同行 同行あり 同行有 同行有り
+-- false: 無 なし 無し ナシ × ✕ ✖ x いいえ false f 0 0.0 no n off - ― 未 非同行 同行なし 同行無 同行無し 不同行
+-- Latin is case-insensitive; full-width forms and surrounding spaces are accepted.
+-- The exact (already clean) spelling is looked up first; only misses are normalised and looked up again.
 -- ---------------------------------------------------------------------------------------------------------------
-CREATE OR REPLACE MACRO dx_bool(s) AS list_transform(
-    [lower(trim(dx__norm(s), ' ' || chr(9) || chr(13) || chr(10)))],
-    lambda v: CASE
-        WHEN v IN ('1', 'true', '有', 'あり', '有り', '○', '〇', '◯', 'はい', 'yes', 'y', '済', '済み', '同行',
-                   '1.0', 't', 'on', 'アリ', '同行あり', '同行有', '同行有り', '●', '✓', '✔')
-            THEN true
-        WHEN v IN ('0', 'false', '無', 'なし', '無し', '×', '✕', '✖', 'x', 'いいえ', 'no', 'n', '-', '非同行',
-                   '0.0', 'f', 'off', 'ナシ', '同行なし', '同行無', '同行無し', '不同行', '―', '未')
-            THEN false
-    END
-)[1];
+CREATE OR REPLACE MACRO dx__bool_lookup(v) AS MAP {
+    '1': true, 'true': true, '有': true, 'あり': true, '有り': true, 'アリ': true, '○': true, '〇': true,
+    '◯': true, '●': true, '✓': true, '✔': true, 'はい': true, 'yes': true, 'y': true, 't': true, 'on': true,
+    '1.0': true, '済': true, '済み': true, '同行': true, '同行あり': true, '同行有': true, '同行有り': true,
+    'TRUE': true, 'True': true, 'YES': true, 'Yes': true, 'Y': true,
+    '0': false, 'false': false, '無': false, 'なし': false, '無し': false, 'ナシ': false, '×': false,
+    '✕': false, '✖': false, 'x': false, 'いいえ': false, 'no': false, 'n': false, 'f': false, 'off': false,
+    '0.0': false, '-': false, '―': false, '未': false, '非同行': false, '同行なし': false, '同行無': false,
+    '同行無し': false, '不同行': false,
+    'FALSE': false, 'False': false, 'NO': false, 'No': false, 'N': false, 'X': false
+}[v];
+
+CREATE OR REPLACE MACRO dx__bool(s) AS coalesce(
+    dx__bool_lookup(s),
+    dx__bool_lookup(lower(trim(dx__norm(s), ' ' || chr(9) || chr(13) || chr(10))))
+);
+CREATE OR REPLACE MACRO dx_bool(s) AS dx__bool(CAST(s AS VARCHAR));
 
 -- ---------------------------------------------------------------------------------------------------------------
 -- dx_date(s) -> DATE
--- ISO / slash dates with optional time ('2022-10-05', '2022/10/5', '2022-10-05 00:00:00', '2022-10-05T09:30:00');
--- '2022.10.5', '2022年10月5日', optional weekday '(水)' / '（水曜日）'; full-width digits; era dates
--- 'R4.10.5' 'R4/10/5' 'R4-10-5' 'r4.10.5' '令和4年10月5日' '令和 4年…' '令和元年5月1日' 'H31.4.30' '平成31年4月30日'
--- (also 昭和/S); 8 digits '20221005'; an Excel serial number 20000..80000 ('44839', '44839.0').
--- Years outside 1900..2100 and impossible calendar dates -> NULL.  Era boundaries are not enforced
--- (R1.4.1 is read as 2019-04-01).
+-- ISO / slash dates with optional time ('2022-10-05', '2022/10/5', '2022-10-05 00:00:00', '2022-10-05T09:30:00',
+-- '2022-10-05T09:30:00+09:00'); '2022.10.5', '2022年10月5日', an optional weekday '(水)' / '（水曜日）';
+-- full-width digits; era dates 'R4.10.5' 'R4/10/5' 'R4-10-5' 'r4.10.5' '令和4年10月5日' '令和 4年…' '令和元年5月1日'
+-- 'H31.4.30' '平成31年4月30日' (also 昭和 / S); 8 digits '20221005'; an Excel serial day number 20000..80000
+-- ('44839', '44839.0' -> 2022-10-05).
+-- Years outside 1900..2100 and impossible calendar dates (2022-02-30, R4.13.1) -> NULL. Era boundaries are not
+-- enforced (R1.4.1 is read as 2019-04-01).
 -- ---------------------------------------------------------------------------------------------------------------
+
+-- Fast path: DuckDB's own DATE cast, only for strings that look like YYYY-M-D / YYYY/M/D (+ optional time). The
+-- guard keeps out what the cast would also accept but we must not ('epoch', 'infinity', '22-10-05', '(BC)').
 CREATE OR REPLACE MACRO dx__date_fast(s) AS (
-    -- DuckDB's own DATE cast: accepts YYYY-MM-DD / YYYY/M/D with optional time; it also accepts 'epoch',
-    -- 'infinity', '(BC)' and two-digit years, which the year range and leading-digit test exclude.
     CASE
-        WHEN year(try_cast(s AS DATE)) BETWEEN 1900 AND 2100 AND ltrim(s)[1] BETWEEN '0' AND '9'
+        WHEN regexp_matches(s,
+            '^\s*(?:19|20)\d\d[-/]\d{1,2}[-/]\d{1,2}'
+            || '(?:[ Tt]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:[zZ]|[+-]\d{2}(?::?\d{2})?)?)?\s*$')
             THEN try_cast(s AS DATE)
     END
 );
 
-CREATE OR REPLACE MACRO dx__date_slow(s) AS list_transform(
-    [lower(trim(dx__norm(s), ' ' || chr(9) || chr(13) || chr(10)))],
-    lambda n: CASE
-        -- 8 digits: YYYYMMDD
-        WHEN regexp_full_match(n, '(?:19|20)\d{6}|2100\d{4}')
-            THEN try_cast(n[1:4] || '-' || n[5:6] || '-' || n[7:8] AS DATE)
-        -- Excel serial day number (1900 date system)
-        WHEN regexp_full_match(n, '\d{5}(?:\.0*)?')
-            THEN CASE WHEN CAST(n[1:5] AS INTEGER) BETWEEN 20000 AND 80000
-                      THEN DATE '1899-12-30' + CAST(n[1:5] AS INTEGER) END
-        ELSE list_transform(
-            [regexp_extract(
-                n,
-                '^(?:(令和|平成|昭和|[rhs])\s*(元|\d{1,2})|(\d{4}))\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?'
-                    || '\s*(?:\((?:[月火水木金土日](?:曜日?)?)\))?'
-                    || '(?:(?:\s+|t)\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$',
-                ['era', 'ey', 'y', 'm', 'd'])],
-            lambda r: CASE
-                WHEN r.y <> '' THEN try_cast(r.y || '-' || r.m || '-' || r.d AS DATE)
-                WHEN r.era <> '' THEN try_cast(
-                    CAST(dx__era_year(r.era, r.ey) AS VARCHAR) || '-' || r.m || '-' || r.d AS DATE)
-            END
-        )[1]
+-- DATE from a year (INTEGER) and month / day text; NULL when out of range or not a calendar date.
+CREATE OR REPLACE MACRO dx__ymd(y, m, d) AS (
+    CASE WHEN y BETWEEN 1900 AND 2100 THEN try_cast(CAST(y AS VARCHAR) || '-' || m || '-' || d AS DATE) END
+);
+
+-- 8 digits (YYYYMMDD) or an Excel serial day number, ASCII digits only (checked on the raw text).
+CREATE OR REPLACE MACRO dx__date_digits(s) AS (
+    CASE
+        WHEN length(s) = 8 THEN dx__ymd(CAST(s[1:4] AS INTEGER), s[5:6], s[7:8])
+        WHEN CAST(s[1:5] AS INTEGER) BETWEEN 20000 AND 80000 THEN DATE '1899-12-30' + CAST(s[1:5] AS INTEGER)
     END
+);
+
+-- Western dates with 年月日 or '.' separators (n already normalised): rewritten to Y-M-D and cast.
+CREATE OR REPLACE MACRO dx__date_western(n) AS (
+    CASE
+        WHEN regexp_full_match(n,
+            '\s*(?:19\d\d|20\d\d|2100)\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?'
+            || '\s*(?:\((?:[月火水木金土日](?:曜日?)?)\))?(?:(?:\s+|[tT])\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?\s*')
+            THEN try_cast(regexp_replace(n,
+                '^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2}).*$', '\1-\2-\3', 's') AS DATE)
+    END
+);
+
+-- Japanese era dates (n already normalised).
+CREATE OR REPLACE MACRO dx__date_era(n) AS list_transform(
+    [regexp_extract(
+        n,
+        '(?i)^\s*(令和|平成|昭和|[rhs])\s*(元|\d{1,2})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?'
+            || '\s*(?:\((?:[月火水木金土日](?:曜日?)?)\))?\s*$',
+        ['era', 'ey', 'm', 'd'])],
+    lambda r: CASE WHEN r.era <> '' THEN dx__ymd(dx__era_year(lower(r.era), r.ey), r.m, r.d) END
 )[1];
 
-CREATE OR REPLACE MACRO dx_date(s) AS (
-    coalesce(
-        dx__date_fast(s),
-        list_filter([dx__date_slow(s)], lambda d: year(d) BETWEEN 1900 AND 2100)[1]
-    )
+CREATE OR REPLACE MACRO dx__date_slow(s) AS (
+    CASE
+        WHEN regexp_full_match(s, '[0-9]{8}|[0-9]{5}(?:\.0*)?') THEN dx__date_digits(s)
+        WHEN regexp_matches(dx__norm(s), '^\s*\d') THEN dx__date_western(dx__norm(s))
+        ELSE dx__date_era(dx__norm(s))
+    END
 );
+
+CREATE OR REPLACE MACRO dx__date(s) AS coalesce(dx__date_fast(s), dx__date_slow(s));
+CREATE OR REPLACE MACRO dx_date(s) AS dx__date(CAST(s AS VARCHAR));
 
 -- ---------------------------------------------------------------------------------------------------------------
 -- dx_fiscal_year(s) -> INTEGER (年度)
--- '2022' '２０２２' '2022年度' 'FY2022' 'fy 2022' 'R4' 'r4' '令和4' '令和4年度' '令和元年度' (2019) 'H30' '平成30年度'
--- (2018); only 2000..2100.
+-- '2022' '２０２２' '2022年度' '2022年' 'FY2022' 'fy 2022' 'R4' 'r4' '令和4' '令和4年度' '令和元年度' (2019) 'H30'
+-- '平成30年度' (2018), '2022.0'; only 2000..2100.
 -- ---------------------------------------------------------------------------------------------------------------
-CREATE OR REPLACE MACRO dx_fiscal_year(s) AS (
+CREATE OR REPLACE MACRO dx__fiscal_year(s) AS (
     CASE
         WHEN regexp_full_match(s, '20[0-9]{2}|2100') THEN CAST(s AS INTEGER)
         ELSE list_transform(
             [regexp_extract(
-                replace(lower(dx__norm(s)), ' ', ''),
-                '^(?:(?:fy)?(\d{4})(?:\.0*)?(?:年度?)?|(令和|平成|r|h)(元|\d{1,2})(?:年度?)?)$',
+                replace(dx__norm(s), ' ', ''),
+                '(?i)^(?:(?:fy)?(\d{4})(?:\.0*)?(?:年度?)?|(令和|平成|r|h)(元|\d{1,2})(?:年度?)?)$',
                 ['y', 'era', 'ey'])],
             lambda r: list_filter(
                 [CASE
                     WHEN r.y <> '' THEN CAST(r.y AS INTEGER)
-                    WHEN r.era <> '' THEN dx__era_year(r.era, r.ey)
+                    WHEN r.era <> '' THEN dx__era_year(lower(r.era), r.ey)
                 END],
                 lambda y: y BETWEEN 2000 AND 2100)[1]
         )[1]
     END
 );
+CREATE OR REPLACE MACRO dx_fiscal_year(s) AS dx__fiscal_year(CAST(s AS VARCHAR));
 
 -- ---------------------------------------------------------------------------------------------------------------
 -- dx_fiscal_year_of(d) -> INTEGER: the 年度 (April..March) containing DATE d.
 -- ---------------------------------------------------------------------------------------------------------------
-CREATE OR REPLACE MACRO dx_fiscal_year_of(d) AS
-    CAST(year(d) - CASE WHEN month(d) < 4 THEN 1 ELSE 0 END AS INTEGER);
+CREATE OR REPLACE MACRO dx__fiscal_year_of(d) AS CAST(year(d) - CASE WHEN month(d) < 4 THEN 1 ELSE 0 END AS INTEGER);
+CREATE OR REPLACE MACRO dx_fiscal_year_of(d) AS dx__fiscal_year_of(CAST(d AS DATE));
 
 -- ---------------------------------------------------------------------------------------------------------------
 -- dx_list(s) -> VARCHAR[]
 -- split on 、 , ， ; ； ／ / and newlines (LF, CRLF, CR); NOT on ・ (part of names such as 経営理念・ミッション).
--- Elements are dx_text-normalised (full-width ASCII -> half-width, U+3000 -> space) and trimmed; empty elements are
--- dropped. NULL / blank / separators only -> NULL (never an empty list).
+-- Elements are normalised like dx_text (full-width ASCII -> half-width, U+3000 / NBSP / tab -> space) and
+-- trimmed; empty elements are dropped. NULL / blank / separators only -> NULL (never an empty list).
 -- ---------------------------------------------------------------------------------------------------------------
-CREATE OR REPLACE MACRO dx_list(s) AS (
-    CASE
-        WHEN regexp_matches(s, '[^、,，;；／/\s\x{3000}\x{A0}]')
-            THEN list_filter(
-                list_transform(
-                    regexp_split_to_array(dx__fw_text(s), '[、,，;；／/\r\n]'),
-                    lambda e: trim(e, ' ' || chr(9))),
-                lambda e: e <> '')
-    END
+CREATE OR REPLACE MACRO dx__list(s) AS nullif(
+    list_filter(
+        list_transform(
+            regexp_split_to_array(
+                replace(replace(replace(
+                    -- full-width ASCII other than the separators ， ； ／ (rare): full map
+                    CASE
+                        WHEN regexp_matches(s, '[\x{FF01}-\x{FF0B}\x{FF0D}\x{FF0E}\x{FF10}-\x{FF1A}\x{FF1C}-\x{FF5E}]')
+                            THEN dx__fw_full(s)
+                        ELSE s
+                    END, chr(12288), ' '), chr(160), ' '), chr(9), ' '),
+                '[、,，;；／/\r\n]'),
+            lambda e: trim(e)),
+        lambda e: e <> ''),
+    []
 );
+CREATE OR REPLACE MACRO dx_list(s) AS dx__list(CAST(s AS VARCHAR));
 
 -- ---------------------------------------------------------------------------------------------------------------
--- dx_code5(s) -> VARCHAR: 5-digit 全国地方公共団体コード (no check digit).
+-- dx_code5(s) -> VARCHAR: 5-digit 全国地方公共団体コード (without check digit).
 -- Accepts half/full-width digits, a leading apostrophe (Excel text marker), a trailing '.0' (numeric export):
 --   6 digits  -> code5 + check digit: the check digit must be right, the first 5 digits are returned;
 --   5 digits  -> a code5 when its prefecture part is 01..47; otherwise, if it is a 6-digit code that lost its
 --                leading zero (valid check digit), the corresponding code5 ('82279' -> '08227');
 --   4 digits  -> a code5 that lost its leading zero ('8227' -> '08227').
 -- The prefecture part must be 01..47; whether the code exists is for the caller to check against the reference.
+-- Check digit (総務省): 11 - (d1*6 + d2*5 + d3*4 + d4*3 + d5*2) mod 11, last digit.
 -- ---------------------------------------------------------------------------------------------------------------
 CREATE OR REPLACE MACRO dx__code_pref_ok(c) AS try_cast(c[1:2] AS INTEGER) BETWEEN 1 AND 47;
 
@@ -262,7 +298,7 @@ CREATE OR REPLACE MACRO dx__code6_ok(c) AS (
            + CAST(c[4:4] AS INTEGER) * 3 + CAST(c[5:5] AS INTEGER) * 2) % 11) % 10 = CAST(c[6:6] AS INTEGER)
 );
 
-CREATE OR REPLACE MACRO dx_code5(s) AS list_transform(
+CREATE OR REPLACE MACRO dx__code5(s) AS list_transform(
     [regexp_extract(dx__norm(s), '^\s*[''’`]?\s*(\d{4,6})(?:\.0*)?\s*$', 1)],
     lambda c: CASE length(c)
         WHEN 4 THEN CASE WHEN dx__code_pref_ok('0' || c) THEN '0' || c END
@@ -273,3 +309,4 @@ CREATE OR REPLACE MACRO dx_code5(s) AS list_transform(
         WHEN 6 THEN CASE WHEN dx__code6_ok(c) THEN c[1:5] END
     END
 )[1];
+CREATE OR REPLACE MACRO dx_code5(s) AS dx__code5(CAST(s AS VARCHAR));

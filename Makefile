@@ -1,0 +1,29 @@
+# The two commands a newcomer types: `make run` and `make test`.
+PY := .venv/bin/python
+DB ?= data/dx.duckdb
+
+.PHONY: run test setup setup-system sample bench bench-full
+
+setup:
+	scripts/setup.sh
+
+setup-system:
+	scripts/setup.sh --system
+
+sample: setup
+	$(PY) -m etl sample --db $(DB)
+
+# Installs, builds the sample database when there is none, and serves the dashboard on http://localhost:8501
+run: setup
+	@[ -f $(DB) ] || $(PY) -m etl sample --db $(DB)
+	$(PY) -m streamlit run app.py
+
+# Installs everything the tests need (Debian chromium + fonts-noto-cjk, pip packages) and runs every test
+test: setup-system
+	$(PY) -m pytest -q
+
+bench: setup
+	$(PY) benchmarks/run_all.py --scale small
+
+bench-full: setup
+	$(PY) benchmarks/run_all.py --scale full --write-docs
