@@ -1,0 +1,50 @@
+"""概要: KPIs against targets, per consortium comparison, monthly activity, engagements needing attention."""
+import streamlit as st
+
+from monitor import charts, tables, ui
+from monitor.queries import run_query
+
+ui.page_setup("概要")
+filters = ui.sidebar_filters()
+ui.context_caption(filters)
+context = ui.context_text(filters)
+
+kpi = run_query("kpi", filters)
+total = kpi[kpi["is_total"]].iloc[0]
+if not (total["engagements"] or total["sessions"] or total["consultations"] or total["seminar_attendees"]):
+    ui.empty_state()
+    st.stop()
+
+st.subheader("主要指標（目標との比較）")
+cards = tables.kpi_cards(total)
+for row in (cards[:3], cards[3:]):
+    for col, card in zip(st.columns(3), row):
+        with col.container(border=True):
+            st.metric(card["label"], card["value"], help=card["help"])
+            st.caption(card["detail"])
+            if card["rate"] is not None:
+                st.progress(min(max(card["rate"], 0.0), 1.0))
+
+st.subheader("コンソーシアム別の比較")
+by_consortium = kpi[~kpi["is_total"]]
+if by_consortium.empty:
+    ui.empty_state()
+else:
+    st.plotly_chart(charts.kpi_comparison_figure(kpi, context), key="overview_kpi_chart")
+    st.dataframe(tables.consortium_table(kpi), hide_index=True, key="overview_consortium_table")
+
+st.subheader("月別の活動状況")
+monthly = run_query("monthly_activity", filters)
+if monthly.empty:
+    ui.empty_state()
+else:
+    st.plotly_chart(charts.monthly_activity_figure(monthly, context), key="overview_monthly_chart")
+
+st.subheader("要注意の案件（実施中で30日を超えて支援がない案件）")
+stalled = run_query("engagement_progress", filters, only_stalled=True)
+if stalled.empty:
+    st.success("停滞している案件はありません。")
+else:
+    st.dataframe(tables.attention_table(stalled), hide_index=True, key="overview_attention_table",
+                 column_config={"経過日数": st.column_config.NumberColumn("経過日数", format="%d日",
+                                                                       help="最終実施日からデータ基準日まで")})

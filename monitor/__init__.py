@@ -1,0 +1,1 @@
+"""Read side of the dashboard: read-only database access, filters, queries, formatting, charts, page helpers."""

@@ -1,0 +1,202 @@
+"""The one set of filters shared by every page, and its round trip through the URL query string."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping
+
+from monitor.format import fmt_date, format_fiscal_year
+
+# URL keys (Japanese, as a user sees them in a copied link)
+KEY_FY = "年度"
+KEY_PREFECTURES = "都道府県"
+KEY_CONSORTIA = "コンソーシアム"
+KEY_PERIOD = "期間"
+KEY_SUPPORT_TYPES = "支援種別"
+URL_KEYS = (KEY_FY, KEY_PREFECTURES, KEY_CONSORTIA, KEY_PERIOD, KEY_SUPPORT_TYPES)
+ALL_YEARS = "全年度"
+PERIOD_SEP = "~"
+_LIST_SPLIT = re.compile(r"[,、，;；]")
+
+
+@dataclass(frozen=True)
+class Filters:
+    fiscal_year: int | None = None
+    prefectures: tuple[str, ...] = field(default_factory=tuple)
+    consortia: tuple[str, ...] = field(default_factory=tuple)
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    support_types: tuple[str, ...] = field(default_factory=tuple)
+
+    def __post_init__(self):
+        # lists given by callers become tuples, so Filters stays hashable (it is part of cache keys)
+        for name in ("prefectures", "consortia", "support_types"):
+            v = getattr(self, name)
+            if not isinstance(v, tuple):
+                object.__setattr__(self, name, tuple(v or ()))
+
+    def sql_params(self) -> dict:
+        """The standard named parameters of every query in monitor/sql."""
+        return {
+            "fy": self.fiscal_year,
+            "prefectures": list(self.prefectures),
+            "consortia": list(self.consortia),
+            "date_from": self.date_from,
+            "date_to": self.date_to,
+            "support_types": list(self.support_types),
+        }
+
+
+def describe_filters(f: Filters) -> str:
+    """'令和4年度（2022年度）｜都道府県: 茨城県｜コンソーシアム: すべて｜期間: 指定なし｜支援種別: すべて'."""
+    def lst(v):
+        return "、".join(v) if v else "すべて"
+    if f.date_from or f.date_to:
+        period = f"{fmt_date(f.date_from) if f.date_from else ''}〜{fmt_date(f.date_to) if f.date_to else ''}"
+    else:
+        period = "指定なし"
+    return "｜".join([
+        f"年度: {format_fiscal_year(f.fiscal_year)}",
+        f"都道府県: {lst(f.prefectures)}",
+        f"コンソーシアム: {lst(f.consortia)}",
+        f"期間: {period}",
+        f"支援種別: {lst(f.support_types)}",
+    ])
+
+
+# ── URL ─────────────────────────────────────────────────────────────────────
+
+def to_query_params(f: Filters) -> dict[str, str]:
+    """Filters → URL query parameters. Lists are comma-joined; empty selections are left out."""
+    qp: dict[str, str] = {KEY_FY: ALL_YEARS if f.fiscal_year is None else str(f.fiscal_year)}
+    if f.prefectures:
+        qp[KEY_PREFECTURES] = ",".join(f.prefectures)
+    if f.consortia:
+        qp[KEY_CONSORTIA] = ",".join(f.consortia)
+    if f.date_from or f.date_to:
+        qp[KEY_PERIOD] = (f"{f.date_from.isoformat() if f.date_from else ''}{PERIOD_SEP}"
+                          f"{f.date_to.isoformat() if f.date_to else ''}")
+    if f.support_types:
+        qp[KEY_SUPPORT_TYPES] = ",".join(f.support_types)
+    return qp
+
+
+def _norm(s: str) -> str:
+    return unicodedata.normalize("NFKC", str(s)).strip()
+
+
+def parse_fiscal_year(text: str) -> int | None | str:
+    """'2022', 'R4', '令和4年度', '2022年度', 'FY2022', '令和元年度' → 2022 …; '全年度'/'all' → None.
+    Returns the string 'invalid' when it cannot be read."""
+    t = _norm(text).replace(" ", "")
+    if t in (ALL_YEARS, "全て", "すべて", "all", "ALL", "All", "全期間"):
+        return None
+    t = t.replace("元", "1")
+    m = re.fullmatch(r"(?:FY|fy)?(\d{4})(?:年度)?", t)
+    if m:
+        return int(m.group(1))
+    m = re.fullmatch(r"(?:R|r|令和)(\d{1,2})(?:年度)?", t)
+    if m:
+        return 2018 + int(m.group(1))
+    m = re.fullmatch(r"(?:H|h|平成)(\d{1,2})(?:年度)?", t)
+    if m:
+        return 1988 + int(m.group(1))
+    m = re.fullmatch(r"(?:令和|平成)\d+年度[（(](\d{4})年度[）)]", t)
+    if m:
+        return int(m.group(1))
+    return "invalid"
+
+
+def parse_date(text: str) -> dt.date | None:
+    """'2022-10-05', '2022/10/5', '2022年10月5日' → date; anything else → None."""
+    t = _norm(text)
+    m = re.fullmatch(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?", t)
+    if not m:
+        return None
+    try:
+        return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError:
+        return None
+
+
+def _values(qp: Mapping, key: str) -> list[str]:
+    """All values of ``key``: repeated parameters and comma-joined lists both work."""
+    if key not in qp:
+        return []
+    getter = getattr(qp, "get_all", None)
+    raw = getter(key) if callable(getter) else qp[key]
+    if isinstance(raw, str):
+        raw = [raw]
+    out: list[str] = []
+    for item in raw or []:
+        for part in _LIST_SPLIT.split(str(item)):
+            part = _norm(part)
+            if part:
+                out.append(part)
+    return out
+
+
+def _pick(values: Iterable[str], valid: Iterable[str], label: str, notices: list[str]) -> tuple[str, ...]:
+    valid_list = list(valid)
+    by_norm = {_norm(v): v for v in valid_list}
+    chosen: list[str] = []
+    for v in values:
+        hit = by_norm.get(_norm(v))
+        if hit is None:
+            notices.append(f"URLの{label}「{v}」はデータにないため、無視しました。")
+        elif hit not in chosen:
+            chosen.append(hit)
+    return tuple(chosen)
+
+
+def default_filters(choices: Mapping) -> Filters:
+    """Latest fiscal year, everything else all."""
+    years = [int(y) for y in choices.get("fiscal_years", []) or []]
+    return Filters(fiscal_year=max(years) if years else None)
+
+
+def from_query_params(qp: Mapping, choices: Mapping) -> tuple[Filters, list[str]]:
+    """URL query parameters → (Filters, notices). Unknown or unreadable values are dropped with a Japanese
+    notice; never raises. ``choices`` holds the valid values: fiscal_years, prefectures, consortia, support_types."""
+    notices: list[str] = []
+    years = [int(y) for y in choices.get("fiscal_years", []) or []]
+    fy: int | None = max(years) if years else None
+    try:
+        fy_values = _values(qp, KEY_FY)
+    except Exception:  # a strange mapping must not break the page
+        fy_values = []
+    if fy_values:
+        parsed = parse_fiscal_year(fy_values[-1])
+        if parsed == "invalid":
+            notices.append(f"URLの年度「{fy_values[-1]}」は読み取れないため、最新の年度を表示しています。")
+        elif parsed is not None and parsed not in years:
+            notices.append(f"URLの年度「{fy_values[-1]}」のデータはないため、最新の年度を表示しています。")
+        else:
+            fy = parsed
+
+    prefectures = _pick(_values(qp, KEY_PREFECTURES), choices.get("prefectures", []), "都道府県", notices)
+    consortia = _pick(_values(qp, KEY_CONSORTIA), choices.get("consortia", []), "コンソーシアム", notices)
+    support_types = _pick(_values(qp, KEY_SUPPORT_TYPES), choices.get("support_types", []), "支援種別", notices)
+
+    date_from = date_to = None
+    period = _values(qp, KEY_PERIOD) if KEY_PERIOD in qp else []
+    if period:
+        # the list splitter does not touch '~', so the first value holds the whole period
+        text = _norm(" ".join(period))
+        parts = re.split(r"\s*(?:~|〜|～|\.\.)\s*", text)
+        if len(parts) != 2:
+            notices.append(f"URLの期間「{text}」は読み取れないため、無視しました（例: 2022-04-01~2022-09-30）。")
+        else:
+            a, b = (parse_date(x) if x else None for x in parts)
+            bad = [x for x, d in zip(parts, (a, b)) if x and d is None]
+            if bad:
+                notices.append(f"URLの期間「{text}」は読み取れないため、無視しました（例: 2022-04-01~2022-09-30）。")
+            else:
+                date_from, date_to = a, b
+                if date_from and date_to and date_from > date_to:
+                    date_from, date_to = date_to, date_from
+                    notices.append("URLの期間は開始日と終了日が逆だったため、入れ替えました。")
+
+    return Filters(fy, prefectures, consortia, date_from, date_to, support_types), notices

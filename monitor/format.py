@@ -1,0 +1,92 @@
+"""Formatting for Japanese readers: 桁区切り, percentages, dates (2022年10月5日 / 2022/10/05), fiscal years."""
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import pandas as pd
+
+DASH = "—"
+
+
+def _missing(v) -> bool:
+    if v is None or v is pd.NaT:
+        return True
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def fmt_int(v, unit: str = "") -> str:
+    """12345 → '12,345' (+ unit). Missing → '—'."""
+    if _missing(v):
+        return DASH
+    return f"{int(round(float(v))):,}{unit}"
+
+
+def fmt_number(v, digits: int = 1, unit: str = "") -> str:
+    if _missing(v):
+        return DASH
+    x = float(v)
+    if digits == 0 or x.is_integer():
+        return f"{int(round(x)):,}{unit}"
+    return f"{x:,.{digits}f}{unit}"
+
+
+def fmt_pct(ratio, digits: int = 1) -> str:
+    """0.4567 → '45.7%'. Missing or not finite → '—'."""
+    if _missing(ratio) or not math.isfinite(float(ratio)):
+        return DASH
+    return f"{float(ratio) * 100:,.{digits}f}%"
+
+
+def _as_date(v) -> dt.date | None:
+    if _missing(v):
+        return None
+    if isinstance(v, pd.Timestamp):
+        return v.date()
+    if isinstance(v, dt.datetime):
+        return v.date()
+    if isinstance(v, dt.date):
+        return v
+    return dt.date.fromisoformat(str(v)[:10])
+
+
+def fmt_date(v) -> str:
+    """2022-10-05 → '2022年10月5日'."""
+    d = _as_date(v)
+    return DASH if d is None else f"{d.year}年{d.month}月{d.day}日"
+
+
+def fmt_date_short(v) -> str:
+    """2022-10-05 → '2022/10/05'."""
+    d = _as_date(v)
+    return DASH if d is None else f"{d.year}/{d.month:02d}/{d.day:02d}"
+
+
+def fmt_month(v) -> str:
+    """2022-10-01 → '2022年10月'."""
+    d = _as_date(v)
+    return DASH if d is None else f"{d.year}年{d.month}月"
+
+
+def fiscal_year_of(d: dt.date) -> int:
+    """年度 (April–March) as the Western year it starts in."""
+    return d.year if d.month >= 4 else d.year - 1
+
+
+def format_fiscal_year(y: int | None) -> str:
+    """2022 → '令和4年度（2022年度）'; 2019 → '令和元年度（2019年度）'; None → '全年度'."""
+    if y is None:
+        return "全年度"
+    y = int(y)
+    if y >= 2019:
+        n = y - 2018
+        era = "令和"
+    elif y >= 1989:
+        n = y - 1988
+        era = "平成"
+    else:
+        return f"{y}年度"
+    return f"{era}{'元' if n == 1 else n}年度（{y}年度）"

@@ -1,0 +1,36 @@
+-- The values the sidebar filters offer (and the URL may name): kind ∈ fiscal_year, prefecture, consortium,
+-- support_type; ord orders them for display. Only values that occur in the records (or reference lists for
+-- consortia and support types).
+WITH years AS (
+    SELECT fiscal_year FROM engagements
+    UNION SELECT fiscal_year FROM sessions
+    UNION SELECT fiscal_year FROM consultations
+    UNION SELECT fiscal_year FROM events
+),
+prefs AS (
+    SELECT prefecture FROM engagements
+    UNION SELECT prefecture FROM consultations
+    UNION SELECT prefecture FROM events WHERE prefecture IS NOT NULL
+),
+cons AS (
+    SELECT consortium FROM consortia
+    UNION SELECT consortium FROM engagements WHERE consortium IS NOT NULL
+    UNION SELECT consortium FROM events WHERE consortium IS NOT NULL
+),
+types AS (
+    SELECT support_type FROM engagements
+    UNION SELECT support_type FROM mart_consultations
+    UNION SELECT support_type FROM mart_daily_activity WHERE support_type IS NOT NULL
+)
+SELECT 'fiscal_year' AS kind, CAST(fiscal_year AS VARCHAR) AS value, -fiscal_year AS ord FROM years
+UNION ALL
+SELECT 'prefecture', p.prefecture, coalesce(try_cast(r.prefecture_code AS INTEGER), 99)
+FROM prefs AS p LEFT JOIN prefectures AS r ON r.prefecture = p.prefecture
+UNION ALL
+SELECT 'consortium', c.consortium, coalesce(try_cast(r.prefecture_code AS INTEGER), 99)
+FROM cons AS c LEFT JOIN consortia AS k ON k.consortium = c.consortium
+LEFT JOIN prefectures AS r ON r.prefecture = k.prefecture
+UNION ALL
+SELECT 'support_type', t.support_type, coalesce(s.sort_order, 999)
+FROM types AS t LEFT JOIN support_types AS s ON s.support_type = t.support_type
+ORDER BY kind, ord, value

@@ -1,0 +1,166 @@
+-- KPIs against targets: one row for the whole selection (is_total) and one per consortium (consortium NULL and
+-- is_total false = records outside any consortium, e.g. municipal support).
+--   companies          支援企業数: distinct 企業 clients of engagements 実施中 or 完了
+--   sessions           伴走支援 実施回数: sessions dated in the selection
+--   planned_sessions   予定回数: planned sessions of engagements in scope, 中止 excluded
+--   dx_plans           DX計画書策定数: engagements whose deliverable is a DX…計画(書) (DX計画書, DX推進計画書) with a
+--                      completion date (in the 期間)
+--   seminar_attendees  セミナー参加者数: attendees of events whose kind is a セミナー
+--   consultations      相談件数
+--   bank_rate          金融機関同行率: sessions with a bank attending / sessions where it is recorded
+-- Targets (targets table): for a consortium row its own; for the total the programme-wide row ('') of each year
+-- unless 都道府県/コンソーシアム narrow the selection (or no programme-wide row exists), then the sum of the
+-- consortia in scope. Rates (indicators ending in 率) are averaged, counts summed. Targets are per fiscal year and
+-- are not prorated to a 期間.
+WITH p AS (
+    SELECT
+        CAST($fy AS INTEGER)             AS fy,
+        CAST($prefectures AS VARCHAR[])  AS prefectures,
+        CAST($consortia AS VARCHAR[])    AS consortia,
+        CAST($date_from AS DATE)         AS date_from,
+        CAST($date_to AS DATE)           AS date_to,
+        CAST($support_types AS VARCHAR[]) AS support_types
+),
+eng AS (   -- engagements in scope; an engagement is in a 期間 it overlaps
+    SELECT m.*
+    FROM mart_engagement_progress AS m, p
+    WHERE (p.fy IS NULL OR m.fiscal_year = p.fy)
+      AND (len(p.prefectures) = 0 OR list_contains(p.prefectures, m.prefecture))
+      AND (len(p.consortia) = 0 OR list_contains(p.consortia, m.consortium))
+      AND (len(p.support_types) = 0 OR list_contains(p.support_types, m.support_type))
+      AND (p.date_to IS NULL OR m.span_start <= p.date_to)   -- not started (no date) = in no period
+      AND (p.date_from IS NULL OR m.span_end >= p.date_from)
+),
+act AS (   -- daily activity in scope
+    SELECT a.*
+    FROM mart_daily_activity AS a, p
+    WHERE (p.fy IS NULL OR a.fiscal_year = p.fy)
+      AND (len(p.prefectures) = 0 OR list_contains(p.prefectures, a.prefecture))
+      AND (len(p.consortia) = 0 OR list_contains(p.consortia, a.consortium))
+      AND (len(p.support_types) = 0 OR list_contains(p.support_types, a.support_type))
+      AND (p.date_from IS NULL OR a.date >= p.date_from)
+      AND (p.date_to IS NULL OR a.date <= p.date_to)
+),
+eng_flags AS (
+    SELECT
+        eng.*,
+        client_type = '企業' AND (status IN ('実施中', '完了') OR (status IS NULL AND sessions_done > 0)) AS counts_as_company,
+        deliverable_date IS NOT NULL AND deliverable LIKE '%DX%計画%'
+            AND (p.date_from IS NULL OR deliverable_date >= p.date_from)
+            AND (p.date_to IS NULL OR deliverable_date <= p.date_to)                                   AS counts_as_plan
+    FROM eng, p
+),
+eng_k AS (
+    SELECT
+        grouping(consortium) = 1                                            AS is_total,
+        consortium,
+        count(DISTINCT client_name) FILTER (WHERE counts_as_company)        AS companies,
+        sum(planned_sessions) FILTER (WHERE status IS DISTINCT FROM '中止') AS planned_sessions,
+        count(*) FILTER (WHERE counts_as_plan)                              AS dx_plans,
+        count(*)                                                            AS engagements,
+        count(*) FILTER (WHERE stalled)                                     AS stalled
+    FROM eng_flags
+    GROUP BY GROUPING SETS ((consortium), ())
+),
+act_k AS (
+    SELECT
+        grouping(consortium) = 1     AS is_total,
+        consortium,
+        sum(sessions)                AS sessions,
+        sum(bank_sessions)           AS bank_sessions,
+        sum(bank_known_sessions)     AS bank_known_sessions,
+        sum(consultations)           AS consultations,
+        sum(seminar_attendees)       AS seminar_attendees
+    FROM act
+    GROUP BY GROUPING SETS ((consortium), ())
+),
+tgt_rows AS (
+    SELECT
+        t.fiscal_year,
+        t.consortium,
+        t.indicator,
+        t.target,
+        t.consortium <> ''
+            AND (len(p.consortia) = 0 OR list_contains(p.consortia, t.consortium))
+            AND (len(p.prefectures) = 0 OR list_contains(p.prefectures, k.prefecture)) AS consortium_in_scope,
+        len(p.consortia) > 0 OR len(p.prefectures) > 0                              AS narrowed
+    FROM targets AS t
+    CROSS JOIN p
+    LEFT JOIN consortia AS k ON k.consortium = t.consortium
+    WHERE p.fy IS NULL OR t.fiscal_year = p.fy
+),
+tgt_year AS (
+    SELECT
+        fiscal_year,
+        indicator,
+        bool_or(narrowed)                                         AS narrowed,
+        CASE WHEN indicator LIKE '%率' THEN avg(target) FILTER (WHERE consortium = '')
+             ELSE sum(target) FILTER (WHERE consortium = '') END       AS programme_target,
+        CASE WHEN indicator LIKE '%率' THEN avg(target) FILTER (WHERE consortium_in_scope)
+             ELSE sum(target) FILTER (WHERE consortium_in_scope) END   AS consortia_target
+    FROM tgt_rows
+    GROUP BY fiscal_year, indicator
+),
+tgt_long AS (
+    SELECT true AS is_total, CAST(NULL AS VARCHAR) AS consortium, indicator,
+           CASE WHEN indicator LIKE '%率' THEN avg(year_target) ELSE sum(year_target) END AS target
+    FROM (
+        SELECT indicator,
+               CASE WHEN narrowed THEN consortia_target ELSE coalesce(programme_target, consortia_target) END AS year_target
+        FROM tgt_year
+    )
+    GROUP BY indicator
+    UNION ALL
+    SELECT false, consortium, indicator,
+           CASE WHEN indicator LIKE '%率' THEN avg(target) ELSE sum(target) END
+    FROM tgt_rows
+    WHERE consortium_in_scope
+    GROUP BY consortium, indicator
+),
+tgt AS (
+    SELECT
+        is_total,
+        consortium,
+        max(target) FILTER (WHERE indicator = '支援企業数')         AS target_companies,
+        max(target) FILTER (WHERE indicator = '伴走回数')           AS target_sessions,
+        max(target) FILTER (WHERE indicator = 'DX計画書策定数')     AS target_dx_plans,
+        max(target) FILTER (WHERE indicator = 'セミナー参加者数')   AS target_seminar_attendees,
+        max(target) FILTER (WHERE indicator = '相談件数')           AS target_consultations,
+        max(target) FILTER (WHERE indicator = '金融機関同行率')     AS target_bank_rate
+    FROM tgt_long
+    GROUP BY ALL
+),
+scopes AS (
+    SELECT true AS is_total, CAST(NULL AS VARCHAR) AS consortium
+    UNION
+    SELECT false, consortium FROM eng_k WHERE NOT is_total
+    UNION
+    SELECT false, consortium FROM act_k WHERE NOT is_total
+    UNION
+    SELECT false, consortium FROM tgt WHERE NOT is_total
+)
+SELECT
+    s.is_total,
+    s.consortium,
+    coalesce(e.companies, 0)                      AS companies,
+    CAST(coalesce(a.sessions, 0) AS BIGINT)       AS sessions,
+    CAST(coalesce(e.planned_sessions, 0) AS BIGINT) AS planned_sessions,
+    coalesce(e.dx_plans, 0)                       AS dx_plans,
+    CAST(coalesce(a.seminar_attendees, 0) AS BIGINT) AS seminar_attendees,
+    CAST(coalesce(a.consultations, 0) AS BIGINT)  AS consultations,
+    CAST(coalesce(a.bank_sessions, 0) AS BIGINT)  AS bank_sessions,
+    CAST(coalesce(a.bank_known_sessions, 0) AS BIGINT) AS bank_known_sessions,
+    CASE WHEN a.bank_known_sessions > 0 THEN a.bank_sessions / a.bank_known_sessions END AS bank_rate,
+    coalesce(e.engagements, 0)                    AS engagements,
+    coalesce(e.stalled, 0)                        AS stalled,
+    t.target_companies,
+    t.target_sessions,
+    t.target_dx_plans,
+    t.target_seminar_attendees,
+    t.target_consultations,
+    t.target_bank_rate
+FROM scopes AS s
+LEFT JOIN eng_k AS e ON e.is_total = s.is_total AND e.consortium IS NOT DISTINCT FROM s.consortium
+LEFT JOIN act_k AS a ON a.is_total = s.is_total AND a.consortium IS NOT DISTINCT FROM s.consortium
+LEFT JOIN tgt   AS t ON t.is_total = s.is_total AND t.consortium IS NOT DISTINCT FROM s.consortium
+ORDER BY s.is_total DESC, s.consortium NULLS LAST

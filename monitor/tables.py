@@ -1,0 +1,127 @@
+"""Shape query results into the tables pages show (Japanese column names, formatted values). Pure pandas."""
+from __future__ import annotations
+
+import pandas as pd
+
+from monitor.charts import KPI_INDICATORS, consortium_label
+from monitor.format import DASH, fmt_date, fmt_int, fmt_pct
+
+
+def _ratio(actual, target):
+    if target is None or pd.isna(target) or float(target) == 0:
+        return None
+    return float(actual) / float(target)
+
+
+def kpi_cards(total: pd.Series) -> list[dict]:
+    """The six KPI cards of 概要 from the is_total row of the kpi query:
+    [{key, label, value, detail, rate, help}] with display strings; rate is a float or None."""
+    cards = []
+    for key, label, unit, actual_col, target_col in KPI_INDICATORS:
+        actual, target = total[actual_col], total[target_col]
+        rate = _ratio(actual, target)
+        detail = (f"目標 {fmt_int(target, unit)}・達成率 {fmt_pct(rate)}" if rate is not None
+                  else "目標値の設定なし")
+        if key == "sessions":
+            planned = total["planned_sessions"]
+            progress = _ratio(actual, planned)
+            detail = f"予定 {fmt_int(planned, unit)}（実施率 {fmt_pct(progress)}）・" + detail
+            label = "伴走支援 実施回数 / 予定回数"
+            value = f"{fmt_int(actual)} / {fmt_int(planned, unit)}"
+        else:
+            value = fmt_int(actual, unit)
+        cards.append({"key": key, "label": label, "value": value, "detail": detail, "rate": rate,
+                      "help": KPI_HELP[key]})
+    bank_rate = total["bank_rate"]
+    target = total["target_bank_rate"]
+    if target is not None and not pd.isna(target) and float(target) > 1:
+        target = float(target) / 100  # a target written as a percentage (e.g. 50) instead of a ratio
+    rate = _ratio(bank_rate, target) if bank_rate is not None and not pd.isna(bank_rate) else None
+    cards.append({
+        "key": "bank_rate", "label": "金融機関同行率", "value": fmt_pct(bank_rate),
+        "detail": (f"同行 {fmt_int(total['bank_sessions'], '回')} / 記録 {fmt_int(total['bank_known_sessions'], '回')}"
+                   + (f"・目標 {fmt_pct(target)}・達成率 {fmt_pct(rate)}" if target is not None and not pd.isna(target)
+                      else "")),
+        "rate": rate, "help": KPI_HELP["bank_rate"],
+    })
+    return cards
+
+
+KPI_HELP = {
+    "companies": "実施中または完了の案件がある支援先（企業）の数。同じ企業は1社として数えます。",
+    "sessions": "期間内に実施した伴走支援の回数と、対象案件の予定回数の合計（中止案件を除く）。",
+    "dx_plans": "成果物がDX計画書（DX推進計画書を含む）で、完成日が記録された案件の数。",
+    "seminar_attendees": "DX気づきセミナー・DXセミナーなど、セミナーの参加者数の合計。",
+    "consultations": "相談記録の件数。",
+    "bank_rate": "金融機関の同行が記録された伴走支援の回のうち、同行があった回の割合。",
+}
+
+
+def consortium_table(kpi: pd.DataFrame) -> pd.DataFrame:
+    """Per-consortium comparison table (the rows of the kpi query that are not the total)."""
+    rows = kpi[~kpi["is_total"].astype(bool)]
+    out = pd.DataFrame({
+        "コンソーシアム": [consortium_label(v) for v in rows["consortium"]],
+        "支援企業数": [fmt_int(v, "社") for v in rows["companies"]],
+        "支援企業数 達成率": [fmt_pct(_ratio(a, t)) for a, t in zip(rows["companies"], rows["target_companies"])],
+        "伴走 実施回数": [fmt_int(v, "回") for v in rows["sessions"]],
+        "予定回数": [fmt_int(v, "回") for v in rows["planned_sessions"]],
+        "DX計画書": [fmt_int(v, "件") for v in rows["dx_plans"]],
+        "セミナー参加者": [fmt_int(v, "人") for v in rows["seminar_attendees"]],
+        "相談件数": [fmt_int(v, "件") for v in rows["consultations"]],
+        "金融機関同行率": [fmt_pct(v) for v in rows["bank_rate"]],
+        "停滞案件": [fmt_int(v, "件") for v in rows["stalled"]],
+    })
+    return out.reset_index(drop=True)
+
+
+def progress_table(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per engagement for 伴走支援の進捗 (progress as 0..1 for a ProgressColumn)."""
+    planned = df["planned_sessions"]
+    return pd.DataFrame({
+        "案件ID": df["engagement_id"].astype(str),
+        "支援先": df["client_name"],
+        "市区町村": df["municipality"].fillna(DASH),
+        "担当ITC": df["lead_coordinator"].fillna(DASH),
+        "実施/予定": [f"{int(d)}/{int(p)}回" if p is not None and not pd.isna(p) else f"{int(d)}回"
+                     for d, p in zip(df["sessions_done"], planned)],
+        "進捗": df["progress_ratio"].astype("Float64").clip(upper=1.0),
+        "現在の段階": [f"{int(n)}. {s}" if n is not None and not pd.isna(n) else DASH
+                       for n, s in zip(df["current_stage_no"], df["current_stage"])],
+        "最終実施日": [fmt_date(v) for v in df["last_session_date"]],
+        "経過日数": df["days_since_last_session"].astype("Int64"),
+        "状況": df["status"].fillna(DASH),
+        "停滞": ["⚠ 停滞" if bool(s) else "" for s in df["stalled"]],
+        "コンソーシアム": [consortium_label(v) for v in df["consortium"]],
+    })
+
+
+def attention_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Stalled engagements for 概要."""
+    return pd.DataFrame({
+        "支援先": df["client_name"],
+        "コンソーシアム": [consortium_label(v) for v in df["consortium"]],
+        "担当ITC": df["lead_coordinator"].fillna(DASH),
+        "実施/予定": [f"{int(d)}/{int(p)}回" if p is not None and not pd.isna(p) else f"{int(d)}回"
+                     for d, p in zip(df["sessions_done"], df["planned_sessions"])],
+        "最終実施日": [fmt_date(v) for v in df["last_session_date"]],
+        "経過日数": df["days_since_last_session"].astype("Int64"),
+        "現在の段階": df["current_stage"].fillna(DASH),
+    }).reset_index(drop=True)
+
+
+def session_log_table(df: pd.DataFrame) -> pd.DataFrame:
+    def bank(v):
+        if v is None or v is pd.NA or (isinstance(v, float) and pd.isna(v)):
+            return DASH
+        return "あり" if bool(v) else "なし"
+    return pd.DataFrame({
+        "回": df["session_no"].astype(int),
+        "実施日": [fmt_date(v) for v in df["date"]],
+        "時間（分）": df["duration_min"].astype("Int64"),
+        "段階": df["stage"].fillna(DASH),
+        "テーマ": df["themes"].fillna("").replace("", DASH),
+        "金融機関同行": [bank(v) for v in df["bank_attended"]],
+        "担当ITC": df["coordinators"].fillna(DASH),
+        "メモ": df["notes"].fillna(""),
+    })

@@ -1,0 +1,222 @@
+"""Page helpers shared by every page: set-up (and the sample database on first start), the one set of sidebar
+filters (kept in st.session_state across pages and in the URL), the context caption, the empty state."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import streamlit as st
+from streamlit.errors import StreamlitAPIException
+
+from monitor.db import meta, resolve_path
+from monitor.filters import (
+    URL_KEYS, Filters, default_filters, describe_filters, from_query_params, to_query_params,
+)
+from monitor.format import fmt_date, format_fiscal_year
+from monitor.queries import run_query
+
+APP_TITLE = "地域DX支援モニター"
+ROOT = Path(__file__).resolve().parent.parent
+
+# stable widget keys (tests find the widgets by these)
+KEY_FY = "flt_fy"
+KEY_PREFECTURES = "flt_prefectures"
+KEY_CONSORTIA = "flt_consortia"
+KEY_DATE_FROM = "flt_date_from"
+KEY_DATE_TO = "flt_date_to"
+KEY_SUPPORT_TYPES = "flt_support_types"
+KEY_RESET = "flt_reset"
+WIDGET_KEYS = (KEY_FY, KEY_PREFECTURES, KEY_CONSORTIA, KEY_DATE_FROM, KEY_DATE_TO, KEY_SUPPORT_TYPES)
+# non-widget state: survives page switches
+STATE_FILTERS = "_dx_filters"
+STATE_NOTICES = "_dx_filter_notices"
+STATE_BUILT = "_dx_built_sample"
+DATE_MIN = dt.date(2000, 1, 1)
+DATE_MAX = dt.date(2100, 12, 31)
+
+
+# ── set-up ──────────────────────────────────────────────────────────────────
+
+def page_setup(title: str) -> None:
+    """First call of every page: page config, the database (built from the sample when missing), title, nav."""
+    st.set_page_config(page_title=f"{title}｜{APP_TITLE}", layout="wide")
+    ensure_database()
+    _page_nav()
+    st.title(title)
+    if st.session_state.get(STATE_BUILT):
+        st.info(st.session_state[STATE_BUILT])
+
+
+def ensure_database() -> None:
+    """If the database file is missing, build it from the shipped sample programme and say so."""
+    path = resolve_path()
+    if path.exists():
+        return
+    try:
+        from etl.load import build_sample_database  # the loader; absent in very early checkouts
+    except ImportError:
+        st.error(f"データベースが見つかりません（{path}）。`python -m etl sample` で作成してください。")
+        st.stop()
+    with st.spinner("データベースがないため、サンプルデータから作成しています…"):
+        try:
+            build_sample_database(path)
+        except Exception as exc:  # show, do not crash
+            st.error(f"サンプルデータからのデータベース作成に失敗しました: {exc}")
+            st.stop()
+    st.session_state[STATE_BUILT] = (
+        f"データベースがなかったため、サンプルデータから作成しました（{path.name}）。")
+
+
+def _page_label(path: Path) -> str:
+    return re.sub(r"^\d+[_\s-]*", "", path.stem).replace("_", " ")
+
+
+def _page_nav() -> None:
+    """Sidebar links to every page (the built-in navigation is off so the entry page reads 概要, not 'app')."""
+    links = [("app.py", "概要")] + [(f"pages/{p.name}", _page_label(p))
+                                    for p in sorted((ROOT / "pages").glob("*.py"))]
+    with st.sidebar:
+        st.markdown(f"**{APP_TITLE}**")
+        for target, label in links:
+            try:
+                st.page_link(target, label=label)
+            except StreamlitAPIException:
+                # a page script run on its own (not under app.py, e.g. in a test) has no other pages to link to
+                pass
+        st.divider()
+
+
+# ── filters ─────────────────────────────────────────────────────────────────
+
+def filter_choices() -> dict:
+    """Valid filter values in display order: fiscal_years (ints, newest first), prefectures, consortia,
+    support_types."""
+    df = run_query("filter_choices", Filters())
+    out: dict[str, list] = {"fiscal_years": [], "prefectures": [], "consortia": [], "support_types": []}
+    names = {"fiscal_year": "fiscal_years", "prefecture": "prefectures", "consortium": "consortia",
+             "support_type": "support_types"}
+    for kind, value in zip(df["kind"], df["value"]):
+        if kind in names and value is not None:
+            out[names[kind]].append(int(value) if kind == "fiscal_year" else str(value))
+    return out
+
+
+def _sanitise(f: Filters, choices: dict) -> Filters:
+    years = choices["fiscal_years"]
+    return Filters(
+        fiscal_year=f.fiscal_year if f.fiscal_year is None or f.fiscal_year in years else (max(years) if years else None),
+        prefectures=tuple(v for v in f.prefectures if v in choices["prefectures"]),
+        consortia=tuple(v for v in f.consortia if v in choices["consortia"]),
+        date_from=f.date_from,
+        date_to=f.date_to,
+        support_types=tuple(v for v in f.support_types if v in choices["support_types"]),
+    )
+
+
+def _seed_widgets(f: Filters, *, force: bool = False) -> None:
+    values = {KEY_FY: f.fiscal_year, KEY_PREFECTURES: list(f.prefectures), KEY_CONSORTIA: list(f.consortia),
+              KEY_DATE_FROM: f.date_from, KEY_DATE_TO: f.date_to, KEY_SUPPORT_TYPES: list(f.support_types)}
+    for key, value in values.items():
+        if force or key not in st.session_state:
+            st.session_state[key] = value
+
+
+def _reset_filters(choices: dict) -> None:
+    f = default_filters(choices)
+    st.session_state[STATE_FILTERS] = f
+    st.session_state[STATE_NOTICES] = ([], f)
+    _seed_widgets(f, force=True)
+
+
+def sidebar_filters() -> Filters:
+    """The shared sidebar filters. First run of a session: read from the URL (bad values dropped with a notice).
+    Later runs and other pages: from st.session_state. The URL is rewritten every run so a copied link
+    reproduces the view."""
+    choices = filter_choices()
+    if STATE_FILTERS not in st.session_state:
+        f, notices = from_query_params(st.query_params, choices)
+        st.session_state[STATE_FILTERS] = f
+        st.session_state[STATE_NOTICES] = (notices, f)
+        _seed_widgets(f, force=True)
+    persisted = _sanitise(st.session_state[STATE_FILTERS], choices)
+    _seed_widgets(persisted)   # a page opened for the first time in this session starts from the shared selection
+    # values no longer offered (after a new load) must not reach the widgets
+    for key, valid in ((KEY_PREFECTURES, choices["prefectures"]), (KEY_CONSORTIA, choices["consortia"]),
+                       (KEY_SUPPORT_TYPES, choices["support_types"])):
+        st.session_state[key] = [v for v in st.session_state[key] if v in valid]
+    if st.session_state[KEY_FY] is not None and st.session_state[KEY_FY] not in choices["fiscal_years"]:
+        st.session_state[KEY_FY] = persisted.fiscal_year
+    # re-assign every widget value through the Session State API: a widget on another page is a different widget
+    # to Streamlit, and only a value set this way carries over to it
+    for key in (KEY_FY, KEY_DATE_FROM, KEY_DATE_TO):
+        st.session_state[key] = st.session_state[key]
+
+    with st.sidebar:
+        st.markdown("**絞り込み**")
+        st.selectbox("年度", [*choices["fiscal_years"], None], format_func=format_fiscal_year, key=KEY_FY)
+        st.multiselect("都道府県", choices["prefectures"], key=KEY_PREFECTURES, placeholder="すべて")
+        st.multiselect("コンソーシアム", choices["consortia"], key=KEY_CONSORTIA, placeholder="すべて")
+        c1, c2 = st.columns(2)
+        c1.date_input("期間（開始）", key=KEY_DATE_FROM, min_value=DATE_MIN, max_value=DATE_MAX,
+                      format="YYYY/MM/DD")
+        c2.date_input("期間（終了）", key=KEY_DATE_TO, min_value=DATE_MIN, max_value=DATE_MAX,
+                      format="YYYY/MM/DD")
+        st.multiselect("支援種別", choices["support_types"], key=KEY_SUPPORT_TYPES, placeholder="すべて")
+        st.button("絞り込みをリセット", key=KEY_RESET, on_click=_reset_filters, args=(choices,))
+
+    date_from, date_to = st.session_state[KEY_DATE_FROM], st.session_state[KEY_DATE_TO]
+    swapped = bool(date_from and date_to and date_from > date_to)
+    if swapped:
+        date_from, date_to = date_to, date_from
+    f = Filters(
+        fiscal_year=st.session_state[KEY_FY],
+        prefectures=tuple(st.session_state[KEY_PREFECTURES]),
+        consortia=tuple(st.session_state[KEY_CONSORTIA]),
+        date_from=date_from,
+        date_to=date_to,
+        support_types=tuple(st.session_state[KEY_SUPPORT_TYPES]),
+    )
+    st.session_state[STATE_FILTERS] = f
+    _write_url(f)
+
+    notices, notice_filters = st.session_state.get(STATE_NOTICES, ([], None))
+    if notices and notice_filters == f:      # shown until the user changes the selection
+        for n in notices:
+            st.warning(n)
+    if swapped:
+        st.warning("期間の開始日が終了日より後だったため、入れ替えて表示しています。")
+    return f
+
+
+def _write_url(f: Filters) -> None:
+    wanted = to_query_params(f)
+    for key in URL_KEYS:
+        if key in wanted:
+            if st.query_params.get(key) != wanted[key] or len(st.query_params.get_all(key)) != 1:
+                st.query_params[key] = wanted[key]
+        elif key in st.query_params:
+            del st.query_params[key]
+
+
+# ── captions, empty state ───────────────────────────────────────────────────
+
+def context_text(filters: Filters) -> str:
+    """'年度: 令和4年度（2022年度）｜都道府県: …｜データ基準日: 2022年12月20日' (+ サンプルデータ)."""
+    m = meta()
+    text = f"{describe_filters(filters)}｜データ基準日: {fmt_date(m['data_as_of'])}"
+    if m["is_sample"]:
+        text += "｜サンプルデータ"
+    return text
+
+
+def context_caption(filters: Filters) -> None:
+    """Active filters, data as-of and a visible サンプルデータ notice, in the main area (shows in screenshots)."""
+    m = meta()
+    st.caption(f"表示条件　{describe_filters(filters)}　｜　データ基準日: {fmt_date(m['data_as_of'])}")
+    if m["is_sample"]:
+        st.info("サンプルデータを表示しています（企業名・人名は架空です）。実績の記録を取り込むと置き換わります。")
+
+
+def empty_state(message: str | None = None) -> None:
+    st.info(message or "該当するデータがありません。絞り込みの条件を変えてみてください。")

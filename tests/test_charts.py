@@ -1,0 +1,106 @@
+"""Chart builders on small DataFrames: the figures carry the expected numbers, Japanese labels and context."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from monitor import charts, tables
+
+CTX = "年度: 令和4年度（2022年度）｜都道府県: 長野県｜データ基準日: 2022年12月20日"
+IB, NA = "茨城県DX支援コミュニティ", "長野県DX支援コミュニティ"
+
+
+def _kpi_frame():
+    return pd.DataFrame([
+        dict(is_total=True, consortium=None, companies=3, sessions=22, planned_sessions=30, dx_plans=1,
+             seminar_attendees=125, consultations=5, bank_sessions=7, bank_known_sessions=21, bank_rate=7 / 21,
+             engagements=5, stalled=1, target_companies=10.0, target_sessions=100.0, target_dx_plans=10.0,
+             target_seminar_attendees=300.0, target_consultations=20.0, target_bank_rate=None),
+        dict(is_total=False, consortium=IB, companies=2, sessions=14, planned_sessions=20, dx_plans=1,
+             seminar_attendees=70, consultations=1, bank_sessions=7, bank_known_sessions=13, bank_rate=7 / 13,
+             engagements=2, stalled=1, target_companies=5.0, target_sessions=50.0, target_dx_plans=5.0,
+             target_seminar_attendees=140.0, target_consultations=None, target_bank_rate=None),
+        dict(is_total=False, consortium=NA, companies=1, sessions=8, planned_sessions=10, dx_plans=0,
+             seminar_attendees=55, consultations=0, bank_sessions=0, bank_known_sessions=8, bank_rate=0.0,
+             engagements=2, stalled=0, target_companies=4.0, target_sessions=40.0, target_dx_plans=4.0,
+             target_seminar_attendees=110.0, target_consultations=None, target_bank_rate=None),
+        dict(is_total=False, consortium=None, companies=0, sessions=0, planned_sessions=0, dx_plans=0,
+             seminar_attendees=0, consultations=4, bank_sessions=0, bank_known_sessions=0, bank_rate=None,
+             engagements=1, stalled=0, target_companies=None, target_sessions=None, target_dx_plans=None,
+             target_seminar_attendees=None, target_consultations=None, target_bank_rate=None),
+    ])
+
+
+def _title(fig):
+    return fig.layout.title.text, fig.layout.title.subtitle.text
+
+
+def test_kpi_comparison_figure():
+    fig = charts.kpi_comparison_figure(_kpi_frame(), CTX)
+    assert isinstance(fig, go.Figure)
+    assert _title(fig) == ("コンソーシアム別 目標達成率", CTX)
+    bars = {t.name: dict(zip(t.x, t.y)) for t in fig.data}
+    assert set(bars) == {IB, NA}                      # no targets → no bars for コンソーシアム外
+    assert bars[IB] == {"支援企業数": 40.0, "伴走支援 実施回数": 28.0, "DX計画書策定数": 20.0, "セミナー参加者数": 50.0}
+    assert bars[NA]["支援企業数"] == 25.0 and bars[NA]["セミナー参加者数"] == 50.0
+    assert fig.layout.yaxis.title.text == "達成率（%）"
+
+
+def test_monthly_activity_figure():
+    df = pd.DataFrame({"month": pd.to_datetime(["2022-09-01", "2022-08-01"]), "sessions": [5, 7],
+                       "bank_sessions": [2, 3], "consultations": [2, 0], "seminar_attendees": [0, 40],
+                       "event_attendees": [0, 40]})
+    fig = charts.monthly_activity_figure(df, CTX)
+    assert _title(fig) == ("月別の活動状況", CTX)
+    by_name = {t.name: t for t in fig.data}
+    s = by_name["伴走支援 実施回数（回）"]
+    assert list(s.x) == ["2022年8月", "2022年9月"] and list(s.y) == [7, 5]
+    assert list(by_name["相談件数（件）"].y) == [0, 2]
+    assert list(by_name["セミナー参加者数（人）"].y) == [40, 0]
+    assert by_name["セミナー参加者数（人）"].yaxis == "y2"
+
+
+def test_stage_funnel_figure():
+    stages = ["経営理念・ミッションの確認", "DX構想の検討", "DXシステム構成検討", "現状分析", "実施項目の抽出",
+              "セキュリティ対策の検討", "DX計画書のとりまとめ"]
+    rows = []
+    for c, counts in [(IB, [2, 2, 2, 1, 1, 1, 1]), (NA, [2, 1, 1, 1, 0, 0, 0])]:
+        rows += [dict(consortium=c, stage_no=i + 1, stage=s, engagements=n) for i, (s, n) in enumerate(zip(stages, counts))]
+    fig = charts.stage_funnel_figure(pd.DataFrame(rows), CTX)
+    assert fig.layout.title.subtitle.text == CTX and "段階" in fig.layout.title.text
+    funnels = {t.name: t for t in fig.data}
+    assert all(isinstance(t, go.Funnel) for t in fig.data)
+    assert list(funnels[IB].x) == [2, 2, 2, 1, 1, 1, 1]
+    assert list(funnels[NA].x) == [2, 1, 1, 1, 0, 0, 0]
+    assert list(funnels[NA].y)[0] == "1. 経営理念・ミッションの確認"
+
+
+def test_engagement_timeline_figure():
+    df = pd.DataFrame({
+        "engagement_id": ["E1", "E1", "E3"], "client_name": ["架空A社", "架空A社", "架空C社"],
+        "consortium": [IB, IB, NA], "stalled": [True, True, False], "session_no": [1, 2, 1],
+        "date": pd.to_datetime(["2022-08-10", "2022-08-24", "2022-09-26"]), "stage_no": [1, 2, 1],
+        "stage": ["経営理念・ミッションの確認", "DX構想の検討", "経営理念・ミッションの確認"],
+        "bank_attended": pd.array([True, False, pd.NA], dtype="boolean"),
+    })
+    fig = charts.engagement_timeline_figure(df, CTX, as_of=dt.date(2022, 12, 20))
+    assert _title(fig) == ("伴走支援のタイムライン（案件別）", CTX)
+    markers = [t for t in fig.data if t.mode == "markers"]
+    assert sum(len(t.x) for t in markers) == 3
+    stage1 = next(t for t in markers if t.name.startswith("1."))
+    assert list(stage1.y) == ["架空A社（E1）", "架空C社（E3）"]
+    assert list(stage1.marker.symbol) == ["diamond", "circle"]       # ◆ = bank attended
+    assert list(fig.layout.yaxis.categoryarray) == ["架空C社（E3）", "架空A社（E1）"]
+
+
+def test_kpi_cards_text():
+    cards = {c["key"]: c for c in tables.kpi_cards(_kpi_frame().iloc[0])}
+    assert cards["companies"]["value"] == "3社"
+    assert cards["companies"]["detail"] == "目標 10社・達成率 30.0%"
+    assert cards["sessions"]["value"] == "22 / 30回"
+    assert cards["sessions"]["detail"].startswith("予定 30回（実施率 73.3%）")
+    assert cards["bank_rate"]["value"] == "33.3%" and cards["bank_rate"]["rate"] is None
+    assert [c["label"] for c in tables.kpi_cards(_kpi_frame().iloc[0])] == [
+        "支援企業数", "伴走支援 実施回数 / 予定回数", "DX計画書策定数", "セミナー参加者数", "相談件数", "金融機関同行率"]

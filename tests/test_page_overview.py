@@ -1,0 +1,216 @@
+"""概要 (app.py) in AppTest: figures equal an independent SQL computation over the database, for 茨城県 and 長野県,
+on a hand-made fixture and on the loaded sample; URL filters; notices; page switching; empty state."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import duckdb
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from test_marts import make_fixture_db
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+PROGRESS = "pages/1_伴走支援の進捗.py"
+
+
+@pytest.fixture(params=["fixture", "sample"])
+def db(request, tmp_path, monkeypatch) -> Path:
+    if request.param == "fixture":
+        path = make_fixture_db(tmp_path / "fixture.duckdb")
+    else:
+        path = request.getfixturevalue("sample_db")       # tests/conftest.py: built by the real loader
+    monkeypatch.setenv("DX_DB_PATH", str(path))
+    return path
+
+
+def _app(**query) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    for k, v in query.items():
+        at.query_params[k] = v
+    return at
+
+
+# ── the independent computation (base tables, not the marts or the page's queries) ──
+
+def latest_fiscal_year(db: Path) -> int:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute("""SELECT max(fiscal_year) FROM (SELECT fiscal_year FROM engagements UNION ALL
+                              SELECT fiscal_year FROM sessions UNION ALL SELECT fiscal_year FROM consultations
+                              UNION ALL SELECT fiscal_year FROM events)""").fetchone()[0]
+
+
+def expected_kpis(db: Path, fy: int, prefecture: str | None) -> dict:
+    pref = "TRUE" if prefecture is None else "e.prefecture = $pref"
+    params = {"fy": fy} | ({} if prefecture is None else {"pref": prefecture})
+    with duckdb.connect(str(db), read_only=True) as con:
+        def one(sql):
+            return con.execute(sql, params).fetchone()
+        companies = one(f"""SELECT count(DISTINCT client_name) FROM engagements e WHERE fiscal_year = $fy AND {pref}
+                            AND client_type = '企業' AND status IN ('実施中', '完了')""")[0]
+        sessions, bank, bank_known = one(f"""
+            SELECT count(*), count(*) FILTER (WHERE s.bank_attended), count(s.bank_attended)
+            FROM sessions s JOIN engagements e ON e.engagement_id = s.engagement_id
+            WHERE s.fiscal_year = $fy AND {pref}""")
+        planned = one(f"""SELECT coalesce(sum(coalesce(planned_sessions,
+                                   CASE WHEN support_type = '伴走支援' THEN 10 END)), 0)
+                          FROM engagements e WHERE fiscal_year = $fy AND {pref}
+                          AND coalesce(status, '') <> '中止'""")[0]
+        plans = one(f"""SELECT count(*) FROM engagements e WHERE fiscal_year = $fy AND {pref}
+                        AND deliverable LIKE '%DX%計画%' AND deliverable_date IS NOT NULL""")[0]
+        seminar = one(f"""SELECT coalesce(sum(attendees), 0) FROM events e WHERE fiscal_year = $fy AND {pref}
+                          AND kind LIKE '%セミナー%'""")[0]
+        consultations = one(f"SELECT count(*) FROM consultations e WHERE fiscal_year = $fy AND {pref}")[0]
+    return {"支援企業数": companies, "実施回数": sessions, "予定回数": planned, "DX計画書策定数": plans,
+            "セミナー参加者数": seminar, "相談件数": consultations,
+            "金融機関同行率": None if bank_known == 0 else round(bank / bank_known * 100, 1)}
+
+
+def _ints(text: str) -> list[int]:
+    return [int(x.replace(",", "")) for x in re.findall(r"\d[\d,]*", text)]
+
+
+def displayed_kpis(at: AppTest) -> dict:
+    m = {x.label: x.value for x in at.metric}
+    done, planned = _ints(m["伴走支援 実施回数 / 予定回数"])
+    rate = m["金融機関同行率"]
+    return {"支援企業数": _ints(m["支援企業数"])[0], "実施回数": done, "予定回数": planned,
+            "DX計画書策定数": _ints(m["DX計画書策定数"])[0], "セミナー参加者数": _ints(m["セミナー参加者数"])[0],
+            "相談件数": _ints(m["相談件数"])[0],
+            "金融機関同行率": None if rate == "—" else float(rate.rstrip("%"))}
+
+
+def _qp(at: AppTest, key: str) -> list[str]:
+    v = at.query_params.get(key)
+    if v is None:
+        return []
+    return [v] if isinstance(v, str) else list(v)
+
+
+# ── tests ───────────────────────────────────────────────────────────────────
+
+def test_overview_runs_with_defaults(db):
+    at = _app().run()
+    assert not at.exception
+    fy = latest_fiscal_year(db)
+    assert at.selectbox(key="flt_fy").value == fy
+    assert at.multiselect(key="flt_prefectures").value == []
+    assert displayed_kpis(at) == expected_kpis(db, fy, None)
+    captions = " ".join(c.value for c in at.caption)
+    assert "データ基準日" in captions and "年度: 令和" in captions
+    assert len(at.get("plotly_chart")) >= 2
+    assert _qp(at, "年度") == [str(fy)]
+
+
+@pytest.mark.parametrize("prefecture", ["茨城県", "長野県"])
+def test_overview_figures_per_prefecture(db, prefecture):
+    at = _app().run()
+    at.multiselect(key="flt_prefectures").set_value([prefecture]).run()
+    assert not at.exception
+    fy = latest_fiscal_year(db)
+    assert displayed_kpis(at) == expected_kpis(db, fy, prefecture)
+    assert f"都道府県: {prefecture}" in " ".join(c.value for c in at.caption)
+    assert _qp(at, "都道府県") == [prefecture]            # the URL follows the selection
+
+
+@pytest.mark.parametrize("prefecture", ["茨城県", "長野県"])
+def test_url_opens_filtered(db, prefecture):
+    at = _app(都道府県=prefecture).run()
+    assert not at.exception
+    assert at.multiselect(key="flt_prefectures").value == [prefecture]
+    assert displayed_kpis(at) == expected_kpis(db, latest_fiscal_year(db), prefecture)
+    assert not at.warning
+
+
+def test_bad_url_values_give_a_notice(db):
+    at = _app(都道府県="東京都,長野県", 年度="abc", 支援種別="宇宙支援").run()
+    assert not at.exception
+    warnings = " ".join(w.value for w in at.warning)
+    assert "東京都" in warnings and "abc" in warnings and "宇宙支援" in warnings
+    assert at.multiselect(key="flt_prefectures").value == ["長野県"]
+    assert at.selectbox(key="flt_fy").value == latest_fiscal_year(db)
+    assert at.multiselect(key="flt_support_types").value == []
+
+
+def test_switching_pages_keeps_the_selection(db):
+    at = _app().run()
+    at.multiselect(key="flt_prefectures").set_value(["長野県"]).run()
+    at.switch_page(PROGRESS).run()
+    assert not at.exception
+    assert at.multiselect(key="flt_prefectures").value == ["長野県"]
+    assert _qp(at, "都道府県") == ["長野県"]
+    shown = at.dataframe[0].value                        # the progress table comes first
+    with duckdb.connect(str(db), read_only=True) as con:
+        nagano = {r[0] for r in con.execute("SELECT engagement_id FROM engagements WHERE prefecture = '長野県'")
+                  .fetchall()}
+    assert set(shown["案件ID"]) <= nagano
+    at.switch_page("app.py").run()
+    assert at.multiselect(key="flt_prefectures").value == ["長野県"]
+    assert displayed_kpis(at) == expected_kpis(db, latest_fiscal_year(db), "長野県")
+
+
+def test_switching_pages_keeps_every_filter(db):
+    with duckdb.connect(str(db), read_only=True) as con:
+        years = [r[0] for r in con.execute("SELECT DISTINCT fiscal_year FROM sessions ORDER BY 1 DESC").fetchall()]
+    older = years[-1]
+    at = _app(年度=str(older), 期間=f"{older}-04-01~{older + 1}-03-31").run()
+    at.multiselect(key="flt_consortia").set_value(["長野県DX支援コミュニティ"]).run()
+    at.switch_page(PROGRESS).run()
+    assert not at.exception
+    assert at.selectbox(key="flt_fy").value == older
+    assert at.multiselect(key="flt_consortia").value == ["長野県DX支援コミュニティ"]
+    assert at.date_input(key="flt_date_from").value == dt.date(older, 4, 1)
+    assert at.date_input(key="flt_date_to").value == dt.date(older + 1, 3, 31)
+    at.switch_page("app.py").run()
+    assert at.selectbox(key="flt_fy").value == older
+    assert _qp(at, "年度") == [str(older)]
+    assert _qp(at, "コンソーシアム") == ["長野県DX支援コミュニティ"]
+
+
+def test_a_selection_that_matches_nothing_is_calm(db):
+    at = _app(期間="2000-01-01~2000-01-31").run()
+    assert not at.exception
+    assert any("該当するデータがありません" in i.value for i in at.info)
+    assert not at.get("plotly_chart")
+
+
+def test_sample_data_is_announced(tmp_path, monkeypatch):
+    path = make_fixture_db(tmp_path / "s.duckdb", is_sample=True)
+    monkeypatch.setenv("DX_DB_PATH", str(path))
+    at = _app().run()
+    assert any("サンプルデータ" in i.value for i in at.info)
+    path2 = make_fixture_db(tmp_path / "r.duckdb", is_sample=False)
+    monkeypatch.setenv("DX_DB_PATH", str(path2))
+    at = _app().run()
+    assert not any("サンプルデータ" in i.value for i in at.info)
+
+
+def test_missing_database_is_built_from_the_sample(tmp_path, monkeypatch):
+    path = tmp_path / "new" / "dx.duckdb"
+    path.parent.mkdir()
+    monkeypatch.setenv("DX_DB_PATH", str(path))
+    at = AppTest.from_file(APP, default_timeout=300).run()
+    assert not at.exception
+    assert path.exists()
+    assert any("サンプルデータから作成しました" in i.value for i in at.info)
+    assert displayed_kpis(at) == expected_kpis(path, latest_fiscal_year(path), None)
+
+
+def test_period_filter(db):
+    fy = latest_fiscal_year(db)
+    start, end = dt.date(fy, 10, 1), dt.date(fy, 12, 31)
+    at = _app().run()
+    at.date_input(key="flt_date_from").set_value(start)
+    at.date_input(key="flt_date_to").set_value(end).run()
+    assert not at.exception
+    with duckdb.connect(str(db), read_only=True) as con:
+        sessions = con.execute("SELECT count(*) FROM sessions WHERE fiscal_year = ? AND date BETWEEN ? AND ?",
+                               [fy, start, end]).fetchone()[0]
+        consultations = con.execute("SELECT count(*) FROM consultations WHERE fiscal_year = ? AND date BETWEEN ? "
+                                    "AND ?", [fy, start, end]).fetchone()[0]
+    shown = displayed_kpis(at)
+    assert (shown["実施回数"], shown["相談件数"]) == (sessions, consultations)
+    assert _qp(at, "期間") == [f"{start.isoformat()}~{end.isoformat()}"]
