@@ -18,7 +18,8 @@ def _progress(start: float):
     return show
 
 
-def print_report(report, out=sys.stdout, max_problems: int = 50) -> None:
+def print_report(report, out=None, max_problems: int = 50) -> None:
+    out = out or sys.stdout  # looked up at call time, so redirection (and pytest's capsys) sees it
     for error in report.unreadable:
         print(f"読めないファイル: {error}", file=out)
     for t in report.tables:
@@ -81,23 +82,32 @@ def main(argv: list[str] | None = None) -> int:
         print(f"テンプレートを書き出しました: {args.out}")
         return 0
 
-    from .load import LoadBusy, build_sample_database, check_files, load_files
+    from .extract import iter_input_files
+    from .load import DatabaseUnreadable, LoadBusy, build_sample_database, check_files, load_files
     db = db_path(getattr(args, "db", None))
+    if args.command in ("load", "check"):
+        missing = [str(p) for p in args.paths if not p.exists()]
+        if missing:
+            print(f"ファイルがありません: {', '.join(missing)}", file=sys.stderr)
+            return 2
+        if not iter_input_files(args.paths):
+            print("取り込む記録ファイル（.csv / .tsv / .txt / .xlsx）が見つかりません: "
+                  + ", ".join(map(str, args.paths)), file=sys.stderr)
+            return 2
     try:
         if args.command == "sample":
             report = build_sample_database(db, progress=_progress(start))
         elif args.command == "check":
             report = check_files(args.paths, db)
         else:
-            missing = [str(p) for p in args.paths if not p.exists()]
-            if missing:
-                print(f"ファイルがありません: {', '.join(missing)}", file=sys.stderr)
-                return 2
             report = load_files(args.paths, db, accept_valid=args.accept_valid, fresh=args.fresh,
                                 progress=_progress(start))
     except LoadBusy as e:
         print(str(e), file=sys.stderr)
         return 3
+    except DatabaseUnreadable as e:
+        print(str(e), file=sys.stderr)
+        return 2
     print_report(report)
     if report.loaded:
         print(f"データベース: {db}（{time.monotonic() - start:.1f} 秒）")

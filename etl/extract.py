@@ -168,6 +168,15 @@ class Extractor:
         except UnreadableFile as e:
             result.error = f"{result.file_name}: {e}"
             result.tables.clear()
+        except FileNotFoundError:
+            result.error = f"{result.file_name}: ファイルがありません"
+            result.tables.clear()
+        except IsADirectoryError:
+            result.error = f"{result.file_name}: フォルダです（ファイルを指定してください）"
+            result.tables.clear()
+        except PermissionError:
+            result.error = f"{result.file_name}: 読み取る権限がありません"
+            result.tables.clear()
         for t in result.tables:
             t.sha256 = result.sha256
         return result
@@ -252,11 +261,13 @@ class Extractor:
             sheets = wb.worksheets
             found = 0
             for ws in sheets:
-                if ws.sheet_state != "visible":
-                    result.warnings.append(f"{result.file_name} [{ws.title}]: 非表示のシートは読み込みません")
-                    continue
                 rows = [list(r) for r in ws.iter_rows(values_only=True)]
                 h = find_header(rows)
+                if ws.sheet_state != "visible":
+                    # hidden helper sheets (the template's 選択肢) are skipped; say so only for record sheets
+                    if h is not None:
+                        result.warnings.append(f"{result.file_name} [{ws.title}]: 非表示のシートは読み込みません")
+                    continue
                 if h is None:
                     if any(any(c is not None for c in r) for r in rows):
                         result.warnings.append(f"{result.file_name} [{ws.title}]: 見出し行が見つからないため読み飛ばしました")
@@ -312,6 +323,9 @@ class Extractor:
         where = f"{result.file_name}" + (f" [{sheet}]" if sheet else "")
         if unknown:
             result.warnings.append(f"{where}: 未知の列は取り込みません: {', '.join(unknown)}")
+        if rows == 0:
+            # header only: nothing to load, but not an error (an empty template sheet, a month with no records)
+            result.warnings.append(f"{where}: 見出し行だけでデータ行がありません（{KINDS[kind.name].label}）")
         result.tables.append(RawTable(result.file_name, sheet, kind, table, header_row, rows, names, unknown))
 
     def cleanup(self) -> None:

@@ -31,10 +31,15 @@ from .validate import validate
 SCHEMA_SQL = (SQL_DIR / "schema.sql").read_text(encoding="utf-8")
 STAGING_DIR = SQL_DIR / "staging"
 LOCK_WAIT_SECONDS = float(os.environ.get("DX_LOCK_WAIT", "30"))
+WARNING_ROWS_SHOWN = 5
 
 
 class LoadBusy(Exception):
     """Another load holds the database."""
+
+
+class DatabaseUnreadable(Exception):
+    """The existing database file cannot be opened; the message is Japanese and names it."""
 
 
 @dataclass
@@ -83,15 +88,26 @@ class BatchReport:
 
     @property
     def warnings(self) -> list[str]:
+        """File warnings, then row warnings aggregated by (file, sheet, column, reason, value):
+        one line per group with the number of rows and the first few row numbers."""
         out = [w for f in self.files for w in f.warnings]
-        out += [f"{p.where()}: {p.reason}" + (f"（値: {p.value}）" if p.value else "")
-                for p in self.problems if p.severity != "error"]
+        groups: dict[tuple, list[int]] = {}
+        for p in self.problems:
+            if p.severity != "error":
+                groups.setdefault((p.file_name, p.sheet, p.column, p.reason, p.value), []).append(p.row)
+        for (file_name, sheet, column, reason, value), rows in groups.items():
+            rows = sorted(set(rows))
+            shown = "、".join(str(r) for r in rows[:WARNING_ROWS_SHOWN]) + ("…" if len(rows) > WARNING_ROWS_SHOWN else "")
+            where = file_name + (f" [{sheet}]" if sheet else "")
+            value_text = f"（値: {value}）" if value else ""
+            out.append(f"{where} 「{column}」: {reason}{value_text} — {len(rows):,} 行（{shown}行目）")
         return out
 
     def rows_by_kind(self) -> dict[str, int]:
-        out: dict[str, int] = {}
+        """Valid rows per kind, in load order (engagements first)."""
+        out = {k: 0 for k in LOAD_ORDER if any(t.kind == k for t in self.tables)}
         for t in self.tables:
-            out[t.kind] = out.get(t.kind, 0) + t.rows_valid
+            out[t.kind] += t.rows_valid
         return out
 
     @property
@@ -107,8 +123,13 @@ class Batch:
     """Files read, staged and validated in an in-memory DuckDB; nothing written anywhere."""
 
     def __init__(self, paths: Iterable[Path], db: Path | None = None, names: dict[Path, str] | None = None,
-                 progress: Callable[[str], None] | None = None):
+                 progress: Callable[[str], None] | None = None, fresh: bool = False,
+                 marts_dir: Path | None = None):
         self.db = Path(db) if db else default_db_path()
+        # records already in the database count (sessions may name their engagements) only when the load
+        # keeps them: not with --fresh, and not when the database holds the sample (a load replaces it)
+        self.keeps_existing = not fresh and self.db.exists() and not _is_sample_db(self.db)
+        self.marts_dir = marts_dir
         self.con = duckdb.connect()
         self.progress = progress or (lambda msg: None)
         self.report = BatchReport()
@@ -132,10 +153,15 @@ class Batch:
             extractor.cleanup()
 
     def _known_engagements(self) -> None:
-        if self.db.exists():
-            self.con.execute("ATTACH ? AS current_db (READ_ONLY)", [str(self.db)])
-            self.con.execute("CREATE TEMP TABLE known_engagements AS SELECT engagement_id FROM current_db.engagements")
-            self.con.execute("DETACH current_db")
+        if self.keeps_existing:
+            try:
+                self.con.execute("ATTACH ? AS current_db (READ_ONLY)", [str(self.db)])
+                self.con.execute("CREATE TEMP TABLE known_engagements AS SELECT engagement_id FROM current_db.engagements")
+                self.con.execute("DETACH current_db")
+            except duckdb.Error as e:
+                raise DatabaseUnreadable(
+                    f"データベース {self.db} を開けません（DuckDB のファイルではないか、壊れています）: "
+                    f"{str(e).splitlines()[0]}") from e
         else:
             self.con.execute("CREATE TEMP TABLE known_engagements (engagement_id VARCHAR)")
 
@@ -265,7 +291,10 @@ class Batch:
                 SELECT max(date) AS d FROM sessions UNION ALL SELECT max(date) FROM consultations
                 UNION ALL SELECT max(date) FROM events UNION ALL SELECT max(start_date) FROM engagements)""")
             self.progress("集計表を作成中")
-            build_marts(con)
+            if self.marts_dir is None:
+                build_marts(con)
+            else:
+                build_marts(con, self.marts_dir)
             con.execute("USE memory")
             con.execute("CHECKPOINT target")
         finally:
@@ -293,14 +322,15 @@ class Batch:
 # ── helpers ───────────────────────────────────────────────────────────────────
 
 def _is_sample_db(db: Path) -> bool:
+    con = duckdb.connect()
     try:
-        con = duckdb.connect()
         con.execute("ATTACH ? AS d (READ_ONLY)", [str(db)])
-        row = con.execute("SELECT value FROM d.meta WHERE key = 'is_sample'").fetchall()[0]
-        con.close()
-        return bool(row and row[0] == "true")
+        rows = con.execute("SELECT value FROM d.meta WHERE key = 'is_sample'").fetchall()
+        return bool(rows and rows[0][0] == "true")
     except duckdb.Error:
         return False
+    finally:
+        con.close()
 
 
 def _fsync(path: Path) -> None:
@@ -342,8 +372,8 @@ def writer_lock(db: Path, wait: float | None = None):
 
 def load_files(paths: Iterable[Path], db: Path | None = None, accept_valid: bool = False,
                fresh: bool = False, is_sample: bool = False, names: dict[Path, str] | None = None,
-               progress: Callable[[str], None] | None = None) -> BatchReport:
-    batch = Batch(paths, db, names=names, progress=progress)
+               progress: Callable[[str], None] | None = None, marts_dir: Path | None = None) -> BatchReport:
+    batch = Batch(paths, db, names=names, progress=progress, fresh=fresh or is_sample, marts_dir=marts_dir)
     try:
         return batch.write(accept_valid=accept_valid, fresh=fresh, is_sample=is_sample)
     finally:
@@ -351,8 +381,9 @@ def load_files(paths: Iterable[Path], db: Path | None = None, accept_valid: bool
 
 
 def check_files(paths: Iterable[Path], db: Path | None = None,
-                names: dict[Path, str] | None = None) -> BatchReport:
-    batch = Batch(paths, db, names=names)
+                names: dict[Path, str] | None = None, fresh: bool = False) -> BatchReport:
+    """Validate only: reads the database (read-only) for known engagements, never creates or changes it."""
+    batch = Batch(paths, db, names=names, fresh=fresh)
     batch.close()
     return batch.report
 

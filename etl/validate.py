@@ -66,6 +66,12 @@ def _checks_for(kind: Kind) -> list[str]:
         if col.type == "municipality":
             out.append(f"""SELECT '{kind.name}', s._src, s._row, '{label}', s.municipality_text,
                 CASE WHEN s.prefecture_mismatch THEN '市区町村コードが都道府県「' || s.prefecture_text || '」と一致しません'
+                     WHEN s.prefecture_code IS NULL AND (SELECT count(*) FROM municipalities m
+                                                         WHERE m.municipality = s.municipality_text) > 1
+                     THEN '同じ名前の市区町村が複数あります（' || (
+                              SELECT string_agg(m.prefecture || m.municipality, '、' ORDER BY m.municipality_code)
+                              FROM municipalities m WHERE m.municipality = s.municipality_text)
+                          || '）。都道府県を書くか、市区町村コードで指定してください'
                      ELSE '市区町村を特定できません' ||
                           coalesce('（近い名前: ' || (
                               SELECT string_agg(m.prefecture || m.municipality, '、' ORDER BY sim DESC)

@@ -29,8 +29,10 @@ matched AS (
            ON cleaned.prefecture_code IS NULL AND by_unique.municipality = cleaned.municipality_name
 )
 SELECT matched.prefecture_text, matched.municipality_text,
-       coalesce(matched.prefecture_code, m.prefecture_code) AS prefecture_code,
-       coalesce(matched.prefecture, m.prefecture) AS prefecture,
+       -- a blank prefecture is filled from the municipality; an unrecognised one stays NULL (an error)
+       CASE WHEN matched.prefecture_text IS NULL THEN m.prefecture_code ELSE matched.prefecture_code END
+           AS prefecture_code,
+       CASE WHEN matched.prefecture_text IS NULL THEN m.prefecture ELSE matched.prefecture END AS prefecture,
        m.municipality_code, m.municipality,
        -- a code that names a place in another prefecture is a contradiction, not a match
        (m.prefecture_code IS NOT NULL AND matched.prefecture_code IS NOT NULL

@@ -40,7 +40,10 @@ stage_map AS (
 theme_lists AS (
     -- the canonical themes of each row, in the order written, without repeats
     SELECT typed._src, typed._row,
-           list_distinct(list(tr.theme ORDER BY items.pos) FILTER (WHERE tr.theme IS NOT NULL)) AS themes,
+           -- list_distinct() does not keep order: keep each theme's first occurrence instead
+           list_transform(
+               [list(tr.theme ORDER BY items.pos) FILTER (WHERE tr.theme IS NOT NULL)],
+               lambda l: list_filter(l, lambda x, i: list_position(l, x) = i))[1] AS themes,
            list(items.item ORDER BY items.pos) FILTER (WHERE tr.theme IS NULL) AS unmapped_themes
     FROM typed,
          LATERAL (SELECT unnest(typed.theme_items) AS item, generate_subscripts(typed.theme_items, 1) AS pos) items

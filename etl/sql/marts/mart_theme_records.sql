@@ -1,0 +1,86 @@
+-- One row per record × theme for the 相談テーマ page: consultations (相談記録, one theme each) and 伴走支援 sessions
+-- (伴走記録, every distinct canonical theme of the session). A record whose theme matched no taxonomy entry keeps
+-- one row with theme '未分類', so it is counted once and can be looked up. Dimensions follow the other marts:
+-- a session takes its engagement's prefecture, municipality, consortium and support type; a consultation those of
+-- mart_consultations (support type 相談会 when not linked to an engagement).
+WITH session_rows AS (
+    SELECT
+        '伴走記録'                                          AS source,
+        s.engagement_id || '#' || CAST(s.session_no AS VARCHAR) AS record_id,
+        s.engagement_id,
+        s.session_no,
+        s.date,
+        s.fiscal_year,
+        e.client_name,
+        e.client_type,
+        e.prefecture,
+        e.prefecture_code,
+        e.municipality,
+        e.municipality_code,
+        e.consortium,
+        e.support_type,
+        s.themes_original                                    AS original_text,
+        s.notes                                              AS summary,
+        list_distinct(list_filter(s.themes, lambda t: t IS NOT NULL AND t <> '')) AS theme_list
+    FROM sessions AS s
+    JOIN engagements AS e ON e.engagement_id = s.engagement_id
+),
+session_themes AS (
+    SELECT * EXCLUDE (theme_list), unnest(theme_list) AS theme
+    FROM session_rows
+    WHERE len(theme_list) > 0
+    UNION ALL BY NAME
+    SELECT * EXCLUDE (theme_list), '未分類' AS theme
+    FROM session_rows
+    WHERE theme_list IS NULL OR len(theme_list) = 0
+),
+consultation_themes AS (
+    SELECT
+        '相談記録'                                          AS source,
+        consultation_id                                      AS record_id,
+        engagement_id,
+        CAST(NULL AS INTEGER)                                AS session_no,
+        date,
+        fiscal_year,
+        client_name,
+        client_type,
+        prefecture,
+        prefecture_code,
+        municipality,
+        municipality_code,
+        consortium,
+        support_type,
+        theme_original                                       AS original_text,
+        summary,
+        coalesce(nullif(theme, ''), '未分類')                AS theme
+    FROM mart_consultations
+),
+unioned AS (
+    SELECT * FROM session_themes
+    UNION ALL BY NAME
+    SELECT * FROM consultation_themes
+)
+SELECT
+    u.source,
+    u.record_id,
+    u.engagement_id,
+    u.session_no,
+    u.date,
+    CAST(date_trunc('month', u.date) AS DATE)               AS month,
+    u.fiscal_year,
+    u.theme,
+    t.theme_id,
+    coalesce(t.audience, CASE WHEN u.theme = '未分類' THEN '未分類' END) AS audience,
+    coalesce(t.sort_order, 9999)                             AS theme_sort_order,
+    u.client_name,
+    u.client_type,
+    u.prefecture,
+    u.prefecture_code,
+    u.municipality,
+    u.municipality_code,
+    u.consortium,
+    u.support_type,
+    u.original_text,
+    u.summary
+FROM unioned AS u
+LEFT JOIN themes AS t ON t.theme = u.theme

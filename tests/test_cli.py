@@ -1,0 +1,142 @@
+"""python -m etl: help, exit codes 0/1/2, the per-file summary, aggregated warnings, the sample verb."""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from etl.cli import main
+from etl_helpers import count, folder_listing, query, sha256, write_csv, write_engagements
+
+ROOT = Path(__file__).resolve().parent.parent
+FILES = Path(__file__).parent / "files"
+
+
+def run(*args: str, env_db: Path | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ}
+    env.pop("DX_DB_PATH", None)
+    if env_db:
+        env["DX_DB_PATH"] = str(env_db)
+    return subprocess.run([sys.executable, "-m", "etl", *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=300)
+
+
+@pytest.mark.parametrize("verb", [None, "load", "check", "sample", "template"])
+def test_help(verb):
+    result = run(*([verb] if verb else []), "--help")
+    assert result.returncode == 0
+    assert result.stdout.startswith("usage: python -m etl")
+    if verb is None:
+        for v in ("load", "check", "sample", "template"):
+            assert v in result.stdout
+    if verb in ("load", "check"):
+        assert "--db" in result.stdout
+    if verb == "load":
+        assert "--accept-valid" in result.stdout
+
+
+def test_no_verb_is_a_usage_error():
+    result = run()
+    assert result.returncode == 2 and "usage:" in result.stderr
+
+
+def test_load_exit_0_prints_summary_per_file_and_kind(tmp_path, capsys):
+    src = tmp_path / "in"
+    src.mkdir()
+    write_engagements(src / "支援案件.csv", ids=("C-1", "C-2"), encoding="cp932")
+    write_csv(src / "伴走記録.csv", ["案件ID", "回", "実施日"], [["C-1", "1", "2022-10-05"]])
+    db = tmp_path / "out" / "dx.duckdb"
+    assert main(["load", str(src), "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert "支援案件.csv: 支援案件（engagements） 読込 2 行 → 有効 2、不合格 0" in out
+    assert "伴走記録.csv: 伴走記録（sessions） 読込 1 行 → 有効 1、不合格 0" in out
+    assert "取り込みました: 支援案件 2 行、伴走記録 1 行" in out
+    assert count(db, "engagements") == 2
+
+
+def test_load_exit_1_on_a_bad_row_and_nothing_written(sample_db, tmp_path, capsys):
+    path = write_csv(tmp_path / "支援案件.csv", ["案件ID", "年度", "支援種別", "支援先名", "支援先区分", "都道府県"],
+                     [["B-1", "2022", "伴走支援", "架空A社", "企業", "茨城県"],
+                      ["B-2", "2022", "伴走支援", "架空B社", "法人", "茨城県"]])
+    digest = sha256(sample_db)
+    assert main(["load", str(path), "--db", str(sample_db)]) == 1
+    out = capsys.readouterr().out
+    assert "エラー: 支援案件.csv 3行目 「支援先区分」: 「支援先区分」は 企業、自治体 のいずれかで指定してください（値: 法人）" in out
+    assert "何も書き込んでいません" in out and "--accept-valid" in out
+    assert sha256(sample_db) == digest
+    # with --accept-valid the good row loads: exit 0
+    assert main(["load", str(path), "--db", str(sample_db), "--accept-valid"]) == 0
+    assert query(sample_db, "SELECT engagement_id FROM engagements") == [("B-1",)]
+    assert query(sample_db, "SELECT row_no, column_name, value FROM rejected_rows") == [(3, "支援先区分", "法人")]
+
+
+@pytest.mark.parametrize("name", ["binary.csv", "empty.csv", "not_a_workbook.xlsx", "no_header.csv"])
+def test_load_exit_2_on_an_unreadable_file(tmp_path, capsys, name):
+    db = tmp_path / "dx.duckdb"
+    assert main(["load", str(FILES / name), "--db", str(db)]) == 2
+    out = capsys.readouterr().out
+    lines = [line for line in out.splitlines() if line.startswith("読めないファイル: ")]
+    assert len(lines) == 1 and name in lines[0]
+    assert not db.exists()
+
+
+def test_load_exit_2_on_a_missing_path_or_empty_folder(tmp_path, capsys):
+    assert main(["load", str(tmp_path / "nope.csv"), "--db", str(tmp_path / "dx.duckdb")]) == 2
+    assert "ファイルがありません" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert main(["check", str(tmp_path / "empty"), "--db", str(tmp_path / "dx.duckdb")]) == 2
+    assert "見つかりません" in capsys.readouterr().err
+    assert folder_listing(tmp_path) == ["empty"]
+
+
+def test_check_has_the_same_exit_codes_and_writes_nothing(tmp_path, capsys):
+    db = tmp_path / "db" / "dx.duckdb"
+    good = write_engagements(tmp_path / "支援案件.csv")
+    bad = write_csv(tmp_path / "伴走記録.csv", ["案件ID", "回", "実施日"], [["E-1", "x", "2022-10-05"]])
+    assert main(["check", str(good), "--db", str(db)]) == 0
+    assert "検証のみ（書き込みなし）: 支援案件 1 行" in capsys.readouterr().out
+    assert main(["check", str(good), str(bad), "--db", str(db)]) == 1
+    assert "伴走記録.csv 2行目 「回」" in capsys.readouterr().out
+    assert main(["check", str(FILES / "empty.csv"), "--db", str(db)]) == 2
+    assert not (tmp_path / "db").exists()
+
+
+def test_unreadable_database_is_exit_2(tmp_path, capsys):
+    db = tmp_path / "dx.duckdb"
+    db.write_bytes(b"not a database")
+    assert main(["check", str(write_engagements(tmp_path / "支援案件.csv")), "--db", str(db)]) == 2
+    assert "データベース" in capsys.readouterr().err
+    assert db.read_bytes() == b"not a database"
+
+
+def test_db_path_from_environment(tmp_path):
+    db = tmp_path / "env" / "dx.duckdb"
+    result = run("load", str(write_engagements(tmp_path / "支援案件.csv")), env_db=db)
+    assert result.returncode == 0, result.stderr
+    assert count(db, "engagements") == 1
+
+
+def test_sample_reports_rows_per_kind_and_aggregates_warnings(tmp_path):
+    db = tmp_path / "dx.duckdb"
+    result = run("sample", "--db", str(db))
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    m = re.search(r"^取り込みました: (.*)$", out, re.M)
+    assert m
+    loaded = dict((label, int(n.replace(",", ""))) for label, n in re.findall(r"([^、\s]+) ([\d,]+) 行", m.group(1)))
+    assert loaded == {"支援案件": count(db, "engagements"), "伴走記録": count(db, "sessions"),
+                      "相談記録": count(db, "consultations"), "セミナー・研修": count(db, "events"),
+                      "目標値": count(db, "targets")}
+    assert all(n > 0 for n in loaded.values())
+    # progress goes to stderr; warnings are aggregated (one line per file, column, reason and value)
+    assert "読込中" in result.stderr
+    notes = [line for line in out.splitlines() if line.startswith("注意:")]
+    assert len(notes) == len(set(notes)) and len(notes) < 50
+    assert not any("…ほか" in line for line in out.splitlines())
+    for line in notes:
+        if "テーマ分類" in line:
+            assert re.search(r" — [\d,]+ 行（[\d、…]+行目）$", line), line
