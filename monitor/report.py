@@ -1,0 +1,414 @@
+"""報告: the 実績 of one 年度 for one コンソーシアム (or the whole programme), as the tables a METI 実績報告 needs (each
+indicator against its target with the achievement rate) and the charts that go with them.
+
+Pure read side: queries in monitor/sql/report_*.sql (run through monitor.queries), DataFrames with Japanese column
+names out, plotly figures out. No Streamlit here; pages/5_報告.py renders it, monitor/report_pdf.py prints it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from monitor.db import meta
+from monitor.exports import conditions_for
+from monitor.filters import Filters
+from monitor.format import DASH, fmt_date, fmt_month, fmt_number, format_fiscal_year
+from monitor.queries import run_query
+
+REPORT_TITLE = "実績報告"
+WHOLE_PROGRAMME = "事業全体"
+FONT = "Noto Sans CJK JP, Noto Sans JP, Hiragino Sans, Meiryo, sans-serif"
+PALETTE = ["#1f5fa8", "#e07b39", "#3a9a5b", "#8e5ea2", "#c23b3b", "#6b7b8c", "#b8a037"]
+# chart images (PNG) and the fixed chart size of the print layout
+IMAGE_WIDTH = 1200
+IMAGE_HEIGHT = 675
+
+# table names (also the sheet names of the Excel export and the CSV file names)
+T_SUMMARY = "実績サマリー"
+T_EVENTS = "セミナー・研修"
+T_COMPANIES = "支援企業"
+T_MONTHLY = "伴走支援_月別"
+T_MUNICIPALITIES = "支援自治体"
+T_THEMES = "相談テーマ"
+COMPANIES_PER_PAGE = 10          # more rows than this: the company chart gets its own printed page
+
+
+@dataclass
+class Section:
+    key: str                                     # stable id (CSS class of the print page, test hooks)
+    title: str
+    tables: dict[str, pd.DataFrame]              # name → table with Japanese columns
+    figures: dict[str, go.Figure] = field(default_factory=dict)   # name → chart (empty when nothing to draw)
+    note: str = ""                               # how the figures are counted
+    empty_message: str = ""                      # shown instead of empty tables
+
+
+@dataclass
+class Report:
+    fiscal_year: int
+    consortium: str | None
+    title: str                                   # 令和4年度 実績報告（茨城県DX支援コミュニティ）
+    context: str                                 # 年度｜対象｜データ基準日（｜サンプルデータ）
+    data_as_of: dt.date | None
+    is_sample: bool
+    sections: list[Section]
+
+    @property
+    def scope_label(self) -> str:
+        return scope_label(self.consortium)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        out: dict[str, pd.DataFrame] = {}
+        for s in self.sections:
+            out.update(s.tables)
+        return out
+
+    def figures(self) -> dict[str, go.Figure]:
+        out: dict[str, go.Figure] = {}
+        for s in self.sections:
+            out.update(s.figures)
+        return out
+
+    def conditions(self, filters_text: str | None = None, now: dt.datetime | None = None) -> dict[str, str]:
+        """The 条件 of an export of this report."""
+        return conditions_for(
+            filters_text or f"年度: {format_fiscal_year(self.fiscal_year)}｜コンソーシアム: {self.scope_label}",
+            fiscal_year_text=format_fiscal_year(self.fiscal_year),
+            data_as_of=self.data_as_of, is_sample=self.is_sample, title=self.title,
+            extra={"対象": self.scope_label,
+                   "集計の範囲": "年度（4月〜翌年3月）とコンソーシアムで集計（都道府県・期間・支援種別の絞り込みは適用しません）"},
+            now=now)
+
+    def file_stem(self) -> str:
+        return f"{REPORT_TITLE}_{self.fiscal_year}年度_{self.scope_label}"
+
+
+def scope_label(consortium: str | None) -> str:
+    return consortium if consortium else WHOLE_PROGRAMME
+
+
+def report_title(fiscal_year: int, consortium: str | None) -> str:
+    """'令和4年度（2022年度） 実績報告｜茨城県DX支援コミュニティ'."""
+    return f"{format_fiscal_year(fiscal_year)} {REPORT_TITLE}｜{scope_label(consortium)}"
+
+
+# ── tables ──────────────────────────────────────────────────────────────────
+
+def _q(name: str, fiscal_year: int, consortium: str | None, path) -> pd.DataFrame:
+    return run_query(name, Filters(fiscal_year=int(fiscal_year)), path=path, consortium=consortium or None)
+
+
+def _int(s: pd.Series) -> pd.Series:
+    return pd.to_numeric(s, errors="coerce").round().astype("Int64")
+
+
+def _float(s: pd.Series) -> pd.Series:
+    return pd.to_numeric(s, errors="coerce").astype("Float64")
+
+
+def _dates(s: pd.Series) -> list:
+    out = []
+    for v in s.tolist():
+        if v is None or v is pd.NaT or (not isinstance(v, (dt.date, str)) and pd.isna(v)):
+            out.append(None)
+        elif isinstance(v, pd.Timestamp):
+            out.append(v.date())
+        elif isinstance(v, dt.datetime):
+            out.append(v.date())
+        else:
+            out.append(v)
+    return out
+
+
+def _text(s: pd.Series) -> list:
+    return [None if v is None or v is pd.NA or (isinstance(v, float) and pd.isna(v)) else str(v) for v in s]
+
+
+def summary_table(df: pd.DataFrame, consortium: str | None) -> pd.DataFrame:
+    """実績サマリー: 区分, 項目, 単位, 実績, 目標, 達成率（%）. For one consortium, indicators it has neither a
+    target nor any record for (the municipal ones) are left out."""
+    if consortium:
+        df = df[~(df["target"].isna() & (pd.to_numeric(df["actual"]).fillna(0) == 0))]
+    return pd.DataFrame({
+        "区分": _text(df["section"]),
+        "項目": _text(df["item"]),
+        "単位": _text(df["unit"]),
+        "実績": _float(df["actual"]).round(1),
+        "目標": _float(df["target"]).round(1),
+        "達成率（%）": _float(df["rate_pct"]).round(1),
+    }).reset_index(drop=True)
+
+
+def events_table(df: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({
+        "種別": _text(df["kind"]),
+        "区分": _text(df["category"]),
+        "開催回数": _int(df["events"]),
+        "参加者数": _int(df["attendees"]),
+        "参加企業数": _int(df["companies"]),
+        "申込者数": _int(df["applicants"]),
+        "初回開催日": _dates(df["first_date"]),
+        "最終開催日": _dates(df["last_date"]),
+    }).reset_index(drop=True)
+
+
+def companies_table(df: pd.DataFrame, consortium: str | None) -> pd.DataFrame:
+    out = {}
+    if not consortium:
+        out["コンソーシアム"] = _text(df["consortium"])
+    out.update({
+        "案件ID": _text(df["engagement_id"]),
+        "支援先": _text(df["client_name"]),
+        "業種": _text(df["industry"]),
+        "市区町村": _text(df["municipality"]),
+        "担当ITC": _text(df["lead_coordinator"]),
+        "同行金融機関": _text(df["bank"]),
+        "開始日": _dates(df["start_date"]),
+        "状況": _text(df["status"]),
+        "予定回数": _int(df["planned_sessions"]),
+        "実施回数": _int(df["sessions"]),
+        "実施率（%）": _float(df["progress_pct"]).round(1),
+        "金融機関同行回数": _int(df["bank_sessions"]),
+        "現在の段階": _text(df["current_stage"]),
+        "DX計画書完成日": _dates(df["plan_date"]),
+    })
+    return pd.DataFrame(out).reset_index(drop=True)
+
+
+def monthly_table(df: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({
+        "月": _dates(df["month"]),
+        "実施回数": _int(df["sessions"]),
+        "累計実施回数": _int(df["cumulative_sessions"]),
+        "金融機関同行回数": _int(df["bank_sessions"]),
+        "金融機関同行率（%）": _float(df["bank_rate_pct"]).round(1),
+    }).reset_index(drop=True)
+
+
+def municipalities_table(df: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({
+        "自治体": _text(df["municipality"]),
+        "都道府県": _text(df["prefecture"]),
+        "団体コード": _text(df["municipality_code"]),
+        "支援種別": _text(df["support_types"]),
+        "支援案件数": _int(df["engagements"]),
+        "相談件数": _int(df["consultations"]),
+        "職員研修回数": _int(df["trainings"]),
+        "研修受講者数": _int(df["trainees"]),
+    }).reset_index(drop=True)
+
+
+def themes_table(df: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({
+        "テーマ": _text(df["theme"]),
+        "相談件数": _int(df["consultations"]),
+        "構成比（%）": _float(df["share_pct"]).round(1),
+    }).reset_index(drop=True)
+
+
+# ── charts ──────────────────────────────────────────────────────────────────
+
+def _layout(fig: go.Figure, title: str, context: str, *, height: int = 420) -> go.Figure:
+    """Title says what the chart shows; the subtitle carries the context (年度, 対象, data as-of, sample)."""
+    fig.update_layout(
+        title={"text": title, "subtitle": {"text": context}, "x": 0.01, "xanchor": "left"},
+        font={"family": FONT, "size": 14},
+        height=height,
+        margin={"l": 20, "r": 30, "t": 90, "b": 60},
+        legend={"orientation": "h", "yref": "container", "y": 0.0, "yanchor": "bottom", "x": 0.0, "xanchor": "left"},
+        template="plotly_white",
+    )
+    return fig
+
+
+def _nums(s: pd.Series) -> list:
+    return [None if pd.isna(v) else float(v) for v in s]
+
+
+def achievement_figure(summary: pd.DataFrame, context: str) -> go.Figure | None:
+    rows = summary[summary["達成率（%）"].notna()]
+    if rows.empty:
+        return None
+    labels = rows["項目"].tolist()
+    rates = _nums(rows["達成率（%）"])
+    texts = [f"{fmt_number(r, 1)}%（{fmt_number(a, 1)}/{fmt_number(t, 1)}{u}）"
+             for r, a, t, u in zip(rates, rows["実績"], rows["目標"], rows["単位"])]
+    colors = [PALETTE[2] if r >= 100 else PALETTE[0] for r in rates]
+    fig = go.Figure(go.Bar(
+        x=rates, y=labels, orientation="h", text=texts, textposition="outside", marker_color=colors,
+        hovertemplate="%{y}<br>達成率 %{x:.1f}%<extra></extra>", cliponaxis=False, name="達成率"))
+    fig.add_vline(x=100, line_dash="dot", line_color="#888", annotation_text="目標 100%",
+                  annotation_position="top")
+    xmax = max(130.0, max(rates) * 1.6)
+    fig.update_layout(xaxis={"title": "達成率（%）", "range": [0, xmax]},
+                      yaxis={"autorange": "reversed", "title": None}, showlegend=False)
+    return _layout(fig, "目標に対する達成率", context)
+
+
+def events_figure(events: pd.DataFrame, context: str) -> go.Figure | None:
+    if events.empty:
+        return None
+    fig = go.Figure()
+    fig.add_trace(go.Bar(
+        name="参加者数（人）", x=events["種別"].tolist(), y=_nums(events["参加者数"]),
+        text=[f"{fmt_number(a, 0)}人（{fmt_number(n, 0)}回）" for a, n in zip(events["参加者数"], events["開催回数"])],
+        textposition="outside", marker_color=PALETTE[0], cliponaxis=False,
+        hovertemplate="%{x}<br>参加者 %{y:,}人<extra></extra>"))
+    if events["申込者数"].notna().any():
+        fig.add_trace(go.Bar(
+            name="申込者数（人）", x=events["種別"].tolist(), y=_nums(events["申込者数"]),
+            marker_color=PALETTE[5], opacity=0.55, hovertemplate="%{x}<br>申込 %{y:,}人<extra></extra>"))
+    fig.update_layout(barmode="group", yaxis={"title": "人数", "rangemode": "tozero", "tickformat": ",d"},
+                      xaxis={"title": None, "type": "category"})
+    return _layout(fig, "セミナー・研修の種別ごとの参加者数", context)
+
+
+def companies_figure(companies: pd.DataFrame, context: str) -> go.Figure | None:
+    if companies.empty:
+        return None
+    names = [str(n).replace("(架空)", "").replace("（架空）", "") for n in companies["支援先"]]
+    fig = go.Figure()
+    fig.add_trace(go.Bar(name="予定回数", x=names, y=_nums(companies["予定回数"]), marker_color="#c6dbef",
+                         hovertemplate="%{x}<br>予定 %{y}回<extra></extra>"))
+    fig.add_trace(go.Bar(name="実施回数", x=names, y=_nums(companies["実施回数"]), marker_color=PALETTE[0],
+                         hovertemplate="%{x}<br>実施 %{y}回<extra></extra>"))
+    fig.add_trace(go.Bar(name="金融機関同行回数", x=names, y=_nums(companies["金融機関同行回数"]),
+                         marker_color=PALETTE[1], hovertemplate="%{x}<br>同行 %{y}回<extra></extra>"))
+    fig.update_layout(barmode="group", yaxis={"title": "回数", "rangemode": "tozero", "dtick": 2},
+                      xaxis={"title": None, "type": "category", "tickangle": -30})
+    return _layout(fig, "支援企業ごとの伴走支援 予定回数・実施回数・金融機関同行回数", context)
+
+
+def monthly_figure(monthly: pd.DataFrame, context: str) -> go.Figure | None:
+    if monthly.empty:
+        return None
+    labels = [fmt_month(m) for m in monthly["月"]]
+    fig = go.Figure()
+    fig.add_trace(go.Bar(name="実施回数（回）", x=labels, y=_nums(monthly["実施回数"]), marker_color=PALETTE[0],
+                         hovertemplate="%{x}<br>実施 %{y}回<extra></extra>"))
+    fig.add_trace(go.Bar(name="金融機関同行回数（回）", x=labels, y=_nums(monthly["金融機関同行回数"]),
+                         marker_color=PALETTE[1], hovertemplate="%{x}<br>同行 %{y}回<extra></extra>"))
+    fig.add_trace(go.Scatter(name="金融機関同行率（%）", x=labels, y=_nums(monthly["金融機関同行率（%）"]),
+                             mode="lines+markers", yaxis="y2", marker_color=PALETTE[2], connectgaps=False,
+                             hovertemplate="%{x}<br>同行率 %{y:.1f}%<extra></extra>"))
+    fig.update_layout(
+        barmode="group",
+        xaxis={"title": None, "type": "category"},
+        yaxis={"title": "回数", "rangemode": "tozero"},
+        yaxis2={"title": "同行率（%）", "overlaying": "y", "side": "right", "range": [0, 100], "dtick": 25,
+                "showgrid": False, "tickmode": "linear"},
+    )
+    return _layout(fig, "伴走支援の月別実施回数と金融機関同行率", context)
+
+
+def themes_figure(themes: pd.DataFrame, context: str) -> go.Figure | None:
+    if themes.empty:
+        return None
+    fig = go.Figure(go.Bar(
+        x=_nums(themes["相談件数"]), y=themes["テーマ"].tolist(), orientation="h", marker_color=PALETTE[3],
+        text=[f"{fmt_number(n, 0)}件（{fmt_number(s, 1)}%）" for n, s in zip(themes["相談件数"], themes["構成比（%）"])],
+        textposition="outside", cliponaxis=False, hovertemplate="%{y}<br>%{x}件<extra></extra>", name="相談件数"))
+    xmax = float(themes["相談件数"].max()) * 1.45 if len(themes) else 1
+    fig.update_layout(xaxis={"title": "相談件数（件）", "range": [0, xmax]},
+                      yaxis={"autorange": "reversed", "title": None}, showlegend=False)
+    return _layout(fig, "相談テーマ別の相談件数", context, height=max(420, 120 + 28 * len(themes)))
+
+
+# ── the report ──────────────────────────────────────────────────────────────
+
+def report_context(fiscal_year: int, consortium: str | None, data_as_of, is_sample: bool) -> str:
+    text = f"{format_fiscal_year(fiscal_year)}｜{scope_label(consortium)}｜データ基準日: {fmt_date(data_as_of)}"
+    return text + ("｜サンプルデータ" if is_sample else "")
+
+
+def build_report(fiscal_year: int, consortium: str | None = None, *,
+                 path: str | os.PathLike | None = None) -> Report:
+    """The report of ``fiscal_year`` for ``consortium`` (None or '' = the whole programme)."""
+    fy = int(fiscal_year)
+    consortium = consortium or None
+    m = meta(path)
+    context = report_context(fy, consortium, m["data_as_of"], m["is_sample"])
+
+    summary = summary_table(_q("report_summary", fy, consortium, path), consortium)
+    events = events_table(_q("report_events", fy, consortium, path))
+    companies = companies_table(_q("report_companies", fy, consortium, path), consortium)
+    monthly = monthly_table(_q("report_monthly", fy, consortium, path))
+    municipalities = municipalities_table(_q("report_municipalities", fy, consortium, path))
+    themes = themes_table(_q("report_themes", fy, consortium, path))
+
+    def figs(**named):
+        return {k: v for k, v in named.items() if v is not None}
+
+    company_note = "実施回数・金融機関同行回数は年度内に実施した回数です。"
+    company_fig = figs(**{"支援企業": companies_figure(companies, context)})
+    sections = [
+        Section("summary", "実績サマリー（目標と達成率）", {T_SUMMARY: summary},
+                figs(**{"達成率": achievement_figure(summary, context)}),
+                note="目標は目標値表（年度・コンソーシアム別）。事業全体の目標は事業全体の目標値、"
+                     "ない指標はコンソーシアムの目標値の合計（金融機関同行率は平均）です。"),
+        Section("events", "セミナー・研修の開催実績", {T_EVENTS: events},
+                figs(**{"セミナー・研修": events_figure(events, context)}),
+                note="開催日の年度で集計しています。",
+                empty_message="この年度・対象のセミナー・研修の記録はありません。"),
+    ]
+    if len(companies) > COMPANIES_PER_PAGE:   # a long list gets a page of its own, the chart the next one
+        sections += [
+            Section("companies", "支援企業と伴走支援（予定回数・実施回数・DX計画書）", {T_COMPANIES: companies},
+                    note=company_note, empty_message="この年度・対象の伴走支援の記録はありません。"),
+            Section("companies_chart", "支援企業ごとの伴走支援 予定回数・実施回数", {}, company_fig,
+                    note=company_note),
+        ]
+    else:
+        sections.append(
+            Section("companies", "支援企業と伴走支援（予定回数・実施回数・DX計画書）", {T_COMPANIES: companies},
+                    company_fig, note=company_note, empty_message="この年度・対象の伴走支援の記録はありません。"))
+    sections.append(
+        Section("monthly", "伴走支援の月別実施状況と金融機関同行率", {T_MONTHLY: monthly},
+                figs(**{"月別実施状況": monthly_figure(monthly, context)}),
+                note="金融機関同行率 = 金融機関が同行した回 ÷ 同行の有無が記録された回。"))
+    muni_note = "支援自治体は、実施中・完了の支援案件または相談記録がある自治体です。"
+    if municipalities.empty and themes.empty:
+        sections.append(
+            Section("municipalities", "支援自治体と相談テーマ", {T_MUNICIPALITIES: municipalities, T_THEMES: themes},
+                    note=muni_note, empty_message="この年度・対象の自治体支援・相談の記録はありません。"))
+    else:
+        sections += [
+            Section("municipalities", "支援自治体", {T_MUNICIPALITIES: municipalities}, note=muni_note,
+                    empty_message="この年度・対象の自治体支援の記録はありません。"),
+            Section("themes", "相談テーマ別の相談件数", {T_THEMES: themes},
+                    figs(**{"相談テーマ": themes_figure(themes, context)}),
+                    note="相談記録のテーマ（自治体DX推進計画の重点取組事項などの分類）ごとの件数です。",
+                    empty_message="この年度・対象の相談の記録はありません。"),
+        ]
+    return Report(fiscal_year=fy, consortium=consortium, title=report_title(fy, consortium), context=context,
+                  data_as_of=m["data_as_of"], is_sample=m["is_sample"], sections=sections)
+
+
+# ── display helpers (print layout and PDF: static tables with Japanese number formats) ──────────────
+
+def display_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``df`` with every value as display text: 桁区切り, dates as 2022/10/05, missing as —."""
+    out = {}
+    for col in df.columns:
+        s = df[col]
+        vals = []
+        for v in s.tolist():
+            if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and pd.isna(v)):
+                vals.append(DASH)
+            elif isinstance(v, (dt.date, pd.Timestamp)):
+                d = v.date() if isinstance(v, (pd.Timestamp, dt.datetime)) else v
+                vals.append(f"{d.year}/{d.month:02d}/{d.day:02d}" if col != "月" else f"{d.year}年{d.month}月")
+            elif isinstance(v, bool):
+                vals.append("はい" if v else "いいえ")
+            elif isinstance(v, int):
+                vals.append(f"{v:,}")
+            elif isinstance(v, float):
+                vals.append(fmt_number(v, 1))
+            else:
+                vals.append(str(v))
+        out[str(col)] = vals
+    return pd.DataFrame(out)

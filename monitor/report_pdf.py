@@ -1,0 +1,207 @@
+"""The 報告 page as a PDF: start ``streamlit run`` on a free local port (headless, DX_DB_PATH set), open the 報告 page
+in the print layout (?print=1) with the local Chromium (Playwright driving Debian's /usr/bin/chromium; no browser is
+ever downloaded), wait until the script has finished and every chart is drawn, and print it to an A4 landscape PDF
+with one page per report section.
+
+    render_report_pdf(2022, "茨城県DX支援コミュニティ", "report.pdf")      # → Path
+    python -m monitor.report_pdf --fiscal-year 2022 [--consortium …] --out report.pdf [--db …]
+
+The browser may only talk to the local Streamlit server: every other request is refused.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+from monitor.print_layout import PAGE_MARGIN_MM, PDF_SCALE, PRINT_PARAM, VIEWPORT_WIDTH_PX
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = os.environ.get("DX_CHROMIUM", "/usr/bin/chromium")
+REPORT_PAGE = "報告"          # URL path of pages/5_報告.py
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+    "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-extensions",
+    "--disable-default-apps", "--metrics-recording-only", "--no-default-browser-check",
+]
+INSTALL_HINT = ("PDF の作成にはローカルの Chromium と日本語フォントが必要です。"
+                "Debian/Ubuntu では `sudo apt-get install chromium fonts-noto-cjk` でインストールしてください"
+                f"（{CHROMIUM} を使います。別の場所にある場合は環境変数 DX_CHROMIUM で指定できます）。")
+
+
+class PdfError(RuntimeError):
+    """The PDF could not be made; the message (Japanese) says why and what to do."""
+
+
+class ChromiumNotFound(PdfError):
+    pass
+
+
+def chromium_problem() -> str | None:
+    """None when a PDF can be made here; otherwise a Japanese sentence saying what is missing and how to get it."""
+    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+        return f"Chromium が見つかりません（{CHROMIUM}）。" + INSTALL_HINT
+    try:
+        import playwright.sync_api  # noqa: F401, PLC0415
+    except ImportError:
+        return "Python パッケージ playwright がありません。`pip install -r requirements.txt` を実行してください。"
+    return None
+
+
+def _free_port() -> int:
+    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def streamlit_server(db_path: str | os.PathLike | None = None, *, timeout: float = 60.0):
+    """``streamlit run app.py`` on a free local port; yields its base URL, stops it afterwards."""
+    port = _free_port()
+    env = dict(os.environ)
+    if db_path is not None:
+        env["DX_DB_PATH"] = str(Path(db_path).resolve())
+    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+           "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
+           "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+           "--server.runOnSave", "false"]
+    log = tempfile.TemporaryFile()
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                log.seek(0)
+                raise PdfError("Streamlit を起動できませんでした:\n" + log.read().decode("utf-8", "replace")[-2000:])
+            try:
+                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise PdfError(f"Streamlit が {timeout:.0f} 秒以内に起動しませんでした。")
+            time.sleep(0.3)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        log.close()
+
+
+def report_url(base: str, fiscal_year: int, consortium: str | None) -> str:
+    params = {"年度": str(int(fiscal_year)), PRINT_PARAM: "1"}
+    if consortium:
+        params["コンソーシアム"] = consortium
+    return f"{base}/{urllib.parse.quote(REPORT_PAGE)}?{urllib.parse.urlencode(params)}"
+
+
+def _only_local(route) -> None:
+    host = urllib.parse.urlsplit(route.request.url).hostname or ""
+    if route.request.url.startswith(("data:", "blob:")) or host in ("127.0.0.1", "localhost", "::1"):
+        route.continue_()
+    else:
+        route.abort()
+
+
+def print_page_to_pdf(url: str, out_path: str | os.PathLike, *, expected_charts: int = 0,
+                      timeout_ms: int = 90_000, screenshot: str | os.PathLike | None = None) -> Path:
+    """Open ``url`` (a page in print layout) in the local Chromium, wait for the script and the charts, print it
+    to ``out_path`` (A4 landscape). Optionally also save a full-page screenshot."""
+    problem = chromium_problem()
+    if problem:
+        raise ChromiumNotFound(problem)
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415
+
+    out = Path(out_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": VIEWPORT_WIDTH_PX, "height": 1000}, locale="ja-JP",
+                                    timezone_id="Asia/Tokyo")
+            page.route("**/*", _only_local)
+            page.goto(url, wait_until="domcontentloaded", timeout=timeout_ms)
+            page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]',
+                                   timeout=timeout_ms, state="attached")
+            page.wait_for_selector(".dx-print-header", timeout=timeout_ms, state="attached")
+            page.wait_for_function(
+                """(n) => {
+                    const charts = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')];
+                    return charts.length >= n && charts.every(c => c.querySelector('.main-svg'));
+                }""", arg=expected_charts, timeout=timeout_ms)
+            exceptions = page.locator('[data-testid="stException"]')
+            if exceptions.count():
+                raise PdfError("報告ページでエラーが発生しました: " + exceptions.first.inner_text()[:1000])
+            page.evaluate("document.fonts.ready.then(() => true)")
+            page.wait_for_timeout(500)   # let plotly finish its last relayout
+            if screenshot:
+                page.screenshot(path=str(screenshot), full_page=True)
+            page.emulate_media(media="print")
+            margin = f"{PAGE_MARGIN_MM}mm"
+            page.pdf(path=str(out), format="A4", landscape=True, print_background=True, scale=PDF_SCALE,
+                     margin={"top": margin, "right": margin, "bottom": margin, "left": margin})
+        finally:
+            browser.close()
+    return out
+
+
+def render_report_pdf(fiscal_year: int, consortium: str | None, out_path: str | os.PathLike,
+                      db_path: str | os.PathLike | None = None, *, screenshot: str | os.PathLike | None = None,
+                      timeout: float = 120.0) -> Path:
+    """The 報告 of ``fiscal_year`` for ``consortium`` (None = the whole programme) as a PDF at ``out_path``: the
+    print layout of the 報告 page, A4 landscape, one page per section. Raises ChromiumNotFound (Japanese message
+    with the apt-get command) when the local Chromium is missing, PdfError when the page cannot be printed."""
+    problem = chromium_problem()
+    if problem:
+        raise ChromiumNotFound(problem)
+    from monitor.report import build_report  # noqa: PLC0415
+
+    report = build_report(int(fiscal_year), consortium or None, path=db_path)
+    with streamlit_server(db_path) as base:
+        return print_page_to_pdf(report_url(base, fiscal_year, consortium or None), out_path,
+                                 expected_charts=len(report.figures()), timeout_ms=int(timeout * 1000),
+                                 screenshot=screenshot)
+
+
+def pdf_bytes(fiscal_year: int, consortium: str | None, db_path: str | os.PathLike | None = None) -> bytes:
+    """render_report_pdf into a temporary file, returned as bytes (for a download button)."""
+    with tempfile.TemporaryDirectory(prefix="dx_report_") as tmp:
+        out = render_report_pdf(fiscal_year, consortium, Path(tmp) / "report.pdf", db_path)
+        return out.read_bytes()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m monitor.report_pdf",
+                                     description="報告ページ（印刷レイアウト）を A4 横の PDF にする")
+    parser.add_argument("--fiscal-year", type=int, required=True, help="年度（西暦、例: 2022）")
+    parser.add_argument("--consortium", default=None, help="コンソーシアム（省略時は事業全体）")
+    parser.add_argument("--out", type=Path, required=True, help="出力する PDF ファイル")
+    parser.add_argument("--db", default=None, help="データベースファイル（既定: DX_DB_PATH か data/dx.duckdb）")
+    args = parser.parse_args(argv)
+    try:
+        out = render_report_pdf(args.fiscal_year, args.consortium, args.out, args.db)
+    except PdfError as exc:
+        print(f"エラー: {exc}", file=sys.stderr)
+        return 2
+    print(f"PDF を作成しました: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

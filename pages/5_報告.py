@@ -1,0 +1,144 @@
+"""報告: the fiscal-year 実績 report (tables against targets, charts) for the sidebar's 年度 and コンソーシアム, with
+Excel / CSV / PNG / PDF exports that carry their context, and a print layout (?print=1, one page per section)."""
+import pandas as pd
+import streamlit as st
+
+from monitor import exports, ui
+from monitor.print_layout import (
+    CHART_WIDTH_PX, PAGE_HEIGHT_PX, apply_print_layout, fixed_size, is_print_mode, page_section,
+)
+from monitor.report import (
+    IMAGE_HEIGHT, IMAGE_WIDTH, build_report, display_frame, report_title,
+)
+from monitor.exports import figure_png, figures_zip
+
+TITLE = "報告"
+KEY_SCOPE = "report_scope"
+STATE_DOWNLOADS = "_report_downloads"
+
+ui.page_setup(TITLE)
+filters = ui.sidebar_filters()
+printing = is_print_mode()
+
+if filters.fiscal_year is None:
+    ui.context_caption(filters)
+    ui.empty_state("報告は年度ごとに作成します。サイドバーで年度を選んでください。")
+    st.stop()
+
+# 対象: the one consortium chosen in the sidebar, or the whole programme; several chosen → pick one here
+consortium = None
+if len(filters.consortia) == 1:
+    consortium = filters.consortia[0]
+elif len(filters.consortia) > 1:
+    if printing:
+        consortium = filters.consortia[0]
+    else:
+        consortium = st.selectbox("報告の対象（サイドバーで複数のコンソーシアムが選ばれています）",
+                                  list(filters.consortia), key=KEY_SCOPE)
+
+title = report_title(filters.fiscal_year, consortium)
+if not apply_print_layout(title, ui.context_text(filters)):
+    ui.context_caption(filters)
+
+report = build_report(filters.fiscal_year, consortium)
+narrowed = bool(filters.prefectures or filters.date_from or filters.date_to or filters.support_types)
+
+if not printing:
+    st.subheader(title)
+    st.caption(f"対象: {report.scope_label}（{'コンソーシアムを1つ選ぶとその報告になります' if not consortium else 'サイドバーでコンソーシアムを外すと事業全体の報告になります'}）"
+               "。報告は年度（4月〜翌年3月）とコンソーシアムで集計します"
+               + ("。都道府県・期間・支援種別の絞り込みは報告には適用しません。" if narrowed else "。"))
+
+    conditions = report.conditions(ui.context_text(filters))
+    tables = report.tables()
+    stem = exports.safe_file_name(report.file_stem())
+    figures = report.figures()
+    xlsx_bytes = exports.to_xlsx(tables, conditions)
+    csv_zip_bytes = exports.to_csv_zip(tables, conditions)
+    # what the two download buttons serve, for tests that compare the exports with the page
+    st.session_state[STATE_DOWNLOADS] = {"xlsx": xlsx_bytes, "csv_zip": csv_zip_bytes}
+    c1, c2, c3, c4 = st.columns(4)
+    c1.download_button("Excel（全表・条件シート付き）", xlsx_bytes,
+                       file_name=f"{stem}.xlsx", mime=exports.XLSX_MIME, key="report_dl_xlsx",
+                       on_click="ignore")
+    c2.download_button("CSV（全表・zip）", csv_zip_bytes,
+                       file_name=f"{stem}_csv.zip", mime=exports.ZIP_MIME, key="report_dl_csv_zip",
+                       on_click="ignore")
+    c3.download_button(f"グラフ画像（PNG {IMAGE_WIDTH}×{IMAGE_HEIGHT}・zip）",
+                       lambda figs=figures: figures_zip(figs), file_name=f"{stem}_グラフ.zip",
+                       mime=exports.ZIP_MIME, key="report_dl_png_zip", on_click="ignore")
+    from monitor.report_pdf import chromium_problem, pdf_bytes  # noqa: E402  (imports playwright lazily)
+    problem = chromium_problem()
+    c4.download_button("PDF（印刷レイアウト）",
+                       lambda fy=report.fiscal_year, c=consortium: pdf_bytes(fy, c),
+                       file_name=f"{stem}.pdf", mime="application/pdf", key="report_dl_pdf",
+                       on_click="ignore", disabled=problem is not None,
+                       help=problem or "印刷レイアウトを Chromium で A4 横の PDF にします（数十秒かかります）。")
+    if problem:
+        st.warning(problem)
+    st.caption("印刷・スクリーンショット用の表示: URL の末尾に `&print=1` を付けて開きます（サイドバーなし・A4横）。")
+
+SIDE_BY_SIDE = {"themes"}          # on screen: table left, chart right (print stacks everything)
+# columns left out of the printed tables so that a row fits on one line (the exports keep them)
+PRINT_HIDDEN_COLUMNS = ("案件ID", "業種", "開始日", "現在の段階", "団体コード")
+for section in report.sections:
+    with page_section(section.key):
+        st.subheader(section.title)
+        tables = section.tables
+        if section.empty_message and tables and all(df.empty for df in tables.values()):
+            ui.empty_state(section.empty_message)
+            continue
+        figure_items = list(section.figures.items())
+        side = section.key in SIDE_BY_SIDE and len(tables) == 1 and len(figure_items) == 1
+
+        def show_table(name, df, section=section):
+            if df.empty:
+                ui.empty_state(section.empty_message or None)
+                return
+            if len(section.tables) > 1:
+                st.markdown(f"**{name}**")
+            if printing:
+                shown = df.drop(columns=[c for c in PRINT_HIDDEN_COLUMNS if c in df.columns])
+                st.table(display_frame(shown), hide_index=True)
+            else:
+                numeric = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c])]
+                st.dataframe(df, hide_index=True, key=f"report_table_{section.key}_{name}", placeholder="—",
+                             column_config={c: st.column_config.NumberColumn(format="localized") for c in numeric})
+                st.download_button(f"CSV（{name}）", exports.to_csv(df),
+                                   file_name=exports.safe_file_name(f"{report.file_stem()}_{name}") + ".csv",
+                                   mime=exports.CSV_MIME, key=f"report_dl_csv_{section.key}_{name}",
+                                   on_click="ignore")
+
+        def show_figure(name, fig, section=section):
+            st.plotly_chart(fig, key=f"report_chart_{section.key}_{name}", config={"displaylogo": False})
+            st.download_button(f"PNG 画像（{name}・{IMAGE_WIDTH}×{IMAGE_HEIGHT}）", lambda f=fig: figure_png(f),
+                               file_name=exports.safe_file_name(f"{report.file_stem()}_{name}") + ".png",
+                               mime="image/png", key=f"report_dl_png_{section.key}_{name}", on_click="ignore")
+
+        if printing:
+            # print: everything stacked (Streamlit stacks columns holding charts when printing); the charts get
+            # the height that is left on the section's A4 page
+            rows = sum(len(df) + 1 for df in tables.values()) + 2 * (len(tables) - 1)
+            first = section is report.sections[0]
+            height = int(max(300, min(440, PAGE_HEIGHT_PX - 260 - 31 * rows - (110 if first else 0))))
+            for name, df in tables.items():
+                show_table(name, df)
+            for name, fig in figure_items:
+                fig = fixed_size(fig, width=CHART_WIDTH_PX, height=height)
+                st.plotly_chart(fig, key=f"report_chart_{section.key}_{name}", width="content",
+                                config={"displaylogo": False, "staticPlot": True})
+        elif side:
+            left, right = st.columns([5, 6])
+            with left:
+                for name, df in tables.items():
+                    show_table(name, df)
+            with right:
+                for name, fig in figure_items:
+                    show_figure(name, fig)
+        else:
+            for name, df in tables.items():
+                show_table(name, df)
+            for name, fig in figure_items:
+                show_figure(name, fig)
+        if section.note:
+            st.caption(section.note)

@@ -1,0 +1,307 @@
+"""報告: the report tables equal an independent SQL computation over the sample; the figures in the Excel and CSV
+exports equal the figures on the page (AppTest of pages/5_報告.py); chart PNGs are valid images of the stated size."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import math
+import zipfile
+from pathlib import Path
+
+import duckdb
+import openpyxl
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from monitor.exports import CONDITIONS_SHEET, IMAGE_HEIGHT, IMAGE_WIDTH, figure_png, figures_zip, png_size
+from monitor.report import (
+    T_COMPANIES, T_EVENTS, T_MONTHLY, T_MUNICIPALITIES, T_SUMMARY, T_THEMES, build_report,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGE = str(ROOT / "pages" / "5_報告.py")
+FY = 2022
+IBARAKI = "茨城県DX支援コミュニティ"
+
+
+def _one(con, sql, params=None):
+    return con.execute(sql, params or {}).fetchall()[0][0]
+
+
+def _summary(report) -> dict[str, tuple]:
+    df = report.tables()[T_SUMMARY]
+    return {item: (None if pd.isna(a) else float(a), None if pd.isna(t) else float(t),
+                   None if pd.isna(r) else float(r))
+            for item, a, t, r in zip(df["項目"], df["実績"], df["目標"], df["達成率（%）"])}
+
+
+def _rate(actual, target):
+    return round(100.0 * actual / target, 1) if target else None
+
+
+# ── independent computation ────────────────────────────────────────────────
+
+def test_consortium_report_equals_independent_sql(sample_db):
+    report = build_report(FY, IBARAKI, path=sample_db)
+    s = _summary(report)
+    con = duckdb.connect(str(sample_db), read_only=True)
+    p = {"fy": FY, "c": IBARAKI}
+    seminars = _one(con, "SELECT count(*) FROM events WHERE fiscal_year=$fy AND consortium=$c "
+                         "AND kind IN ('DX気づきセミナー','DXセミナー1','DXセミナー2')", p)
+    attendees = _one(con, "SELECT sum(attendees) FROM events WHERE fiscal_year=$fy AND consortium=$c "
+                          "AND kind IN ('DX気づきセミナー','DXセミナー1','DXセミナー2')", p)
+    companies = _one(con, "SELECT count(DISTINCT client_name) FROM engagements WHERE fiscal_year=$fy "
+                          "AND consortium=$c AND client_type='企業' AND status IN ('実施中','完了')", p)
+    planned = _one(con, "SELECT sum(coalesce(planned_sessions, 10)) FROM engagements WHERE fiscal_year=$fy "
+                        "AND consortium=$c AND support_type='伴走支援' AND status <> '中止'", p)
+    sessions, bank, bank_known = con.execute(
+        "SELECT count(*), count(*) FILTER (WHERE s.bank_attended), count(s.bank_attended) FROM sessions s "
+        "JOIN engagements e USING (engagement_id) WHERE s.fiscal_year=$fy AND e.consortium=$c "
+        "AND e.support_type='伴走支援'", p).fetchall()[0]
+    plans = _one(con, "SELECT count(*) FROM engagements WHERE fiscal_year=$fy AND consortium=$c "
+                      "AND support_type='伴走支援' AND deliverable LIKE '%計画書%' AND deliverable_date IS NOT NULL", p)
+    targets = dict(con.execute("SELECT indicator, target FROM targets WHERE fiscal_year=$fy AND consortium=$c",
+                               p).fetchall())
+    assert seminars == 3 and sessions > 0 and targets  # the sample has what the report is about
+
+    assert s["セミナー開催回数"] == (seminars, None, None)
+    assert s["セミナー参加者数"] == (attendees, targets["セミナー参加者数"],
+                                     _rate(attendees, targets["セミナー参加者数"]))
+    assert s["支援企業数"] == (companies, targets["支援企業数"], _rate(companies, targets["支援企業数"]))
+    assert s["伴走支援 予定回数"][0] == planned
+    assert s["伴走支援 実施回数"] == (sessions, targets["伴走回数"], _rate(sessions, targets["伴走回数"]))
+    assert s["DX計画書策定数"] == (plans, targets["DX計画書策定数"], _rate(plans, targets["DX計画書策定数"]))
+    bank_pct = round(100.0 * bank / bank_known, 1)
+    bank_target = targets["金融機関同行率"] * (100 if targets["金融機関同行率"] <= 1 else 1)
+    assert s["金融機関同行率"] == (bank_pct, bank_target, _rate(bank_pct, bank_target))
+    # no municipal support in a consortium: those rows are left out, not shown as 0 against nothing
+    assert "支援自治体数" not in s and "相談件数" not in s
+
+    # seminars per kind
+    ev = report.tables()[T_EVENTS]
+    expected = con.execute("SELECT kind, count(*), sum(attendees) FROM events WHERE fiscal_year=$fy "
+                           "AND consortium=$c GROUP BY kind", p).fetchall()
+    assert sorted(zip(ev["種別"], ev["開催回数"].astype(int), ev["参加者数"].astype(int))) == sorted(expected)
+
+    # one row per 伴走支援 engagement: sessions held in the year against planned, bank attendance
+    comp = report.tables()[T_COMPANIES]
+    expected = con.execute(
+        "SELECT e.engagement_id, coalesce(e.planned_sessions, 10), count(s.session_no), "
+        "count(s.session_no) FILTER (WHERE s.bank_attended) FROM engagements e "
+        "LEFT JOIN sessions s ON s.engagement_id = e.engagement_id AND s.fiscal_year = $fy "
+        "WHERE e.fiscal_year=$fy AND e.consortium=$c AND e.support_type='伴走支援' GROUP BY ALL", p).fetchall()
+    got = list(zip(comp["案件ID"], comp["予定回数"].astype(int), comp["実施回数"].astype(int),
+                   comp["金融機関同行回数"].astype(int)))
+    assert sorted(got) == sorted(expected)
+    assert int(comp["実施回数"].sum()) == sessions
+
+    # months: April to March, every month listed, adding up to the year's sessions
+    monthly = report.tables()[T_MONTHLY]
+    assert monthly["月"].tolist() == [dt.date(FY + (m < 4), m, 1) for m in [4, 5, 6, 7, 8, 9, 10, 11, 12, 1, 2, 3]]
+    by_month = dict(con.execute(
+        "SELECT date_trunc('month', s.date)::DATE, count(*) FROM sessions s JOIN engagements e USING (engagement_id) "
+        "WHERE s.fiscal_year=$fy AND e.consortium=$c AND e.support_type='伴走支援' GROUP BY 1", p).fetchall())
+    assert {m: int(n) for m, n in zip(monthly["月"], monthly["実施回数"]) if n} == by_month
+    assert int(monthly["累計実施回数"].iloc[-1]) == sessions
+    con.close()
+
+
+def test_programme_report_equals_independent_sql(sample_db):
+    report = build_report(FY, None, path=sample_db)
+    s = _summary(report)
+    con = duckdb.connect(str(sample_db), read_only=True)
+    p = {"fy": FY}
+    municipalities = _one(con, """
+        SELECT count(*) FROM (
+            SELECT client_name FROM engagements WHERE fiscal_year=$fy AND client_type='自治体'
+                AND status IN ('実施中','完了')
+            UNION SELECT client_name FROM consultations WHERE fiscal_year=$fy)""", p)
+    consultations = _one(con, "SELECT count(*) FROM consultations WHERE fiscal_year=$fy", p)
+    trainees = _one(con, "SELECT sum(attendees) FROM events WHERE fiscal_year=$fy AND kind IN ('職員研修','基礎研修')", p)
+    sessions = _one(con, "SELECT count(*) FROM sessions s JOIN engagements e USING (engagement_id) "
+                         "WHERE s.fiscal_year=$fy AND e.support_type='伴走支援'", p)
+    targets = con.execute("SELECT consortium, indicator, target FROM targets WHERE fiscal_year=$fy", p).df()
+
+    def target(indicator):
+        rows = targets[targets["indicator"] == indicator]
+        whole = rows[rows["consortium"] == ""]
+        return float(whole["target"].iloc[0]) if len(whole) else float(rows["target"].sum())
+
+    assert s["支援自治体数"] == (municipalities, target("支援自治体数"), _rate(municipalities, target("支援自治体数")))
+    assert s["相談件数"] == (consultations, target("相談件数"), _rate(consultations, target("相談件数")))
+    assert s["研修受講者数"] == (trainees, target("研修受講者数"), _rate(trainees, target("研修受講者数")))
+    # the programme's 伴走回数 target is the sum of the consortia's
+    assert s["伴走支援 実施回数"] == (sessions, target("伴走回数"), _rate(sessions, target("伴走回数")))
+
+    themes = report.tables()[T_THEMES]
+    expected = dict(con.execute("SELECT coalesce(theme, '未分類'), count(*) FROM consultations "
+                                "WHERE fiscal_year=$fy GROUP BY 1", p).fetchall())
+    assert dict(zip(themes["テーマ"], themes["相談件数"].astype(int))) == expected
+    assert math.isclose(float(themes["構成比（%）"].sum()), 100.0, abs_tol=0.6)
+    munis = report.tables()[T_MUNICIPALITIES]
+    assert len(munis) == municipalities
+    assert int(munis["相談件数"].sum()) == consultations
+    con.close()
+
+
+# ── the page and its exports ───────────────────────────────────────────────
+
+def _norm(v):
+    """A cell as the same plain value whether it came from the page, the .xlsx or the CSV."""
+    if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and math.isnan(v)) or v == "":
+        return None
+    if isinstance(v, (pd.Timestamp, dt.datetime)):
+        return v.date()
+    if isinstance(v, dt.date):
+        return v
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, (int, float)) or hasattr(v, "item"):
+        return round(float(v), 6)
+    return v
+
+
+def _norm_csv(text: str, page_value):
+    """A CSV field read back as the type of the page's value (text stays text: 団体コード 062014 keeps its zero)."""
+    if text == "":
+        return None
+    p = _norm(page_value)
+    if isinstance(p, dt.date):
+        return dt.date.fromisoformat(text)
+    if isinstance(p, float):
+        return round(float(text), 6)
+    return text
+
+
+def _rows(df: pd.DataFrame) -> list[list]:
+    return [[_norm(v) for v in row] for row in df.astype(object).itertuples(index=False, name=None)]
+
+
+def _run_page(**query) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    for k, v in query.items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+@pytest.mark.parametrize("consortium", [IBARAKI, None])
+def test_exports_equal_the_page(sample_db_env, consortium):
+    query = {"年度": str(FY)}
+    if consortium:
+        query["コンソーシアム"] = consortium
+    at = _run_page(**query)
+    report = build_report(FY, consortium)
+    assert report.title in [s.value for s in at.subheader]
+
+    # the tables on the page, in order (empty tables are not drawn)
+    names = [n for n, df in report.tables().items() if not df.empty]
+    shown = [d.value for d in at.dataframe]
+    assert len(shown) == len(names)
+    page = dict(zip(names, shown))
+    assert page[T_SUMMARY]["項目"].tolist() == report.tables()[T_SUMMARY]["項目"].tolist()
+
+    downloads = at.session_state["_report_downloads"]
+    wb = openpyxl.load_workbook(io.BytesIO(downloads["xlsx"]))
+    assert wb.sheetnames[0] == CONDITIONS_SHEET
+    conditions = {r[0]: r[1] for r in wb[CONDITIONS_SHEET].iter_rows(min_row=2, values_only=True)}
+    assert conditions["年度"] == "令和4年度（2022年度）"
+    assert conditions["対象"] == (consortium or "事業全体")
+    assert f"コンソーシアム: {consortium or 'すべて'}" in conditions["絞り込み"]
+    assert conditions["データ基準日"] == "2025年2月28日"
+    assert conditions["データの種類"].startswith("サンプルデータ")
+    assert conditions["出力日時"]
+
+    with zipfile.ZipFile(io.BytesIO(downloads["csv_zip"])) as zf:
+        csvs = {Path(n).stem: list(csv.reader(io.StringIO(zf.read(n).decode("utf-8-sig"), newline="")))
+                for n in zf.namelist()}
+    assert dict(csvs["条件"][1:])["年度"] == "令和4年度（2022年度）"
+
+    for name, df in page.items():
+        ws = wb[name]
+        values = list(ws.iter_rows(values_only=True))
+        assert list(values[0]) == list(df.columns), name
+        assert [[_norm(v) for v in row] for row in values[1:]] == _rows(df), name
+        rows = csvs[name]
+        assert rows[0] == list(df.columns), name
+        page_rows = df.astype(object).values.tolist()
+        assert len(rows) - 1 == len(page_rows), name
+        assert [[_norm_csv(t, v) for t, v in zip(r, pr)] for r, pr in zip(rows[1:], page_rows)] == _rows(df), name
+        # numbers are numeric cells, dates are date cells in the .xlsx
+        for j, col in enumerate(df.columns):
+            for i, v in enumerate(df[col].tolist(), start=2):
+                cell = ws.cell(row=i, column=j + 1)
+                if isinstance(v, dt.date):
+                    assert cell.is_date, (name, col)
+                elif isinstance(_norm(v), float):
+                    assert cell.data_type == "n", (name, col)
+                elif isinstance(v, str):
+                    assert cell.data_type == "s", (name, col)
+
+
+def test_page_print_layout(sample_db_env):
+    at = _run_page(**{"年度": str(FY), "コンソーシアム": IBARAKI, "print": "1"})
+    html = "\n".join(m.value for m in at.markdown)
+    assert "@page" in html and "A4 landscape" in html and 'data-testid="stSidebar"' in html
+    assert "令和4年度（2022年度） 実績報告｜茨城県DX支援コミュニティ" in html
+    assert "データ基準日: 2025年2月28日" in html
+    assert len(at.table) >= 4 and len(at.dataframe) == 0       # static tables print in full
+    assert len(at.get("download_button")) == 0
+    summary = at.table[0].value
+    assert "金融機関同行率" in summary["項目"].tolist()
+
+
+def test_page_without_fiscal_year_asks_for_one(sample_db_env):
+    at = _run_page(**{"年度": "全年度"})
+    assert any("年度を選んでください" in i.value for i in at.info)
+
+
+def test_chart_pngs_are_images_of_the_stated_size(sample_db, tmp_path):
+    report = build_report(FY, IBARAKI, path=sample_db)
+    figures = report.figures()
+    assert len(figures) >= 4
+    one = figure_png(next(iter(figures.values())))
+    assert png_size(one) == (IMAGE_WIDTH, IMAGE_HEIGHT) == (1200, 675)
+    data = figures_zip(figures)
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        names = zf.namelist()
+        assert len(names) == len(figures)
+        for n in names:
+            png = zf.read(n)
+            assert png.startswith(b"\x89PNG\r\n\x1a\n")
+            assert png_size(png) == (1200, 675)
+            (tmp_path / n).write_bytes(png)
+    # every chart says what it shows and for which 年度 / 対象 / as-of
+    for fig in figures.values():
+        assert "令和4年度（2022年度）" in fig.layout.title.subtitle.text
+        assert IBARAKI in fig.layout.title.subtitle.text
+        assert "データ基準日" in fig.layout.title.subtitle.text
+
+
+def _print_layout_script():
+    import streamlit as st
+
+    from monitor.print_layout import apply_print_layout, is_print_mode
+
+    first = apply_print_layout("概要", "年度: 令和4年度（2022年度）｜データ基準日: 2025年2月28日")
+    second = apply_print_layout("概要", "二度目")
+    st.write(f"print={first},{second},{is_print_mode()}")
+
+
+@pytest.mark.parametrize("value, on", [("1", True), ("true", True), ("0", False), (None, False)])
+def test_apply_print_layout_once_per_run(value, on):
+    at = AppTest.from_function(_print_layout_script, default_timeout=30)
+    if value is not None:
+        at.query_params["print"] = value
+    at.run()
+    assert not at.exception
+    texts = [m.value for m in at.markdown]
+    assert f"print={on},{on},{on}" in texts
+    headers = [t for t in texts if "dx-print-header" in t and "<div" in t]
+    assert len(headers) == (1 if on else 0)
+    if on:
+        assert "概要" in headers[0] and "データ基準日: 2025年2月28日" in headers[0] and "二度目" not in headers[0]
+        assert any("@page" in t for t in texts)
