@@ -1,0 +1,69 @@
+"""相談テーマ: consultations and 伴走支援 session themes by count and share, their trend, theme × area, and the
+records behind a chosen theme."""
+import streamlit as st
+
+from monitor import theme_charts, ui
+from monitor.queries import run_query
+
+RECORDS_MAX = 300
+
+ui.page_setup("相談テーマ")
+filters = ui.sidebar_filters()
+ui.context_caption(filters)
+context = ui.context_text(filters)
+
+counts = run_query("theme_counts", filters)
+if counts.empty:
+    ui.empty_state()
+    st.stop()
+
+total = int(counts["records"].sum())
+c1, c2, c3 = st.columns(3)
+c1.metric("相談記録", f"{int(counts['consultations'].sum()):,}件", help="相談記録の件数（1件1テーマ）")
+c2.metric("伴走記録（テーマ別）", f"{int(counts['sessions'].sum()):,}件",
+          help="伴走支援の記録のテーマ。1回の記録に複数のテーマがあれば、それぞれに数えます。")
+c3.metric("テーマ数", f"{int((counts['theme'] != theme_charts.UNMAPPED).sum()):,}",
+          help="分類表のどのテーマにも当てはまらない記録は「未分類」として数えます。")
+
+st.subheader("テーマ別の件数と構成比")
+st.plotly_chart(theme_charts.theme_bar_figure(counts, context), key="themes_bar_chart")
+st.caption(theme_charts.SHARE_NOTE)
+with st.expander("表で見る"):
+    st.dataframe(theme_charts.theme_count_table(counts), hide_index=True, key="themes_count_table")
+
+st.subheader("テーマ別件数の推移")
+grain = st.radio("集計単位", list(theme_charts.GRAINS), format_func=theme_charts.GRAINS.get, horizontal=True,
+                 key="themes_grain")
+trend = run_query("theme_trend", filters, grain=grain)
+if trend.empty:
+    ui.empty_state()
+else:
+    st.plotly_chart(theme_charts.theme_trend_figure(trend, context, grain=grain), key="themes_trend_chart")
+
+by_municipality = len(filters.prefectures) == 1
+area_label = "市区町村" if by_municipality else "都道府県"
+st.subheader(f"テーマ × {area_label}")
+heat = run_query("theme_heatmap", filters, by_municipality=by_municipality)
+if heat.empty:
+    ui.empty_state()
+else:
+    if not by_municipality:
+        st.caption("都道府県を1つに絞り込むと、市区町村別に表示します。")
+    st.plotly_chart(
+        theme_charts.theme_heatmap_figure(heat, context, area_label=area_label,
+                                          prefecture=filters.prefectures[0] if by_municipality else None),
+        key="themes_heatmap_chart")
+
+st.subheader("テーマの記録")
+themes = counts["theme"].tolist()
+labels = {t: f"{t}（{n:,}件）" for t, n in zip(counts["theme"], counts["records"].astype(int))}
+chosen = st.selectbox("テーマを選ぶ", themes, format_func=lambda t: labels.get(t, t), key="themes_records_theme")
+if chosen:
+    records = run_query("theme_records", filters, theme=chosen, max_rows=RECORDS_MAX)
+    if records.empty:
+        ui.empty_state()
+    else:
+        n = int(records["total_rows"].iloc[0])
+        shown = len(records)
+        st.caption(f"「{chosen}」の記録 {n:,}件" + (f"（新しい順に {shown:,}件を表示）" if n > shown else ""))
+        st.dataframe(theme_charts.theme_records_table(records), hide_index=True, key="themes_records_table")

@@ -1,0 +1,214 @@
+"""相談テーマ in AppTest: the theme bar, heatmap, trend and the records behind a theme equal an independent SQL
+computation over the database, for 茨城県 and 長野県, on the hand-made fixture (which has consultations in both
+prefectures and sessions without a theme → 未分類) and on the loaded sample."""
+from __future__ import annotations
+
+import base64
+import json
+import re
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from test_marts import make_fixture_db
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGE = str(ROOT / "pages" / "2_相談テーマ.py")
+BAR_TITLE = "テーマ別の件数と構成比（相談記録・伴走記録）"
+
+
+@pytest.fixture(params=["fixture", "sample"])
+def db(request, tmp_path, monkeypatch) -> Path:
+    if request.param == "fixture":
+        path = make_fixture_db(tmp_path / "fixture.duckdb")
+    else:
+        path = request.getfixturevalue("sample_db")
+    monkeypatch.setenv("DX_DB_PATH", str(path))
+    return path
+
+
+def _page(**query) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    for k, v in query.items():
+        at.query_params[k] = v
+    return at
+
+
+def _rows(db: Path, sql: str, params=()) -> list[tuple]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(sql, list(params)).fetchall()
+
+
+def _latest_fy(db: Path) -> int:
+    return _rows(db, """SELECT max(fiscal_year) FROM (SELECT fiscal_year FROM engagements UNION ALL
+                        SELECT fiscal_year FROM sessions UNION ALL SELECT fiscal_year FROM consultations
+                        UNION ALL SELECT fiscal_year FROM events)""")[0][0]
+
+
+# Independent computation from the base tables (not the marts, not the page's SQL): one row per consultation
+# (its theme or 未分類) and one per distinct theme of a session (未分類 when it has none), by the session's own
+# date and its engagement's prefecture.
+THEME_ROWS = """
+WITH s AS (
+    SELECT list_distinct(s.themes) AS ts, e.prefecture, e.municipality, e.municipality_code
+    FROM sessions s JOIN engagements e ON e.engagement_id = s.engagement_id
+    WHERE s.fiscal_year = $fy
+),
+rows_ AS (
+    SELECT unnest(CASE WHEN ts IS NULL OR len(ts) = 0 THEN ['未分類'] ELSE ts END) AS theme,
+           prefecture, municipality, '伴走' AS kind
+    FROM s
+    UNION ALL
+    SELECT coalesce(theme, '未分類'), prefecture, municipality, '相談' FROM consultations WHERE fiscal_year = $fy
+)
+"""
+
+
+def expected_counts(db: Path, prefecture: str | None, fy: int) -> dict[str, int]:
+    where = "WHERE prefecture = $pref" if prefecture else ""
+    params = {"fy": fy, **({"pref": prefecture} if prefecture else {})}
+    with duckdb.connect(str(db), read_only=True) as con:
+        rows = con.execute(THEME_ROWS + f"SELECT theme, count(*) FROM rows_ {where} GROUP BY theme", params).fetchall()
+    return dict(rows)
+
+
+def expected_matrix(db: Path, fy: int, prefecture: str | None) -> dict[tuple[str, str], int]:
+    area = "coalesce(municipality, '市区町村不明')" if prefecture else "prefecture"
+    where = "WHERE prefecture = $pref" if prefecture else ""
+    params = {"fy": fy, **({"pref": prefecture} if prefecture else {})}
+    with duckdb.connect(str(db), read_only=True) as con:
+        rows = con.execute(THEME_ROWS + f"SELECT theme, {area}, count(*) FROM rows_ {where} GROUP BY ALL",
+                           params).fetchall()
+    return {(t, a): n for t, a, n in rows}
+
+
+def _decode(v):
+    """plotly 7 JSON keeps numeric arrays as {'dtype', 'bdata'} (base64, optionally with a 2-D shape)."""
+    if isinstance(v, dict) and "bdata" in v:
+        arr = np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"]))
+        if "shape" in v:
+            arr = arr.reshape([int(x) for x in str(v["shape"]).split(",")])
+        return arr.tolist()
+    return list(v)
+
+
+def _figures(at: AppTest) -> dict[str, dict]:
+    out = {}
+    for el in at.get("plotly_chart"):
+        spec = json.loads(el.proto.spec)
+        out[spec["layout"]["title"]["text"]] = spec
+    return out
+
+
+def _bar_counts(at: AppTest) -> dict[str, int]:
+    spec = _figures(at)[BAR_TITLE]
+    out: dict[str, int] = {}
+    for tr in spec["data"]:
+        for y, x in zip(_decode(tr["y"]), _decode(tr["x"])):
+            assert y not in out, f"{y} in two traces"
+            out[y] = int(x)
+    return out
+
+
+def _heatmap(at: AppTest) -> tuple[dict[tuple[str, str], int], dict]:
+    spec = next(s for t, s in _figures(at).items() if t.startswith("テーマ × "))
+    hm = spec["data"][0]
+    z = _decode(hm["z"])
+    xs, ys = _decode(hm["x"]), _decode(hm["y"])
+    return {(y, x): int(z[i][j]) for i, y in enumerate(ys) for j, x in enumerate(xs) if z[i][j]}, spec
+
+
+@pytest.mark.parametrize("prefecture", ["茨城県", "長野県"])
+def test_theme_counts_and_heatmap_equal_sql(db, prefecture):
+    at = _page(都道府県=prefecture).run()
+    assert not at.exception
+    assert at.multiselect(key="flt_prefectures").value == [prefecture]
+    fy = _latest_fy(db)
+    exp = expected_counts(db, prefecture, fy)
+    assert exp, "the database should have theme records for the prefecture"
+    assert _bar_counts(at) == exp
+    # the figure states its context
+    spec = _figures(at)[BAR_TITLE]
+    assert prefecture in spec["layout"]["title"]["subtitle"]["text"]
+    # metrics: consultations and session-theme rows
+    metrics = {m.label: m.value for m in at.metric}
+    n_cons = _rows(db, "SELECT count(*) FROM consultations WHERE fiscal_year = ? AND prefecture = ?",
+                   [fy, prefecture])[0][0]
+    assert metrics["相談記録"] == f"{n_cons:,}件"
+    # one prefecture chosen → theme × municipality with the expected numbers
+    cells, hspec = _heatmap(at)
+    assert hspec["layout"]["title"]["text"] == f"テーマ × 市区町村（{prefecture}）の件数"
+    assert cells == expected_matrix(db, fy, prefecture)
+
+
+def test_heatmap_by_prefecture_without_a_prefecture_filter(db):
+    at = _page().run()
+    assert not at.exception
+    fy = _latest_fy(db)
+    cells, spec = _heatmap(at)
+    assert spec["layout"]["title"]["text"] == "テーマ × 都道府県の件数"
+    assert cells == expected_matrix(db, fy, None)
+    assert _bar_counts(at) == expected_counts(db, None, fy)
+
+
+def test_trend_by_month_and_by_quarter_add_up(db):
+    at = _page(都道府県="長野県").run()
+    fy = _latest_fy(db)
+    total = sum(expected_counts(db, "長野県", fy).values())
+
+    def trend_total(at):
+        spec = next(s for t, s in _figures(at).items() if t.startswith("テーマ別件数の推移"))
+        return spec, sum(int(v) for tr in spec["data"] for v in _decode(tr["y"]))
+
+    spec, n = trend_total(at)
+    assert n == total
+    assert all(re.fullmatch(r"\d{4}年\d{1,2}月", x) for x in _decode(spec["data"][0]["x"]))
+    at.radio(key="themes_grain").set_value("quarter").run()
+    assert not at.exception
+    spec, n = trend_total(at)
+    assert n == total
+    assert "四半期別" in spec["layout"]["title"]["text"]
+    assert all(re.fullmatch(rf"{fy}年度 第[1-4]四半期", x) for x in _decode(spec["data"][0]["x"]))
+
+
+def test_records_behind_a_theme(db):
+    at = _page(都道府県="茨城県").run()
+    box = at.selectbox(key="themes_records_theme")
+    fy = _latest_fy(db)
+    exp = expected_counts(db, "茨城県", fy)
+    assert set(box.options) == {f"{t}（{n:,}件）" for t, n in exp.items()}
+    theme = min(exp, key=lambda t: (-exp[t], t))          # the most frequent theme
+    box.set_value(theme).run()
+    assert not at.exception
+    table = at.dataframe[-1].value
+    assert list(table.columns) == ["区分", "日付", "支援先", "都道府県", "市区町村", "記載内容（原文）", "概要・メモ"]
+    assert len(table) == min(exp[theme], 300)
+    assert set(table["都道府県"]) == {"茨城県"}
+    assert any(f"「{theme}」の記録 {exp[theme]:,}件" in c.value for c in at.caption)
+    assert all(re.fullmatch(r"\d{4}/\d{2}/\d{2}", d) for d in table["日付"])
+
+
+def test_unmapped_themes_are_shown_as_mishunrui(tmp_path, monkeypatch):
+    """Sessions without a theme and a consultation whose theme is NULL count as 未分類, and can be listed."""
+    path = make_fixture_db(tmp_path / "fixture.duckdb")
+    monkeypatch.setenv("DX_DB_PATH", str(path))
+    fy = _latest_fy(path)
+    exp = expected_counts(path, "茨城県", fy)
+    assert exp.get("未分類", 0) > 0
+    at = _page(都道府県="茨城県").run()
+    assert not at.exception
+    bars = _bar_counts(at)
+    assert bars["未分類"] == exp["未分類"]
+    at.selectbox(key="themes_records_theme").set_value("未分類").run()
+    assert not at.exception
+    assert len(at.dataframe[-1].value) == exp["未分類"]
+
+
+def test_nothing_matches(db):
+    at = _page(期間="2000-01-01~2000-12-31").run()
+    assert not at.exception
+    assert any("該当するデータがありません" in i.value for i in at.info)
+    assert not at.get("plotly_chart")

@@ -1,0 +1,136 @@
+"""The 相談テーマ figure builders on small hand-made DataFrames."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.io as pio
+
+from monitor import theme_charts as tc
+
+CONTEXT = "年度: 令和4年度（2022年度）｜都道府県: 茨城県｜データ基準日: 2023年2月28日"
+
+
+def _roundtrip(fig: go.Figure) -> go.Figure:
+    """Through JSON as Streamlit ships it (plotly 7 encodes numbers as base64 bdata)."""
+    return pio.from_json(fig.to_json())
+
+
+def _bars(fig: go.Figure) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for tr in fig.data:
+        for y, x in zip(tr.y, tr.x):
+            out[y] = out.get(y, 0) + int(x)
+    return out
+
+
+COUNTS = pd.DataFrame({
+    "theme": ["調達支援", "経営ビジョン・DX戦略", None, "導入支援"],
+    "theme_id": ["M10", "C01", None, "M11"],
+    "audience": ["自治体", "企業", None, "自治体"],
+    "theme_sort_order": [10, 12, 9999, 11],
+    "records": [30, 12, 5, 3],
+    "consultations": [30, 2, 5, 3],
+    "sessions": [0, 10, 0, 0],
+    "share": [0.6, 0.24, 0.1, 0.06],
+})
+
+
+def test_theme_bar_counts_shares_and_order():
+    fig = _roundtrip(tc.theme_bar_figure(COUNTS, CONTEXT))
+    assert _bars(fig) == {"調達支援": 30, "経営ビジョン・DX戦略": 12, "未分類": 5, "導入支援": 3}
+    # every theme in exactly one trace; traces named by audience in Japanese
+    names = [tr.name for tr in fig.data]
+    assert names == ["自治体向けテーマ", "企業向けテーマ", "未分類"]
+    ys = [y for tr in fig.data for y in tr.y]
+    assert len(ys) == len(set(ys)) == 4
+    texts = {y: t for tr in fig.data for y, t in zip(tr.y, tr.text)}
+    assert texts["調達支援"] == "30件（60.0%）"
+    assert texts["未分類"] == "5件（10.0%）"
+    # most frequent on top (category array is bottom→top), 未分類 last (bottom) despite outnumbering 導入支援
+    assert list(fig.layout.yaxis.categoryarray) == ["未分類", "導入支援", "経営ビジョン・DX戦略", "調達支援"]
+    assert "テーマ別の件数と構成比" in fig.layout.title.text
+    assert fig.layout.title.subtitle.text == CONTEXT
+
+
+def test_theme_count_table_is_japanese_and_formatted():
+    t = tc.theme_count_table(COUNTS)
+    assert list(t.columns) == ["テーマ", "対象", "件数", "構成比", "相談記録", "伴走記録"]
+    assert t["テーマ"].tolist()[-1] == "未分類"
+    assert t.iloc[0].to_dict() == {"テーマ": "調達支援", "対象": "自治体", "件数": "30件", "構成比": "60.0%",
+                                   "相談記録": "30件", "伴走記録": "0件"}
+
+
+TREND = pd.DataFrame({
+    "period": [dt.date(2022, 4, 1), dt.date(2022, 4, 1), dt.date(2022, 7, 1), dt.date(2023, 1, 1)],
+    "theme": ["調達支援", "導入支援", "調達支援", "未分類"],
+    "theme_sort_order": [10, 11, 10, 9999],
+    "records": [3, 2, 4, 1],
+})
+
+
+def test_trend_by_quarter_fills_gaps_and_labels_fiscal_quarters():
+    fig = _roundtrip(tc.theme_trend_figure(TREND, CONTEXT, grain="quarter"))
+    labels = list(fig.data[0].x)
+    assert labels == ["2022年度 第1四半期", "2022年度 第2四半期", "2022年度 第3四半期", "2022年度 第4四半期"]
+    per_theme = {tr.name: [int(v) for v in tr.y] for tr in fig.data}
+    assert per_theme == {"調達支援": [3, 4, 0, 0], "導入支援": [2, 0, 0, 0], "未分類": [0, 0, 0, 1]}
+    assert fig.layout.barmode == "stack"
+    assert "四半期別" in fig.layout.title.text and fig.layout.title.subtitle.text == CONTEXT
+
+
+def test_trend_by_month_and_top_n_groups_the_rest():
+    fig = _roundtrip(tc.theme_trend_figure(TREND, CONTEXT, grain="month", top_n=1))
+    assert list(fig.data[0].x)[:4] == ["2022年4月", "2022年5月", "2022年6月", "2022年7月"]
+    assert len(fig.data[0].x) == 10                       # April 2022 … January 2023
+    names = [tr.name for tr in fig.data]
+    assert names == ["調達支援", "その他"]
+    total = sum(int(v) for tr in fig.data for v in tr.y)
+    assert total == int(TREND["records"].sum())
+    assert "上位1テーマ" in fig.layout.title.text
+
+
+def test_fiscal_quarter_label():
+    assert tc.fiscal_quarter_label(dt.date(2023, 1, 1)) == "2022年度 第4四半期"
+    assert tc.fiscal_quarter_label(dt.date(2022, 10, 1)) == "2022年度 第3四半期"
+    assert tc.fiscal_quarter_label(pd.Timestamp("2022-04-01")) == "2022年度 第1四半期"
+
+
+HEAT = pd.DataFrame({
+    "theme": ["データ活用", "経営ビジョン・DX戦略", "調達支援", "経営ビジョン・DX戦略", None],
+    "theme_sort_order": [17, 12, 10, 12, 9999],
+    "area": ["長野県", "茨城県", "山形県", "長野県", "茨城県"],
+    "area_order": ["20", "08", "06", "20", "08"],
+    "records": [4, 7, 30, 2, 1],
+})
+
+
+def test_heatmap_matrix_and_figure():
+    themes, areas, z = tc.heatmap_matrix(HEAT)
+    assert themes == ["調達支援", "経営ビジョン・DX戦略", "データ活用", "未分類"]
+    assert areas == ["山形県", "茨城県", "長野県"]
+    assert z == [[30, 0, 0], [0, 7, 2], [0, 0, 4], [0, 1, 0]]
+    fig = _roundtrip(tc.theme_heatmap_figure(HEAT, CONTEXT))
+    hm = fig.data[0]
+    assert list(hm.x) == areas and list(hm.y) == themes
+    assert [[int(v) for v in row] for row in hm.z] == z
+    assert hm.text[0][1] == ""                              # zero cells are blank
+    assert fig.layout.xaxis.title.text == "都道府県"
+    assert fig.layout.title.subtitle.text == CONTEXT
+
+
+def test_heatmap_by_municipality_names_the_prefecture():
+    fig = tc.theme_heatmap_figure(HEAT, CONTEXT, area_label="市区町村", prefecture="長野県")
+    assert fig.layout.title.text == "テーマ × 市区町村（長野県）の件数"
+    assert fig.layout.xaxis.title.text == "市区町村"
+
+
+def test_records_table():
+    rec = pd.DataFrame({
+        "source": ["相談記録"], "date": [dt.date(2022, 10, 5)], "client_name": ["山形市"], "prefecture": ["山形県"],
+        "municipality": ["山形市"], "original_text": ["調達仕様書のレビュー"], "summary": [None],
+    })
+    t = tc.theme_records_table(rec)
+    assert t.iloc[0].to_dict() == {"区分": "相談記録", "日付": "2022/10/05", "支援先": "山形市", "都道府県": "山形県",
+                                   "市区町村": "山形市", "記載内容（原文）": "調達仕様書のレビュー", "概要・メモ": ""}
