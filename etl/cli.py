@@ -9,7 +9,7 @@ from pathlib import Path
 from .kinds import KINDS
 from .paths import db_path
 
-COMMANDS = ("load", "check", "sample", "template")
+COMMANDS = ("load", "check", "sample", "template", "generate", "report")
 
 
 def _progress(start: float):
@@ -73,8 +73,35 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("template", help="Excel の入力テンプレートを書き出す")
     p.add_argument("out", type=Path)
 
+    p = sub.add_parser("generate", help="全国規模の合成記録ファイルを書き出す（性能測定用）")
+    p.add_argument("--sessions", type=int, required=True, help="伴走記録の行数（支援案件はその約1/10、相談記録は約同数）")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("out_dir", type=Path)
+
+    p = sub.add_parser("report", help="報告ページ（印刷レイアウト）を A4 横の PDF にする（Chromium が必要）")
+    p.add_argument("--fiscal-year", type=int, required=True, help="年度（西暦、例: 2022）")
+    p.add_argument("--consortium", default=None, help="コンソーシアム（省略時は事業全体）")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--db")
+
     args = parser.parse_args(argv)
     start = time.monotonic()
+
+    if args.command == "generate":
+        from .generate import generate
+        counts = generate(args.out_dir, args.sessions, args.seed)
+        for kind, n in counts.items():
+            print(f"{kind}: {n:,} 行")
+        print(f"書き出しました: {args.out_dir}（{time.monotonic() - start:.1f} 秒）")
+        return 0
+
+    if args.command == "report":
+        # the PDF is rendered by the read side (the 報告 page in print layout)
+        from monitor.report_pdf import main as report_main
+        report_argv = ["--fiscal-year", str(args.fiscal_year), "--out", str(args.out)]
+        report_argv += ["--consortium", args.consortium] if args.consortium else []
+        report_argv += ["--db", args.db] if args.db else []
+        return report_main(report_argv)
 
     if args.command == "template":
         from .template import write_template

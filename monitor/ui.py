@@ -15,6 +15,7 @@ from monitor.filters import (
 )
 from monitor.format import fmt_date, format_fiscal_year
 from monitor.queries import run_query
+from monitor.print_layout import apply_print_layout, is_print_mode
 
 APP_TITLE = "地域DX支援モニター"
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,6 +36,8 @@ STATE_BUILT = "_dx_built_sample"
 DATE_MIN = dt.date(2000, 1, 1)
 DATE_MAX = dt.date(2100, 12, 31)
 
+STATE_TITLE = "dx_page_title"
+
 
 # ── set-up ──────────────────────────────────────────────────────────────────
 
@@ -43,7 +46,9 @@ def page_setup(title: str) -> None:
     st.set_page_config(page_title=f"{title}｜{APP_TITLE}", layout="wide")
     ensure_database()
     _page_nav()
-    st.title(title)
+    st.session_state[STATE_TITLE] = title
+    if not is_print_mode():
+        st.title(title)
     if st.session_state.get(STATE_BUILT):
         st.info(st.session_state[STATE_BUILT])
 
@@ -211,7 +216,11 @@ def context_text(filters: Filters) -> str:
 
 
 def context_caption(filters: Filters) -> None:
-    """Active filters, data as-of and a visible サンプルデータ notice, in the main area (shows in screenshots)."""
+    """Active filters, data as-of and a visible サンプルデータ notice, in the main area (shows in screenshots).
+
+    In the print layout (?print=1) the same facts go into the print header instead."""
+    if apply_print_layout(st.session_state.get(STATE_TITLE, APP_TITLE), context_text(filters)):
+        return
     m = meta()
     st.caption(f"表示条件　{describe_filters(filters)}　｜　データ基準日: {fmt_date(m['data_as_of'])}")
     if m["is_sample"]:
