@@ -3,8 +3,8 @@
 --   companies          支援企業数: distinct 企業 clients of engagements 実施中 or 完了
 --   sessions           伴走支援 実施回数: sessions dated in the selection
 --   planned_sessions   予定回数: planned sessions of engagements in scope, 中止 excluded
---   dx_plans           DX計画書策定数: engagements whose deliverable is a DX…計画(書) (DX計画書, DX推進計画書) with a
---                      completion date (in the 期間)
+--   dx_plans           DX計画書策定数: mart_engagement_progress.is_dx_plan (伴走支援, a dated 計画書) with the
+--                      completion date in the 期間
 --   seminar_attendees  セミナー参加者数: attendees of events whose kind is a セミナー
 --   consultations      相談件数
 --   bank_rate          金融機関同行率: sessions with a bank attending / sessions where it is recorded
@@ -44,8 +44,8 @@ act AS (   -- daily activity in scope
 eng_flags AS (
     SELECT
         eng.*,
-        client_type = '企業' AND (status IN ('実施中', '完了') OR (status IS NULL AND sessions_done > 0)) AS counts_as_company,
-        deliverable_date IS NOT NULL AND deliverable LIKE '%DX%計画%'
+        is_supported_company                                                                       AS counts_as_company,
+        is_dx_plan
             AND (p.date_from IS NULL OR deliverable_date >= p.date_from)
             AND (p.date_to IS NULL OR deliverable_date <= p.date_to)                                   AS counts_as_plan
     FROM eng, p

@@ -30,7 +30,7 @@ SELECT
                                        AS progress_pct,
     coalesce(h.bank_sessions, 0)       AS bank_sessions,
     m.current_stage,
-    CASE WHEN m.deliverable LIKE '%計画%' THEN m.deliverable_date END AS plan_date
+    CASE WHEN m.is_dx_plan THEN m.deliverable_date END AS plan_date
 FROM mart_engagement_progress AS m
 CROSS JOIN p
 LEFT JOIN held AS h ON h.engagement_id = m.engagement_id

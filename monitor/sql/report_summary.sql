@@ -52,8 +52,7 @@ actual AS (
     UNION ALL
     SELECT 3, '伴走支援', '支援企業数', '社', '支援企業数',
            CAST((SELECT count(DISTINCT client_name) FROM eng
-                 WHERE client_type = '企業'
-                   AND (status IN ('実施中', '完了') OR (status IS NULL AND sessions_done > 0))) AS DOUBLE)
+                 WHERE is_supported_company) AS DOUBLE)
     UNION ALL
     SELECT 4, '伴走支援', '伴走支援 予定回数', '回', NULL,
            CAST((SELECT coalesce(sum(planned_sessions), 0) FROM eng
@@ -64,8 +63,7 @@ actual AS (
     UNION ALL
     SELECT 6, '伴走支援', 'DX計画書策定数', '件', 'DX計画書策定数',
            CAST((SELECT count(*) FROM eng
-                 WHERE support_type = '伴走支援' AND deliverable LIKE '%計画%' AND deliverable_date IS NOT NULL)
-                AS DOUBLE)
+                 WHERE is_dx_plan) AS DOUBLE)
     UNION ALL
     SELECT 7, '伴走支援', '金融機関同行率', '%', '金融機関同行率',
            (SELECT round(100.0 * count(*) FILTER (WHERE bank_attended) / nullif(count(bank_attended), 0), 1)

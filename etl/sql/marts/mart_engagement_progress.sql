@@ -59,6 +59,12 @@ SELECT
     j.status,
     j.deliverable,
     j.deliverable_date,
+    -- the two programme indicators defined here once, for 概要 and 報告 alike:
+    -- 支援企業数 counts 企業 clients under way or done; DX計画書策定数 counts 伴走支援 plans with a completion date
+    (j.client_type = '企業' AND (j.status IN ('実施中', '完了') OR (j.status IS NULL AND j.sessions_done > 0)))
+                                                                  AS is_supported_company,
+    (j.support_type = '伴走支援' AND j.deliverable LIKE '%計画%' AND j.deliverable_date IS NOT NULL)
+                                                                  AS is_dx_plan,
     j.sessions_done,
     CASE WHEN j.planned_resolved > 0 THEN j.sessions_done / j.planned_resolved END AS progress_ratio,
     j.first_session_date,

@@ -1,0 +1,36 @@
+"""The programme indicators mean the same on 概要 (kpi query) and 報告 (report summary), and equal an
+independent computation over the base tables of the sample."""
+import duckdb
+import pytest
+
+from monitor.filters import Filters
+from monitor.queries import run_query
+from monitor.report import build_report
+
+CONSORTIA = ["茨城県DX支援コミュニティ", "長野県DX支援コミュニティ", None]
+
+
+def independent(db, fy, consortium):
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute("""
+            SELECT count(*) FILTER (WHERE support_type = '伴走支援' AND deliverable LIKE '%計画%'
+                                          AND deliverable_date IS NOT NULL),
+                   count(DISTINCT client_name) FILTER (WHERE client_type = '企業' AND status IN ('実施中', '完了'))
+            FROM engagements WHERE fiscal_year = ? AND (? IS NULL OR consortium = ?)""",
+            [fy, consortium, consortium]).fetchall()[0]
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("fy", [2022, 2023, 2024])
+@pytest.mark.parametrize("consortium", CONSORTIA)
+def test_overview_and_report_agree(sample_db_master, fy, consortium):
+    plans, companies = independent(sample_db_master, fy, consortium)
+    filters = Filters(fiscal_year=fy, consortia=(consortium,) if consortium else ())
+    kpi = run_query("kpi", filters, path=sample_db_master)
+    total = kpi[kpi["is_total"]].iloc[0]
+    summary = build_report(fy, consortium, path=sample_db_master).tables()["実績サマリー"].set_index("項目")
+    assert int(total["dx_plans"]) == int(summary.loc["DX計画書策定数", "実績"]) == plans
+    assert int(total["companies"]) == int(summary.loc["支援企業数", "実績"]) == companies
+    assert plans > 0
