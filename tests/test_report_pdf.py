@@ -21,8 +21,15 @@ ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = Path(os.environ.get("DX_TEST_ARTIFACTS", ROOT / "test-artifacts"))
 IBARAKI = "茨城県DX支援コミュニティ"
 
-needs_chromium = pytest.mark.skipif(chromium_problem() is not None,
-                                    reason=f"Chromium がありません（{CHROMIUM}）")
+@pytest.fixture()
+def chromium_present():
+    """The PDF tests need Debian's chromium; a missing browser fails (it would hide a broken export)."""
+    problem = chromium_problem()
+    if problem is not None:
+        pytest.fail(f"Chromium がありません（{CHROMIUM}）: scripts/setup.sh --system で入れてください — {problem}")
+
+
+needs_chromium = pytest.mark.usefixtures("chromium_present")
 
 
 def _text(pdf: Path, page: int | None = None) -> str:
