@@ -19,13 +19,33 @@ from pathlib import Path
 
 import duckdb
 
-from .kinds import KINDS, Kind, header_score, kind_from_headers, kind_from_name, match_headers
+from .kinds import KINDS, Kind, header_score, is_known_header, kind_from_headers, kind_from_name, match_headers
 
 HEADER_SEARCH_ROWS = 30
 # Below this size a CSV is parsed with Python's csv module (exact row numbers even with blank lines);
 # above it DuckDB's parallel reader does the work.
 SMALL_CSV_BYTES = 8 * 1024 * 1024
-MAX_FILE_BYTES = int(os.environ.get("DX_MAX_FILE_MB", "1024")) * 1024 * 1024
+DEFAULT_MAX_FILE_MB = 1024
+FORMULA_NO_VALUE_REASON = ("数式のセルに計算結果が保存されていません（数式は実行しません）。"
+                           "Excel で開いて保存し直すか、値として貼り付けてください")
+
+
+def max_file_bytes() -> int:
+    """The size limit for one input file: DX_MAX_FILE_MB (may be fractional), read at every call."""
+    try:
+        mb = float(os.environ.get("DX_MAX_FILE_MB", DEFAULT_MAX_FILE_MB))
+    except ValueError:
+        mb = DEFAULT_MAX_FILE_MB
+    return int(mb * 1024 * 1024)
+
+
+MAX_FILE_BYTES = max_file_bytes()   # the limit at import time (kept for callers that read it)
+
+
+def format_size(n: int) -> str:
+    if n >= 1024 * 1024:
+        return f"{n / 1048576:,.1f} MB"
+    return f"{n / 1024:,.0f} KB" if n >= 1024 else f"{n:,} バイト"
 
 
 class UnreadableFile(Exception):
@@ -43,6 +63,8 @@ class RawTable:
     columns: list[str]         # canonical columns present in the file
     unknown_headers: list[str] = field(default_factory=list)
     sha256: str = ""
+    # problems found while reading cells (row, canonical column, value, reason): formulas without a value
+    cell_problems: list[tuple[int, str, str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -108,6 +130,60 @@ def find_header(rows: list[list[object]]) -> int | None:
     return best_i
 
 
+def combine_header_rows(rows: list[list[object]], h: int) -> tuple[list[object], int]:
+    """A header written over two rows (merged cells in Excel: 「実施」 over 「日付」「回」, or 「案件ID」 merged down two
+    rows) → one header row and the index of its last line. Each position takes the line that is a known header
+    (the lower line first), else the two lines joined (「実施」+「日」); the other row is used only when it looks like
+    the second line of a header, never a data row: below the header it may only hold cells under blank or unknown
+    header cells; above it, only cells over blank header cells or cells that are not headers themselves (group
+    labels). Without such a row, (rows[h], h)."""
+    def cell(row, i):
+        v = row[i] if i < len(row) else None
+        return None if v is None or str(v).strip() == "" else v
+
+    def combine(upper, lower):
+        width = max(len(upper), len(lower))
+        out, group = [], None
+        for i in range(width):
+            a, b = cell(upper, i), cell(lower, i)
+            if a is not None:
+                group = a
+            elif b is None:
+                group = None
+            if b is not None and is_known_header(b):
+                out.append(b)
+            elif a is not None and is_known_header(a):
+                out.append(a)
+            elif b is not None and group is not None and is_known_header(f"{group}{b}"):
+                out.append(f"{group}{b}")
+            else:
+                out.append(b if b is not None else a)
+        return out
+
+    base = header_score(list(rows[h]))
+    header = list(rows[h])
+    best: tuple[int, list[object], int] = (base, header, h)
+    if h + 1 < len(rows):
+        below = list(rows[h + 1])
+        if any(cell(below, i) is not None for i in range(len(below))) and all(
+                cell(header, i) is None or not is_known_header(header[i])
+                for i in range(len(below)) if cell(below, i) is not None):
+            combined = combine(header, below)
+            score = header_score(combined)
+            if score > best[0]:
+                best = (score, combined, h + 1)
+    if h >= 1 and best[2] == h:
+        above = list(rows[h - 1])
+        if any(cell(above, i) is not None for i in range(len(above))) and all(
+                cell(header, i) is None or not is_known_header(above[i])
+                for i in range(len(above)) if cell(above, i) is not None):
+            combined = combine(above, header)
+            score = header_score(combined)
+            if score > best[0]:
+                best = (score, combined, h)
+    return best[1], best[2]
+
+
 def cell_text(value: object) -> str | None:
     """An Excel cell value → the text the staging SQL parses."""
     if value is None:
@@ -134,6 +210,45 @@ def choose_kind(name: str, headers: list[object]) -> Kind | None:
     return kind_from_headers(headers)
 
 
+def _formula_workbook(path: Path):
+    """The workbook with formulas as text (openpyxl data_only=False), only when some sheet holds a formula;
+    used to tell a formula without a stored result from a blank cell. Nothing is ever evaluated."""
+    import openpyxl
+    with zipfile.ZipFile(path) as z:
+        has_formula = False
+        for name in z.namelist():
+            if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+                with z.open(name) as f:
+                    tail = b""
+                    for chunk in iter(lambda: f.read(1 << 20), b""):
+                        if b"<f>" in tail + chunk or b"<f " in tail + chunk:
+                            has_formula = True
+                            break
+                        tail = chunk[-8:]
+            if has_formula:
+                break
+    if not has_formula:
+        return None
+    return openpyxl.load_workbook(path, read_only=True, data_only=False)
+
+
+def _formulas_without_value(ws, values: list[list[object]], header_row: int, positions: dict[int, str]):
+    """(row, column, formula, reason) for cells of recognised columns below the header whose cached value is
+    missing (data_only gave None) while the cell holds a formula."""
+    out = []
+    for row_no, frow in enumerate(ws.iter_rows(values_only=True), start=1):
+        if row_no <= header_row:
+            continue
+        vrow = values[row_no - 1] if row_no - 1 < len(values) else []
+        for i, name in positions.items():
+            f = frow[i] if i < len(frow) else None
+            v = vrow[i] if i < len(vrow) else None
+            if v is None and f is not None and not isinstance(f, (int, float, bool, dt.date, dt.time)) \
+                    and str(f).startswith("="):
+                out.append((row_no, name, str(f), FORMULA_NO_VALUE_REASON))
+    return out
+
+
 # ── I/O ───────────────────────────────────────────────────────────────────────
 
 class Extractor:
@@ -152,9 +267,11 @@ class Extractor:
         result = FileResult(path=path, file_name=display_name or path.name)
         try:
             size = path.stat().st_size
-            if size > MAX_FILE_BYTES:
+            limit = max_file_bytes()
+            if size > limit:
                 raise UnreadableFile(
-                    f"ファイルが大きすぎます（{size / 1048576:,.0f} MB、上限 {MAX_FILE_BYTES / 1048576:,.0f} MB）。分割して取り込んでください")
+                    f"ファイルが大きすぎます（{format_size(size)}、上限 {format_size(limit)}）。"
+                    "ファイルを分割して取り込むか、上限（環境変数 DX_MAX_FILE_MB）を管理者に引き上げてもらってください")
             result.sha256 = sha256_of(path)
             suffix = path.suffix.lower()
             if suffix in (".xlsx", ".xlsm"):
@@ -192,7 +309,7 @@ class Extractor:
         h = find_header(head_rows)
         if h is None:
             raise UnreadableFile("見出し行が見つかりません（案件ID・実施日などの列名が必要です。records.md を参照）")
-        headers = head_rows[h]
+        headers, h = combine_header_rows(head_rows, h)
         kind = choose_kind(result.file_name, headers)
         if kind is None:
             raise UnreadableFile("どの記録の種類か判別できません（ファイル名か見出しで 支援案件/伴走記録/相談記録/セミナー・研修/目標値 のいずれかを示してください）")
@@ -257,6 +374,7 @@ class Extractor:
             wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
         except Exception as e:  # openpyxl raises many types for broken workbooks
             raise UnreadableFile(f"Excel ブック（.xlsx）として開けません（{type(e).__name__}）") from e
+        formulas = _formula_workbook(path)
         try:
             sheets = wb.worksheets
             found = 0
@@ -272,7 +390,7 @@ class Extractor:
                     if any(any(c is not None for c in r) for r in rows):
                         result.warnings.append(f"{result.file_name} [{ws.title}]: 見出し行が見つからないため読み飛ばしました")
                     continue
-                headers = rows[h]
+                headers, h = combine_header_rows(rows, h)
                 kind = choose_kind(ws.title, headers) or choose_kind(result.file_name, headers)
                 if kind is None:
                     result.warnings.append(f"{result.file_name} [{ws.title}]: どの記録の種類か判別できないため読み飛ばしました")
@@ -282,11 +400,16 @@ class Extractor:
                 data = ((i, r) for i, r in enumerate(rows, start=1) if i > header_row)
                 table = self._table_from_rows(kind, positions, data, excel=True)
                 self._finish(result, kind, table, ws.title, header_row, headers, positions)
+                if formulas is not None:
+                    result.tables[-1].cell_problems = _formulas_without_value(
+                        formulas[ws.title], rows, header_row, positions)
                 found += 1
             if not found:
                 raise UnreadableFile("記録のシートが見つかりません（見出し行のあるシートが必要です）")
         finally:
             wb.close()
+            if formulas is not None:
+                formulas.close()
 
     # shared ------------------------------------------------------------------
     def _table_from_rows(self, kind: Kind, positions: dict[int, str], rows, excel: bool = False) -> str:

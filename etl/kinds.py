@@ -206,3 +206,15 @@ def header_score(headers: list[object]) -> int:
     for kind in KINDS.values():
         best = max(best, len(match_headers(kind, headers)))
     return best
+
+
+def _all_headers() -> frozenset[str]:
+    return frozenset(h for kind in KINDS.values() for h in header_map(kind))
+
+
+_KNOWN_HEADERS = _all_headers()
+
+
+def is_known_header(text: object) -> bool:
+    """True when the cell text is a column name or alias of some kind (after normalisation)."""
+    return normalise_header(text) in _KNOWN_HEADERS if text is not None else False

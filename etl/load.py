@@ -205,6 +205,7 @@ class Batch:
     def _validate(self) -> None:
         sources = {i: t.file_name + (f" [{t.sheet}]" if t.sheet else "") for i, t in enumerate(self.raw_tables)}
         validate(self.con, self.kinds, {k: self.stored_columns(k) for k in self.kinds}, sources)
+        self._cell_problems()
         # rows that load: no error; of identical duplicates, the first copy
         self.con.execute("""CREATE OR REPLACE TEMP TABLE rejected AS
             SELECT DISTINCT kind, _src, _row FROM problems WHERE severity = 'error'""")
@@ -225,6 +226,25 @@ class Batch:
             t = self.raw_tables[src]
             self.report.problems.append(Problem(t.file_name, t.sheet, row, kind, column, value, reason, severity))
 
+    def _cell_problems(self) -> None:
+        """Problems found while reading cells (a formula without a stored result): they replace whatever the
+        generic checks said about the same cell (「必須項目が空です」 would mislead: the cell is not empty)."""
+        rows = [(t.kind.name, src, row, t.kind.column(col).label, value, reason)
+                for src, t in enumerate(self.raw_tables) for row, col, value, reason in t.cell_problems]
+        if not rows:
+            return
+        self.con.execute("CREATE OR REPLACE TEMP TABLE cell_problems (kind VARCHAR, _src INTEGER, _row INTEGER, "
+                         "column_name VARCHAR, value VARCHAR, reason VARCHAR)")
+        self.con.executemany("INSERT INTO cell_problems VALUES (?, ?, ?, ?, ?, ?)", rows)
+        self.con.execute("""DELETE FROM problems p USING cell_problems c
+                            WHERE p.kind = c.kind AND p._src = c._src AND p._row = c._row
+                              AND p.column_name = c.column_name""")
+        for name in {r[0] for r in rows}:
+            # only rows that exist in the raw table (a row of nothing but such formulas counts as blank)
+            self.con.execute(f"""INSERT INTO problems SELECT c.kind, c._src, c._row, c.column_name, c.value,
+                                 c.reason, 'error' FROM cell_problems c JOIN raw_{name} r USING (_src, _row)
+                                 WHERE c.kind = ?""", [name])
+
     # ── writing ────────────────────────────────────────────────────────────────
     def write(self, accept_valid: bool = False, fresh: bool = False, is_sample: bool = False) -> BatchReport:
         """Apply the batch to the database atomically; without accept_valid any error writes nothing."""
@@ -232,7 +252,10 @@ class Batch:
         if report.unreadable or (report.errors and not accept_valid):
             return report
         with writer_lock(self.db):
-            tmp = self.db.with_name(f"{self.db.name}.tmp-{os.getpid()}")
+            _stage_hook("locked")
+            # temp copies left by a load that was killed: nobody else holds the lock, so nobody uses them
+            _remove_stale_temp_files(self.db)
+            tmp = self.db.with_name(f"{self.db.name}{TEMP_INFIX}{os.getpid()}")
             tmp.unlink(missing_ok=True)
             start_empty = fresh or is_sample or not self.db.exists() or _is_sample_db(self.db)
             if not start_empty:
@@ -240,14 +263,18 @@ class Batch:
                 shutil.copyfile(self.db, tmp)
             elif self.db.exists() and not fresh and not is_sample:
                 report.notes.append("サンプルデータを外し、取り込んだ記録だけのデータベースにしました")
+            _stage_hook("copied")
             try:
                 self._apply(tmp, is_sample)
                 _fsync(tmp)
+                _stage_hook("before_replace")
                 os.replace(tmp, self.db)
                 _fsync_dir(self.db.parent)
             except BaseException:
                 tmp.unlink(missing_ok=True)
+                Path(f"{tmp}.wal").unlink(missing_ok=True)
                 raise
+            _stage_hook("replaced")
         report.loaded = True
         return report
 
@@ -290,6 +317,7 @@ class Batch:
             con.execute("""INSERT OR REPLACE INTO meta SELECT 'data_as_of', CAST(max(d) AS VARCHAR) FROM (
                 SELECT max(date) AS d FROM sessions UNION ALL SELECT max(date) FROM consultations
                 UNION ALL SELECT max(date) FROM events UNION ALL SELECT max(start_date) FROM engagements)""")
+            _stage_hook("written")
             self.progress("集計表を作成中")
             if self.marts_dir is None:
                 build_marts(con)
@@ -320,6 +348,38 @@ class Batch:
 
 
 # ── helpers ───────────────────────────────────────────────────────────────────
+
+TEMP_INFIX = ".tmp-"
+LOAD_STAGES = ("locked", "copied", "written", "before_replace", "replaced")
+
+
+def _remove_stale_temp_files(db: Path) -> list[Path]:
+    """Delete `<db>.tmp-<pid>` (and its .wal) left by a killed load. Call only while holding the writer lock."""
+    removed = []
+    for p in db.parent.glob(f"{db.name}{TEMP_INFIX}*"):
+        try:
+            p.unlink()
+            removed.append(p)
+        except OSError:
+            pass
+    return removed
+
+
+def _stage_hook(stage: str) -> None:
+    """Test hook for crash tests (tests/test_concurrency.py): with DX_LOAD_PAUSE_AT=<stage> and
+    DX_LOAD_PAUSE_FILE=<path>, a load writes <path> when it reaches <stage> (one of LOAD_STAGES) and waits
+    while <path> exists (at most DX_LOAD_PAUSE_MAX seconds, default 120), so a test can kill it at a known
+    point or let it go on by deleting the file. Without both variables it does nothing."""
+    if os.environ.get("DX_LOAD_PAUSE_AT") != stage:
+        return
+    marker = os.environ.get("DX_LOAD_PAUSE_FILE")
+    if not marker:
+        return
+    marker_path = Path(marker)
+    marker_path.write_text(f"{os.getpid()} {stage}\n", encoding="utf-8")
+    deadline = time.monotonic() + float(os.environ.get("DX_LOAD_PAUSE_MAX", "120"))
+    while marker_path.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 def _is_sample_db(db: Path) -> bool:
     con = duckdb.connect()

@@ -1,0 +1,144 @@
+"""データ取込: upload record files → validation report per file → load the valid rows or cancel → result;
+below, the load history, the rejected rows as .xlsx and the input template. The only page that writes, and only
+through etl.load (a copy of the database swapped in atomically). Logic: monitor/intake.py."""
+import streamlit as st
+
+from etl.load import LoadBusy
+from monitor import intake, ui
+from monitor.db import meta, resolve_path
+from monitor.exports import XLSX_MIME
+from monitor.format import fmt_date
+
+KEY_UPLOADER = "intake_files"
+KEY_LOAD = "intake_load"
+KEY_CANCEL = "intake_cancel"
+KEY_PENDING_DOWNLOAD = "intake_pending_rejected_download"
+KEY_REJECTED_LOAD = "intake_rejected_load"
+KEY_REJECTED_DOWNLOAD = "intake_rejected_download"
+KEY_TEMPLATE_DOWNLOAD = "intake_template_download"
+STATE_VALIDATION = "_intake_validation"
+STATE_DONE = "_intake_done"          # (signature, outcome message lines, kind) of the last loaded / cancelled upload
+
+ui.page_setup("データ取込")
+db = resolve_path()
+m = meta()
+st.caption(f"取込先: {db.name}　｜　データ基準日: {fmt_date(m['data_as_of'])}　｜　"
+           "検証と取込はコマンド（python -m etl load）と同じ処理です。取込はデータベースの複製に書き込んでから"
+           "一度に置き換えるため、表示中の画面が途中の状態を見ることはありません。")
+if m["is_sample"]:
+    st.info("いまはサンプルデータを表示しています。記録を取り込むとサンプルデータは外れ、取り込んだ記録だけになります。")
+
+files = st.file_uploader("記録ファイル（CSV / Excel、複数可）", type=intake.ACCEPTED_TYPES,
+                         accept_multiple_files=True, key=KEY_UPLOADER)
+uploads = [(f.name, f.getvalue()) for f in (files or [])]
+signature = intake.upload_signature(uploads) if uploads else None
+
+validation = st.session_state.get(STATE_VALIDATION)
+if validation is not None and validation.signature != signature:
+    validation.discard()
+    st.session_state.pop(STATE_VALIDATION, None)
+    validation = None
+
+done = st.session_state.get(STATE_DONE)
+if done and done[0] == signature:
+    kind, lines = done[2], done[1]
+    (st.success if kind == "loaded" else st.info)("\n\n".join(lines))
+elif uploads:
+    if validation is None:
+        with st.spinner("検証しています…"):
+            validation = intake.validate_uploads(uploads, db)
+        st.session_state[STATE_VALIDATION] = validation
+    report = validation.report
+
+    st.subheader("検証結果")
+    for name in intake.file_names(report):
+        with st.container(border=True):
+            st.markdown(f"**{name}**")
+            unreadable = [u for u in report.unreadable if u.startswith(f"{name}: ")]
+            for u in unreadable:
+                st.error(u)
+            if not unreadable:
+                c = intake.file_counts(report, name)
+                cols = st.columns(4)
+                cols[0].metric("読込行数", f"{c['read']:,}")
+                cols[1].metric("取込予定", f"{c['valid']:,}")
+                cols[2].metric("不合格", f"{c['rejected']:,}")
+                cols[3].metric("注意", f"{c['warnings']:,}")
+                st.dataframe(intake.summary_frame(report, name), hide_index=True)
+            for w in intake.file_warnings(report, name):
+                st.warning(w)
+            problems = intake.problems_frame(report, name)
+            if not problems.empty:
+                st.dataframe(problems, hide_index=True)
+
+    if report.unreadable:
+        st.error("読めないファイルがあります。そのファイルを外すか直してからアップロードし直してください（何も書き込んでいません）。")
+    elif not validation.rows_to_load:
+        st.warning("取り込める行がありません。")
+    elif report.errors:
+        st.warning(f"不合格の行が {len(report.errors):,} 件の問題で見つかりました。有効な {validation.rows_to_load:,} 行だけを"
+                   "取り込むか、取り消して直したファイルをアップロードしてください。")
+    if validation.pending_rejected:
+        st.download_button("不合格の行をダウンロード（.xlsx、修正して再アップロード用）",
+                           intake.rejected_xlsx(validation.pending_rejected, "未取込（検証のみ）"),
+                           file_name="不合格の行.xlsx", mime=XLSX_MIME, key=KEY_PENDING_DOWNLOAD)
+
+    c1, c2 = st.columns(2)
+    load_clicked = c1.button("有効な行を取り込む", key=KEY_LOAD, type="primary", disabled=not validation.can_load)
+    cancel_clicked = c2.button("取消", key=KEY_CANCEL)
+    if cancel_clicked:
+        validation.discard()
+        st.session_state.pop(STATE_VALIDATION, None)
+        st.session_state[STATE_DONE] = (signature, ["取り消しました。データベースには何も書き込んでいません。"], "cancelled")
+        st.rerun()
+    if load_clicked:
+        bar = st.progress(0.0, text="取込を始めます")
+        with st.status("取り込んでいます…", expanded=True) as status:
+            def progress(message: str) -> None:
+                status.write(message)
+                bar.progress(intake.progress_fraction(message), text=message)
+            try:
+                result = intake.load_validated(validation, db, progress=progress)
+            except LoadBusy as e:
+                status.update(label="取り込めませんでした", state="error")
+                st.error(f"{e}（データベースは変更していません）")
+                result = None
+            except Exception as e:  # the database is unchanged: etl.load writes a copy and swaps it in
+                status.update(label="取り込めませんでした", state="error")
+                st.error(f"取込に失敗しました（データベースは変更していません）: {e}")
+                result = None
+            else:
+                bar.progress(1.0, text="完了")
+                status.update(label="取り込みました", state="complete")
+        if result is not None and result.loaded:
+            validation.discard()
+            st.session_state.pop(STATE_VALIDATION, None)
+            st.session_state[STATE_DONE] = (signature, intake.result_lines(result), "loaded")
+            st.rerun()
+        elif result is not None:
+            st.error("取り込めませんでした。検証結果を確認してください（データベースは変更していません）。")
+else:
+    st.info("取り込む記録ファイルを選んでください。列名・書き方は下の入力テンプレートを参考にしてください。")
+
+st.divider()
+st.subheader("取込履歴")
+history = intake.load_history(db)
+if history.empty:
+    st.caption("まだ取込の記録がありません。")
+else:
+    st.dataframe(history, hide_index=True, key="intake_history")
+
+st.subheader("不合格の行")
+loads = intake.loads_with_rejections(db)
+if not loads:
+    st.caption("不合格の行のある取込はありません。")
+else:
+    labels = dict(loads)
+    chosen = st.selectbox("取込", [lid for lid, _ in loads], format_func=labels.get, key=KEY_REJECTED_LOAD)
+    frames = intake.rejected_frames(chosen, db)
+    st.download_button("不合格の行をダウンロード（.xlsx、理由の列つき）", intake.rejected_xlsx(frames, labels[chosen]),
+                       file_name=f"不合格の行_取込{chosen}.xlsx", mime=XLSX_MIME, key=KEY_REJECTED_DOWNLOAD)
+
+st.subheader("入力テンプレート")
+st.download_button("入力テンプレート（.xlsx）をダウンロード", intake.template_bytes(), file_name="入力テンプレート.xlsx",
+                   mime=XLSX_MIME, key=KEY_TEMPLATE_DOWNLOAD)
