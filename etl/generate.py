@@ -10,14 +10,14 @@ Shape of the data (see docs/performance.md):
 - sessions: exactly `sessions` rows, 伴走支援 of fictional companies (names marked 架空), up to 10 per engagement,
   about two weeks apart, stages in order; some engagements stalled for weeks, a few cancelled (中止), the latest
   ones still in progress or not started (予定);
-- engagements: about sessions / 8.5 company engagements (most complete 10 sessions) plus ~4 % municipal support
+- engagements: about sessions / 9 company engagements (most complete 10 sessions) plus ~4 % municipal support
   (CIO補佐官, ITCアドバイザー, 計画策定支援, 調達支援, 導入支援, 研修, 相談会) with no sessions;
 - consultations: as many as sessions, municipal themes (重点取組事項) with Zipf-like skew, some linked to a
   municipal engagement;
 - events: sessions / 50 seminars, trainings and 相談会; targets: per fiscal year × consortium, scaled to the data.
 Places: all 47 prefectures weighted by population (茨城・長野, the original consortia, boosted), municipalities
 weighted by class (政令市 > 県庁所在地 > 特別区 > 市 > 町 > 村) times a heavy-tailed per-municipality factor.
-Fiscal years 2022–2025 (growing), data as of 2026-03-15. Values use a realistic mix of formats (ISO and
+Fiscal years 2022–2025 (growing), data as of 2026-01-31. Values use a realistic mix of formats (ISO and
 slash dates, 令和 dates, ○/× and 有/無, minutes and 時間) that the loader normalises.
 """
 from __future__ import annotations
@@ -33,7 +33,7 @@ import duckdb
 from .kinds import KINDS, STAGES
 from .paths import REFERENCE_DIR
 
-AS_OF = "2026-03-15"
+AS_OF = "2026-01-31"
 FISCAL_YEARS = (2022, 2023, 2024, 2025)
 FY_WEIGHTS = (1.0, 1.3, 1.6, 1.9)
 FILE_NAMES = {"engagements": "支援案件.csv", "sessions": "伴走記録.csv", "consultations": "相談記録.csv",
@@ -253,14 +253,18 @@ def generate(out_dir: Path, sessions: int, seed: int = 1, threads: int | None = 
     con.execute("SET preserve_insertion_order = true")
     slots = _places(con, q)
 
-    # size the company engagements so that their sessions up to the as-of date cover N, then cut to exactly N
+    # size the company engagements so that their sessions up to the as-of date just cover N (a first pass measures
+    # the sessions per engagement), then cut to exactly N: only the latest-starting few lose sessions
     n_eng = max(2, math.ceil(n_sessions / 8.5))
-    for _ in range(20):
+    _company_engagements(con, q, n_eng, slots, "eng_b")
+    have = con.execute("SELECT count(*) FROM eng_b_cand").fetchall()[0][0]
+    n_eng = max(2, math.ceil(n_sessions * n_eng / max(have, 1) * 1.002) + 1)
+    while True:
         _company_engagements(con, q, n_eng, slots, "eng_b")
         have = con.execute("SELECT count(*) FROM eng_b_cand").fetchall()[0][0]
         if have >= n_sessions:
             break
-        n_eng = math.ceil(n_eng * max(1.02, n_sessions / max(have, 1) * 1.01)) + 2
+        n_eng = math.ceil(n_eng * 1.01) + 1
     con.execute(f"""
         CREATE TABLE sess AS
         SELECT * FROM (
@@ -522,7 +526,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m etl.generate",
                                      description="全国規模の合成記録ファイル（架空）を書き出す")
     parser.add_argument("out_dir", type=Path)
-    parser.add_argument("--sessions", type=int, required=True, help="伴走記録の行数（支援案件 ≈ 1/8.5、相談記録 ≈ 同数）")
+    parser.add_argument("--sessions", type=int, required=True, help="伴走記録の行数（支援案件 ≈ 1/9、相談記録 ≈ 同数）")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
     start = time.monotonic()

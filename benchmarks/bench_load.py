@@ -1,0 +1,299 @@
+"""Load benchmark: the project's `etl load` of a generated data set against DuckDB's bare read of the same file.
+
+    .venv/bin/python benchmarks/bench_load.py --sessions 1000000 [--write-docs]
+
+In one run, on the same generated files (etl/generate.py, cached under /tmp/dx-bench):
+1. bare: `CREATE TABLE t AS SELECT * FROM read_csv('<伴走記録.csv>')` in a fresh in-memory DuckDB (the limit this
+   machine allows for that file; best of 3), and the same for all five files;
+2. `load_files()` in-process into a fresh database, instrumented: time per stage (setup / extract / stage /
+   validate / write / marts / swap) and the slowest SQL statements, by wrapping the loader's DuckDB connection
+   (nothing in etl/ is changed);
+3. `python -m etl load DIR --db FILE` end-to-end as a subprocess (includes interpreter start and imports).
+Prints a table with rows/s and the ratio load ÷ bare read (issue 6 target: ≤ 3.0). Never asserts timings.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import re
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import run_all  # noqa: E402  (shared helpers; puts the project root on sys.path)
+from run_all import BENCH_DIR, ROOT, fmt_s, table  # noqa: E402
+
+TARGET_RATIO = 3.0
+
+
+# ── bare DuckDB ─────────────────────────────────────────────────────────────
+
+def bare_read(files: list[Path], repeat: int = 3) -> float:
+    """Best of `repeat`: CREATE TABLE … AS SELECT * FROM read_csv(file) for each file, fresh in-memory DB."""
+    import duckdb
+    best = float("inf")
+    for _ in range(repeat):
+        con = duckdb.connect()
+        t = time.perf_counter()
+        for i, f in enumerate(files):
+            con.execute(f"CREATE TABLE t{i} AS SELECT * FROM read_csv(?)", [str(f)])
+        best = min(best, time.perf_counter() - t)
+        con.close()
+    return best
+
+
+# ── the value macros, column by column ──────────────────────────────────────
+
+SESSION_COLUMNS = [
+    ("伴走記録", "案件ID", "dx_text"), ("伴走記録", "回", "dx_int"), ("伴走記録", "実施日", "dx_date"),
+    ("伴走記録", "時間", "dx_minutes"), ("伴走記録", "担当ITC", "dx_list"), ("伴走記録", "金融機関同行", "dx_bool"),
+    ("伴走記録", "参加人数", "dx_int"), ("伴走記録", "テーマ", "dx_list(dx_text)"),
+    ("相談記録", "相談日", "dx_date"), ("相談記録", "相談テーマ", "dx_text"), ("相談記録", "時間", "dx_minutes"),
+    ("相談記録", "市区町村", "dx_text"),
+]
+
+
+def column_costs(src: Path) -> list[tuple[str, float, float]]:
+    """(column, seconds to copy it, seconds to normalise it) for the big columns, each on its own, all-varchar."""
+    import duckdb
+
+    from etl.macros import install_macros
+    con = duckdb.connect()
+    install_macros(con)
+    for name in ("伴走記録", "相談記録"):
+        con.execute(f"CREATE TABLE \"{name}\" AS SELECT * FROM read_csv(?, header=true, all_varchar=true)",
+                    [str(src / f"{name}.csv")])
+    out = []
+    for table_name, col, fn in SESSION_COLUMNS:
+        ref = f'"{col}"'
+        expr = f"dx_list(dx_text({ref}))" if fn == "dx_list(dx_text)" else f"{fn}({ref})"
+        t = time.perf_counter()
+        con.execute(f'CREATE OR REPLACE TABLE c AS SELECT {ref} AS v FROM "{table_name}"')
+        copy = time.perf_counter() - t
+        t = time.perf_counter()
+        con.execute(f'CREATE OR REPLACE TABLE c AS SELECT {expr} AS v FROM "{table_name}"')
+        out.append((f"{table_name}.{col}: `{expr}`", copy, time.perf_counter() - t))
+    con.close()
+    return out
+
+
+# ── instrumented load_files ─────────────────────────────────────────────────
+
+class _TimedConnection:
+    """Wraps a DuckDB connection: every execute()/executemany() is timed and labelled by its SQL."""
+
+    def __init__(self, con, log: list):
+        object.__setattr__(self, "_con", con)
+        object.__setattr__(self, "_log", log)
+
+    def _timed(self, method, sql, *args, **kwargs):
+        t = time.perf_counter()
+        try:
+            return getattr(self._con, method)(sql, *args, **kwargs)
+        finally:
+            self._log.append((_label(sql), time.perf_counter() - t))
+
+    def execute(self, sql, *args, **kwargs):
+        return self._timed("execute", sql, *args, **kwargs)
+
+    def executemany(self, sql, *args, **kwargs):
+        return self._timed("executemany", sql, *args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._con, name)
+
+    def __setattr__(self, name, value):
+        setattr(self._con, name, value)
+
+
+def _label(sql: object) -> str:
+    text = str(sql)
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("--")]
+    first = " ".join(lines[:2]) if lines else text
+    first = re.sub(r"\s+", " ", first)
+    m = re.search(r"CREATE (?:OR REPLACE )?(?:TEMP )?(?:TABLE|VIEW) (\w+)", text)
+    if m:
+        return f"CREATE {m.group(1)}"
+    m = re.search(r"(INSERT INTO|DELETE FROM|UPDATE) ([\w.]+)", text)
+    if m:
+        return f"{m.group(1)} {m.group(2)}" + (" (problems checks)" if "problems" in m.group(2) and "UNION ALL" in text else "")
+    return first[:70]
+
+
+@contextlib.contextmanager
+def instrumented(stages: dict, statements: list):
+    """Patch the loader's module globals and Batch methods with timers; restore afterwards."""
+    import duckdb
+
+    import etl.load as L
+
+    active: list = []        # exclusive times: a timed call inside another is not counted twice
+
+    def timer(name, fn):
+        def wrapped(*a, **k):
+            t = time.perf_counter()
+            active.append(0.0)
+            try:
+                return fn(*a, **k)
+            finally:
+                elapsed = time.perf_counter() - t
+                children = active.pop()
+                stages[name] += elapsed - children
+                if active:
+                    active[-1] += elapsed
+        return wrapped
+
+    saved = {}
+
+    def patch(obj, attr, new):
+        saved[(obj, attr)] = getattr(obj, attr)
+        setattr(obj, attr, new)
+
+    class _DuckShim:                         # etl.load.duckdb.connect() → a timed connection
+        def __getattr__(self, name):
+            return getattr(duckdb, name)
+
+        @staticmethod
+        def connect(*a, **k):
+            return _TimedConnection(duckdb.connect(*a, **k), statements)
+
+    patch(L, "duckdb", _DuckShim())
+    patch(L, "install_macros", timer("setup", L.install_macros))
+    patch(L, "load_reference", timer("setup", L.load_reference))
+    patch(L.Batch, "_known_engagements", timer("setup", L.Batch._known_engagements))
+    patch(L.Extractor, "read", timer("extract", L.Extractor.read))
+    patch(L.Batch, "_stage", timer("stage", L.Batch._stage))
+    patch(L.Batch, "_validate", timer("validate", L.Batch._validate))
+    patch(L.Batch, "_apply", timer("write", L.Batch._apply))
+    patch(L, "build_marts", timer("marts", L.build_marts))
+    patch(L.Batch, "_store_rejected_records", timer("rejected rows", L.Batch._store_rejected_records))
+    patch(L, "_fsync", timer("fsync", L._fsync))
+    try:
+        yield
+    finally:
+        for (obj, attr), old in saved.items():
+            setattr(obj, attr, old)
+
+
+def run_load_inprocess(src: Path, db: Path) -> dict:
+    from etl.load import load_files
+    db.unlink(missing_ok=True)
+    stages: dict = defaultdict(float)
+    statements: list = []
+    marks: list = []
+    t0 = time.perf_counter()
+    with instrumented(stages, statements):
+        report = load_files([src], db, fresh=True, progress=lambda m: marks.append((time.perf_counter() - t0, m)))
+    total = time.perf_counter() - t0
+    if not report.loaded:
+        raise RuntimeError(f"load failed: {report.unreadable or [p.reason for p in report.errors[:5]]}")
+    rejected = sum(t.rows_rejected for t in report.tables)
+    rows = report.rows_by_kind()
+    return {"total": total, "stages": dict(stages), "statements": statements, "marks": marks,
+            "rows": rows, "rejected": rejected}
+
+
+def run_load_cli(src: Path, db: Path) -> tuple[float, int, str]:
+    db.unlink(missing_ok=True)
+    cmd = [sys.executable, "-m", "etl", "load", str(src), "--db", str(db), "--fresh"]
+    t = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    return time.perf_counter() - t, proc.returncode, (proc.stdout + proc.stderr)[-2000:]
+
+
+# ── main ────────────────────────────────────────────────────────────────────
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="etl load vs DuckDB's bare read_csv")
+    parser.add_argument("--sessions", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--no-cli", action="store_true", help="skip the end-to-end CLI run")
+    parser.add_argument("--no-columns", action="store_true", help="skip the per-column normalisation costs")
+    parser.add_argument("--write-docs", action="store_true")
+    args = parser.parse_args(argv)
+
+    from etl.generate import FILE_NAMES
+    src = run_all.dataset(args.sessions, args.seed)
+    sessions_file = src / FILE_NAMES["sessions"]
+    all_files = [src / n for n in FILE_NAMES.values()]
+    size_mb = sessions_file.stat().st_size / 1e6
+    all_mb = sum(f.stat().st_size for f in all_files) / 1e6
+
+    bare_sessions = bare_read([sessions_file])
+    bare_all = bare_read(all_files)
+    loaded_db = BENCH_DIR / f"bench-load-{args.sessions}.duckdb"
+    res = run_load_inprocess(src, loaded_db)
+    # the loaded database is what bench_pages / bench_memory need at this scale: keep it as their cache
+    cache = run_all.database_path(args.sessions, args.seed)
+    os.replace(loaded_db, cache)
+    cache.with_name(cache.name + ".complete").write_text(run_all.database_stamp(args.sessions, args.seed))
+    columns = None if args.no_columns else column_costs(src)
+    cli = None if args.no_cli else run_load_cli(src, BENCH_DIR / f"bench-load-cli-{args.sessions}.duckdb")
+
+    n_sess = res["rows"].get("sessions", 0)
+    n_all = sum(res["rows"].values())
+    rows = [
+        ["bare read_csv → table: 伴走記録.csv", f"{n_sess:,}", f"{size_mb:.0f} MB", fmt_s(bare_sessions),
+         f"{n_sess / bare_sessions:,.0f}", "1.00"],
+        ["bare read_csv → tables: all 5 files", f"{n_all:,}", f"{all_mb:.0f} MB", fmt_s(bare_all),
+         f"{n_all / bare_all:,.0f}", f"{bare_all / bare_sessions:.2f}"],
+        ["load_files() in-process, all 5 files", f"{n_all:,}", f"{all_mb:.0f} MB", fmt_s(res["total"]),
+         f"{n_all / res['total']:,.0f}", f"{res['total'] / bare_sessions:.1f}"],
+    ]
+    if cli:
+        rows.append(["`python -m etl load` CLI end-to-end", f"{n_all:,}", f"{all_mb:.0f} MB", fmt_s(cli[0]),
+                     f"{n_all / cli[0]:,.0f}", f"{cli[0] / bare_sessions:.1f}"])
+    main_table = table(["what", "rows", "input", "seconds", "rows/s", "× bare 伴走記録 read"], rows)
+
+    order = ["setup", "extract", "stage", "validate", "write", "rejected rows", "marts", "fsync"]
+    st = res["stages"]
+    accounted = sum(st.get(k, 0.0) for k in order)
+    stage_rows = [[k, fmt_s(st.get(k, 0.0)), f"{100 * st.get(k, 0.0) / res['total']:.0f} %"] for k in order]
+    stage_rows.append(["other (lock, copy, swap, report)", fmt_s(res["total"] - accounted),
+                       f"{100 * (res['total'] - accounted) / res['total']:.0f} %"])
+    stage_table = table(["stage", "seconds", "share"], stage_rows)
+
+    agg: dict = defaultdict(lambda: [0.0, 0])
+    for label, secs in res["statements"]:
+        agg[label][0] += secs
+        agg[label][1] += 1
+    top = sorted(agg.items(), key=lambda kv: -kv[1][0])[:15]
+    stmt_table = table(["SQL statement (loader's connection)", "calls", "seconds", "share of load"],
+                       [[f"`{k}`", n, fmt_s(s), f"{100 * s / res['total']:.0f} %"] for k, (s, n) in top])
+
+    col_part = ""
+    if columns:
+        col_part = ("Cost of the value macros alone, one column at a time over the whole file (all-varchar table in "
+                    "memory; copy = the same column without the macro):\n\n" + table(
+                        ["column: expression", "copy s", "normalise s", "× copy"],
+                        [[c, fmt_s(cp), fmt_s(nm), f"{nm / cp:.0f}" if cp > 0 else "—"] for c, cp, nm in columns]))
+    marks = "\n".join(f"    [{t:7.2f}s] {m}" for t, m in res["marks"])
+    ratio = res["total"] / bare_sessions
+    verdict = (f"Ratio load ÷ bare read of the session file: **{ratio:.1f}×** (target ≤ {TARGET_RATIO}: "
+               + ("met" if ratio <= TARGET_RATIO else f"missed by {ratio / TARGET_RATIO:.1f}×") + "). "
+               f"Against a bare read of all five files ({fmt_s(bare_all)} s): {res['total'] / bare_all:.1f}×. "
+               f"Rejected rows: {res['rejected']}.")
+    out = "\n\n".join([
+        f"Data set: `python -m etl.generate --sessions {args.sessions} --seed {args.seed}` → "
+        + ", ".join(f"{k} {v:,}" for k, v in res["rows"].items()) + ".",
+        main_table, verdict,
+        "Time per stage of `load_files()` (in-process, exclusive times from timers around the loader's methods; "
+        "setup = macros, schema and reference tables, in the batch and again in the new file):", stage_table,
+        "Slowest SQL statements of the load:", stmt_table,
+        *([col_part] if col_part else []),
+        "Progress messages (load_files(progress=…) timestamps):\n\n" + marks,
+    ])
+    if cli and cli[1] != 0:
+        out += f"\n\nCLI exit code {cli[1]}:\n\n```\n{cli[2]}\n```"
+    print(out)
+    if args.write_docs:
+        run_all.write_section(f"load-{args.sessions}", f"Load: {args.sessions:,} sessions", out)
+    return 0 if (cli is None or cli[1] == 0) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
