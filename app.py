@@ -1,8 +1,18 @@
 """概要: KPIs against targets, per consortium comparison, monthly activity, engagements needing attention."""
+import html
+
 import streamlit as st
 
 from monitor import charts, tables, ui
 from monitor.queries import run_query
+
+
+def _unbroken_segments(text: str) -> str:
+    """The card detail with each '・'-separated part kept on one line (a line breaks only between parts, never
+    inside a figure or word such as 達成率)."""
+    parts = [f'<span style="white-space: nowrap">{html.escape(p)}</span>' for p in text.split("・")]
+    return "・".join(parts)
+
 
 ui.page_setup("概要")
 filters = ui.sidebar_filters()
@@ -21,7 +31,7 @@ for row in (cards[:3], cards[3:]):
     for col, card in zip(st.columns(3), row):
         with col.container(border=True):
             st.metric(card["label"], card["value"], help=card["help"])
-            st.caption(card["detail"])
+            st.caption(_unbroken_segments(card["detail"]), unsafe_allow_html=True)
             if card["rate"] is not None:
                 st.progress(min(max(card["rate"], 0.0), 1.0))
 
@@ -31,7 +41,10 @@ if by_consortium.empty:
     ui.empty_state()
 else:
     st.plotly_chart(charts.kpi_comparison_figure(kpi, context), key="overview_kpi_chart")
-    st.dataframe(tables.consortium_table(kpi), hide_index=True, key="overview_consortium_table")
+    comparison = tables.consortium_comparison_table(kpi)
+    st.dataframe(comparison, hide_index=True, key="overview_consortium_table",
+                 column_config={tables.ITEM_COLUMN: st.column_config.TextColumn(tables.ITEM_COLUMN, width="medium",
+                                                                                 pinned=True)})
 
 st.subheader("月別の活動状況")
 monthly = run_query("monthly_activity", filters)

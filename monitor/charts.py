@@ -2,14 +2,18 @@
 its subtitle carries the context (filters, data as-of), so an exported image or screenshot stands on its own."""
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from monitor.format import fmt_date, fmt_int, fmt_month, fmt_pct
 
 FONT = "Noto Sans CJK JP, Noto Sans JP, Hiragino Sans, Meiryo, sans-serif"
 NO_CONSORTIUM = "コンソーシアム外"
 PALETTE = ["#1f5fa8", "#e07b39", "#3a9a5b", "#8e5ea2", "#c23b3b", "#6b7b8c", "#b8a037"]
+FUNNEL_MAX_COLS = 3          # consortia side by side in the stage funnel before it wraps to a new row
 STAGE_COLORS = ["#c6dbef", "#9ecae1", "#6baed6", "#4292c6", "#2171b5", "#08519c", "#08306b"]
 
 # indicator key → (label, unit, actual column, target column)
@@ -63,10 +67,15 @@ def kpi_comparison_figure(kpi: pd.DataFrame, context: str) -> go.Figure:
             customdata=hovers, hovertemplate="%{x}<br>達成率 %{text}<br>%{customdata}<extra>%{fullData.name}</extra>",
             marker_color=PALETTE[i % len(PALETTE)],
         ))
-    fig.add_hline(y=100, line_dash="dot", line_color="#888", annotation_text="目標 100%",
-                  annotation_position="top right")
+    fig.add_hline(y=100, line_dash="dot", line_color="#888")
+    # the line's label sits outside the plot area, right of the line's end, so no bar label can collide with it
+    fig.add_annotation(x=1, xref="paper", xanchor="left", xshift=4, y=100, yref="y", yanchor="middle",
+                       text="目標<br>100%", showarrow=False, align="left", font={"size": 12, "color": "#666"})
+    fig.update_traces(cliponaxis=False)
     fig.update_layout(barmode="group", yaxis_title="達成率（%）", xaxis_title=None)
-    return _layout(fig, "コンソーシアム別 目標達成率", context)
+    fig = _layout(fig, "コンソーシアム別 目標達成率", context)
+    fig.update_layout(margin={"r": 56})
+    return fig
 
 
 def monthly_activity_figure(monthly: pd.DataFrame, context: str) -> go.Figure:
@@ -92,21 +101,47 @@ def monthly_activity_figure(monthly: pd.DataFrame, context: str) -> go.Figure:
 
 
 def stage_funnel_figure(funnel: pd.DataFrame, context: str) -> go.Figure:
-    """Engagements that reached each stage, one funnel trace per consortium (columns: consortium, stage_no, stage,
-    engagements)."""
-    fig = go.Figure()
+    """Engagements that reached each stage: one funnel per consortium, side by side in its own panel (small
+    multiples, so no funnel draws over another), stages in order top to bottom, each bar labelled with its count and
+    its share of stage 1 (columns: consortium, stage_no, stage, engagements)."""
     df = funnel.copy()
     df["consortium_label"] = [consortium_label(v) for v in df["consortium"]]
-    for i, (name, g) in enumerate(df.groupby("consortium_label", sort=False)):
-        g = g.sort_values("stage_no")
+    groups = list(dict.fromkeys(df["consortium_label"]))
+    n_cols = max(1, min(len(groups), FUNNEL_MAX_COLS))
+    n_rows = max(1, math.ceil(len(groups) / n_cols))
+    fig = make_subplots(rows=n_rows, cols=n_cols, shared_yaxes=True, subplot_titles=groups,
+                        horizontal_spacing=0.03, vertical_spacing=0.12 if n_rows > 1 else 0.0)
+    fig.update_annotations(font={"size": 14, "color": "#1c2430"}, yshift=6)     # the panel titles
+    stage_labels = []
+    for i, name in enumerate(groups):
+        g = df[df["consortium_label"] == name].sort_values("stage_no")
+        labels = [f"{int(n)}. {s}" for n, s in zip(g["stage_no"], g["stage"])]
+        stage_labels += [lab for lab in labels if lab not in stage_labels]
+        counts = g["engagements"].astype(int).tolist()
+        first = counts[0] if counts else 0
+        texts = [f"{fmt_int(v, '件')}（{fmt_pct(v / first) if first else '—'}）" for v in counts]
         fig.add_trace(go.Funnel(
-            name=name, y=[f"{int(n)}. {s}" for n, s in zip(g["stage_no"], g["stage"])],
-            x=g["engagements"].astype(int).tolist(), textinfo="value+percent initial",
+            name=name, y=labels, x=counts, text=texts, textinfo="text", textposition="auto",
+            textfont={"size": 13}, insidetextfont={"size": 13, "color": "#ffffff"},
+            outsidetextfont={"size": 13, "color": "#1c2430"}, constraintext="none", cliponaxis=False,
             marker={"color": PALETTE[i % len(PALETTE)]},
-            hovertemplate="%{y}<br>到達 %{x:,}件<extra>%{fullData.name}</extra>",
-        ))
-    fig.update_layout(funnelmode="group", yaxis_title=None)
-    return _layout(fig, "伴走支援 段階別の到達件数（コンソーシアム別）", context, height=460)
+            connector={"fillcolor": "rgba(160, 170, 185, 0.25)", "line": {"width": 0}},
+            hovertemplate="%{y}<br>到達 %{x:,}件（第1段階の %{percentInitial:.1%}）<extra>%{fullData.name}</extra>",
+            showlegend=False,
+        ), row=i // n_cols + 1, col=i % n_cols + 1)
+        for label, v, t in zip(labels, counts, texts):
+            if v == 0:     # a zero-width bar draws no text: say 0件 where the bar would be
+                fig.add_annotation(x=0, y=label, text=t, showarrow=False, font={"size": 13, "color": "#1c2430"},
+                                   row=i // n_cols + 1, col=i % n_cols + 1)
+    widest = max(1, int(df["engagements"].max()) if len(df) else 1)
+    fig.update_xaxes(visible=False, range=[-widest / 2 * 1.02, widest / 2 * 1.02])   # one scale for every panel
+    fig.update_yaxes(type="category", categoryorder="array", categoryarray=stage_labels, autorange="reversed",
+                     automargin=True, title=None)
+    fig.update_layout(funnelmode="group")
+    fig = _layout(fig, "伴走支援 段階別の到達件数（コンソーシアム別）", context,
+                  height=n_rows * (44 * max(1, len(stage_labels)) + 60) + 130)
+    fig.update_layout(margin={"t": 120})
+    return fig
 
 
 def engagement_timeline_figure(sessions: pd.DataFrame, context: str, *, as_of=None) -> go.Figure:

@@ -1,6 +1,8 @@
 """Shape query results into the tables pages show (Japanese column names, formatted values). Pure pandas."""
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from monitor.charts import KPI_INDICATORS, consortium_label
@@ -75,6 +77,27 @@ def consortium_table(kpi: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+ITEM_COLUMN = "項目"
+
+
+def consortium_comparison_table(kpi: pd.DataFrame) -> pd.DataFrame:
+    """The per-consortium comparison turned on its side for the page: one row per indicator (column 項目), one
+    column per consortium. However many indicators there are, the table is only as wide as the number of consortia,
+    so it fits the page and each indicator reads across the consortia in one row."""
+    wide = consortium_table(kpi)
+    names = list(dict.fromkeys(wide["コンソーシアム"]))
+    wide = wide.drop_duplicates("コンソーシアム").set_index("コンソーシアム")
+    out = wide.T.reset_index().rename(columns={"index": ITEM_COLUMN})
+    out.columns.name = None
+    out[ITEM_COLUMN] = [COMPARISON_ITEM_LABELS.get(v, v) for v in out[ITEM_COLUMN]]
+    return out[[ITEM_COLUMN, *names]]
+
+
+# the full indicator names where the wide table's column labels are abbreviated
+COMPARISON_ITEM_LABELS = {"伴走 実施回数": "伴走支援 実施回数", "DX計画書": "DX計画書策定数",
+                          "セミナー参加者": "セミナー参加者数"}
+
+
 def progress_table(df: pd.DataFrame) -> pd.DataFrame:
     """One row per engagement for 伴走支援の進捗 (progress as 0..1 for a ProgressColumn)."""
     planned = df["planned_sessions"]
@@ -94,6 +117,18 @@ def progress_table(df: pd.DataFrame) -> pd.DataFrame:
         "停滞": ["⚠ 停滞" if bool(s) else "" for s in df["stalled"]],
         "コンソーシアム": [consortium_label(v) for v in df["consortium"]],
     })
+
+
+def progress_print_table(table: pd.DataFrame) -> pd.DataFrame:
+    """``progress_table`` for the print layout (a static table): 進捗 and 経過日数 as text, as the interactive table's
+    column formats show them."""
+    out = table.copy()
+    out["進捗"] = [DASH if v is None or v is pd.NA or pd.isna(v) else f"{float(v):.0%}" for v in out["進捗"]]
+    out["経過日数"] = [DASH if v is None or v is pd.NA or pd.isna(v) else f"{int(v)}日" for v in out["経過日数"]]
+    # a static table renders its cells as Markdown: '3. 現状分析' would become a numbered list (taller rows, a
+    # different number); a no-break space after the number keeps it plain text that looks the same
+    out["現在の段階"] = [re.sub(r"^(\d+)\. ", "\\1.\u00a0", str(v)) for v in out["現在の段階"]]
+    return out
 
 
 def attention_table(df: pd.DataFrame) -> pd.DataFrame:

@@ -194,24 +194,54 @@ def heatmap_matrix(heat: pd.DataFrame) -> tuple[list[str], list[str], list[list[
     return themes, areas, [[int(v) for v in row] for row in pivot.to_numpy()]
 
 
+def _label_px(text: str, font_px: float) -> float:
+    """Rough drawn width of a label: full-width (CJK) characters are one em, others about half."""
+    return sum(font_px if ord(ch) > 0x2E7F else font_px * 0.6 for ch in str(text))
+
+
+HEATMAP_HORIZONTAL_LABELS_PX = 560   # area labels stay horizontal while they all fit in about this width
+HEATMAP_TICK_FONT = 12
+HEATMAP_MAX_NUMBERED_AREAS = 24      # more areas than this: the cells are too narrow for their counts
+
+
 def theme_heatmap_figure(heat: pd.DataFrame, context: str, *, area_label: str = "都道府県",
                          prefecture: str | None = None) -> go.Figure:
     """Theme × area heatmap with the count in each cell (blank where zero). ``area_label`` is 都道府県 or 市区町村
-    (then ``prefecture`` names the one prefecture shown)."""
+    (then ``prefecture`` names the one prefecture shown).
+
+    The area labels run along the top; the top margin is sized for them (horizontal while they fit, turned
+    vertical for many areas such as 47 prefectures) so they never reach the title and its context subtitle."""
     themes, areas, z = heatmap_matrix(heat)
     text = [[fmt_int(v) if v else "" for v in row] for row in z]
+    tick_font = HEATMAP_TICK_FONT if len(areas) <= 30 else HEATMAP_TICK_FONT - 2
+    longest = max((_label_px(a, tick_font) for a in areas), default=0.0)
+    horizontal = len(areas) * (longest + 8) <= HEATMAP_HORIZONTAL_LABELS_PX
+    labels_px = (tick_font + 6) if horizontal else longest + 8
+    numbers = len(areas) <= HEATMAP_MAX_NUMBERED_AREAS       # narrower cells: colour only, the count on hover
+    cell_font = 12 if len(areas) <= 16 else 10
     fig = go.Figure(go.Heatmap(
-        z=z, x=areas, y=themes, text=text, texttemplate="%{text}", colorscale="Blues",
+        z=z, x=areas, y=themes, text=text, texttemplate="%{text}" if numbers else "", textfont={"size": cell_font},
+        colorscale="Blues",
         hovertemplate=f"%{{y}}<br>{area_label}: %{{x}}<br>件数 %{{z:,}}件<extra></extra>",
-        colorbar={"title": {"text": "件数"}}, xgap=1, ygap=1,
+        colorbar={"title": {"text": "件数"}, "thickness": 14}, xgap=1, ygap=1,
     ))
     fig.update_layout(
-        xaxis={"title": area_label, "type": "category", "side": "top"},
+        xaxis={"title": {"text": area_label, "standoff": 10}, "type": "category", "side": "top",
+               "tickangle": 0 if horizontal else -90, "tickfont": {"size": tick_font},
+               "tickmode": "array", "tickvals": areas, "ticktext": areas,     # every area labelled, none skipped
+               "automargin": False},
         yaxis={"title": None, "type": "category", "autorange": "reversed", "automargin": True},
     )
     where = f"（{prefecture}）" if prefecture else ""
-    return _layout(fig, f"テーマ × {area_label}{where}の件数", context,
-                   height=max(320, 26 * len(themes) + 180))
+    note = "" if numbers else "（色の濃さ＝件数。件数はマウスを重ねると表示）"
+    top = int(80 + 12 + labels_px + 32)    # title + subtitle, a gap, the area labels, the axis title
+    fig = _layout(fig, f"テーマ × {area_label}{where}の件数{note}", context,
+                  height=top + 26 * len(themes) + 30)
+    # the title and subtitle stay at the top of the figure (by default plotly centres them in the top margin,
+    # which here also holds the area labels)
+    fig.update_layout(margin={"t": top, "b": 20},
+                      title={"yref": "container", "y": 1.0, "yanchor": "top", "pad": {"t": 18}})
+    return fig
 
 
 # ── records ─────────────────────────────────────────────────────────────────

@@ -3,11 +3,13 @@ import streamlit as st
 
 from monitor import charts, tables, ui
 from monitor.filters import Filters
+from monitor.print_layout import is_print_mode
 from monitor.queries import run_query
 
 TIMELINE_MAX = 30
 
 ui.page_setup("伴走支援の進捗")
+printing = is_print_mode()      # ?print=1: every engagement in a static table, no controls
 filters = ui.sidebar_filters()
 ui.context_caption(filters)
 context = ui.context_text(filters)
@@ -26,16 +28,19 @@ c4.metric("停滞", f"{int(progress['stalled'].sum()):,}件",
           help="実施中で、データ基準日までの30日を超えて支援の記録がない案件")
 
 st.subheader("案件ごとの進捗")
-st.dataframe(
-    tables.progress_table(progress),
-    hide_index=True,
-    key="progress_table",
-    column_config={
-        "進捗": st.column_config.ProgressColumn("進捗", min_value=0.0, max_value=1.0, format="percent",
-                                                help="実施回数 ÷ 予定回数"),
-        "経過日数": st.column_config.NumberColumn("経過日数", format="%d日", help="最終実施日からデータ基準日まで"),
-    },
-)
+if printing:
+    st.table(tables.progress_print_table(tables.progress_table(progress)), hide_index=True)
+else:
+    st.dataframe(
+        tables.progress_table(progress),
+        hide_index=True,
+        key="progress_table",
+        column_config={
+            "進捗": st.column_config.ProgressColumn("進捗", min_value=0.0, max_value=1.0, format="percent",
+                                                    help="実施回数 ÷ 予定回数"),
+            "経過日数": st.column_config.NumberColumn("経過日数", format="%d日", help="最終実施日からデータ基準日まで"),
+        },
+    )
 
 st.subheader("段階別の到達状況")
 funnel = run_query("stage_funnel", filters)
@@ -55,6 +60,8 @@ else:
     st.plotly_chart(charts.engagement_timeline_figure(timeline, context, as_of=as_of),
                     key="progress_timeline_chart")
 
+if printing:
+    st.stop()      # the session log below is chosen interactively: not part of the printed page
 st.subheader("支援記録")
 labels = {eid: f"{name}（{eid}）" for eid, name in zip(progress["engagement_id"], progress["client_name"])}
 chosen = st.selectbox("案件を選ぶ", list(labels), format_func=labels.get, key="progress_engagement")

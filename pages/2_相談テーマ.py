@@ -3,11 +3,13 @@ records behind a chosen theme."""
 import streamlit as st
 
 from monitor import theme_charts, ui
+from monitor.print_layout import is_print_mode
 from monitor.queries import run_query
 
 RECORDS_MAX = 300
 
 ui.page_setup("相談テーマ")
+printing = is_print_mode()      # ?print=1: the charts without their controls
 filters = ui.sidebar_filters()
 ui.context_caption(filters)
 context = ui.context_text(filters)
@@ -28,12 +30,17 @@ c3.metric("テーマ数", f"{int((counts['theme'] != theme_charts.UNMAPPED).sum(
 st.subheader("テーマ別の件数と構成比")
 st.plotly_chart(theme_charts.theme_bar_figure(counts, context), key="themes_bar_chart")
 st.caption(theme_charts.SHARE_NOTE)
-with st.expander("表で見る"):
-    st.dataframe(theme_charts.theme_count_table(counts), hide_index=True, key="themes_count_table")
+if not printing:
+    with st.expander("表で見る"):
+        st.dataframe(theme_charts.theme_count_table(counts), hide_index=True, key="themes_count_table")
 
 st.subheader("テーマ別件数の推移")
-grain = st.radio("集計単位", list(theme_charts.GRAINS), format_func=theme_charts.GRAINS.get, horizontal=True,
-                 key="themes_grain")
+if printing:
+    grain = st.session_state.get("themes_grain") if st.session_state.get("themes_grain") in theme_charts.GRAINS \
+        else next(iter(theme_charts.GRAINS))
+else:
+    grain = st.radio("集計単位", list(theme_charts.GRAINS), format_func=theme_charts.GRAINS.get, horizontal=True,
+                     key="themes_grain")
 trend = run_query("theme_trend", filters, grain=grain)
 if trend.empty:
     ui.empty_state()
@@ -54,6 +61,8 @@ else:
                                           prefecture=filters.prefectures[0] if by_municipality else None),
         key="themes_heatmap_chart")
 
+if printing:
+    st.stop()      # the records below are chosen interactively: not part of the printed page
 st.subheader("テーマの記録")
 themes = counts["theme"].tolist()
 labels = {t: f"{t}（{n:,}件）" for t, n in zip(counts["theme"], counts["records"].astype(int))}

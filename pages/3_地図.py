@@ -3,6 +3,7 @@ boundaries from the shipped GeoJSON); clicking a point — or choosing it in the
 import streamlit as st
 
 from monitor import maps, ui
+from monitor.print_layout import CHART_WIDTH_PX, is_print_mode
 from monitor.queries import run_query
 
 RECORDS_MAX = 300
@@ -13,6 +14,7 @@ KEY_MUNICIPALITY = "map_municipality"
 STATE_LAST_CLICK = "_map_last_click"
 
 ui.page_setup("地図")
+printing = is_print_mode()      # ?print=1: no controls, the map with its legend and the table in full
 filters = ui.sidebar_filters()
 with st.sidebar:
     st.markdown("**地図の表示**")
@@ -34,16 +36,26 @@ c2.metric("案件数", f"{int(points['engagements'].sum()):,}件")
 c3.metric("伴走回数", f"{int(points['sessions'].sum()):,}回")
 c4.metric("相談件数", f"{int(points['consultations'].sum()):,}件")
 
-size_by = st.radio("円の大きさ", list(maps.SIZE_CHOICES), format_func=maps.SIZE_CHOICES.get, horizontal=True,
-                   key=KEY_SIZE_BY)
+if printing:
+    size_by = st.session_state.get(KEY_SIZE_BY) or next(iter(maps.SIZE_CHOICES))
+    if size_by not in maps.SIZE_CHOICES:
+        size_by = next(iter(maps.SIZE_CHOICES))
+else:
+    size_by = st.radio("円の大きさ", list(maps.SIZE_CHOICES), format_func=maps.SIZE_CHOICES.get, horizontal=True,
+                       key=KEY_SIZE_BY)
 basemap = (maps.basemap_from_env() or "light") if basemap_on else None
-deck = maps.build_map(points, maps.load_boundaries(), size_by=size_by, basemap=basemap)
+deck = maps.build_map(points, maps.load_boundaries(), size_by=size_by, basemap=basemap,
+                      **({"width": CHART_WIDTH_PX} if printing else {}))   # printed at a known width: fit to it
 st.markdown(maps.legend_markdown(placed["client_category"].unique()) +
             f"　｜　円の大きさ＝{maps.SIZE_CHOICES[size_by]}", unsafe_allow_html=True)
 event = st.pydeck_chart(deck, on_select="rerun", selection_mode="single-object", key=KEY_CHART, height=maps.MAP_HEIGHT,
                         alt=f"市区町村別の支援状況の地図（{len(placed):,}市区町村、円の大きさは{maps.SIZE_CHOICES[size_by]}）")
 if len(placed) < len(points):
     st.caption(f"所在地が分からず地図に表示できない記録があります（{len(points) - len(placed):,}か所分）。下の表に含めています。")
+if printing:
+    st.subheader("市区町村別の件数")
+    st.table(maps.points_table(points), hide_index=True)
+    st.stop()      # the records below are chosen interactively: not part of the printed page
 with st.expander("表で見る"):
     st.dataframe(maps.points_table(points), hide_index=True, key="map_points_table")
 

@@ -104,3 +104,23 @@ def test_kpi_cards_text():
     assert cards["bank_rate"]["value"] == "33.3%" and cards["bank_rate"]["rate"] is None
     assert [c["label"] for c in tables.kpi_cards(_kpi_frame().iloc[0])] == [
         "支援企業数", "伴走支援 実施回数 / 予定回数", "DX計画書策定数", "セミナー参加者数", "相談件数", "金融機関同行率"]
+
+
+def test_consortium_comparison_table_is_one_column_per_consortium():
+    t = tables.consortium_comparison_table(_kpi_frame())
+    assert list(t.columns) == ["項目", IB, NA, "コンソーシアム外"]
+    rows = {r["項目"]: r for r in t.to_dict("records")}
+    assert rows["支援企業数"][IB] == "2社" and rows["支援企業数 達成率"][IB] == "40.0%"
+    assert rows["伴走支援 実施回数"][NA] == "8回" and rows["金融機関同行率"]["コンソーシアム外"] == "—"
+    assert len(t) == len(tables.consortium_table(_kpi_frame()).columns) - 1
+
+
+def test_stage_funnel_labels_count_and_share_of_stage_one():
+    stages = ["経営理念・ミッションの確認", "DX構想の検討"]
+    df = pd.DataFrame([dict(consortium=c, stage_no=i + 1, stage=s, engagements=n)
+                       for c, counts in [(IB, [4, 3]), (NA, [2, 0])] for i, (s, n) in enumerate(zip(stages, counts))])
+    fig = charts.stage_funnel_figure(df, CTX)
+    funnels = {t.name: t for t in fig.data}
+    assert list(funnels[IB].text) == ["4件（100.0%）", "3件（75.0%）"]
+    assert funnels[IB].xaxis != funnels[NA].xaxis                     # one panel per consortium: nothing overlaps
+    assert "0件（0.0%）" in [a.text for a in fig.layout.annotations]  # a zero-width bar still says 0件

@@ -134,3 +134,15 @@ def test_records_table():
     t = tc.theme_records_table(rec)
     assert t.iloc[0].to_dict() == {"区分": "相談記録", "日付": "2022/10/05", "支援先": "山形市", "都道府県": "山形県",
                                    "市区町村": "山形市", "記載内容（原文）": "調達仕様書のレビュー", "概要・メモ": ""}
+
+
+def test_heatmap_area_labels_have_their_own_room_under_the_title():
+    few = tc.theme_heatmap_figure(HEAT, CONTEXT)
+    assert few.layout.xaxis.tickangle == 0 and few.layout.margin.t > 80      # labels below the title + subtitle
+    many = pd.DataFrame({"theme": ["調達支援"] * 47, "theme_sort_order": [10] * 47,
+                         "area": [f"県{i:02d}" for i in range(47)], "area_order": [f"{i:02d}" for i in range(47)],
+                         "records": list(range(1, 48))})
+    fig = tc.theme_heatmap_figure(many, CONTEXT)
+    assert fig.layout.xaxis.tickangle == -90 and len(fig.layout.xaxis.tickvals) == 47   # every area labelled
+    assert fig.layout.margin.t > few.layout.margin.t
+    assert [[int(v) for v in row] for row in fig.data[0].z] == [list(range(1, 48))]
