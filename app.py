@@ -6,6 +6,8 @@ import streamlit as st
 from monitor import charts, tables, ui
 from monitor.queries import run_query
 
+ATTENTION_MAX = 100      # stalled engagements listed here (most days without support first); all on 伴走支援の進捗
+
 
 def _unbroken_segments(text: str) -> str:
     """The card detail with each '・'-separated part kept on one line (a line breaks only between parts, never
@@ -54,10 +56,15 @@ else:
     st.plotly_chart(charts.monthly_activity_figure(monthly, context), key="overview_monthly_chart")
 
 st.subheader("要注意の案件（実施中で30日を超えて支援がない案件）")
-stalled = run_query("engagement_progress", filters, only_stalled=True)
+stalled = run_query("engagement_progress_page", filters, only_stalled=True, progress_only=False,
+                    max_rows=ATTENTION_MAX, offset=0)
 if stalled.empty:
     st.success("停滞している案件はありません。")
 else:
+    n_stalled = int(stalled["total_rows"].iloc[0])
+    if n_stalled > len(stalled):
+        st.caption(f"停滞中の{n_stalled:,}件のうち、支援のない期間が長い順に{len(stalled):,}件を表示しています"
+                   "（すべての案件は「伴走支援の進捗」にあります）。")
     st.dataframe(tables.attention_table(stalled), hide_index=True, key="overview_attention_table",
                  column_config={"経過日数": st.column_config.NumberColumn("経過日数", format="%d日",
                                                                        help="最終実施日からデータ基準日まで")})

@@ -110,9 +110,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--page-timeout", type=float, default=180.0, help="seconds per page")
     parser.add_argument("--write-docs", action="store_true")
+    parser.add_argument("--db", type=Path, help="serve this database file instead of the generated one "
+                                                "(for quick comparisons; --sessions is then only the label)")
     args = parser.parse_args(argv)
 
-    db = run_all.database(args.sessions, args.seed)
+    db = args.db or run_all.database(args.sessions, args.seed)
     port = free_port()
     env = {**os.environ, "DX_DB_PATH": str(db)}
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",

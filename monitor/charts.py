@@ -110,7 +110,9 @@ def stage_funnel_figure(funnel: pd.DataFrame, context: str) -> go.Figure:
     n_cols = max(1, min(len(groups), FUNNEL_MAX_COLS))
     n_rows = max(1, math.ceil(len(groups) / n_cols))
     fig = make_subplots(rows=n_rows, cols=n_cols, shared_yaxes=True, subplot_titles=groups,
-                        horizontal_spacing=0.03, vertical_spacing=0.12 if n_rows > 1 else 0.0)
+                        horizontal_spacing=0.03,
+                        # plotly refuses a spacing over 1 / (rows - 1): many consortia (47 at national scale) need less
+                        vertical_spacing=min(0.12, 0.5 / (n_rows - 1)) if n_rows > 1 else 0.0)
     fig.update_annotations(font={"size": 14, "color": "#1c2430"}, yshift=6)     # the panel titles
     stage_labels = []
     for i, name in enumerate(groups):

@@ -2,18 +2,23 @@
 
 Results are cached per (query name, parameters, database file, database version); the version is the file's
 (st_mtime_ns, st_size, st_ino), so a new load (a new file os.replace-d into place) is picked up on the next call.
+The cache is bounded by entries and by the bytes of the frames it holds (``QUERY_CACHE_MB``), so that a server
+serving many filter selections keeps a bounded amount of memory. Queries run on a cursor of the shared read-only
+connection of the current database version (monitor.db.read_cursor).
 Works the same inside Streamlit and in plain Python (tests)."""
 from __future__ import annotations
 
 import datetime as dt
 import os
 import re
+import threading
+from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
 
-from monitor.db import connect_readonly, db_version, resolve_path
+from monitor.db import db_version, read_cursor, resolve_path
 from monitor.filters import Filters
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
@@ -40,15 +45,75 @@ def _freeze(v):
     return v
 
 
-@lru_cache(maxsize=512)
-def _run_cached(name: str, path: str, version: tuple, params: tuple) -> pd.DataFrame:
+QUERY_CACHE_ENTRIES = 256
+QUERY_CACHE_MB = float(os.environ.get("DX_QUERY_CACHE_MB", "48"))
+
+
+def frame_bytes(df: pd.DataFrame) -> int:
+    try:
+        return int(df.memory_usage(index=True, deep=True).sum())
+    except Exception:  # noqa: BLE001 - an estimate only
+        return 0
+
+
+class VersionedCache:
+    """A thread-safe LRU of built values keyed by a tuple that includes the database version; bounded by entries
+    and (for values whose size ``sizer`` can tell) by bytes. ``cache_clear``/``cache_info`` like functools."""
+
+    def __init__(self, max_entries: int, max_bytes: int | None = None, sizer=None, name: str = ""):
+        self.max_entries, self.max_bytes, self.sizer, self.name = max_entries, max_bytes, sizer, name
+        self._data: OrderedDict = OrderedDict()        # key → (value, bytes)
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get_or_build(self, key, build):
+        with self._lock:
+            if key in self._data:
+                self._data.move_to_end(key)
+                self.hits += 1
+                return self._data[key][0]
+            self.misses += 1
+        value = build()                                # outside the lock: other sessions keep going
+        size = self.sizer(value) if self.sizer else 0
+        with self._lock:
+            if key in self._data:
+                self._bytes -= self._data.pop(key)[1]
+            if self.max_bytes is None or size <= self.max_bytes:
+                self._data[key] = (value, size)
+                self._bytes += size
+            while self._data and (len(self._data) > self.max_entries
+                                  or (self.max_bytes is not None and self._bytes > self.max_bytes)):
+                self._bytes -= self._data.popitem(last=False)[1][1]
+        return value
+
+    def cache_clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+            self._bytes = 0
+            self.hits = self.misses = 0
+
+    def cache_info(self) -> dict:
+        with self._lock:
+            return {"entries": len(self._data), "bytes": self._bytes, "hits": self.hits, "misses": self.misses}
+
+
+def _execute(name: str, path: str, version: tuple, params: tuple) -> pd.DataFrame:
     text, _ = _sql(name)
     bound = {k: (list(v) if isinstance(v, tuple) else v) for k, v in params}
-    con = connect_readonly(path)
-    try:
+    with read_cursor(path, version) as con:
         return con.execute(text, bound).df()
-    finally:
-        con.close()
+
+
+_results = VersionedCache(QUERY_CACHE_ENTRIES, int(QUERY_CACHE_MB * 1024 * 1024), frame_bytes, name="queries")
+
+
+def _run_cached(name: str, path: str, version: tuple, params: tuple) -> pd.DataFrame:
+    return _results.get_or_build((name, path, version, params), lambda: _execute(name, path, version, params))
+
+
+_run_cached.cache_clear = _results.cache_clear      # type: ignore[attr-defined]
+_run_cached.cache_info = _results.cache_info        # type: ignore[attr-defined]
 
 
 def query_params(name: str, filters: Filters, **extra) -> dict:
@@ -63,16 +128,21 @@ def query_params(name: str, filters: Filters, **extra) -> dict:
     return {k: given[k] for k in sorted(wanted)}
 
 
-def run_query(name: str, filters: Filters, *, path: str | os.PathLike | None = None, **extra) -> pd.DataFrame:
+def run_query(name: str, filters: Filters, *, path: str | os.PathLike | None = None, cache: bool = True,
+              **extra) -> pd.DataFrame:
     """Result of monitor/sql/<name>.sql for these filters (and extra named parameters) as a DataFrame (a copy;
-    change it freely)."""
+    change it freely). ``cache=False``: run it without keeping the result (the caller caches what it builds)."""
     p = resolve_path(path)
     params = query_params(name, filters, **extra)
     key = tuple((k, _freeze(v)) for k, v in params.items())
-    return _run_cached(name, str(p), db_version(p), key).copy()
+    if not cache:
+        return _execute(name, str(p), db_version(p), key)
+    # pandas 3 copy-on-write: a shallow copy is a new frame whose changes never reach the cached one, without
+    # copying the data up front
+    return _run_cached(name, str(p), db_version(p), key).copy(deep=False)
 
 
 def clear_cache() -> None:
-    _run_cached.cache_clear()
+    _results.cache_clear()
 
 

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 import pandas as pd
 import plotly.graph_objects as go
 
-from monitor.db import meta
+from monitor.db import db_version, meta, resolve_path
 from monitor.exports import conditions_for
 from monitor.filters import Filters
 from monitor.format import DASH, fmt_date, fmt_month, fmt_number, format_fiscal_year
-from monitor.queries import run_query
+from monitor.queries import VersionedCache, run_query
 
 REPORT_TITLE = "実績報告"
 WHOLE_PROGRAMME = "事業全体"
@@ -35,6 +35,8 @@ T_MONTHLY = "伴走支援_月別"
 T_MUNICIPALITIES = "支援自治体"
 T_THEMES = "相談テーマ"
 COMPANIES_PER_PAGE = 10          # more rows than this: the company chart gets its own printed page
+COMPANY_CHART_MAX = 40           # more companies than this: the chart sums them per コンソーシアム (or 業種)
+CHART_GROUPS_MAX = 47            # at most this many bars per trace in that summary (the rest as その他)
 
 
 @dataclass
@@ -99,7 +101,9 @@ def report_title(fiscal_year: int, consortium: str | None) -> str:
 # ── tables ──────────────────────────────────────────────────────────────────
 
 def _q(name: str, fiscal_year: int, consortium: str | None, path) -> pd.DataFrame:
-    return run_query(name, Filters(fiscal_year=int(fiscal_year)), path=path, consortium=consortium or None)
+    # not kept in the query cache: the finished report is cached as a whole (cached_report)
+    return run_query(name, Filters(fiscal_year=int(fiscal_year)), path=path, consortium=consortium or None,
+                     cache=False)
 
 
 def _int(s: pd.Series) -> pd.Series:
@@ -267,20 +271,59 @@ def events_figure(events: pd.DataFrame, context: str) -> go.Figure | None:
     return _layout(fig, "セミナー・研修の種別ごとの参加者数", context)
 
 
+def company_chart_groups(companies: pd.DataFrame) -> str | None:
+    """None when the chart shows one bar group per company; otherwise the column the chart sums by (more than
+    COMPANY_CHART_MAX companies: one bar per company would be unreadable and heavy for the browser)."""
+    if len(companies) <= COMPANY_CHART_MAX:
+        return None
+    if "コンソーシアム" in companies.columns and companies["コンソーシアム"].nunique(dropna=False) > 1:
+        return "コンソーシアム"
+    return "業種"
+
+
+def _company_sums(companies: pd.DataFrame, by: str) -> pd.DataFrame:
+    cols = ["予定回数", "実施回数", "金融機関同行回数"]
+    df = companies[[by, *cols]].copy()
+    df[by] = df[by].fillna("（不明）").astype(str)
+    sums = df.groupby(by, sort=False)[cols].sum(min_count=1)
+    sums["企業数"] = df.groupby(by, sort=False).size()
+    sums = sums.sort_values(["実施回数", "企業数"], ascending=False, na_position="last")
+    if len(sums) > CHART_GROUPS_MAX:
+        head, rest = sums.iloc[: CHART_GROUPS_MAX - 1], sums.iloc[CHART_GROUPS_MAX - 1:]
+        other = rest.sum(min_count=1).to_frame(f"その他（{len(rest)}）").T
+        sums = pd.concat([head, other])
+    return sums
+
+
 def companies_figure(companies: pd.DataFrame, context: str) -> go.Figure | None:
     if companies.empty:
         return None
-    names = [str(n).replace("(架空)", "").replace("（架空）", "") for n in companies["支援先"]]
+    by = company_chart_groups(companies)
+    if by is None:
+        names = [str(n).replace("(架空)", "").replace("（架空）", "") for n in companies["支援先"]]
+        planned, held, bank = (companies[c] for c in ("予定回数", "実施回数", "金融機関同行回数"))
+        title = "支援企業ごとの伴走支援 予定回数・実施回数・金融機関同行回数"
+        unit, dtick = "回", 2
+    else:
+        sums = _company_sums(companies, by)
+        names = [f"{k}（{int(n):,}社）" for k, n in zip(sums.index, sums["企業数"])]
+        planned, held, bank = (sums[c] for c in ("予定回数", "実施回数", "金融機関同行回数"))
+        title = f"{by}別の伴走支援 予定回数・実施回数・金融機関同行回数（{len(companies):,}社の合計）"
+        unit, dtick = "回", None
     fig = go.Figure()
-    fig.add_trace(go.Bar(name="予定回数", x=names, y=_nums(companies["予定回数"]), marker_color="#c6dbef",
-                         hovertemplate="%{x}<br>予定 %{y}回<extra></extra>"))
-    fig.add_trace(go.Bar(name="実施回数", x=names, y=_nums(companies["実施回数"]), marker_color=PALETTE[0],
-                         hovertemplate="%{x}<br>実施 %{y}回<extra></extra>"))
-    fig.add_trace(go.Bar(name="金融機関同行回数", x=names, y=_nums(companies["金融機関同行回数"]),
-                         marker_color=PALETTE[1], hovertemplate="%{x}<br>同行 %{y}回<extra></extra>"))
-    fig.update_layout(barmode="group", yaxis={"title": "回数", "rangemode": "tozero", "dtick": 2},
-                      xaxis={"title": None, "type": "category", "tickangle": -30})
-    return _layout(fig, "支援企業ごとの伴走支援 予定回数・実施回数・金融機関同行回数", context)
+    fig.add_trace(go.Bar(name="予定回数", x=names, y=_nums(planned), marker_color="#c6dbef",
+                         hovertemplate=f"%{{x}}<br>予定 %{{y:,}}{unit}<extra></extra>"))
+    fig.add_trace(go.Bar(name="実施回数", x=names, y=_nums(held), marker_color=PALETTE[0],
+                         hovertemplate=f"%{{x}}<br>実施 %{{y:,}}{unit}<extra></extra>"))
+    fig.add_trace(go.Bar(name="金融機関同行回数", x=names, y=_nums(bank),
+                         marker_color=PALETTE[1], hovertemplate=f"%{{x}}<br>同行 %{{y:,}}{unit}<extra></extra>"))
+    yaxis = {"title": "回数", "rangemode": "tozero"}
+    if dtick:
+        yaxis["dtick"] = dtick
+    else:
+        yaxis["tickformat"] = ",d"
+    fig.update_layout(barmode="group", yaxis=yaxis, xaxis={"title": None, "type": "category", "tickangle": -30})
+    return _layout(fig, title, context)
 
 
 def monthly_figure(monthly: pd.DataFrame, context: str) -> go.Figure | None:
@@ -344,6 +387,9 @@ def build_report(fiscal_year: int, consortium: str | None = None, *,
         return {k: v for k, v in named.items() if v is not None}
 
     company_note = "実施回数・金融機関同行回数は年度内に実施した回数です。"
+    by = company_chart_groups(companies)
+    chart_note = company_note + (f"支援企業が{COMPANY_CHART_MAX}社を超えるため、グラフは{by}ごとの合計です"
+                                 "（企業ごとの値は表と Excel / CSV にあります）。" if by else "")
     company_fig = figs(**{"支援企業": companies_figure(companies, context)})
     sections = [
         Section("summary", "実績サマリー（目標と達成率）", {T_SUMMARY: summary},
@@ -359,8 +405,8 @@ def build_report(fiscal_year: int, consortium: str | None = None, *,
         sections += [
             Section("companies", "支援企業と伴走支援（予定回数・実施回数・DX計画書）", {T_COMPANIES: companies},
                     note=company_note, empty_message="この年度・対象の伴走支援の記録はありません。"),
-            Section("companies_chart", "支援企業ごとの伴走支援 予定回数・実施回数", {}, company_fig,
-                    note=company_note),
+            Section("companies_chart", f"{by or '支援企業'}ごとの伴走支援 予定回数・実施回数", {}, company_fig,
+                    note=chart_note),
         ]
     else:
         sections.append(
@@ -386,6 +432,18 @@ def build_report(fiscal_year: int, consortium: str | None = None, *,
         ]
     return Report(fiscal_year=fy, consortium=consortium, title=report_title(fy, consortium), context=context,
                   data_as_of=m["data_as_of"], is_sample=m["is_sample"], sections=sections)
+
+
+def cached_report(fiscal_year: int, consortium: str | None = None, *,
+                  path: str | os.PathLike | None = None) -> Report:
+    """build_report, kept per (年度, 対象, database file, database version): a page rerun or a filter change that
+    does not change the report reuses it. The Report is shared: do not change its tables or figures."""
+    p = resolve_path(path)
+    key = (int(fiscal_year), consortium or None, str(p), db_version(p))
+    return _REPORTS.get_or_build(key, lambda: build_report(int(fiscal_year), consortium or None, path=p))
+
+
+_REPORTS = VersionedCache(max_entries=4, name="reports")
 
 
 # ── display helpers (print layout and PDF: static tables with Japanese number formats) ──────────────

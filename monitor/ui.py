@@ -9,12 +9,12 @@ from pathlib import Path
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from monitor.db import meta, resolve_path
+from monitor.db import db_version, meta, resolve_path
 from monitor.filters import (
     URL_KEYS, Filters, default_filters, describe_filters, from_query_params, to_query_params,
 )
 from monitor.format import fmt_date, format_fiscal_year
-from monitor.queries import run_query
+from monitor.queries import VersionedCache, run_query
 from monitor.print_layout import apply_print_layout, is_print_mode
 
 APP_TITLE = "地域DX支援モニター"
@@ -202,6 +202,19 @@ def _write_url(f: Filters) -> None:
                 st.query_params[key] = wanted[key]
         elif key in st.query_params:
             del st.query_params[key]
+
+
+# ── figures ─────────────────────────────────────────────────────────────────
+
+_FIGURES = VersionedCache(max_entries=32, name="figures")
+
+
+def cached_figure(name: str, filters: Filters, context: str, build, *extra):
+    """A figure built by ``build()`` kept per (name, filters, context, extra, database file and version): a rerun
+    that shows the same figure (a widget change elsewhere on the page) does not build it again. For figures that
+    are slow to build (many subplots). The figure is shared: do not change it after this call."""
+    p = resolve_path()
+    return _FIGURES.get_or_build((name, filters, context, extra, str(p), db_version(p)), build)
 
 
 # ── captions, empty state ───────────────────────────────────────────────────

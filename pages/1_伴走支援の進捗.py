@@ -1,4 +1,7 @@
-"""伴走支援の進捗: per engagement progress, stage funnel per consortium, timeline, session log."""
+"""伴走支援の進捗: per engagement progress, stage funnel per consortium, timeline, session log.
+
+Counts come from an aggregate query; the engagement table is read and sent a page at a time (PAGE_ROWS rows), so
+the browser gets a bounded table at any scale."""
 import streamlit as st
 
 from monitor import charts, tables, ui
@@ -7,27 +10,40 @@ from monitor.print_layout import is_print_mode
 from monitor.queries import run_query
 
 TIMELINE_MAX = 30
+PAGE_ROWS = 500          # engagements per page of the table (and choices of the session-log select box)
+PRINT_MAX_ROWS = 300     # printed: the most urgent engagements, and a note how many there are in all
 
 ui.page_setup("伴走支援の進捗")
-printing = is_print_mode()      # ?print=1: every engagement in a static table, no controls
+printing = is_print_mode()      # ?print=1: the most urgent engagements in a static table, no controls
 filters = ui.sidebar_filters()
 ui.context_caption(filters)
 context = ui.context_text(filters)
 
-progress = run_query("engagement_progress", filters, only_stalled=False)
-progress = progress[progress["planned_sessions"].notna() | (progress["sessions_done"] > 0)]
-if progress.empty:
+summary = run_query("engagement_progress_summary", filters).iloc[0]
+total = int(summary["engagements"])
+if total == 0:
     ui.empty_state()
     st.stop()
 
 c1, c2, c3, c4 = st.columns(4)
-c1.metric("案件数", f"{len(progress):,}件")
-c2.metric("実施中", f"{int((progress['status'] == '実施中').sum()):,}件")
-c3.metric("完了", f"{int((progress['status'] == '完了').sum()):,}件")
-c4.metric("停滞", f"{int(progress['stalled'].sum()):,}件",
+c1.metric("案件数", f"{total:,}件")
+c2.metric("実施中", f"{int(summary['in_progress']):,}件")
+c3.metric("完了", f"{int(summary['completed']):,}件")
+c4.metric("停滞", f"{int(summary['stalled']):,}件",
           help="実施中で、データ基準日までの30日を超えて支援の記録がない案件")
 
 st.subheader("案件ごとの進捗")
+pages = -(-total // PAGE_ROWS)
+page_no = 1
+if pages > 1 and not printing:
+    page_no = int(st.number_input(f"ページ（全{pages:,}ページ・停滞中・経過日数の長い順）", min_value=1,
+                                  max_value=pages, value=1, step=1, key="progress_page"))
+limit = PRINT_MAX_ROWS if printing else PAGE_ROWS
+progress = run_query("engagement_progress_page", filters, only_stalled=False, progress_only=True,
+                     max_rows=limit, offset=(page_no - 1) * PAGE_ROWS)
+if total > len(progress):
+    start = (page_no - 1) * PAGE_ROWS
+    st.caption(f"全{total:,}件のうち {start + 1:,}〜{start + len(progress):,}件目を表示しています。")
 if printing:
     st.table(tables.progress_print_table(tables.progress_table(progress)), hide_index=True)
 else:
@@ -47,16 +63,18 @@ funnel = run_query("stage_funnel", filters)
 if funnel.empty:
     ui.empty_state("段階の記録がある伴走支援はありません。")
 else:
-    st.plotly_chart(charts.stage_funnel_figure(funnel, context), key="progress_funnel_chart")
+    # 47 consortia make 47 small funnels: slow to build, so kept per filters and data version
+    fig = ui.cached_figure("stage_funnel", filters, context, lambda: charts.stage_funnel_figure(funnel, context))
+    st.plotly_chart(fig, key="progress_funnel_chart")
 
 st.subheader("伴走支援のタイムライン")
 timeline = run_query("engagement_sessions", filters, max_engagements=TIMELINE_MAX)
 if timeline.empty:
     ui.empty_state()
 else:
-    if progress["sessions_done"].gt(0).sum() > TIMELINE_MAX:
+    if int(summary["with_sessions"]) > TIMELINE_MAX:
         st.caption(f"停滞中・最近実施した順に {TIMELINE_MAX}件まで表示しています。")
-    as_of = progress["as_of_date"].iloc[0]
+    as_of = summary["as_of_date"]
     st.plotly_chart(charts.engagement_timeline_figure(timeline, context, as_of=as_of),
                     key="progress_timeline_chart")
 
@@ -64,6 +82,8 @@ if printing:
     st.stop()      # the session log below is chosen interactively: not part of the printed page
 st.subheader("支援記録")
 labels = {eid: f"{name}（{eid}）" for eid, name in zip(progress["engagement_id"], progress["client_name"])}
+if pages > 1:
+    st.caption("上の表で表示しているページの案件から選べます。")
 chosen = st.selectbox("案件を選ぶ", list(labels), format_func=labels.get, key="progress_engagement")
 if chosen:
     log = run_query("session_log", Filters(), engagement_id=chosen)

@@ -1,5 +1,9 @@
 """報告: the fiscal-year 実績 report (tables against targets, charts) for the sidebar's 年度 and コンソーシアム, with
-Excel / CSV / PNG / PDF exports that carry their context, and a print layout (?print=1, one page per section)."""
+Excel / CSV / PNG / PDF exports that carry their context, and a print layout (?print=1, one page per section).
+
+The report is cached per (年度, 対象, database version) (monitor.report.cached_report); every export is built only
+when its button is clicked (a callable as the download button's data), never on a page run. Long tables are shown a
+page at a time (the exports hold every row)."""
 import pandas as pd
 import streamlit as st
 
@@ -8,13 +12,14 @@ from monitor.print_layout import (
     CHART_WIDTH_PX, PAGE_HEIGHT_PX, apply_print_layout, fixed_size, is_print_mode, page_section,
 )
 from monitor.report import (
-    IMAGE_HEIGHT, IMAGE_WIDTH, build_report, display_frame, report_title,
+    IMAGE_HEIGHT, IMAGE_WIDTH, cached_report, display_frame, report_title,
 )
 from monitor.exports import figure_png, figures_zip
 
 TITLE = "報告"
 KEY_SCOPE = "report_scope"
-STATE_DOWNLOADS = "_report_downloads"
+TABLE_PAGE_ROWS = 500        # on screen, a table longer than this is shown a page at a time
+PRINT_MAX_ROWS = 300         # printed, a table longer than this shows its first rows and says so
 
 ui.page_setup(TITLE)
 filters = ui.sidebar_filters()
@@ -40,7 +45,7 @@ title = report_title(filters.fiscal_year, consortium)
 if not apply_print_layout(title, ui.context_text(filters)):
     ui.context_caption(filters)
 
-report = build_report(filters.fiscal_year, consortium)
+report = cached_report(filters.fiscal_year, consortium)
 narrowed = bool(filters.prefectures or filters.date_from or filters.date_to or filters.support_types)
 
 if not printing:
@@ -49,19 +54,18 @@ if not printing:
                "。報告は年度（4月〜翌年3月）とコンソーシアムで集計します"
                + ("。都道府県・期間・支援種別の絞り込みは報告には適用しません。" if narrowed else "。"))
 
-    conditions = report.conditions(ui.context_text(filters))
+    filters_text = ui.context_text(filters)
     tables = report.tables()
     stem = exports.safe_file_name(report.file_stem())
     figures = report.figures()
-    xlsx_bytes = exports.to_xlsx(tables, conditions)
-    csv_zip_bytes = exports.to_csv_zip(tables, conditions)
-    # what the two download buttons serve, for tests that compare the exports with the page
-    st.session_state[STATE_DOWNLOADS] = {"xlsx": xlsx_bytes, "csv_zip": csv_zip_bytes}
+    # built on click (the callables run when the button is pressed; 出力日時 is the time of the click)
     c1, c2, c3, c4 = st.columns(4)
-    c1.download_button("Excel（全表・条件シート付き）", xlsx_bytes,
+    c1.download_button("Excel（全表・条件シート付き）",
+                       lambda r=report, t=filters_text: exports.to_xlsx(r.tables(), r.conditions(t)),
                        file_name=f"{stem}.xlsx", mime=exports.XLSX_MIME, key="report_dl_xlsx",
                        on_click="ignore")
-    c2.download_button("CSV（全表・zip）", csv_zip_bytes,
+    c2.download_button("CSV（全表・zip）",
+                       lambda r=report, t=filters_text: exports.to_csv_zip(r.tables(), r.conditions(t)),
                        file_name=f"{stem}_csv.zip", mime=exports.ZIP_MIME, key="report_dl_csv_zip",
                        on_click="ignore")
     c3.download_button(f"グラフ画像（PNG {IMAGE_WIDTH}×{IMAGE_HEIGHT}・zip）",
@@ -99,12 +103,24 @@ for section in report.sections:
                 st.markdown(f"**{name}**")
             if printing:
                 shown = df.drop(columns=[c for c in PRINT_HIDDEN_COLUMNS if c in df.columns])
+                if len(shown) > PRINT_MAX_ROWS:
+                    st.caption(f"全{len(shown):,}件のうち先頭の{PRINT_MAX_ROWS:,}件です。全件は Excel / CSV にあります。")
+                    shown = shown.head(PRINT_MAX_ROWS)
                 st.table(display_frame(shown), hide_index=True)
             else:
                 numeric = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c])]
-                st.dataframe(df, hide_index=True, key=f"report_table_{section.key}_{name}", placeholder="—",
+                shown = df
+                if len(df) > TABLE_PAGE_ROWS:
+                    pages = -(-len(df) // TABLE_PAGE_ROWS)
+                    page = st.number_input(f"ページ（全{pages:,}ページ）", min_value=1, max_value=pages, value=1,
+                                           step=1, key=f"report_page_{section.key}_{name}")
+                    start = (int(page) - 1) * TABLE_PAGE_ROWS
+                    shown = df.iloc[start:start + TABLE_PAGE_ROWS]
+                    st.caption(f"全{len(df):,}件のうち {start + 1:,}〜{start + len(shown):,}件目を表示しています"
+                               "（全件は Excel / CSV にあります）。")
+                st.dataframe(shown, hide_index=True, key=f"report_table_{section.key}_{name}", placeholder="—",
                              column_config={c: st.column_config.NumberColumn(format="localized") for c in numeric})
-                st.download_button(f"CSV（{name}）", exports.to_csv(df),
+                st.download_button(f"CSV（{name}）", lambda df=df: exports.to_csv(df),
                                    file_name=exports.safe_file_name(f"{report.file_stem()}_{name}") + ".csv",
                                    mime=exports.CSV_MIME, key=f"report_dl_csv_{section.key}_{name}",
                                    on_click="ignore")

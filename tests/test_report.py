@@ -15,7 +15,9 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from monitor.exports import CONDITIONS_SHEET, IMAGE_HEIGHT, IMAGE_WIDTH, figure_png, figures_zip, png_size
+from monitor.exports import (
+    CONDITIONS_SHEET, IMAGE_HEIGHT, IMAGE_WIDTH, figure_png, figures_zip, png_size, safe_file_name,
+)
 from monitor.report import (
     T_COMPANIES, T_EVENTS, T_MONTHLY, T_MUNICIPALITIES, T_SUMMARY, T_THEMES, build_report,
 )
@@ -179,6 +181,22 @@ def _rows(df: pd.DataFrame) -> list[list]:
     return [[_norm(v) for v in row] for row in df.astype(object).itertuples(index=False, name=None)]
 
 
+def _deferred_downloads(monkeypatch) -> dict:
+    """file name → the callable a download button of the page serves (the page builds exports only on click: the
+    data of its download buttons are callables, which Streamlit registers with the media file manager)."""
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    seen: dict = {}
+    original = MediaFileManager.add_deferred
+
+    def add_deferred(self, data_callable, mimetype, coordinates, file_name=None, **kw):
+        seen[file_name] = data_callable
+        return original(self, data_callable, mimetype, coordinates, file_name=file_name, **kw)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", add_deferred)
+    return seen
+
+
 def _run_page(**query) -> AppTest:
     at = AppTest.from_file(PAGE, default_timeout=120)
     for k, v in query.items():
@@ -189,10 +207,11 @@ def _run_page(**query) -> AppTest:
 
 
 @pytest.mark.parametrize("consortium", [IBARAKI, None])
-def test_exports_equal_the_page(sample_db_env, consortium):
+def test_exports_equal_the_page(sample_db_env, consortium, monkeypatch):
     query = {"年度": str(FY)}
     if consortium:
         query["コンソーシアム"] = consortium
+    served = _deferred_downloads(monkeypatch)
     at = _run_page(**query)
     report = build_report(FY, consortium)
     assert report.title in [s.value for s in at.subheader]
@@ -204,7 +223,9 @@ def test_exports_equal_the_page(sample_db_env, consortium):
     page = dict(zip(names, shown))
     assert page[T_SUMMARY]["項目"].tolist() == report.tables()[T_SUMMARY]["項目"].tolist()
 
-    downloads = at.session_state["_report_downloads"]
+    # what the page's two download buttons serve when clicked
+    stem = safe_file_name(report.file_stem())
+    downloads = {"xlsx": served[f"{stem}.xlsx"](), "csv_zip": served[f"{stem}_csv.zip"]()}
     wb = openpyxl.load_workbook(io.BytesIO(downloads["xlsx"]))
     assert wb.sheetnames[0] == CONDITIONS_SHEET
     conditions = {r[0]: r[1] for r in wb[CONDITIONS_SHEET].iter_rows(min_row=2, values_only=True)}
@@ -305,3 +326,47 @@ def test_apply_print_layout_once_per_run(value, on):
     if on:
         assert "概要" in headers[0] and "データ基準日: 2025年2月28日" in headers[0] and "二度目" not in headers[0]
         assert any("@page" in t for t in texts)
+
+
+# ── at scale: a long company list is paged on screen, summed in the chart, complete in the exports ─────────────
+
+@pytest.fixture(scope="module")
+def large_db(tmp_path_factory) -> Path:
+    from etl.generate import generate
+    from etl.load import load_files
+
+    out = tmp_path_factory.mktemp("large_report")
+    generate(out / "records", sessions=40_000)
+    db = out / "dx.duckdb"
+    report = load_files(sorted((out / "records").glob("*.csv")), db, fresh=True)
+    assert report.loaded
+    return db
+
+
+def test_long_company_list_is_paged_and_the_exports_hold_every_row(large_db, monkeypatch):
+    monkeypatch.setenv("DX_DB_PATH", str(large_db))
+    with duckdb.connect(str(large_db), read_only=True) as con:
+        fy = con.execute("SELECT max(fiscal_year) FROM engagements").fetchall()[0][0]
+    report = build_report(fy, None, path=large_db)
+    companies = report.tables()[T_COMPANIES]
+    assert len(companies) > 500                                # the case this test is about
+    served = _deferred_downloads(monkeypatch)
+    at = _run_page(年度=str(fy))
+    pager = at.number_input(key="report_page_companies_" + T_COMPANIES)
+    shown = next(d.value for d in at.dataframe if "案件ID" in d.value.columns)
+    assert len(shown) == 500
+    assert _rows(shown) == _rows(companies.iloc[:500])
+    pager.set_value(2).run()
+    assert not at.exception
+    shown = next(d.value for d in at.dataframe if "案件ID" in d.value.columns)
+    assert _rows(shown) == _rows(companies.iloc[500:1000])
+    # every table the page sends is bounded
+    assert max(len(d.value) for d in at.dataframe) <= 500
+    # the chart sums the companies per consortium instead of one bar group per company
+    chart = report.figures()["支援企業"]
+    assert len(chart.data[0].x) <= 47
+    assert sum(chart.data[1].y) == int(companies["実施回数"].sum())
+    # the Excel export holds every company
+    stem = safe_file_name(report.file_stem())
+    wb = openpyxl.load_workbook(io.BytesIO(served[f"{stem}.xlsx"]()), read_only=True)
+    assert wb[T_COMPANIES].max_row == len(companies) + 1

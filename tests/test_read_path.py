@@ -1,0 +1,157 @@
+"""The read path at scale: paged and summary queries agree with the full query they stand for, the query cache is
+bounded, the shared read-only connection follows the database version, and the report is cached per version."""
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+
+import pandas as pd
+import pytest
+
+from monitor import db as dbmod
+from monitor import queries
+from monitor.filters import Filters
+from monitor.queries import VersionedCache, frame_bytes, run_query
+from monitor.report import build_report, cached_report
+
+FILTERS = [Filters(), Filters(fiscal_year=2022), Filters(fiscal_year=2023, prefectures=("長野県",)),
+           Filters(fiscal_year=2022, consortia=("茨城県DX支援コミュニティ",))]
+
+
+def _progress_listed(full: pd.DataFrame) -> pd.DataFrame:
+    return full[full["planned_sessions"].notna() | (full["sessions_done"] > 0)]
+
+
+@pytest.mark.parametrize("filters", FILTERS)
+@pytest.mark.parametrize("only_stalled, progress_only", [(False, True), (True, False), (False, False)])
+def test_pages_of_engagement_progress_are_the_full_list_in_order(sample_db_master, filters, only_stalled,
+                                                                 progress_only):
+    full = run_query("engagement_progress", filters, path=sample_db_master, only_stalled=only_stalled)
+    if progress_only:
+        full = _progress_listed(full)
+    pages, offset, size = [], 0, 7
+    while True:
+        page = run_query("engagement_progress_page", filters, path=sample_db_master, only_stalled=only_stalled,
+                         progress_only=progress_only, max_rows=size, offset=offset)
+        if page.empty:
+            break
+        assert (page["total_rows"] == len(full)).all()
+        pages.append(page.drop(columns="total_rows"))
+        offset += size
+    got = pd.concat(pages, ignore_index=True) if pages else full.iloc[0:0]
+    assert len(got) == len(full)
+    assert got["engagement_id"].tolist() == full["engagement_id"].tolist()
+    assert list(got.columns) == list(full.columns)
+    assert _records(got) == _records(full)
+
+
+def _records(df: pd.DataFrame) -> list[tuple]:
+    return [tuple(None if (v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v)) else v
+                  for v in row) for row in df.astype(object).itertuples(index=False, name=None)]
+
+
+@pytest.mark.parametrize("filters", FILTERS)
+def test_progress_summary_counts_the_listed_engagements(sample_db_master, filters):
+    full = _progress_listed(run_query("engagement_progress", filters, path=sample_db_master, only_stalled=False))
+    s = run_query("engagement_progress_summary", filters, path=sample_db_master).iloc[0]
+    assert int(s["engagements"]) == len(full)
+    assert int(s["in_progress"]) == int((full["status"] == "実施中").sum())
+    assert int(s["completed"]) == int((full["status"] == "完了").sum())
+    assert int(s["stalled"]) == int(full["stalled"].sum())
+    assert int(s["with_sessions"]) == int((full["sessions_done"] > 0).sum())
+    if len(full):
+        assert s["as_of_date"] == full["as_of_date"].iloc[0]
+
+
+def test_query_cache_is_bounded_by_entries_and_bytes():
+    cache = VersionedCache(max_entries=3, max_bytes=1000, sizer=len)
+    for k in range(5):
+        cache.get_or_build(k, lambda k=k: "x" * 100)
+    assert cache.cache_info()["entries"] == 3 and cache.cache_info()["bytes"] == 300
+    cache.get_or_build("big", lambda: "y" * 900)           # evicts the oldest until it fits
+    info = cache.cache_info()
+    assert info["bytes"] <= 1000 and info["entries"] <= 3
+    cache.get_or_build("huge", lambda: "z" * 5000)         # larger than the whole cache: returned, not kept
+    assert "huge" not in cache._data
+    assert frame_bytes(pd.DataFrame({"a": ["あ" * 10] * 100})) > 1000
+
+
+def test_cached_results_are_not_changed_by_callers(sample_db_master):
+    queries.clear_cache()
+    a = run_query("kpi", Filters(fiscal_year=2022), path=sample_db_master)
+    a.loc[:, "sessions"] = -1
+    a["extra"] = 1
+    b = run_query("kpi", Filters(fiscal_year=2022), path=sample_db_master)
+    assert "extra" not in b.columns and (b["sessions"] >= 0).all()
+
+
+@pytest.fixture(params=[False, True], ids=["fresh", "shared"])
+def read_mode(request, monkeypatch):
+    """Both read modes: a fresh connection per query (the default) and DX_READ_SHARED=1."""
+    monkeypatch.setattr(dbmod, "READ_SHARED", request.param)
+    yield request.param
+    dbmod.close_shared()
+
+
+def test_shared_connection_follows_the_database_version(sample_db, tmp_path, read_mode):
+    before = run_query("kpi", Filters(), path=sample_db)
+    with dbmod.read_cursor(sample_db) as con:
+        n = con.execute("SELECT count(*) FROM sessions").fetchall()[0][0]
+    # a "load": a new file with fewer sessions os.replace-d over the old one
+    new = tmp_path / "new.duckdb"
+    shutil.copyfile(sample_db, new)
+    import duckdb
+    with duckdb.connect(str(new)) as w:
+        w.execute("DELETE FROM sessions WHERE session_no > 1")
+        m = w.execute("SELECT count(*) FROM sessions").fetchall()[0][0]
+    assert m < n
+    os.replace(new, sample_db)
+    with dbmod.read_cursor(sample_db) as con:
+        assert con.execute("SELECT count(*) FROM sessions").fetchall()[0][0] == m
+    assert len(before)
+    if read_mode:
+        assert list(dbmod._shared) == [str(sample_db)]          # one live connection: the new version's
+
+
+def test_shared_connection_from_many_threads(sample_db, read_mode):
+    errors, counts = [], []
+
+    def work():
+        try:
+            for _ in range(20):
+                with dbmod.read_cursor(sample_db) as con:
+                    counts.append(con.execute("SELECT count(*) FROM sessions").fetchall()[0][0])
+        except Exception as e:  # noqa: BLE001
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and len(set(counts)) == 1 and len(counts) == 80
+
+
+def test_report_is_cached_per_version_and_equals_a_fresh_build(sample_db):
+    a = cached_report(2022, None, path=sample_db)
+    assert cached_report(2022, None, path=sample_db) is a
+    fresh = build_report(2022, None, path=sample_db)
+    for name, df in fresh.tables().items():
+        pd.testing.assert_frame_equal(a.tables()[name], df)
+    os.utime(sample_db, ns=(1, 1))                          # a new version (as after a load)
+    assert cached_report(2022, None, path=sample_db) is not a
+
+
+def test_idle_shared_connection_is_closed(sample_db, monkeypatch):
+    import time
+    monkeypatch.setattr(dbmod, "READ_SHARED", True)
+    monkeypatch.setattr(dbmod, "READ_IDLE_SECONDS", 0.1)
+    dbmod.close_shared()
+    with dbmod.read_cursor(sample_db) as con:
+        con.execute("SELECT 1").fetchall()
+    assert str(sample_db) in dbmod._shared
+    deadline = time.monotonic() + 5
+    while dbmod._shared and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not dbmod._shared
