@@ -3,6 +3,7 @@ filters (kept in st.session_state across pages and in the URL), the context capt
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 from pathlib import Path
 
@@ -235,7 +236,10 @@ def context_caption(filters: Filters) -> None:
     if apply_print_layout(st.session_state.get(STATE_TITLE, APP_TITLE), context_text(filters)):
         return
     m = meta()
-    st.caption(f"表示条件　{describe_filters(filters)}　｜　データ基準日: {fmt_date(m['data_as_of'])}")
+    # the as-of date must not break across lines in a screenshot
+    as_of = html.escape(f"データ基準日: {fmt_date(m['data_as_of'])}")
+    st.caption(f"表示条件　{html.escape(describe_filters(filters))}　｜　"
+               f"<span style='white-space:nowrap'>{as_of}</span>", unsafe_allow_html=True)
     if m["is_sample"]:
         st.info("サンプルデータを表示しています（企業名・人名は架空です）。実績の記録を取り込むと置き換わります。")
 
