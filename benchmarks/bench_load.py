@@ -238,16 +238,17 @@ def main(argv: list[str] | None = None) -> int:
     n_all = sum(res["rows"].values())
     rows = [
         ["bare read_csv → table: 伴走記録.csv", f"{n_sess:,}", f"{size_mb:.0f} MB", fmt_s(bare_sessions),
-         f"{n_sess / bare_sessions:,.0f}", "1.00"],
+         f"{n_sess / bare_sessions:,.0f}", "1.00", f"{bare_sessions / bare_all:.2f}"],
         ["bare read_csv → tables: all 5 files", f"{n_all:,}", f"{all_mb:.0f} MB", fmt_s(bare_all),
-         f"{n_all / bare_all:,.0f}", f"{bare_all / bare_sessions:.2f}"],
+         f"{n_all / bare_all:,.0f}", f"{bare_all / bare_sessions:.2f}", "1.00"],
         ["load_files() in-process, all 5 files", f"{n_all:,}", f"{all_mb:.0f} MB", fmt_s(res["total"]),
-         f"{n_all / res['total']:,.0f}", f"{res['total'] / bare_sessions:.1f}"],
+         f"{n_all / res['total']:,.0f}", f"{res['total'] / bare_sessions:.1f}", f"{res['total'] / bare_all:.1f}"],
     ]
     if cli:
         rows.append(["`python -m etl load` CLI end-to-end", f"{n_all:,}", f"{all_mb:.0f} MB", fmt_s(cli[0]),
-                     f"{n_all / cli[0]:,.0f}", f"{cli[0] / bare_sessions:.1f}"])
-    main_table = table(["what", "rows", "input", "seconds", "rows/s", "× bare 伴走記録 read"], rows)
+                     f"{n_all / cli[0]:,.0f}", f"{cli[0] / bare_sessions:.1f}", f"{cli[0] / bare_all:.1f}"])
+    main_table = table(["what", "rows", "input", "seconds", "rows/s", "× bare 伴走記録 read", "× bare read, all 5"],
+                       rows)
 
     order = ["setup", "extract", "stage", "validate", "write", "rejected rows", "marts", "fsync"]
     st = res["stages"]
@@ -273,9 +274,13 @@ def main(argv: list[str] | None = None) -> int:
                         [[c, fmt_s(cp), fmt_s(nm), f"{nm / cp:.0f}" if cp > 0 else "—"] for c, cp, nm in columns]))
     marks = "\n".join(f"    [{t:7.2f}s] {m}" for t, m in res["marks"])
     ratio = res["total"] / bare_sessions
-    verdict = (f"Ratio load ÷ bare read of the session file: **{ratio:.1f}×** (target ≤ {TARGET_RATIO}: "
+    verdict = (f"Ratio load ÷ bare read of the session file (the issue's definition): **{ratio:.1f}×** in-process"
+               + (f", {cli[0] / bare_sessions:.1f}× through the CLI" if cli else "")
+               + f" (target ≤ {TARGET_RATIO}: "
                + ("met" if ratio <= TARGET_RATIO else f"missed by {ratio / TARGET_RATIO:.1f}×") + "). "
-               f"Against a bare read of all five files ({fmt_s(bare_all)} s): {res['total'] / bare_all:.1f}×. "
+               f"Against a bare read of all five files ({fmt_s(bare_all)} s), the like-for-like figure: "
+               f"{res['total'] / bare_all:.1f}× in-process"
+               + (f", {cli[0] / bare_all:.1f}× through the CLI" if cli else "") + ". "
                f"Rejected rows: {res['rejected']}.")
     out = "\n\n".join([
         f"Data set: `python -m etl.generate --sessions {args.sessions} --seed {args.seed}` → "

@@ -57,7 +57,7 @@ class RawTable:
     file_name: str
     sheet: str | None
     kind: Kind
-    table: str                 # DuckDB table holding _row + canonical columns, all VARCHAR
+    table: str                 # DuckDB table holding the canonical columns, all VARCHAR (and _row, see row_expr)
     header_row: int            # 1-based row of the header
     rows: int
     columns: list[str]         # canonical columns present in the file
@@ -65,6 +65,17 @@ class RawTable:
     sha256: str = ""
     # problems found while reading cells (row, canonical column, value, reason): formulas without a value
     cell_problems: list[tuple[int, str, str, str]] = field(default_factory=list)
+    # SQL for the row number over `table`: the _row column, or (large CSV read by DuckDB, no blank lines) computed
+    # from rowid, so the file is materialised once; with `keep` the condition that leaves out blank rows (rows whose
+    # recognised cells are all blank are dropped from the table itself only on the small paths)
+    row_expr: str = "_row"
+    keep: str | None = None
+
+    def select(self, columns: str) -> str:
+        """SELECT of `columns` (may use _row) over the table's data rows, blank rows left out."""
+        sql = f"SELECT {columns} FROM (SELECT {self.row_expr} AS _row, * FROM {self.table})" \
+            if self.row_expr != "_row" else f"SELECT {columns} FROM {self.table}"
+        return sql + (f" WHERE {self.keep}" if self.keep else "")
 
 
 @dataclass
@@ -77,6 +88,64 @@ class FileResult:
     warnings: list[str] = field(default_factory=list)
 
 
+@dataclass
+class TextScan:
+    sha256: str
+    encoding: str | None       # utf-8-sig or utf-8 when the whole file decodes; None when it does not or unchecked
+    blank_lines: bool          # an empty line somewhere (DuckDB's reader would skip it: row numbers shift)
+    checked: bool = True       # False: UTF-8 was not decoded here (DuckDB's reader validates it instead)
+
+
+def scan_text_file(path: Path, check_utf8: bool = True) -> TextScan:
+    """One read of the file, in large chunks: its sha256 (hashed in a second thread: hashlib releases the GIL),
+    whether it has blank lines and, with check_utf8, whether it decodes as UTF-8 (with or without BOM). A large
+    file is not decoded here: DuckDB's CSV reader rejects invalid UTF-8 itself, and only then is the file decoded
+    (detect_encoding, CP932 and a transcode)."""
+    import threading
+    from queue import Queue
+    h = hashlib.sha256()
+    chunks: Queue = Queue(maxsize=4)
+
+    def hasher():
+        while (chunk := chunks.get()) is not None:
+            h.update(chunk)
+
+    worker = threading.Thread(target=hasher, daemon=True)
+    worker.start()
+    decoder = None
+    encoding: str | None = None
+    blank = False
+    tail = b""
+    try:
+        with open(path, "rb") as f:
+            first = True
+            for chunk in iter(lambda: f.read(1 << 22), b""):
+                chunks.put(chunk)
+                if first and check_utf8:
+                    encoding = "utf-8-sig" if chunk.startswith(codecs.BOM_UTF8) else "utf-8"
+                    decoder = codecs.getincrementaldecoder(encoding)()
+                first = False
+                if decoder is not None:
+                    try:
+                        decoder.decode(chunk)
+                    except UnicodeDecodeError:
+                        decoder, encoding = None, None
+                if not blank:
+                    joint = tail + chunk[:2]
+                    blank = (b"\n\n" in chunk or b"\n\n" in joint
+                             or ((b"\r" in chunk or b"\r" in joint) and (b"\n\r\n" in chunk or b"\n\r\n" in joint)))
+                    tail = chunk[-2:]
+            if decoder is not None:
+                try:
+                    decoder.decode(b"", final=True)
+                except UnicodeDecodeError:
+                    encoding = None
+    finally:
+        chunks.put(None)
+        worker.join()
+    return TextScan(h.hexdigest(), encoding, blank, check_utf8)
+
+
 def sha256_of(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -87,20 +156,41 @@ def sha256_of(path: Path) -> str:
 
 # ── pure helpers ──────────────────────────────────────────────────────────────
 
-def detect_encoding(path: Path) -> str:
-    """utf-8-sig, utf-8 or cp932; raises UnreadableFile for binary or undecodable bytes."""
+def head_encoding(path: Path) -> str | None:
+    """utf-8-sig or utf-8 when the first 64 KB decode as UTF-8 (a character cut at the end is fine), else None;
+    raises UnreadableFile for an empty or binary file, like detect_encoding."""
     with open(path, "rb") as f:
         head = f.read(65536)
+    _check_head(head)
+    enc = "utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8"
+    try:
+        codecs.getincrementaldecoder(enc)().decode(head)
+        return enc
+    except UnicodeDecodeError:
+        return None
+
+
+def _check_head(head: bytes) -> None:
     if not head.strip():
         raise UnreadableFile("ファイルが空です")
-    if head.startswith(codecs.BOM_UTF8):
-        candidates = ["utf-8-sig"]
-    else:
+    if not head.startswith(codecs.BOM_UTF8):
         if b"\x00" in head:
             raise UnreadableFile("テキスト（CSV）ではなくバイナリファイルのようです")
         if head.startswith(b"PK\x03\x04"):
             raise UnreadableFile("CSV ではなく Excel などの圧縮ファイルのようです（拡張子を確認してください）")
-        candidates = ["utf-8", "cp932"]
+
+
+def detect_encoding(path: Path, scan: TextScan | None = None) -> str:
+    """utf-8-sig, utf-8 or cp932; raises UnreadableFile for binary or undecodable bytes. With `scan` (the file
+    already read once by scan_text_file, UTF-8 checked) UTF-8 is not decoded again."""
+    with open(path, "rb") as f:
+        head = f.read(65536)
+    _check_head(head)
+    candidates = ["utf-8-sig"] if head.startswith(codecs.BOM_UTF8) else ["utf-8", "cp932"]
+    if scan is not None and scan.checked:
+        if scan.encoding is not None:
+            return scan.encoding
+        candidates = [c for c in candidates if c == "cp932"]
     for enc in candidates:
         decoder = codecs.getincrementaldecoder(enc)()
         try:
@@ -272,16 +362,19 @@ class Extractor:
                 raise UnreadableFile(
                     f"ファイルが大きすぎます（{format_size(size)}、上限 {format_size(limit)}）。"
                     "ファイルを分割して取り込むか、上限（環境変数 DX_MAX_FILE_MB）を管理者に引き上げてもらってください")
-            result.sha256 = sha256_of(path)
             suffix = path.suffix.lower()
-            if suffix in (".xlsx", ".xlsm"):
-                self._read_xlsx(path, result)
-            elif suffix in (".csv", ".tsv", ".txt"):
-                self._read_csv(path, result)
-            elif suffix == ".xls":
-                raise UnreadableFile("古い Excel 形式（.xls）は読めません。.xlsx で保存し直してください")
+            if suffix in (".csv", ".tsv", ".txt"):
+                scan = scan_text_file(path, check_utf8=size <= SMALL_CSV_BYTES)
+                result.sha256 = scan.sha256
+                self._read_csv(path, result, scan)
             else:
-                raise UnreadableFile(f"対応していない形式です（{suffix or '拡張子なし'}）。CSV か .xlsx を指定してください")
+                result.sha256 = sha256_of(path)
+                if suffix in (".xlsx", ".xlsm"):
+                    self._read_xlsx(path, result)
+                elif suffix == ".xls":
+                    raise UnreadableFile("古い Excel 形式（.xls）は読めません。.xlsx で保存し直してください")
+                else:
+                    raise UnreadableFile(f"対応していない形式です（{suffix or '拡張子なし'}）。CSV か .xlsx を指定してください")
         except UnreadableFile as e:
             result.error = f"{result.file_name}: {e}"
             result.tables.clear()
@@ -299,8 +392,17 @@ class Extractor:
         return result
 
     # CSV ---------------------------------------------------------------------
-    def _read_csv(self, path: Path, result: FileResult) -> None:
-        encoding = detect_encoding(path)
+    def _read_csv(self, path: Path, result: FileResult, scan: TextScan) -> None:
+        # a large file without blank lines whose head is UTF-8 goes to DuckDB's reader undecoded (it validates
+        # UTF-8 as it parses); everything else is decoded here first
+        optimistic = False
+        if not scan.checked:
+            encoding = head_encoding(path)
+            optimistic = encoding is not None and not scan.blank_lines
+            if not optimistic:
+                encoding = detect_encoding(path)
+        else:
+            encoding = detect_encoding(path, scan)
         with open(path, encoding=encoding, newline="") as f:
             head_text = f.read(65536)
         head_lines = head_text.splitlines()[:HEADER_SEARCH_ROWS + 1]
@@ -316,22 +418,27 @@ class Extractor:
         positions = match_headers(kind, headers)
         header_row = h + 1
         small = path.stat().st_size <= SMALL_CSV_BYTES
-        if not small and encoding == "cp932":
-            path = self._transcode(path)
-            encoding = "utf-8"
-        if small or self._has_blank_lines(path):
+        # blank lines: CP932 and UTF-8 agree on the bytes of CR and LF, so the scan of the original file holds
+        if small or scan.blank_lines:
             rows = self._csv_rows_python(path, encoding, delim, header_row, positions)
             table = self._table_from_rows(kind, positions, rows)
+            self._finish(result, kind, table, None, header_row, headers, positions)
         else:
-            table = self._table_from_duckdb_csv(path, delim, len(headers), header_row, positions)
-        self._finish(result, kind, table, None, header_row, headers, positions)
-
-    def _has_blank_lines(self, path: Path) -> bool:
-        with open(path, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 22), b""):
-                if b"\n\n" in chunk or b"\n\r\n" in chunk:
-                    return True
-        return False
+            if encoding == "cp932":
+                path = self._transcode(path)
+            try:
+                table = self._table_from_duckdb_csv(path, delim, len(headers), header_row, positions)
+            except duckdb.InvalidInputException as e:
+                if not (optimistic and "unicode" in str(e).lower()):
+                    raise
+                # not UTF-8 after all (CP932 with a UTF-8-looking head, or broken bytes): decode it and start again
+                encoding = detect_encoding(path)
+                self._read_csv(path, result, TextScan(scan.sha256, encoding if encoding != "cp932" else None,
+                                                      scan.blank_lines, True))
+                return
+            # no blank lines on this path, so the Excel row is header_row + 1 + the record's ordinal (rowid)
+            self._finish(result, kind, table, None, header_row, headers, positions,
+                         row_expr=f"CAST(rowid + {header_row + 1} AS INTEGER)")
 
     def _transcode(self, path: Path) -> Path:
         fd, tmp = tempfile.mkstemp(suffix=".csv", prefix="dx-utf8-")
@@ -349,20 +456,16 @@ class Extractor:
                 yield row_no, row
 
     def _table_from_duckdb_csv(self, path: Path, delim: str, ncols: int, header_row: int, positions) -> str:
+        """One read_csv straight into a table of the recognised columns under their canonical names (the file is
+        materialised once; the row number comes from rowid: insertion order is the file's order)."""
         table = self._new_table()
         cols = {f"c{i}": "VARCHAR" for i in range(ncols)}
         select = ", ".join(f'c{i} AS "{name}"' for i, name in positions.items())
-        # no blank lines on this path, so the Excel row is header_row + 1 + the record's ordinal
         self.con.execute(
-            f"""CREATE TEMP TABLE {table}_src AS SELECT * FROM read_csv(?, auto_detect=false, header=false, skip=?,
+            f"""CREATE TEMP TABLE {table} AS SELECT {select} FROM read_csv(?, auto_detect=false, header=false, skip=?,
                 delim=?, quote='"', escape='"', strict_mode=false, columns=?)""",
             [str(path), header_row, delim, cols],
         )
-        self.con.execute(
-            f"CREATE TEMP TABLE {table} AS SELECT CAST(rowid + ? AS INTEGER) AS _row, {select} FROM {table}_src",
-            [header_row + 1],
-        )
-        self.con.execute(f"DROP TABLE {table}_src")
         return table
 
     # XLSX --------------------------------------------------------------------
@@ -435,12 +538,21 @@ class Extractor:
         self.con.unregister(f"{table}_df")
         return table
 
-    def _finish(self, result, kind, table, sheet, header_row, headers, positions):
-        # a row with every recognised cell blank counts as a blank row (trailing rows in Excel)
+    def _finish(self, result, kind, table, sheet, header_row, headers, positions, row_expr: str = "_row"):
+        # a row with every recognised cell blank counts as a blank row (trailing rows in Excel): deleted from a small
+        # table; for a table whose row numbers come from rowid, left out by a condition instead (deleting would not
+        # renumber, but the condition keeps the table untouched and costs one cheap scan)
         names = list(positions.values())
-        blank = " AND ".join(f'("{n}" IS NULL OR trim("{n}") = \'\')' for n in names)
-        self.con.execute(f"DELETE FROM {table} WHERE {blank}")
-        rows = self.con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+        # (a value starting with a printable ASCII character is not blank: trim() only for the others)
+        blank = " AND ".join(f'("{n}" IS NULL OR (NOT (ascii("{n}") BETWEEN 33 AND 126) AND trim("{n}") = \'\'))'
+                             for n in names)
+        keep = None
+        if row_expr == "_row":
+            self.con.execute(f"DELETE FROM {table} WHERE {blank}")
+            rows = self.con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+        else:
+            keep = f"NOT ({blank})"
+            rows = self.con.execute(f"SELECT count(*) FROM {table} WHERE {keep}").fetchall()[0][0]
         unknown = [str(hd).strip() for i, hd in enumerate(headers)
                    if i not in positions and hd is not None and str(hd).strip()]
         where = f"{result.file_name}" + (f" [{sheet}]" if sheet else "")
@@ -449,7 +561,8 @@ class Extractor:
         if rows == 0:
             # header only: nothing to load, but not an error (an empty template sheet, a month with no records)
             result.warnings.append(f"{where}: 見出し行だけでデータ行がありません（{KINDS[kind.name].label}）")
-        result.tables.append(RawTable(result.file_name, sheet, kind, table, header_row, rows, names, unknown))
+        result.tables.append(RawTable(result.file_name, sheet, kind, table, header_row, rows, names, unknown,
+                                      row_expr=row_expr, keep=keep))
 
     def cleanup(self) -> None:
         for tmp in getattr(self, "_temp_files", []):

@@ -36,35 +36,42 @@ def q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _checks_for(kind: Kind) -> list[str]:
-    """SELECT statements yielding (kind, _src, _row, column_name, value, reason, severity)."""
-    raw, stg = f"raw_{kind.name}", f"stg_{kind.name}"
+RAW = "raw__"   # prefix of the raw (text) columns in the per-kind check table
+
+
+def _checks_for(kind: Kind) -> list[tuple[str, str]]:
+    """(condition, SELECT) pairs: the SELECT yields (kind, _src, _row, column_name, value, reason, severity) from the
+    check table `s` (the staged row plus its raw text columns, prefixed raw__) for the rows where condition holds.
+    All conditions are evaluated in one pass over raw ⋈ staged (`_check_rows`); the SELECTs then run on the few
+    rows that fail some condition."""
     out = []
-    blank = "({r} IS NULL OR trim({r}) = '')"
+    # blank = NULL or only spaces; a value starting with a printable ASCII character is not blank (no trim() needed)
+    blank = "({r} IS NULL OR (NOT (ascii({r}) BETWEEN 33 AND 126) AND trim({r}) = ''))"
     for col in kind.columns:
-        r = f"r.{q(col.name)}"
+        r = f"s.{q(RAW + col.name)}"
         label = col.label.replace("'", "''")
         if col.required:
-            out.append(f"""SELECT '{kind.name}', r._src, r._row, '{label}', {r},
-                '必須項目「{label}」が空です', 'error' FROM {raw} r WHERE {blank.format(r=r)}""")
+            cond = blank.format(r=r)
+            out.append((cond, f"""SELECT '{kind.name}', s._src, s._row, '{label}', {r},
+                '必須項目「{label}」が空です', 'error' FROM {{chk}} s WHERE {cond}"""))
         staged = STAGED_NAME.get((kind.name, col.name), col.name)
         if col.type in TYPE_REASON and staged:
-            out.append(f"""SELECT '{kind.name}', r._src, r._row, '{label}', r.{q(col.name)},
-                '{TYPE_REASON[col.type]}', 'error'
-                FROM {raw} r JOIN {stg} s USING (_src, _row)
-                WHERE NOT {blank.format(r=r)} AND s.{q(staged)} IS NULL""")
+            cond = f"NOT {blank.format(r=r)} AND s.{q(staged)} IS NULL"
+            out.append((cond, f"""SELECT '{kind.name}', s._src, s._row, '{label}', {r},
+                '{TYPE_REASON[col.type]}', 'error' FROM {{chk}} s WHERE {cond}"""))
         if col.choices:
             allowed = "、".join(col.choices)
-            out.append(f"""SELECT '{kind.name}', s._src, s._row, '{label}', s.{q(col.name)},
-                '「{label}」は {allowed} のいずれかで指定してください', 'error'
-                FROM {stg} s WHERE s.{q(col.name)} IS NOT NULL
-                  AND NOT list_contains({list(col.choices)!r}::VARCHAR[], s.{q(col.name)})""")
+            cond = (f"s.{q(col.name)} IS NOT NULL "
+                    f"AND NOT list_contains({list(col.choices)!r}::VARCHAR[], s.{q(col.name)})")
+            out.append((cond, f"""SELECT '{kind.name}', s._src, s._row, '{label}', s.{q(col.name)},
+                '「{label}」は {allowed} のいずれかで指定してください', 'error' FROM {{chk}} s WHERE {cond}"""))
         if col.type == "prefecture":
-            out.append(f"""SELECT '{kind.name}', s._src, s._row, '{label}', s.prefecture_text,
-                '都道府県名として認識できません（例: 茨城県）', 'error'
-                FROM {stg} s WHERE s.prefecture_text IS NOT NULL AND s.prefecture_code IS NULL""")
+            cond = "s.prefecture_text IS NOT NULL AND s.prefecture_code IS NULL"
+            out.append((cond, f"""SELECT '{kind.name}', s._src, s._row, '{label}', s.prefecture_text,
+                '都道府県名として認識できません（例: 茨城県）', 'error' FROM {{chk}} s WHERE {cond}"""))
         if col.type == "municipality":
-            out.append(f"""SELECT '{kind.name}', s._src, s._row, '{label}', s.municipality_text,
+            cond = "s.municipality_text IS NOT NULL AND (s.municipality_code IS NULL OR s.prefecture_mismatch)"
+            out.append((cond, f"""SELECT '{kind.name}', s._src, s._row, '{label}', s.municipality_text,
                 CASE WHEN s.prefecture_mismatch THEN '市区町村コードが都道府県「' || s.prefecture_text || '」と一致しません'
                      WHEN s.prefecture_code IS NULL AND (SELECT count(*) FROM municipalities m
                                                          WHERE m.municipality = s.municipality_text) > 1
@@ -80,9 +87,30 @@ def _checks_for(kind: Kind) -> list[str]:
                                     WHERE s.prefecture_code IS NULL OR m.prefecture_code = s.prefecture_code
                                     ORDER BY sim DESC LIMIT 3) m) || '）', '')
                 END, 'error'
-                FROM {stg} s WHERE s.municipality_text IS NOT NULL
-                  AND (s.municipality_code IS NULL OR s.prefecture_mismatch)""")
+                FROM {{chk}} s WHERE {cond}"""))
     return out
+
+
+def _check_rows(con: duckdb.DuckDBPyConnection, kind: Kind) -> None:
+    """Generic checks of one kind into `problems`: one join of raw and staged rows keeps only the rows that fail a
+    condition (usually none), and the per-check SELECTs run on those."""
+    checks = _checks_for(kind)
+    if not checks:
+        return
+    chk = f"chk_{kind.name}"
+    raw_cols = ", ".join(f"r.{q(c.name)} AS {q(RAW + c.name)}" for c in kind.columns)
+    joined = f"""(SELECT s.*, {raw_cols}
+                  FROM raw_{kind.name} r JOIN stg_{kind.name} s USING (_src, _row)) s"""
+    # first only the keys of failing rows: the optimizer keeps just the columns the conditions read, so the join
+    # moves a few narrow columns instead of whole rows
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE {chk}_keys AS SELECT _src, _row FROM {joined}
+        WHERE {" OR ".join(f"({cond})" for cond, _ in checks)}""")
+    if con.execute(f"SELECT count(*) FROM {chk}_keys").fetchall()[0][0]:
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE {chk} AS
+            SELECT * FROM {joined} WHERE (_src, _row) IN (SELECT (_src, _row) FROM {chk}_keys)""")
+        con.execute("INSERT INTO problems " + "\nUNION ALL\n".join(sql.format(chk=chk) for _, sql in checks))
+        con.execute(f"DROP TABLE {chk}")
+    con.execute(f"DROP TABLE {chk}_keys")
 
 
 KIND_CHECKS = {
@@ -108,12 +136,19 @@ def _key_checks(con: duckdb.DuckDBPyConnection, kind: Kind, stored: list[str], s
     """Same key twice in one batch: identical rows load once (warning); different rows are both rejected."""
     key = ", ".join(q(k) for k in kind.key)
     content = ", ".join(q(c) for c in stored)
+    not_null = " AND ".join(f"{q(k)} IS NOT NULL" for k in kind.key)
+    # keys that occur more than once (usually none): only their rows are hashed and compared
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE dup_keys_{kind.name} AS
+        SELECT {key} FROM stg_{kind.name} WHERE {not_null} GROUP BY {key} HAVING count(*) > 1""")
+    if not con.execute(f"SELECT count(*) FROM dup_keys_{kind.name}").fetchall()[0][0]:
+        con.execute(f"DROP TABLE dup_keys_{kind.name}")
+        return
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE dup_{kind.name} AS
         WITH keyed AS (
             SELECT _src, _row, {key}, md5(CAST(row({content}) AS VARCHAR)) AS content_hash
             FROM stg_{kind.name}
-            WHERE {" AND ".join(f"{q(k)} IS NOT NULL" for k in kind.key)}
+            WHERE {not_null} AND ({key}) IN (SELECT ({key}) FROM dup_keys_{kind.name})
         )
         SELECT *, count(*) OVER w AS copies, count(DISTINCT content_hash) OVER w AS versions,
                row_number() OVER (PARTITION BY {key}, content_hash ORDER BY _src, _row) AS copy_no,
@@ -146,8 +181,9 @@ def validate(con: duckdb.DuckDBPyConnection, kinds_present: list[str], stored_co
     con.execute(PROBLEMS_DDL)
     for name in kinds_present:
         kind = KINDS[name]
-        checks = _checks_for(kind) + KIND_CHECKS.get(name, [])
-        con.execute("INSERT INTO problems " + "\nUNION ALL\n".join(checks))
+        _check_rows(con, kind)
+        if KIND_CHECKS.get(name):
+            con.execute("INSERT INTO problems " + "\nUNION ALL\n".join(KIND_CHECKS[name]))
         _key_checks(con, kind, stored_columns[name], sources)
     engagement_rows = "stg_engagements" if "engagements" in kinds_present else \
         "(SELECT NULL::INTEGER AS _src, NULL::INTEGER AS _row, NULL::VARCHAR AS engagement_id WHERE false)"

@@ -1,5 +1,7 @@
 -- One row per 伴走支援 session × theme (canonical taxonomy names; a theme named twice in one session counts once),
--- with the engagement's dimensions. Sessions without a theme have no row.
+-- with the engagement's dimensions. Sessions without a theme have no row. No free text here (the original theme text
+-- of a session is in sessions.themes_original and, per theme, in mart_theme_records): no page reads it from this
+-- mart, and copying it for every session × theme was a large part of the mart's cost.
 WITH exploded AS (
     SELECT
         s.engagement_id,
@@ -8,7 +10,6 @@ WITH exploded AS (
         s.fiscal_year,
         s.stage_no,
         s.bank_attended,
-        s.themes_original,
         unnest(list_distinct(s.themes)) AS theme
     FROM sessions AS s
     WHERE len(s.themes) > 0
@@ -23,7 +24,6 @@ SELECT
     t.theme_id,
     t.audience,
     t.sort_order                                AS theme_sort_order,
-    x.themes_original,
     x.stage_no,
     x.bank_attended,
     e.client_name,

@@ -26,13 +26,10 @@ WITH session_rows AS (
     JOIN engagements AS e ON e.engagement_id = s.engagement_id
 ),
 session_themes AS (
-    SELECT * EXCLUDE (theme_list), unnest(theme_list) AS theme
+    -- one pass: a session without a canonical theme unnests the one-element list ['未分類']
+    SELECT * EXCLUDE (theme_list),
+           unnest(CASE WHEN len(theme_list) > 0 THEN theme_list ELSE ['未分類'] END) AS theme
     FROM session_rows
-    WHERE len(theme_list) > 0
-    UNION ALL BY NAME
-    SELECT * EXCLUDE (theme_list), '未分類' AS theme
-    FROM session_rows
-    WHERE theme_list IS NULL OR len(theme_list) = 0
 ),
 consultation_themes AS (
     SELECT

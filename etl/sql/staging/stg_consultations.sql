@@ -8,11 +8,11 @@ typed AS (
         dx_text(consultation_id)  AS consultation_id_given,
         dx_date(date)             AS date,
         dx_text(client_name)      AS client_name,
-        dx_text(prefecture)       AS prefecture_text,
-        dx_text(municipality)     AS municipality_text,
+        prefecture                AS prefecture_raw,
+        municipality              AS municipality_raw,
         dx_text(department)       AS department,
         dx_text(slot)             AS slot,
-        dx_text(theme)            AS theme_original,
+        theme                     AS theme_raw,
         dx_text(channel)          AS channel,
         dx_minutes(duration_min)  AS duration_min,
         dx_text(coordinator)      AS coordinator,
@@ -30,11 +30,14 @@ SELECT
     typed.client_name,
     place.prefecture, place.prefecture_code, place.municipality, place.municipality_code,
     typed.department, typed.slot,
-    tr.theme, typed.theme_original,
+    tr.theme, ctt.theme_original,
     typed.channel, typed.duration_min, typed.coordinator, typed.engagement_id, typed.summary,
-    typed.prefecture_text, typed.municipality_text, place.prefecture_mismatch
+    place.prefecture_text, place.municipality_text, place.prefecture_mismatch
 FROM typed
-LEFT JOIN place_resolved place
-       ON coalesce(place.prefecture_text, '') = coalesce(typed.prefecture_text, '')
-      AND coalesce(place.municipality_text, '') = coalesce(typed.municipality_text, '')
-LEFT JOIN theme_resolved tr ON tr.item = typed.theme_original AND tr.audience = '自治体';
+-- places are resolved once per distinct raw (prefecture, municipality) pair (place_by_raw, built by the loader)
+LEFT JOIN place_by_raw place
+       ON place.prefecture_raw IS NOT DISTINCT FROM typed.prefecture_raw
+      AND place.municipality_raw IS NOT DISTINCT FROM typed.municipality_raw
+-- the theme text is parsed once per distinct raw text (consultation_theme_texts, built by the loader)
+LEFT JOIN consultation_theme_texts ctt ON ctt.theme_raw = typed.theme_raw
+LEFT JOIN theme_resolved tr ON tr.item = ctt.theme_original AND tr.audience = '自治体';

@@ -12,8 +12,8 @@ typed AS (
         dx_text(support_type)           AS support_type,
         dx_text(client_name)            AS client_name,
         dx_text(client_type)            AS client_type,
-        dx_text(prefecture)             AS prefecture_text,
-        dx_text(municipality)           AS municipality_text,
+        prefecture                AS prefecture_raw,
+        municipality              AS municipality_raw,
         dx_text(industry)               AS industry,
         dx_text(lead_coordinator)       AS lead_coordinator,
         dx_text(bank)                   AS bank,
@@ -36,8 +36,9 @@ SELECT
              CASE WHEN typed.support_type = '伴走支援' THEN 10 END) AS planned_sessions,
     typed.planned_sessions_given,
     typed.status, typed.deliverable, typed.deliverable_date,
-    typed.prefecture_text, typed.municipality_text, place.prefecture_mismatch
+    place.prefecture_text, place.municipality_text, place.prefecture_mismatch
 FROM typed
-LEFT JOIN place_resolved place
-       ON coalesce(place.prefecture_text, '') = coalesce(typed.prefecture_text, '')
-      AND coalesce(place.municipality_text, '') = coalesce(typed.municipality_text, '');
+-- places are resolved once per distinct raw (prefecture, municipality) pair (place_by_raw, built by the loader)
+LEFT JOIN place_by_raw place
+       ON place.prefecture_raw IS NOT DISTINCT FROM typed.prefecture_raw
+      AND place.municipality_raw IS NOT DISTINCT FROM typed.municipality_raw;

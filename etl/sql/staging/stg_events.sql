@@ -10,8 +10,8 @@ typed AS (
         dx_text(kind)          AS kind,
         dx_date(date)          AS date,
         dx_text(consortium)    AS consortium,
-        dx_text(prefecture)    AS prefecture_text,
-        dx_text(municipality)  AS municipality_text,
+        prefecture                AS prefecture_raw,
+        municipality              AS municipality_raw,
         dx_int(attendees)      AS attendees,
         dx_int(companies)      AS companies,
         dx_int(applicants)     AS applicants
@@ -23,8 +23,9 @@ SELECT
     typed.consortium,
     place.prefecture, place.prefecture_code, place.municipality, place.municipality_code,
     typed.attendees, typed.companies, typed.applicants,
-    typed.prefecture_text, typed.municipality_text, place.prefecture_mismatch
+    place.prefecture_text, place.municipality_text, place.prefecture_mismatch
 FROM typed
-LEFT JOIN place_resolved place
-       ON coalesce(place.prefecture_text, '') = coalesce(typed.prefecture_text, '')
-      AND coalesce(place.municipality_text, '') = coalesce(typed.municipality_text, '');
+-- places are resolved once per distinct raw (prefecture, municipality) pair (place_by_raw, built by the loader)
+LEFT JOIN place_by_raw place
+       ON place.prefecture_raw IS NOT DISTINCT FROM typed.prefecture_raw
+      AND place.municipality_raw IS NOT DISTINCT FROM typed.municipality_raw;
