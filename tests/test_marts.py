@@ -152,8 +152,7 @@ def test_every_mart_file_becomes_a_table(con):
     names = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
     stems = [p.stem for p in mart_files()]
     assert stems == sorted(stems)
-    assert {"mart_engagement_progress", "mart_daily_activity", "mart_session_themes",
-            "mart_consultations"} <= set(stems)
+    assert {"mart_engagement_progress", "mart_daily_activity", "mart_consultations"} <= set(stems)
     assert set(stems) <= names
 
 
@@ -234,9 +233,11 @@ def test_consultations_mart_dimensions(con):
     assert rows["C1"] == (None, "相談会", "自治体")
 
 
-def test_session_themes_one_row_per_session_and_theme(con):
+def test_theme_records_one_row_per_session_and_theme(con):
+    # (mart_session_themes, which no page read, is gone; its rows are the sessions' canonical themes here)
     rows = con.execute("""SELECT engagement_id, session_no, theme, theme_id, prefecture
-                          FROM mart_session_themes ORDER BY ALL""").fetchall()
+                          FROM mart_theme_records WHERE source = '伴走記録' AND theme <> '未分類'
+                          ORDER BY ALL""").fetchall()
     assert rows == [
         ("E1", 1, "業務効率化", "C02", "茨城県"),
         ("E1", 1, "経営ビジョン・DX戦略", "C01", "茨城県"),

@@ -3,24 +3,24 @@
 -- one row with theme '未分類', so it is counted once and can be looked up. Dimensions follow the other marts:
 -- a session takes its engagement's prefecture, municipality, consortium and support type; a consultation those of
 -- mart_consultations (support type 相談会 when not linked to an engagement).
+-- Keys and dimensions only: the client name and the free text (原文, 概要・メモ) stay in the base tables and
+-- monitor/sql/theme_records.sql joins them for the few hundred rows it lists. A record is identified by
+-- consultation_id (相談記録) or (engagement_id, session_no) (伴走記録; consultation_id is NULL); the page's record id
+-- (consultation_id, or engagement_id#session_no) is built in the query, not stored for 2.5 M rows.
 WITH session_rows AS (
     SELECT
         '伴走記録'                                          AS source,
-        s.engagement_id || '#' || CAST(s.session_no AS VARCHAR) AS record_id,
+        CAST(NULL AS VARCHAR)                                AS consultation_id,
         s.engagement_id,
         s.session_no,
         s.date,
         s.fiscal_year,
-        e.client_name,
-        e.client_type,
         e.prefecture,
         e.prefecture_code,
         e.municipality,
         e.municipality_code,
         e.consortium,
         e.support_type,
-        s.themes_original                                    AS original_text,
-        s.notes                                              AS summary,
         list_distinct(list_filter(s.themes, lambda t: t IS NOT NULL AND t <> '')) AS theme_list
     FROM sessions AS s
     JOIN engagements AS e ON e.engagement_id = s.engagement_id
@@ -34,21 +34,17 @@ session_themes AS (
 consultation_themes AS (
     SELECT
         '相談記録'                                          AS source,
-        consultation_id                                      AS record_id,
+        consultation_id,
         engagement_id,
         CAST(NULL AS INTEGER)                                AS session_no,
         date,
         fiscal_year,
-        client_name,
-        client_type,
         prefecture,
         prefecture_code,
         municipality,
         municipality_code,
         consortium,
         support_type,
-        theme_original                                       AS original_text,
-        summary,
         coalesce(nullif(theme, ''), '未分類')                AS theme
     FROM mart_consultations
 ),
@@ -59,25 +55,20 @@ unioned AS (
 )
 SELECT
     u.source,
-    u.record_id,
+    u.consultation_id,
     u.engagement_id,
     u.session_no,
     u.date,
-    CAST(date_trunc('month', u.date) AS DATE)               AS month,
     u.fiscal_year,
     u.theme,
     t.theme_id,
     coalesce(t.audience, CASE WHEN u.theme = '未分類' THEN '未分類' END) AS audience,
     coalesce(t.sort_order, 9999)                             AS theme_sort_order,
-    u.client_name,
-    u.client_type,
     u.prefecture,
     u.prefecture_code,
     u.municipality,
     u.municipality_code,
     u.consortium,
-    u.support_type,
-    u.original_text,
-    u.summary
+    u.support_type
 FROM unioned AS u
 LEFT JOIN themes AS t ON t.theme = u.theme
