@@ -1,22 +1,11 @@
 -- One row per engagement in scope (optionally only the stalled ones: $only_stalled), most urgent first.
-WITH p AS (
-    SELECT
-        CAST($fy AS INTEGER)             AS fy,
-        CAST($prefectures AS VARCHAR[])  AS prefectures,
-        CAST($consortia AS VARCHAR[])    AS consortia,
-        CAST($date_from AS DATE)         AS date_from,
-        CAST($date_to AS DATE)           AS date_to,
-        CAST($support_types AS VARCHAR[]) AS support_types
-),
+WITH p AS (FROM dx_filter_params($fy, $prefectures, $consortia, $date_from, $date_to, $support_types)),
 eng AS (   -- engagements in scope; an engagement is in a 期間 it overlaps
     SELECT m.*
     FROM mart_engagement_progress AS m, p
-    WHERE (p.fy IS NULL OR m.fiscal_year = p.fy)
-      AND (len(p.prefectures) = 0 OR list_contains(p.prefectures, m.prefecture))
-      AND (len(p.consortia) = 0 OR list_contains(p.consortia, m.consortium))
-      AND (len(p.support_types) = 0 OR list_contains(p.support_types, m.support_type))
-      AND (p.date_to IS NULL OR m.span_start <= p.date_to)   -- not started (no date) = in no period
-      AND (p.date_from IS NULL OR m.span_end >= p.date_from)
+    WHERE dx_in_filters(m.fiscal_year, m.prefecture, m.consortium, m.support_type,
+                        p.fy, p.prefectures, p.consortia, p.support_types)
+      AND dx_overlaps_period(m.span_start, m.span_end, p.date_from, p.date_to)   -- not started (no date) = in no period
 )
 SELECT
     engagement_id,

@@ -12,42 +12,26 @@
 -- unless 都道府県/コンソーシアム narrow the selection (or no programme-wide row exists), then the sum of the
 -- consortia in scope. Rates (indicators ending in 率) are averaged, counts summed. Targets are per fiscal year and
 -- are not prorated to a 期間.
-WITH p AS (
-    SELECT
-        CAST($fy AS INTEGER)             AS fy,
-        CAST($prefectures AS VARCHAR[])  AS prefectures,
-        CAST($consortia AS VARCHAR[])    AS consortia,
-        CAST($date_from AS DATE)         AS date_from,
-        CAST($date_to AS DATE)           AS date_to,
-        CAST($support_types AS VARCHAR[]) AS support_types
-),
+WITH p AS (FROM dx_filter_params($fy, $prefectures, $consortia, $date_from, $date_to, $support_types)),
 eng AS (   -- engagements in scope; an engagement is in a 期間 it overlaps
     SELECT m.*
     FROM mart_engagement_progress AS m, p
-    WHERE (p.fy IS NULL OR m.fiscal_year = p.fy)
-      AND (len(p.prefectures) = 0 OR list_contains(p.prefectures, m.prefecture))
-      AND (len(p.consortia) = 0 OR list_contains(p.consortia, m.consortium))
-      AND (len(p.support_types) = 0 OR list_contains(p.support_types, m.support_type))
-      AND (p.date_to IS NULL OR m.span_start <= p.date_to)   -- not started (no date) = in no period
-      AND (p.date_from IS NULL OR m.span_end >= p.date_from)
+    WHERE dx_in_filters(m.fiscal_year, m.prefecture, m.consortium, m.support_type,
+                        p.fy, p.prefectures, p.consortia, p.support_types)
+      AND dx_overlaps_period(m.span_start, m.span_end, p.date_from, p.date_to)   -- not started (no date) = in no period
 ),
 act AS (   -- daily activity in scope
     SELECT a.*
     FROM mart_daily_activity AS a, p
-    WHERE (p.fy IS NULL OR a.fiscal_year = p.fy)
-      AND (len(p.prefectures) = 0 OR list_contains(p.prefectures, a.prefecture))
-      AND (len(p.consortia) = 0 OR list_contains(p.consortia, a.consortium))
-      AND (len(p.support_types) = 0 OR list_contains(p.support_types, a.support_type))
-      AND (p.date_from IS NULL OR a.date >= p.date_from)
-      AND (p.date_to IS NULL OR a.date <= p.date_to)
+    WHERE dx_in_filters(a.fiscal_year, a.prefecture, a.consortium, a.support_type,
+                        p.fy, p.prefectures, p.consortia, p.support_types)
+      AND dx_in_period(a.date, p.date_from, p.date_to)
 ),
 eng_flags AS (
     SELECT
         eng.*,
         is_supported_company                                                                       AS counts_as_company,
-        is_dx_plan
-            AND (p.date_from IS NULL OR deliverable_date >= p.date_from)
-            AND (p.date_to IS NULL OR deliverable_date <= p.date_to)                                   AS counts_as_plan
+        is_dx_plan AND dx_in_period(deliverable_date, p.date_from, p.date_to)                      AS counts_as_plan
     FROM eng, p
 ),
 eng_k AS (
@@ -81,8 +65,8 @@ tgt_rows AS (
         t.indicator,
         t.target,
         t.consortium <> ''
-            AND (len(p.consortia) = 0 OR list_contains(p.consortia, t.consortium))
-            AND (len(p.prefectures) = 0 OR list_contains(p.prefectures, k.prefecture)) AS consortium_in_scope,
+            AND dx_in_selection(t.consortium, p.consortia)
+            AND dx_in_selection(k.prefecture, p.prefectures)                        AS consortium_in_scope,
         len(p.consortia) > 0 OR len(p.prefectures) > 0                              AS narrowed
     FROM targets AS t
     CROSS JOIN p

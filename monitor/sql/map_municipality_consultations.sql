@@ -1,14 +1,6 @@
 -- The consultations in scope at one municipality ($municipality_code), newest first, at most $max_rows rows;
 -- total_rows = how many there are.
-WITH p AS (
-    SELECT
-        CAST($fy AS INTEGER)             AS fy,
-        CAST($prefectures AS VARCHAR[])  AS prefectures,
-        CAST($consortia AS VARCHAR[])    AS consortia,
-        CAST($date_from AS DATE)         AS date_from,
-        CAST($date_to AS DATE)           AS date_to,
-        CAST($support_types AS VARCHAR[]) AS support_types
-),
+WITH p AS (FROM dx_filter_params($fy, $prefectures, $consortia, $date_from, $date_to, $support_types)),
 unique_names AS (
     SELECT prefecture, municipality, any_value(municipality_code) AS municipality_code
     FROM municipalities
@@ -18,12 +10,9 @@ unique_names AS (
 con AS (
     SELECT c.*
     FROM mart_consultations AS c, p
-    WHERE (p.fy IS NULL OR c.fiscal_year = p.fy)
-      AND (len(p.prefectures) = 0 OR list_contains(p.prefectures, c.prefecture))
-      AND (len(p.consortia) = 0 OR list_contains(p.consortia, c.consortium))
-      AND (len(p.support_types) = 0 OR list_contains(p.support_types, c.support_type))
-      AND (p.date_from IS NULL OR c.date >= p.date_from)
-      AND (p.date_to IS NULL OR c.date <= p.date_to)
+    WHERE dx_in_filters(c.fiscal_year, c.prefecture, c.consortium, c.support_type,
+                        p.fy, p.prefectures, p.consortia, p.support_types)
+      AND dx_in_period(c.date, p.date_from, p.date_to)
 )
 SELECT
     c.consultation_id,

@@ -1,13 +1,5 @@
 -- The engagements in scope at one municipality ($municipality_code), for the list under the map.
-WITH p AS (
-    SELECT
-        CAST($fy AS INTEGER)             AS fy,
-        CAST($prefectures AS VARCHAR[])  AS prefectures,
-        CAST($consortia AS VARCHAR[])    AS consortia,
-        CAST($date_from AS DATE)         AS date_from,
-        CAST($date_to AS DATE)           AS date_to,
-        CAST($support_types AS VARCHAR[]) AS support_types
-),
+WITH p AS (FROM dx_filter_params($fy, $prefectures, $consortia, $date_from, $date_to, $support_types)),
 unique_names AS (
     SELECT prefecture, municipality, any_value(municipality_code) AS municipality_code
     FROM municipalities
@@ -17,12 +9,10 @@ unique_names AS (
 eng AS (   -- engagements in scope; an engagement is in a 期間 it overlaps
     SELECT m.*
     FROM mart_engagement_progress AS m, p
-    WHERE (p.fy IS NULL OR m.fiscal_year = p.fy)
-      AND (len(p.prefectures) = 0 OR list_contains(p.prefectures, m.prefecture))
-      AND (len(p.consortia) = 0 OR list_contains(p.consortia, m.consortium))
-      AND (len(p.support_types) = 0 OR list_contains(p.support_types, m.support_type))
-      AND (p.date_to IS NULL OR m.span_start IS NULL OR m.span_start <= p.date_to)
-      AND (p.date_from IS NULL OR m.span_end >= p.date_from)
+    WHERE dx_in_filters(m.fiscal_year, m.prefecture, m.consortium, m.support_type,
+                        p.fy, p.prefectures, p.consortia, p.support_types)
+      AND dx_overlaps_period(m.span_start, m.span_end, p.date_from, p.date_to,
+                             unstarted_in := true)   -- the map shows not-started engagements too
 )
 SELECT
     e.engagement_id,

@@ -1,22 +1,11 @@
 -- Activity per month of the selection: 伴走支援 sessions, consultations, seminar attendees (and all event attendees).
-WITH p AS (
-    SELECT
-        CAST($fy AS INTEGER)             AS fy,
-        CAST($prefectures AS VARCHAR[])  AS prefectures,
-        CAST($consortia AS VARCHAR[])    AS consortia,
-        CAST($date_from AS DATE)         AS date_from,
-        CAST($date_to AS DATE)           AS date_to,
-        CAST($support_types AS VARCHAR[]) AS support_types
-),
+WITH p AS (FROM dx_filter_params($fy, $prefectures, $consortia, $date_from, $date_to, $support_types)),
 act AS (   -- daily activity in scope
     SELECT a.*
     FROM mart_daily_activity AS a, p
-    WHERE (p.fy IS NULL OR a.fiscal_year = p.fy)
-      AND (len(p.prefectures) = 0 OR list_contains(p.prefectures, a.prefecture))
-      AND (len(p.consortia) = 0 OR list_contains(p.consortia, a.consortium))
-      AND (len(p.support_types) = 0 OR list_contains(p.support_types, a.support_type))
-      AND (p.date_from IS NULL OR a.date >= p.date_from)
-      AND (p.date_to IS NULL OR a.date <= p.date_to)
+    WHERE dx_in_filters(a.fiscal_year, a.prefecture, a.consortium, a.support_type,
+                        p.fy, p.prefectures, p.consortia, p.support_types)
+      AND dx_in_period(a.date, p.date_from, p.date_to)
 )
 SELECT
     month,

@@ -34,7 +34,6 @@ SELECT
 FROM mart_engagement_progress AS m
 CROSS JOIN p
 LEFT JOIN held AS h ON h.engagement_id = m.engagement_id
-WHERE m.fiscal_year = p.fy
+WHERE dx_in_report(m.fiscal_year, m.consortium, p.fy, p.consortium)
   AND m.support_type = '伴走支援'
-  AND (p.consortium IS NULL OR m.consortium = p.consortium)
 ORDER BY m.consortium NULLS LAST, m.start_date NULLS LAST, m.client_name, m.engagement_id

@@ -12,7 +12,7 @@ SELECT
     min(v.date)                                AS first_date,
     max(v.date)                                AS last_date
 FROM events AS v, p
-WHERE v.fiscal_year = p.fy AND (p.consortium IS NULL OR v.consortium = p.consortium)
+WHERE dx_in_report(v.fiscal_year, v.consortium, p.fy, p.consortium)
 GROUP BY v.kind
 ORDER BY
     CASE v.kind WHEN 'DX気づきセミナー' THEN 1 WHEN 'DXセミナー1' THEN 2 WHEN 'DXセミナー2' THEN 3

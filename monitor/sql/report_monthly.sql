@@ -11,8 +11,7 @@ ses AS (
     SELECT CAST(date_trunc('month', s.date) AS DATE) AS month, s.bank_attended
     FROM sessions AS s
     JOIN engagements AS e ON e.engagement_id = s.engagement_id, p
-    WHERE s.fiscal_year = p.fy AND e.support_type = '伴走支援'
-      AND (p.consortium IS NULL OR e.consortium = p.consortium)
+    WHERE dx_in_report(s.fiscal_year, e.consortium, p.fy, p.consortium) AND e.support_type = '伴走支援'
 ),
 agg AS (
     SELECT month,

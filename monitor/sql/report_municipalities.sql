@@ -7,15 +7,13 @@ eng AS (
     SELECT m.client_name, m.prefecture, m.prefecture_code, m.municipality_code, m.support_type, m.status,
            m.sessions_done
     FROM mart_engagement_progress AS m, p
-    WHERE m.fiscal_year = p.fy AND m.client_type = '自治体'
-      AND (p.consortium IS NULL OR m.consortium = p.consortium)
+    WHERE dx_in_report(m.fiscal_year, m.consortium, p.fy, p.consortium) AND m.client_type = '自治体'
       AND (m.status IN ('実施中', '完了') OR (m.status IS NULL AND m.sessions_done > 0))
 ),
 con AS (
     SELECT c.client_name, c.prefecture, c.prefecture_code, c.municipality_code
     FROM mart_consultations AS c, p
-    WHERE c.fiscal_year = p.fy AND c.client_type = '自治体'
-      AND (p.consortium IS NULL OR c.consortium = p.consortium)
+    WHERE dx_in_report(c.fiscal_year, c.consortium, p.fy, p.consortium) AND c.client_type = '自治体'
 ),
 clients AS (
     SELECT client_name, any_value(prefecture) AS prefecture, any_value(prefecture_code) AS prefecture_code,
@@ -45,8 +43,8 @@ con_agg AS (
 training AS (
     SELECT v.municipality, v.prefecture, count(*) AS trainings, coalesce(sum(v.attendees), 0) AS trainees
     FROM events AS v, p
-    WHERE v.fiscal_year = p.fy AND v.kind = '職員研修' AND v.municipality IS NOT NULL
-      AND (p.consortium IS NULL OR v.consortium = p.consortium)
+    WHERE dx_in_report(v.fiscal_year, v.consortium, p.fy, p.consortium)
+      AND v.kind = '職員研修' AND v.municipality IS NOT NULL
     GROUP BY ALL
 )
 SELECT

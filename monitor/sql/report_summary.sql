@@ -18,24 +18,23 @@ WITH p AS (
 eng AS (
     SELECT m.*
     FROM mart_engagement_progress AS m, p
-    WHERE m.fiscal_year = p.fy AND (p.consortium IS NULL OR m.consortium = p.consortium)
+    WHERE dx_in_report(m.fiscal_year, m.consortium, p.fy, p.consortium)
 ),
 ses AS (
     SELECT s.*
     FROM sessions AS s
     JOIN engagements AS e ON e.engagement_id = s.engagement_id, p
-    WHERE s.fiscal_year = p.fy AND e.support_type = '伴走支援'
-      AND (p.consortium IS NULL OR e.consortium = p.consortium)
+    WHERE dx_in_report(s.fiscal_year, e.consortium, p.fy, p.consortium) AND e.support_type = '伴走支援'
 ),
 ev AS (
     SELECT v.*
     FROM events AS v, p
-    WHERE v.fiscal_year = p.fy AND (p.consortium IS NULL OR v.consortium = p.consortium)
+    WHERE dx_in_report(v.fiscal_year, v.consortium, p.fy, p.consortium)
 ),
 con AS (
     SELECT c.*
     FROM mart_consultations AS c, p
-    WHERE c.fiscal_year = p.fy AND (p.consortium IS NULL OR c.consortium = p.consortium)
+    WHERE dx_in_report(c.fiscal_year, c.consortium, p.fy, p.consortium)
 ),
 munis AS (
     SELECT client_name FROM eng

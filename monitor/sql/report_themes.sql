@@ -6,7 +6,7 @@ WITH p AS (
 con AS (
     SELECT coalesce(c.theme, '未分類') AS theme
     FROM mart_consultations AS c, p
-    WHERE c.fiscal_year = p.fy AND (p.consortium IS NULL OR c.consortium = p.consortium)
+    WHERE dx_in_report(c.fiscal_year, c.consortium, p.fy, p.consortium)
 ),
 agg AS (
     SELECT theme, count(*) AS consultations FROM con GROUP BY theme

@@ -1,23 +1,12 @@
 -- Theme × area counts for the heatmap: area = prefecture, or municipality when $by_municipality is true (used when
 -- exactly one prefecture is chosen). Records without a municipality count under '市区町村不明'.
-WITH p AS (
-    SELECT
-        CAST($fy AS INTEGER)             AS fy,
-        CAST($prefectures AS VARCHAR[])  AS prefectures,
-        CAST($consortia AS VARCHAR[])    AS consortia,
-        CAST($date_from AS DATE)         AS date_from,
-        CAST($date_to AS DATE)           AS date_to,
-        CAST($support_types AS VARCHAR[]) AS support_types
-),
+WITH p AS (FROM dx_filter_params($fy, $prefectures, $consortia, $date_from, $date_to, $support_types)),
 rec AS (   -- theme rows (record × theme) in scope: a record is in scope by its own date
     SELECT r.*
     FROM mart_theme_records AS r, p
-    WHERE (p.fy IS NULL OR r.fiscal_year = p.fy)
-      AND (len(p.prefectures) = 0 OR list_contains(p.prefectures, r.prefecture))
-      AND (len(p.consortia) = 0 OR list_contains(p.consortia, r.consortium))
-      AND (len(p.support_types) = 0 OR list_contains(p.support_types, r.support_type))
-      AND (p.date_from IS NULL OR r.date >= p.date_from)
-      AND (p.date_to IS NULL OR r.date <= p.date_to)
+    WHERE dx_in_filters(r.fiscal_year, r.prefecture, r.consortium, r.support_type,
+                        p.fy, p.prefectures, p.consortia, p.support_types)
+      AND dx_in_period(r.date, p.date_from, p.date_to)
 )
 , q AS (SELECT coalesce(CAST($by_municipality AS BOOLEAN), false) AS by_municipality)
 SELECT

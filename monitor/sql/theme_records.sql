@@ -3,25 +3,14 @@
 -- are picked there (record_id = consultation_id, or engagement_id#session_no for a session), and the client name and
 -- the free text (原文, 概要・メモ) are joined from the base tables (sessions + engagements, consultations) for
 -- those rows only.
-WITH p AS (
-    SELECT
-        CAST($fy AS INTEGER)             AS fy,
-        CAST($prefectures AS VARCHAR[])  AS prefectures,
-        CAST($consortia AS VARCHAR[])    AS consortia,
-        CAST($date_from AS DATE)         AS date_from,
-        CAST($date_to AS DATE)           AS date_to,
-        CAST($support_types AS VARCHAR[]) AS support_types
-),
+WITH p AS (FROM dx_filter_params($fy, $prefectures, $consortia, $date_from, $date_to, $support_types)),
 rec AS (   -- theme rows (record × theme) in scope: a record is in scope by its own date
     SELECT r.*,
            coalesce(r.consultation_id, r.engagement_id || '#' || CAST(r.session_no AS VARCHAR)) AS record_id
     FROM mart_theme_records AS r, p
-    WHERE (p.fy IS NULL OR r.fiscal_year = p.fy)
-      AND (len(p.prefectures) = 0 OR list_contains(p.prefectures, r.prefecture))
-      AND (len(p.consortia) = 0 OR list_contains(p.consortia, r.consortium))
-      AND (len(p.support_types) = 0 OR list_contains(p.support_types, r.support_type))
-      AND (p.date_from IS NULL OR r.date >= p.date_from)
-      AND (p.date_to IS NULL OR r.date <= p.date_to)
+    WHERE dx_in_filters(r.fiscal_year, r.prefecture, r.consortium, r.support_type,
+                        p.fy, p.prefectures, p.consortia, p.support_types)
+      AND dx_in_period(r.date, p.date_from, p.date_to)
 ),
 picked AS MATERIALIZED (   -- the newest $max_rows record ids of the theme (keys and dimensions only)
     SELECT
