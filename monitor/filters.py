@@ -1,12 +1,15 @@
 """The one set of filters shared by every page, and its round trip through the URL query string."""
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import os
 import re
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping
 
+from etl.paths import REFERENCE_DIR
 from monitor.format import fmt_date, format_fiscal_year
 
 # URL keys (Japanese, as a user sees them in a copied link)
@@ -47,6 +50,77 @@ class Filters:
             "date_to": self.date_to,
             "support_types": list(self.support_types),
         }
+
+
+# ── access: which prefectures' records this deployment may show ───────────────
+
+ENV_ALLOWED = "DX_ALLOWED_PREFECTURES"
+# the prefecture list of a selection that must match nothing (no prefecture has this name): an empty list means
+# 'all' to the queries, so 'none' needs a value of its own
+NO_PREFECTURE = "（閲覧範囲外）"
+
+
+class AccessConfigError(ValueError):
+    """DX_ALLOWED_PREFECTURES names something that is not a prefecture (the message is Japanese, for the screen)."""
+
+
+def _prefecture_names() -> tuple[str, ...]:
+    with open(REFERENCE_DIR / "prefectures.csv", encoding="utf-8-sig", newline="") as fh:
+        return tuple(row["prefecture"] for row in csv.DictReader(fh))
+
+
+_PARSED: dict[str, tuple[str, ...] | None] = {}
+
+
+def allowed_prefectures() -> tuple[str, ...] | None:
+    """The prefectures whose records this deployment may show (``DX_ALLOWED_PREFECTURES``, comma-separated names
+    such as '茨城県,長野県'), in the order given; None when unset or blank (everything). Raises AccessConfigError
+    when a name is not one of the 47 prefectures: a typo must not silently widen or empty the view."""
+    raw = os.environ.get(ENV_ALLOWED, "")
+    if raw in _PARSED:
+        return _PARSED[raw]
+    names: list[str] = []
+    for part in _LIST_SPLIT.split(raw):
+        part = _norm(part)
+        if part and part not in names:
+            names.append(part)
+    if not names:
+        result = None
+    else:
+        known = _prefecture_names()
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            hints = []
+            for n in unknown:
+                close = [k for k in known if k.startswith(n) or n.startswith(k[:-1])]
+                hints.append(f"「{n}」" + (f"（{close[0]} のことですか）" if close else ""))
+            raise AccessConfigError(
+                f"設定 {ENV_ALLOWED} に都道府県名でないものがあります: {'、'.join(hints)}。"
+                "「茨城県,長野県」のように、都道府県名を「県」「府」「都」「道」まで書いてカンマで区切ってください。"
+                "設定を直すまで、データは表示しません。")
+        result = tuple(names)
+    _PARSED[raw] = result
+    return result
+
+
+def scoped_prefectures(chosen: Iterable[str], allowed: tuple[str, ...] | None) -> list[str]:
+    """The prefecture list a query runs with: the choice itself without a restriction; the allowed ones for 'all'
+    (an empty choice); else the choice within the allowed ones — and [NO_PREFECTURE] (matches nothing) when none of
+    the chosen ones is allowed."""
+    chosen = list(chosen or ())
+    if allowed is None:
+        return chosen
+    if not chosen:
+        return list(allowed)
+    inside = [p for p in chosen if p in allowed]
+    return inside or [NO_PREFECTURE]
+
+
+def describe_access(allowed: tuple[str, ...] | None) -> str:
+    """'閲覧範囲: 長野県（都道府県のない記録は表示しません）' under a restriction, '' without."""
+    if allowed is None:
+        return ""
+    return f"閲覧範囲: {'、'.join(allowed)}（都道府県のない記録は表示しません）"
 
 
 def describe_filters(f: Filters) -> str:
@@ -138,13 +212,16 @@ def _values(qp: Mapping, key: str) -> list[str]:
     return out
 
 
-def _pick(values: Iterable[str], valid: Iterable[str], label: str, notices: list[str]) -> tuple[str, ...]:
+def _pick(values: Iterable[str], valid: Iterable[str], label: str, notices: list[str],
+          out_of_scope: Iterable[str] | None = None) -> tuple[str, ...]:
     valid_list = list(valid)
     by_norm = {_norm(v): v for v in valid_list}
     chosen: list[str] = []
     for v in values:
         hit = by_norm.get(_norm(v))
-        if hit is None:
+        if hit is None and out_of_scope is not None and _norm(v) not in out_of_scope:
+            notices.append(f"URLの{label}「{v}」は閲覧範囲外のため、無視しました。")
+        elif hit is None:
             notices.append(f"URLの{label}「{v}」はデータにないため、無視しました。")
         elif hit not in chosen:
             chosen.append(hit)
@@ -159,7 +236,8 @@ def default_filters(choices: Mapping) -> Filters:
 
 def from_query_params(qp: Mapping, choices: Mapping) -> tuple[Filters, list[str]]:
     """URL query parameters → (Filters, notices). Unknown or unreadable values are dropped with a Japanese
-    notice; never raises. ``choices`` holds the valid values: fiscal_years, prefectures, consortia, support_types."""
+    notice; never raises. ``choices`` holds the valid values: fiscal_years, prefectures, consortia, support_types;
+    and, under an access restriction, allowed_prefectures (a prefecture outside it gets a 閲覧範囲外 notice)."""
     notices: list[str] = []
     years = [int(y) for y in choices.get("fiscal_years", []) or []]
     fy: int | None = max(years) if years else None
@@ -176,7 +254,10 @@ def from_query_params(qp: Mapping, choices: Mapping) -> tuple[Filters, list[str]
         else:
             fy = parsed
 
-    prefectures = _pick(_values(qp, KEY_PREFECTURES), choices.get("prefectures", []), "都道府県", notices)
+    allowed = choices.get("allowed_prefectures")      # None: no restriction
+    prefectures = _pick(_values(qp, KEY_PREFECTURES), [p for p in choices.get("prefectures", [])
+                                                       if allowed is None or p in allowed],
+                        "都道府県", notices, out_of_scope=allowed)
     consortia = _pick(_values(qp, KEY_CONSORTIA), choices.get("consortia", []), "コンソーシアム", notices)
     support_types = _pick(_values(qp, KEY_SUPPORT_TYPES), choices.get("support_types", []), "支援種別", notices)
 

@@ -5,7 +5,14 @@ Results are cached per (query name, parameters, database file, database version)
 The cache is bounded by entries and by the bytes of the frames it holds (``QUERY_CACHE_MB``), so that a server
 serving many filter selections keeps a bounded amount of memory. Queries run on a cursor of the shared read-only
 connection of the current database version (monitor.db.read_cursor).
-Works the same inside Streamlit and in plain Python (tests)."""
+Works the same inside Streamlit and in plain Python (tests).
+
+Access restriction (``DX_ALLOWED_PREFECTURES``, monitor.filters.allowed_prefectures), enforced here for every query:
+``$prefectures`` becomes the allowed list when the selection is 'all' and the intersection otherwise (nothing allowed
+chosen → a value that matches no prefecture); and the query runs on a connection where temporary views of the same
+names hide every record table's rows outside the allowed prefectures (rows without a prefecture too), so queries
+without ``$prefectures`` (報告, the session log) are restricted as well. A table this module does not know is
+shown empty under a restriction (fail closed)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -19,7 +26,7 @@ from pathlib import Path
 import pandas as pd
 
 from monitor.db import db_version, read_cursor, resolve_path
-from monitor.filters import Filters
+from monitor.filters import Filters, allowed_prefectures, scoped_prefectures
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
@@ -98,18 +105,59 @@ class VersionedCache:
             return {"entries": len(self._data), "bytes": self._bytes, "hits": self.hits, "misses": self.misses}
 
 
-def _execute(name: str, path: str, version: tuple, params: tuple) -> pd.DataFrame:
+# ── access restriction: record tables seen through views of the allowed prefectures ──────────────────────
+
+# reference tables every deployment may show in full
+PUBLIC_TABLES = frozenset({"prefectures", "municipalities", "stages", "support_types", "themes", "meta"})
+# record tables (and marts) with their own prefecture column
+_BY_PREFECTURE = ("engagements", "consultations", "events", "mart_engagement_progress", "mart_consultations",
+                  "mart_daily_activity", "mart_map_activity", "mart_theme_records", "consortia")
+# the rest: WHERE clause over the real table (alias t); {allowed} is the allowed list as a SQL literal
+_RESTRICTED_WHERE = {
+    **{t: "list_contains({allowed}, t.prefecture)" for t in _BY_PREFECTURE},
+    "sessions": "t.engagement_id IN (SELECT e.engagement_id FROM {real}.engagements AS e "
+                "WHERE list_contains({allowed}, e.prefecture))",
+    # a consortium's own targets only (no programme-wide rows: they count other prefectures)
+    "targets": "t.consortium IN (SELECT k.consortium FROM {real}.consortia AS k "
+               "WHERE list_contains({allowed}, k.prefecture))",
+}
+
+
+def _sql_literal_list(values: tuple[str, ...]) -> str:
+    return "[" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + "]::VARCHAR[]"
+
+
+def restrict_connection(con, allowed: tuple[str, ...]) -> None:
+    """Temporary views (they resolve before the database's tables) hiding the rows outside ``allowed``; every
+    other non-reference table becomes an empty view. The views live as long as ``con`` (one query)."""
+    real = con.execute("SELECT current_database()").fetchall()[0][0] + ".main"
+    tables = [r[0] for r in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main' "
+        "UNION SELECT view_name FROM duckdb_views() WHERE database_name = current_database() "
+        "AND schema_name = 'main' AND NOT internal").fetchall()]
+    lit = _sql_literal_list(allowed)
+    for t in tables:
+        if t in PUBLIC_TABLES:
+            continue
+        where = _RESTRICTED_WHERE.get(t, "false").format(allowed=lit, real=real)
+        con.execute(f'CREATE OR REPLACE TEMP VIEW "{t}" AS SELECT t.* FROM {real}."{t}" AS t WHERE {where}')
+
+
+def _execute(name: str, path: str, version: tuple, params: tuple, scope: tuple | None = None) -> pd.DataFrame:
     text, _ = _sql(name)
     bound = {k: (list(v) if isinstance(v, tuple) else v) for k, v in params}
     with read_cursor(path, version) as con:
+        if scope is not None:
+            restrict_connection(con, scope)
         return con.execute(text, bound).df()
 
 
 _results = VersionedCache(QUERY_CACHE_ENTRIES, int(QUERY_CACHE_MB * 1024 * 1024), frame_bytes, name="queries")
 
 
-def _run_cached(name: str, path: str, version: tuple, params: tuple) -> pd.DataFrame:
-    return _results.get_or_build((name, path, version, params), lambda: _execute(name, path, version, params))
+def _run_cached(name: str, path: str, version: tuple, params: tuple, scope: tuple | None = None) -> pd.DataFrame:
+    return _results.get_or_build((name, path, version, params, scope),
+                                 lambda: _execute(name, path, version, params, scope))
 
 
 _run_cached.cache_clear = _results.cache_clear      # type: ignore[attr-defined]
@@ -119,9 +167,12 @@ _run_cached.cache_info = _results.cache_info        # type: ignore[attr-defined]
 def query_params(name: str, filters: Filters, **extra) -> dict:
     """The parameters ``name`` will be called with: the standard filter parameters plus ``extra``, restricted to
     the ones the query names (DuckDB refuses unused parameters). A parameter the query needs but nobody gave is an
-    error."""
+    error. ``prefectures`` is scoped to the allowed prefectures (DX_ALLOWED_PREFECTURES); an unreadable setting
+    raises monitor.filters.AccessConfigError."""
     _, wanted = _sql(name)
     given = {**filters.sql_params(), **extra}
+    # the access restriction wins over anything a caller passes
+    given["prefectures"] = scoped_prefectures(given.get("prefectures") or (), allowed_prefectures())
     missing = wanted - given.keys()
     if missing:
         raise KeyError(f"query {name} needs parameters: {sorted(missing)}")
@@ -133,13 +184,14 @@ def run_query(name: str, filters: Filters, *, path: str | os.PathLike | None = N
     """Result of monitor/sql/<name>.sql for these filters (and extra named parameters) as a DataFrame (a copy;
     change it freely). ``cache=False``: run it without keeping the result (the caller caches what it builds)."""
     p = resolve_path(path)
+    scope = allowed_prefectures()
     params = query_params(name, filters, **extra)
     key = tuple((k, _freeze(v)) for k, v in params.items())
     if not cache:
-        return _execute(name, str(p), db_version(p), key)
+        return _execute(name, str(p), db_version(p), key, scope)
     # pandas 3 copy-on-write: a shallow copy is a new frame whose changes never reach the cached one, without
     # copying the data up front
-    return _run_cached(name, str(p), db_version(p), key).copy(deep=False)
+    return _run_cached(name, str(p), db_version(p), key, scope).copy(deep=False)
 
 
 def clear_cache() -> None:

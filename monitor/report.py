@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 
 from monitor.db import db_version, meta, resolve_path
 from monitor.exports import conditions_for
-from monitor.filters import Filters
+from monitor.filters import Filters, allowed_prefectures, describe_access
 from monitor.format import DASH, fmt_date, fmt_month, fmt_number, format_fiscal_year
 from monitor.queries import VersionedCache, run_query
 
@@ -58,6 +58,7 @@ class Report:
     data_as_of: dt.date | None
     is_sample: bool
     sections: list[Section]
+    access: str = ""                             # '閲覧範囲: 長野県（…）' under DX_ALLOWED_PREFECTURES, else ''
 
     @property
     def scope_label(self) -> str:
@@ -77,12 +78,15 @@ class Report:
 
     def conditions(self, filters_text: str | None = None, now: dt.datetime | None = None) -> dict[str, str]:
         """The 条件 of an export of this report."""
+        scope = "年度（4月〜翌年3月）とコンソーシアムで集計（都道府県・期間・支援種別の絞り込みは適用しません）"
+        if self.access:
+            scope += f"。{self.access}"
         return conditions_for(
             filters_text or f"年度: {format_fiscal_year(self.fiscal_year)}｜コンソーシアム: {self.scope_label}",
             fiscal_year_text=format_fiscal_year(self.fiscal_year),
             data_as_of=self.data_as_of, is_sample=self.is_sample, title=self.title,
             extra={"対象": self.scope_label,
-                   "集計の範囲": "年度（4月〜翌年3月）とコンソーシアムで集計（都道府県・期間・支援種別の絞り込みは適用しません）"},
+                   "集計の範囲": scope},
             now=now)
 
     def file_stem(self) -> str:
@@ -363,18 +367,23 @@ def themes_figure(themes: pd.DataFrame, context: str) -> go.Figure | None:
 
 # ── the report ──────────────────────────────────────────────────────────────
 
-def report_context(fiscal_year: int, consortium: str | None, data_as_of, is_sample: bool) -> str:
+def report_context(fiscal_year: int, consortium: str | None, data_as_of, is_sample: bool, access: str = "") -> str:
     text = f"{format_fiscal_year(fiscal_year)}｜{scope_label(consortium)}｜データ基準日: {fmt_date(data_as_of)}"
+    if access:
+        text += f"｜{access}"
     return text + ("｜サンプルデータ" if is_sample else "")
 
 
 def build_report(fiscal_year: int, consortium: str | None = None, *,
                  path: str | os.PathLike | None = None) -> Report:
-    """The report of ``fiscal_year`` for ``consortium`` (None or '' = the whole programme)."""
+    """The report of ``fiscal_year`` for ``consortium`` (None or '' = the whole programme). Under
+    DX_ALLOWED_PREFECTURES every query sees only the allowed prefectures' records (monitor.queries enforces it;
+    records without a prefecture are left out) and the context says so."""
     fy = int(fiscal_year)
     consortium = consortium or None
     m = meta(path)
-    context = report_context(fy, consortium, m["data_as_of"], m["is_sample"])
+    access = describe_access(allowed_prefectures())
+    context = report_context(fy, consortium, m["data_as_of"], m["is_sample"], access)
 
     summary = summary_table(_q("report_summary", fy, consortium, path), consortium)
     events = events_table(_q("report_events", fy, consortium, path))
@@ -431,7 +440,7 @@ def build_report(fiscal_year: int, consortium: str | None = None, *,
                     empty_message="この年度・対象の相談の記録はありません。"),
         ]
     return Report(fiscal_year=fy, consortium=consortium, title=report_title(fy, consortium), context=context,
-                  data_as_of=m["data_as_of"], is_sample=m["is_sample"], sections=sections)
+                  data_as_of=m["data_as_of"], is_sample=m["is_sample"], sections=sections, access=access)
 
 
 def cached_report(fiscal_year: int, consortium: str | None = None, *,
@@ -439,7 +448,7 @@ def cached_report(fiscal_year: int, consortium: str | None = None, *,
     """build_report, kept per (年度, 対象, database file, database version): a page rerun or a filter change that
     does not change the report reuses it. The Report is shared: do not change its tables or figures."""
     p = resolve_path(path)
-    key = (int(fiscal_year), consortium or None, str(p), db_version(p))
+    key = (int(fiscal_year), consortium or None, str(p), db_version(p), allowed_prefectures())
     return _REPORTS.get_or_build(key, lambda: build_report(int(fiscal_year), consortium or None, path=p))
 
 

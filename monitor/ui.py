@@ -12,7 +12,8 @@ from streamlit.errors import StreamlitAPIException
 
 from monitor.db import db_version, meta, resolve_path
 from monitor.filters import (
-    URL_KEYS, Filters, default_filters, describe_filters, from_query_params, to_query_params,
+    URL_KEYS, AccessConfigError, Filters, allowed_prefectures, default_filters, describe_access, describe_filters,
+    from_query_params, to_query_params,
 )
 from monitor.format import fmt_date, format_fiscal_year
 from monitor.queries import VersionedCache, run_query
@@ -45,6 +46,7 @@ STATE_TITLE = "dx_page_title"
 def page_setup(title: str) -> None:
     """First call of every page: page config, the database (built from the sample when missing), title, nav."""
     st.set_page_config(page_title=f"{title}｜{APP_TITLE}", layout="wide")
+    check_access_setting()
     ensure_database()
     _page_nav()
     st.session_state[STATE_TITLE] = title
@@ -52,6 +54,15 @@ def page_setup(title: str) -> None:
         st.title(title)
     if st.session_state.get(STATE_BUILT):
         st.info(st.session_state[STATE_BUILT])
+
+
+def check_access_setting() -> None:
+    """A DX_ALLOWED_PREFECTURES the app cannot read stops the page with a Japanese message (and shows no data)."""
+    try:
+        allowed_prefectures()
+    except AccessConfigError as exc:
+        st.error(str(exc))
+        st.stop()
 
 
 def ensure_database() -> None:
@@ -97,14 +108,18 @@ def _page_nav() -> None:
 
 def filter_choices() -> dict:
     """Valid filter values in display order: fiscal_years (ints, newest first), prefectures, consortia,
-    support_types."""
+    support_types; under an access restriction only the allowed prefectures, and allowed_prefectures (else None)."""
+    allowed = allowed_prefectures()
     df = run_query("filter_choices", Filters())
-    out: dict[str, list] = {"fiscal_years": [], "prefectures": [], "consortia": [], "support_types": []}
+    out: dict = {"fiscal_years": [], "prefectures": [], "consortia": [], "support_types": [],
+                 "allowed_prefectures": allowed}
     names = {"fiscal_year": "fiscal_years", "prefecture": "prefectures", "consortium": "consortia",
              "support_type": "support_types"}
     for kind, value in zip(df["kind"], df["value"]):
         if kind in names and value is not None:
             out[names[kind]].append(int(value) if kind == "fiscal_year" else str(value))
+    if allowed is not None:
+        out["prefectures"] = [v for v in out["prefectures"] if v in allowed]
     return out
 
 
@@ -215,7 +230,8 @@ def cached_figure(name: str, filters: Filters, context: str, build, *extra):
     that shows the same figure (a widget change elsewhere on the page) does not build it again. For figures that
     are slow to build (many subplots). The figure is shared: do not change it after this call."""
     p = resolve_path()
-    return _FIGURES.get_or_build((name, filters, context, extra, str(p), db_version(p)), build)
+    return _FIGURES.get_or_build((name, filters, context, extra, str(p), db_version(p), allowed_prefectures()),
+                                 build)
 
 
 # ── captions, empty state ───────────────────────────────────────────────────
@@ -224,6 +240,9 @@ def context_text(filters: Filters) -> str:
     """'年度: 令和4年度（2022年度）｜都道府県: …｜データ基準日: 2022年12月20日' (+ サンプルデータ)."""
     m = meta()
     text = f"{describe_filters(filters)}｜データ基準日: {fmt_date(m['data_as_of'])}"
+    access = describe_access(allowed_prefectures())
+    if access:
+        text += f"｜{access}"
     if m["is_sample"]:
         text += "｜サンプルデータ"
     return text
@@ -238,8 +257,10 @@ def context_caption(filters: Filters) -> None:
     m = meta()
     # the as-of date must not break across lines in a screenshot
     as_of = html.escape(f"データ基準日: {fmt_date(m['data_as_of'])}")
+    access = describe_access(allowed_prefectures())
     st.caption(f"表示条件　{html.escape(describe_filters(filters))}　｜　"
-               f"<span style='white-space:nowrap'>{as_of}</span>", unsafe_allow_html=True)
+               f"<span style='white-space:nowrap'>{as_of}</span>"
+               + (f"　｜　{html.escape(access)}" if access else ""), unsafe_allow_html=True)
     if m["is_sample"]:
         st.info("サンプルデータを表示しています（企業名・人名は架空です）。実績の記録を取り込むと置き換わります。")
 
