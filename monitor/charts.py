@@ -26,16 +26,21 @@ KPI_INDICATORS = [
 ]
 
 
-def _layout(fig: go.Figure, title: str, context: str, *, height: int = 420) -> go.Figure:
+def style_figure(fig: go.Figure, title: str, context: str, *, height: int = 420,
+                 legend_y: float = -0.25, legend_anchor: str = "bottom") -> go.Figure:
+    """The on-screen look of every chart: the title says what it shows, the subtitle its context (filters, as-of)."""
     fig.update_layout(
         title={"text": title, "subtitle": {"text": context}, "x": 0.0, "xanchor": "left"},
         font={"family": FONT, "size": 13},
         height=height,
         margin={"l": 10, "r": 10, "t": 80, "b": 10},
-        legend={"orientation": "h", "yanchor": "bottom", "y": -0.25, "x": 0},
+        legend={"orientation": "h", "yanchor": legend_anchor, "y": legend_y, "x": 0},
         template="plotly_white",
     )
     return fig
+
+
+_layout = style_figure
 
 
 def consortium_label(v) -> str:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 import plotly.graph_objects as go
 
+from monitor.charts import FONT
 from monitor.db import db_version, meta, resolve_path
 from monitor.exports import conditions_for
 from monitor.filters import Filters, allowed_prefectures, describe_access
@@ -21,7 +22,6 @@ from monitor.queries import VersionedCache, run_query
 
 REPORT_TITLE = "実績報告"
 WHOLE_PROGRAMME = "事業全体"
-FONT = "Noto Sans CJK JP, Noto Sans JP, Hiragino Sans, Meiryo, sans-serif"
 PALETTE = ["#1f5fa8", "#e07b39", "#3a9a5b", "#8e5ea2", "#c23b3b", "#6b7b8c", "#b8a037"]
 # chart images (PNG) and the fixed chart size of the print layout
 IMAGE_WIDTH = 1200

@@ -8,9 +8,9 @@ import datetime as dt
 import pandas as pd
 import plotly.graph_objects as go
 
+from monitor.charts import style_figure
 from monitor.format import fmt_date_short, fmt_int, fmt_month, fmt_pct
 
-FONT = "Noto Sans CJK JP, Noto Sans JP, Hiragino Sans, Meiryo, sans-serif"
 UNMAPPED = "未分類"
 OTHERS = "その他"
 SOURCE_CONSULTATION = "相談記録"
@@ -25,15 +25,7 @@ SHARE_NOTE = "構成比 = テーマ別件数 ÷ 全テーマの件数の合計�
 
 
 def _layout(fig: go.Figure, title: str, context: str, *, height: int = 420) -> go.Figure:
-    fig.update_layout(
-        title={"text": title, "subtitle": {"text": context}, "x": 0.0, "xanchor": "left"},
-        font={"family": FONT, "size": 13},
-        height=height,
-        margin={"l": 10, "r": 10, "t": 80, "b": 10},
-        legend={"orientation": "h", "yanchor": "top", "y": -0.12, "x": 0},
-        template="plotly_white",
-    )
-    return fig
+    return style_figure(fig, title, context, height=height, legend_y=-0.12, legend_anchor="top")
 
 
 def theme_label(v) -> str:

@@ -61,7 +61,7 @@ def pw():
         from playwright.sync_api import sync_playwright
     except ImportError:
         pytest.fail("the playwright pip package is missing: run `scripts/setup.sh` (requirements.txt). "
-                    "Never `playwright install`: the test drives Debian's /usr/bin/chromium.", pytrace=False)
+                    "Do not let Playwright download a browser: the test drives Debian's /usr/bin/chromium.", pytrace=False)
     with sync_playwright() as p:
         yield p
 
