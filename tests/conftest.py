@@ -31,3 +31,24 @@ def sample_db_env(sample_db, monkeypatch) -> Path:
     """The sample database, named by DX_DB_PATH as the app reads it."""
     monkeypatch.setenv("DX_DB_PATH", str(sample_db))
     return sample_db
+
+
+@pytest.fixture(params=["fixture", "sample"])
+def page_db(request, tmp_path, monkeypatch) -> Path:
+    """Each page test runs twice: on a small hand-made database with known figures, and on the sample."""
+    from test_marts import make_fixture_db
+    if request.param == "fixture":
+        path = make_fixture_db(tmp_path / "fixture.duckdb")
+    else:
+        path = request.getfixturevalue("sample_db")
+    monkeypatch.setenv("DX_DB_PATH", str(path))
+    return path
+
+
+def open_page(page: str, **query):
+    """An AppTest of a page script with URL query parameters set."""
+    from streamlit.testing.v1 import AppTest
+    at = AppTest.from_file(page, default_timeout=60)
+    for k, v in query.items():
+        at.query_params[k] = v
+    return at

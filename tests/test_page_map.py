@@ -13,28 +13,21 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from monitor import maps
+from conftest import open_page
 from test_marts import make_fixture_db
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = str(ROOT / "pages" / "3_地図.py")
 
 
-@pytest.fixture(params=["fixture", "sample"])
-def db(request, tmp_path, monkeypatch) -> Path:
-    if request.param == "fixture":
-        path = make_fixture_db(tmp_path / "fixture.duckdb")
-    else:
-        path = request.getfixturevalue("sample_db")
-    monkeypatch.setenv("DX_DB_PATH", str(path))
+@pytest.fixture()
+def db(page_db, monkeypatch) -> Path:
     monkeypatch.delenv("DX_BASEMAP", raising=False)
-    return path
+    return page_db
 
 
 def _page(**query) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    for k, v in query.items():
-        at.query_params[k] = v
-    return at
+    return open_page(PAGE, **query)
 
 
 def _latest_fy(db: Path) -> int:

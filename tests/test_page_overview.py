@@ -17,14 +17,9 @@ APP = str(ROOT / "app.py")
 PROGRESS = "pages/1_伴走支援の進捗.py"
 
 
-@pytest.fixture(params=["fixture", "sample"])
-def db(request, tmp_path, monkeypatch) -> Path:
-    if request.param == "fixture":
-        path = make_fixture_db(tmp_path / "fixture.duckdb")
-    else:
-        path = request.getfixturevalue("sample_db")       # tests/conftest.py: built by the real loader
-    monkeypatch.setenv("DX_DB_PATH", str(path))
-    return path
+@pytest.fixture()
+def db(page_db) -> Path:
+    return page_db
 
 
 def _app(**query) -> AppTest:

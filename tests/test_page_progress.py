@@ -12,27 +12,20 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from conftest import open_page
 from test_marts import make_fixture_db
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = str(ROOT / "pages" / "1_伴走支援の進捗.py")
 
 
-@pytest.fixture(params=["fixture", "sample"])
-def db(request, tmp_path, monkeypatch) -> Path:
-    if request.param == "fixture":
-        path = make_fixture_db(tmp_path / "fixture.duckdb")
-    else:
-        path = request.getfixturevalue("sample_db")
-    monkeypatch.setenv("DX_DB_PATH", str(path))
-    return path
+@pytest.fixture()
+def db(page_db) -> Path:
+    return page_db
 
 
 def _page(**query) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    for k, v in query.items():
-        at.query_params[k] = v
-    return at
+    return open_page(PAGE, **query)
 
 
 def _latest_fy(con) -> int:
