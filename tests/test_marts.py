@@ -336,7 +336,8 @@ def test_stage_funnel(fixture_db):
 
 
 def test_engagement_queries(fixture_db):
-    df = run_query("engagement_progress", Filters(2022), path=fixture_db, only_stalled=True)
+    df = run_query("engagement_progress_page", Filters(2022), path=fixture_db, only_stalled=True, progress_only=False,
+                   max_rows=None, offset=None)
     assert list(df["engagement_id"]) == ["E1"]
     df = run_query("engagement_sessions", Filters(2022), path=fixture_db, max_engagements=2)
     assert df["engagement_id"].unique().tolist() == ["E1", "E2"]     # stalled first, then most recent
@@ -348,10 +349,11 @@ def test_engagement_queries(fixture_db):
 
 
 def test_every_query_runs_with_the_standard_filters(fixture_db):
-    extra = {"only_stalled": False, "max_engagements": 5, "engagement_id": "E1"}
+    extra = {"only_stalled": False, "progress_only": False, "max_rows": 50, "offset": 0,
+             "max_engagements": 5, "engagement_id": "E1"}
     f = Filters(2022, prefectures=("茨城県",), consortia=(IBARAKI,), date_from=D(2022, 4, 1),
                 date_to=D(2023, 3, 31), support_types=("伴走支援",))
-    mine = ["filter_choices", "kpi", "monthly_activity", "engagement_progress", "stage_funnel",
+    mine = ["filter_choices", "kpi", "monthly_activity", "engagement_progress_page", "stage_funnel",
             "engagement_sessions", "session_log"]
     assert set(mine) <= set(query_names())
     for name in mine:

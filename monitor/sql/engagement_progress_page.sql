@@ -2,6 +2,7 @@
 -- in scope, optionally only the stalled ones ($only_stalled), optionally only those the 進捗 page lists
 -- ($progress_only: planned sessions known or at least one session held); total_rows = how many there are in all.
 -- For pages that show a long list a page at a time: the browser never gets more than $max_rows rows.
+-- $max_rows NULL = every row (exports, tests), $offset NULL = 0.
 WITH p AS (
     SELECT
         *,
@@ -51,4 +52,4 @@ SELECT
     count(*) OVER ()  AS total_rows
 FROM eng
 ORDER BY stalled DESC, days_since_last_session DESC NULLS LAST, engagement_id
-LIMIT CAST($max_rows AS INTEGER) OFFSET CAST($offset AS INTEGER)
+LIMIT CAST($max_rows AS INTEGER) OFFSET coalesce(CAST($offset AS INTEGER), 0)
