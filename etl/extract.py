@@ -14,6 +14,7 @@ import io
 import os
 import tempfile
 import zipfile
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -363,10 +364,19 @@ class Extractor:
                     f"ファイルが大きすぎます（{format_size(size)}、上限 {format_size(limit)}）。"
                     "ファイルを分割して取り込むか、上限（環境変数 DX_MAX_FILE_MB）を管理者に引き上げてもらってください")
             suffix = path.suffix.lower()
-            if suffix in (".csv", ".tsv", ".txt"):
-                scan = scan_text_file(path, check_utf8=size <= SMALL_CSV_BYTES)
+            if suffix in (".csv", ".tsv", ".txt") and size <= SMALL_CSV_BYTES:
+                scan = scan_text_file(path)
                 result.sha256 = scan.sha256
                 self._read_csv(path, result, scan)
+            elif suffix in (".csv", ".tsv", ".txt"):
+                # a large file: the scan (sha256, blank lines) runs beside DuckDB's read of the same bytes instead
+                # of before it; a file that turns out to have blank lines is read again the slow way
+                with ThreadPoolExecutor(max_workers=1) as pool:
+                    pending = pool.submit(scan_text_file, path, False)
+                    try:
+                        self._read_csv(path, result, pending)
+                    finally:
+                        result.sha256 = pending.result().sha256
             else:
                 result.sha256 = sha256_of(path)
                 if suffix in (".xlsx", ".xlsm"):
@@ -392,14 +402,17 @@ class Extractor:
         return result
 
     # CSV ---------------------------------------------------------------------
-    def _read_csv(self, path: Path, result: FileResult, scan: TextScan) -> None:
-        # a large file without blank lines whose head is UTF-8 goes to DuckDB's reader undecoded (it validates
-        # UTF-8 as it parses); everything else is decoded here first
+    def _read_csv(self, path: Path, result: FileResult, scan: TextScan | Future) -> None:
+        # a large file whose head is UTF-8 goes to DuckDB's reader undecoded (it validates UTF-8 as it parses) while
+        # its scan runs (`scan` is then a Future); everything else is decoded here first
         optimistic = False
-        if not scan.checked:
+        pending = scan if isinstance(scan, Future) else None
+        if pending is not None or not scan.checked:
             encoding = head_encoding(path)
-            optimistic = encoding is not None and not scan.blank_lines
+            optimistic = encoding is not None and (pending is not None or not scan.blank_lines)
             if not optimistic:
+                scan = pending.result() if pending is not None else scan
+                pending = None
                 encoding = detect_encoding(path)
         else:
             encoding = detect_encoding(path, scan)
@@ -419,7 +432,7 @@ class Extractor:
         header_row = h + 1
         small = path.stat().st_size <= SMALL_CSV_BYTES
         # blank lines: CP932 and UTF-8 agree on the bytes of CR and LF, so the scan of the original file holds
-        if small or scan.blank_lines:
+        if small or (pending is None and scan.blank_lines):
             rows = self._csv_rows_python(path, encoding, delim, header_row, positions)
             table = self._table_from_rows(kind, positions, rows)
             self._finish(result, kind, table, None, header_row, headers, positions)
@@ -432,9 +445,15 @@ class Extractor:
                 if not (optimistic and "unicode" in str(e).lower()):
                     raise
                 # not UTF-8 after all (CP932 with a UTF-8-looking head, or broken bytes): decode it and start again
+                scan = pending.result() if pending is not None else scan
                 encoding = detect_encoding(path)
                 self._read_csv(path, result, TextScan(scan.sha256, encoding if encoding != "cp932" else None,
                                                       scan.blank_lines, True))
+                return
+            if pending is not None and pending.result().blank_lines:
+                # DuckDB's reader skipped the blank lines, so rowid is not the row number: read it the slow way
+                self.con.execute(f"DROP TABLE {table}")
+                self._read_csv(path, result, pending.result())
                 return
             # no blank lines on this path, so the Excel row is header_row + 1 + the record's ordinal (rowid)
             self._finish(result, kind, table, None, header_row, headers, positions,

@@ -14,7 +14,7 @@ import pytest
 
 import etl.extract
 from etl.load import check_files, load_files
-from etl_helpers import (ENGAGEMENT_HEADER, content, engagement_row, folder_listing, query, write_csv,
+from etl_helpers import (ENGAGEMENT_HEADER, content, csv_text, engagement_row, folder_listing, query, sha256, write_csv,
                          write_engagements)
 
 FILES = Path(__file__).parent / "files"
@@ -87,6 +87,28 @@ def test_large_csv_path_gives_the_same_rows(tmp_path, monkeypatch):
     load_ok([src], large)
     assert content(large) == content(small)
     assert query(large, "SELECT source_row FROM sessions ORDER BY 1") == [(3,), (4,)]
+
+
+@pytest.mark.parametrize("blank_line", [False, True], ids=["no-blank-line", "blank-line"])
+def test_large_utf8_csv_row_numbers_with_and_without_blank_lines(tmp_path, monkeypatch, blank_line):
+    """A large UTF-8 file is read by DuckDB while its scan runs; a blank line found by the scan (DuckDB's reader
+    skips it, so rowid is no longer the row number) sends it back through the slow path: same rows, same numbers."""
+    src = tmp_path / "in"
+    src.mkdir()
+    write_engagements(src / "支援案件.csv", ids=("E-1",))
+    text = csv_text(SESSION_HEADER, SESSION_ROWS, ",", "\r\n")
+    if blank_line:
+        first_end = text.index("\r\n", text.index("\r\n") + 2) + 2    # after the first record
+        text = text[:first_end] + "\r\n" + text[first_end:]
+    (src / "伴走記録.csv").write_bytes(text.encode("utf-8"))
+    small = tmp_path / "small.duckdb"
+    load_ok([src], small)
+    monkeypatch.setattr(etl.extract, "SMALL_CSV_BYTES", 0)
+    large = tmp_path / "large.duckdb"
+    report = load_ok([src], large)
+    assert content(large) == content(small)
+    assert query(large, "SELECT source_row FROM sessions ORDER BY 1") == ([(2,), (4,)] if blank_line else [(2,), (3,)])
+    assert {t.sha256 for t in report.tables if t.kind == "sessions"} == {sha256(src / "伴走記録.csv")}
 
 
 # ── headers ─────────────────────────────────────────────────────────────────

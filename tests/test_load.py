@@ -304,6 +304,17 @@ def test_loading_the_same_files_twice_gives_the_same_content(sample_copy, tmp_pa
     assert {h[2] for h in history} == {sha256(p) for p in sample_copy.iterdir()}
 
 
+@pytest.mark.parametrize("kind", ["engagements", "sessions", "consultations", "events", "targets"])
+def test_keys_stay_unique_across_loads(sample_copy, tmp_path, kind):
+    # the record tables have no PRIMARY KEY (an index costs more than the rest of the write): the loader keeps keys unique
+    db = tmp_path / "dx.duckdb"
+    for _ in range(2):
+        assert load_files([sample_copy], db).loaded
+    key = ", ".join(KINDS[kind].key)
+    total, distinct = query(db, f"SELECT count(*), count(DISTINCT ({key})) FROM {kind}")[0]
+    assert total > 0 and total == distinct
+
+
 def test_a_corrected_file_updates_the_row_and_duplicates_nothing(sample_copy, tmp_path):
     db = tmp_path / "dx.duckdb"
     assert load_files([sample_copy], db).loaded
