@@ -48,8 +48,8 @@ CREATE TABLE IF NOT EXISTS consortia (
 
 -- ── records (one table per record kind; typed; source_* say where a row came from) ──
 -- Keys (etl/kinds.py) are unique without a PRIMARY KEY: the loader rejects a key twice in one batch and replaces
--- stored rows with the same key. An index would cost ≈ 0.7 s per million rows on every load (measured) and no
--- page looks a record up by its key alone.
+-- stored rows with the same key. An index would cost ≈ 0.7 s per million rows on every load (measured); without it
+-- one engagement's sessions are still found in ≈ 3 ms among 1,000,000 (rows are stored in file order).
 CREATE TABLE IF NOT EXISTS engagements (
     engagement_id     VARCHAR NOT NULL,   -- key
     fiscal_year       INTEGER NOT NULL,    -- 年度, April–March, as the Western year it starts in
