@@ -57,6 +57,19 @@ class Validation:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
+# ── access ─────────────────────────────────────────────────────────────────
+
+def restriction_notice(allowed: tuple[str, ...] | None) -> str | None:
+    """Under DX_ALLOWED_PREFECTURES the page neither loads nor lists rejected rows: a load replaces records of every
+    prefecture, and a rejected row may belong to any prefecture (its 都道府県 may be the very value that is wrong),
+    so neither can be limited to the allowed ones. The load history (files and counts, no records) stays."""
+    if allowed is None:
+        return None
+    return (f"この画面の閲覧範囲は {'、'.join(allowed)} に限られているため、記録の取込と不合格の行の表示はできません"
+            "（取込はすべての都道府県の記録に及び、不合格の行はどの都道府県のものか確かめられないためです）。"
+            "取込は閲覧範囲の設定のない画面か、コマンド python -m etl load で行ってください。")
+
+
 # ── uploads ────────────────────────────────────────────────────────────────
 
 def upload_signature(uploads: Iterable[tuple[str, bytes]]) -> str:

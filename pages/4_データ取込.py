@@ -7,6 +7,7 @@ from etl.load import LoadBusy
 from monitor import intake, ui
 from monitor.db import meta, resolve_path
 from monitor.exports import XLSX_MIME
+from monitor.filters import allowed_prefectures
 from monitor.format import fmt_date
 
 KEY_UPLOADER = "intake_files"
@@ -20,6 +21,7 @@ STATE_VALIDATION = "_intake_validation"
 STATE_DONE = "_intake_done"          # (signature, outcome message lines, kind) of the last loaded / cancelled upload
 
 ui.page_setup("データ取込")
+restricted = intake.restriction_notice(allowed_prefectures())
 db = resolve_path()
 m = meta()
 st.caption(f"取込先: {db.name}　｜　データ基準日: {fmt_date(m['data_as_of'])}　｜　"
@@ -28,8 +30,10 @@ st.caption(f"取込先: {db.name}　｜　データ基準日: {fmt_date(m['data_
 if m["is_sample"]:
     st.info("いまはサンプルデータを表示しています。記録を取り込むとサンプルデータは外れ、取り込んだ記録だけになります。")
 
-files = st.file_uploader("記録ファイル（CSV / Excel、複数可）", type=intake.ACCEPTED_TYPES,
-                         accept_multiple_files=True, key=KEY_UPLOADER)
+if restricted:
+    st.warning(restricted)
+files = None if restricted else st.file_uploader("記録ファイル（CSV / Excel、複数可）", type=intake.ACCEPTED_TYPES,
+                                                 accept_multiple_files=True, key=KEY_UPLOADER)
 uploads = [(f.name, f.getvalue()) for f in (files or [])]
 signature = intake.upload_signature(uploads) if uploads else None
 
@@ -117,7 +121,7 @@ elif uploads:
             st.rerun()
         elif result is not None:
             st.error("取り込めませんでした。検証結果を確認してください（データベースは変更していません）。")
-else:
+elif not restricted:
     st.info("取り込む記録ファイルを選んでください。列名・書き方は下の入力テンプレートを参考にしてください。")
 
 st.divider()
@@ -129,8 +133,10 @@ else:
     st.dataframe(history, hide_index=True, key="intake_history")
 
 st.subheader("不合格の行")
-loads = intake.loads_with_rejections(db)
-if not loads:
+loads = [] if restricted else intake.loads_with_rejections(db)
+if restricted:
+    st.caption("閲覧範囲が限られているため表示しません。")
+elif not loads:
     st.caption("不合格の行のある取込はありません。")
 else:
     labels = dict(loads)

@@ -159,6 +159,26 @@ def test_unreadable_file_is_named_and_load_disabled(db):
     assert at.button(key="intake_load").disabled
 
 
+def test_restricted_view_neither_loads_nor_lists_rejected_rows(db, monkeypatch):
+    """Under DX_ALLOWED_PREFECTURES: no uploader, no rejected rows (they may be any prefecture's records), the
+    history of files and counts stays; without the setting the same database offers both."""
+    v = intake.validate_uploads([(NAME, TWO_BAD)], db)
+    assert intake.load_validated(v, db).loaded
+    v.discard()
+    assert intake.loads_with_rejections(db)
+    unrestricted = page()
+    assert unrestricted.get("file_uploader") and unrestricted.selectbox(key="intake_rejected_load")
+    monkeypatch.setenv("DX_ALLOWED_PREFECTURES", "長野県")
+    digest = sha256(db)
+    at = page()
+    assert not at.get("file_uploader")
+    assert not [s for s in at.selectbox if s.key == "intake_rejected_load"]
+    assert any("長野県" in w.value and "取込" in w.value for w in at.warning), [w.value for w in at.warning]
+    assert any("閲覧範囲が限られているため表示しません" in c.value for c in at.caption)
+    assert frame_with(at, "sha256").iloc[0]["ファイル"] == NAME
+    assert sha256(db) == digest
+
+
 # ── the logic with real files ────────────────────────────────────────────────────────
 
 def test_rejected_rows_roundtrip_fix_and_reupload(db, tmp_path):
