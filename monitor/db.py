@@ -1,25 +1,35 @@
 """Read-only access to the dashboard database.
 
-A load writes a new file and os.replace-s it; a fresh in-memory DuckDB connection that ATTACHes the file READ_ONLY
-always sees the current file, while a reused one can keep serving the old one. The pages' queries go through
-``read_cursor``, which by default opens such a fresh connection per query and closes it afterwards: nothing the
-query read stays in memory (measured at 1,000,000 sessions, see docs/performance.md: the server's peak RSS is
-25–90 MB lower than with a kept connection).
+A load writes a new file and os.replace-s it; a fresh READ_ONLY attach of the file always sees the current file,
+while a reused one can keep serving the old one. The pages' queries go through ``read_cursor``, which by default
+attaches the file for that one query and detaches it afterwards, so nothing the query read stays in memory (measured
+at 1,000,000 sessions, see docs/performance.md: the server's peak RSS is 25–90 MB lower than with a kept
+attachment). The attach happens on a cursor of one in-memory DuckDB instance the process keeps (``_base``: nothing
+attached between queries, a few MB). Creating a DuckDB instance costs ≈ 11 ms, a cursor nothing, an ATTACH ≈ 1–3 ms:
+the default used to be a whole new instance per query, ≈ 15 ms of a 概要 query's 20–55 ms. Each query attaches under
+an alias of its own (``dx_q<n>``), so concurrent queries never share an attachment, and the instance's
+``memory_limit`` caps what concurrent queries hold together. After each query the allocator's free memory is given
+back to the system (``release_memory``), as closing an instance used to do.
 
 ``DX_READ_SHARED=1`` instead keeps one in-memory connection per (file, database version) — the version is
 (st_mtime_ns, st_size, st_ino), so a new load gets a new connection and the old one is closed once its last query
 has finished — and runs each query on a cursor of it (cursors are DuckDB's way to use one database from several
 threads); a connection idle for ``READ_IDLE_SECONDS`` is closed. That keeps the attached file's catalogue and buffer
-pool between queries: 10–20 % faster cold page runs and 20–40 % faster filter changes, for more memory.
+pool between queries: faster filter changes, for more memory.
 
 Every connection is capped (``READ_MEMORY_LIMIT``, ``READ_THREADS``; DuckDB's default would be 80 % of the RAM).
 ``connect_readonly`` gives a private fresh connection (tests, the intake page). The app never writes.
 
-Every connection and cursor gets the read-side filter macros of monitor/sql/_macros.sql (TEMP macros: they live in
-one connection, and a cursor is a connection of its own)."""
+The read-side filter macros of monitor/sql/_macros.sql: TEMP macros on every private and shared connection and
+cursor (a cursor is a connection of its own); on the kept instance of the default path ordinary macros of its
+in-memory database ``memory``, which each query's cursor finds through its search path."""
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
+import importlib.util
+import itertools
+import logging
 import os
 import threading
 import time
@@ -89,6 +99,147 @@ def connect_readonly(path: str | os.PathLike | None = None) -> duckdb.DuckDBPyCo
     return con
 
 
+# ── the default read path: one kept instance, the file attached per query ────────────────────────────────────
+
+log = logging.getLogger(__name__)
+
+_base: duckdb.DuckDBPyConnection | None = None     # the kept in-memory instance (nothing attached between queries)
+_base_lock = threading.Lock()
+_alias_numbers = itertools.count(1)
+_TEMP_MACRO = "CREATE OR REPLACE TEMP MACRO"
+
+
+def _base_cursor() -> duckdb.DuckDBPyConnection:
+    """A new cursor (a connection of its own: own default database, search path and TEMP objects) of the kept
+    instance, which is created on first use with the read macros as ordinary macros of its in-memory database
+    ``memory`` (a cursor finds them through its search path instead of creating them as TEMP macros: ≈ 2 ms a
+    query)."""
+    global _base
+    with _base_lock:
+        if _base is None:
+            con = duckdb.connect(":memory:", config=_config())
+            try:
+                sql = _macros_sql()
+                if sql.count(_TEMP_MACRO) != sql.count("CREATE"):
+                    raise ValueError(f"{MACROS_SQL.name}: only {_TEMP_MACRO} statements expected")
+                con.execute(sql.replace(_TEMP_MACRO, "CREATE OR REPLACE MACRO"))
+            except Exception:
+                con.close()
+                raise
+            _base = con
+        return _base.cursor()
+
+
+@contextmanager
+def _attached_cursor(p: Path):
+    """A cursor of the kept instance with ``p`` attached READ_ONLY under an alias of its own and selected with USE
+    (the read macros on its search path); afterwards the file is detached (its blocks freed), the cursor closed and
+    the allocator's free memory given back to the system."""
+    if not p.exists():
+        raise FileNotFoundError(f"データベースがありません: {p}")
+    alias = f"dx_q{next(_alias_numbers)}"
+    try:
+        cur = _base_cursor()
+    except (duckdb.FatalException, duckdb.InternalException, duckdb.ConnectionException):
+        close_base()            # an instance DuckDB invalidated (after a fatal error) is not used again
+        cur = _base_cursor()
+    try:
+        cur.execute(f"ATTACH ? AS {alias} (READ_ONLY)", [str(p)])
+        try:
+            cur.execute(f"USE {alias}")
+            cur.execute(f"SET search_path = '{alias}.main,memory.main'")
+            yield cur
+        finally:
+            _detach(cur, alias)
+    except (duckdb.FatalException, duckdb.InternalException):
+        close_base()            # the next query starts a new instance
+        raise
+    finally:
+        cur.close()
+        release_memory()
+
+
+def _detach(cur, alias: str) -> None:
+    try:
+        cur.execute("USE memory")
+        cur.execute(f"DETACH {alias}")
+        return
+    except Exception:  # noqa: BLE001 - e.g. the cursor is unusable after an interrupted query: use another one
+        pass
+    try:
+        other = _base_cursor()
+        try:
+            other.execute(f"DETACH DATABASE IF EXISTS {alias}")
+        finally:
+            other.close()
+    except Exception:  # noqa: BLE001
+        log.exception("could not detach %s", alias)
+
+
+@lru_cache(maxsize=1)
+def _jemalloc_mallctl():
+    """DuckDB's jemalloc control function (``duckdb_je_mallctl``, exported by its Linux builds), else None."""
+    try:
+        spec = importlib.util.find_spec("_duckdb") or importlib.util.find_spec("duckdb.duckdb")
+        fn = ctypes.CDLL(spec.origin).duckdb_je_mallctl
+    except (AttributeError, OSError, TypeError, ValueError, ImportError):
+        return None
+    fn.argtypes = [ctypes.c_char_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
+    fn.restype = ctypes.c_int
+    return fn
+
+
+def _mallctl_read(mallctl, name: bytes, ctype=ctypes.c_size_t) -> int | None:
+    value, size = ctype(), ctypes.c_size_t(ctypes.sizeof(ctype))
+    ok = mallctl(name, ctypes.cast(ctypes.byref(value), ctypes.c_void_p),
+                 ctypes.cast(ctypes.byref(size), ctypes.c_void_p), None, 0) == 0
+    return int(value.value) if ok else None
+
+
+def _dirty_bytes(mallctl) -> int | None:
+    """Bytes jemalloc holds freed but not yet given back (all arenas), or None when it cannot tell."""
+    epoch = ctypes.c_uint64(1)
+    if mallctl(b"epoch", None, None, ctypes.cast(ctypes.byref(epoch), ctypes.c_void_p), ctypes.sizeof(epoch)) != 0:
+        return None
+    pages, page = _mallctl_read(mallctl, b"stats.arenas.4096.pdirty"), _mallctl_read(mallctl, b"arenas.page")
+    return None if pages is None or page is None else pages * page
+
+
+# release_memory after a query only once the allocator holds this much freed memory: a 概要 query frees 3–33 MB,
+# giving that back each time made the next query fault it in again (≈ 10 ms of a 0.1 s filter change); 報告 and
+# 相談テーマ queries free more and are released at once (peak RSS as without the threshold, measured at 1,000,000)
+RELEASE_MIN_BYTES = 32 * 1024 * 1024
+
+
+def release_memory(min_bytes: int | None = None) -> bool:
+    """Give the memory DuckDB's allocator holds freed back to the system (jemalloc: flush this thread's cache, purge
+    every arena — what DuckDB itself does when an instance closes, which the old instance-per-query design got for
+    free), if it holds at least ``min_bytes`` (default RELEASE_MIN_BYTES; 0 = always). Without it the kept
+    instance's allocator kept what the queries of a page had freed: the server's peak RSS was ≈ 10 MB higher at
+    1,000,000 sessions (報告) and 30–45 MB more stayed resident between pages. ≈ 1 ms. False where DuckDB does not
+    use jemalloc (nothing to do there)."""
+    mallctl = _jemalloc_mallctl()
+    if mallctl is None:
+        return False
+    limit = RELEASE_MIN_BYTES if min_bytes is None else min_bytes
+    if limit > 0:
+        dirty = _dirty_bytes(mallctl)
+        if dirty is not None and dirty < limit:
+            return True
+    ok = mallctl(b"thread.tcache.flush", None, None, None, 0) == 0
+    return mallctl(b"arena.4096.purge", None, None, None, 0) == 0 and ok     # 4096 = MALLCTL_ARENAS_ALL
+
+
+def close_base() -> None:
+    """Close the kept instance (the next query starts a new one). Its cursors close with it: for when no query runs
+    (tests, benchmarks) or the instance is unusable anyway."""
+    global _base
+    with _base_lock:
+        con, _base = _base, None
+    if con is not None:
+        con.close()
+
+
 class _Shared:
     __slots__ = ("con", "version", "active", "retired", "last_used")
 
@@ -135,16 +286,14 @@ def _retire(entry: _Shared) -> None:
 
 @contextmanager
 def read_cursor(path: str | os.PathLike | None = None, version: tuple | None = None):
-    """A cursor on the shared read-only connection of ``path`` at ``version`` (default: the file's current
-    version), with ``dx`` selected. Safe from several threads (one cursor each)."""
+    """A cursor with ``path`` attached READ_ONLY and selected (USE), for one query: by default the file attached
+    for this cursor alone and detached afterwards; with DX_READ_SHARED=1 a cursor on the shared connection of
+    ``path`` at ``version`` (default: the file's current version). Safe from several threads (one cursor each)."""
     p = resolve_path(path)
     key = str(p)
     if not READ_SHARED:
-        con = connect_readonly(p)
-        try:
-            yield con
-        finally:
-            con.close()
+        with _attached_cursor(p) as cur:
+            yield cur
         return
     if version is None:
         version = db_version(p)
@@ -181,10 +330,12 @@ def read_cursor(path: str | os.PathLike | None = None, version: tuple | None = N
 
 
 def close_shared() -> None:
-    """Close every shared read connection (idle ones now, busy ones after their query)."""
+    """Close every shared read connection (idle ones now, busy ones after their query) and the kept instance of
+    the default read path."""
     with _shared_lock:
         while _shared:
             _retire(_shared.pop(next(iter(_shared))))
+    close_base()
 
 
 @lru_cache(maxsize=32)

@@ -3,8 +3,8 @@
 Results are cached per (query name, parameters, database file, database version); the version is the file's
 (st_mtime_ns, st_size, st_ino), so a new load (a new file os.replace-d into place) is picked up on the next call.
 The cache is bounded by entries and by the bytes of the frames it holds (``QUERY_CACHE_MB``), so that a server
-serving many filter selections keeps a bounded amount of memory. Queries run on a cursor of the shared read-only
-connection of the current database version (monitor.db.read_cursor).
+serving many filter selections keeps a bounded amount of memory. Queries run on a cursor with the current database
+file attached read-only (monitor.db.read_cursor).
 Works the same inside Streamlit and in plain Python (tests).
 
 Access restriction (``DX_ALLOWED_PREFECTURES``, monitor.filters.allowed_prefectures), enforced here for every query:

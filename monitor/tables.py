@@ -85,12 +85,14 @@ def consortium_comparison_table(kpi: pd.DataFrame) -> pd.DataFrame:
     column per consortium. However many indicators there are, the table is only as wide as the number of consortia,
     so it fits the page and each indicator reads across the consortia in one row."""
     wide = consortium_table(kpi)
-    names = list(dict.fromkeys(wide["コンソーシアム"]))
-    wide = wide.drop_duplicates("コンソーシアム").set_index("コンソーシアム")
-    out = wide.T.reset_index().rename(columns={"index": ITEM_COLUMN})
-    out.columns.name = None
-    out[ITEM_COLUMN] = [COMPARISON_ITEM_LABELS.get(v, v) for v in out[ITEM_COLUMN]]
-    return out[[ITEM_COLUMN, *names]]
+    first: dict[str, int] = {}                    # each consortium's column: its first row (as drop_duplicates)
+    for i, name in enumerate(wide["コンソーシアム"]):
+        first.setdefault(name, i)
+    items = [c for c in wide.columns if c != "コンソーシアム"]
+    values = {c: wide[c].tolist() for c in items}
+    # built from lists (transposing the frame cost more than building the table, on every filter change of 概要)
+    return pd.DataFrame({ITEM_COLUMN: [COMPARISON_ITEM_LABELS.get(c, c) for c in items],
+                         **{name: [values[c][i] for c in items] for name, i in first.items()}})
 
 
 # the full indicator names where the wide table's column labels are abbreviated

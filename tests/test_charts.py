@@ -5,6 +5,7 @@ import datetime as dt
 
 import pandas as pd
 import plotly.graph_objects as go
+import pytest
 
 from monitor import charts, tables
 
@@ -124,3 +125,57 @@ def test_stage_funnel_labels_count_and_share_of_stage_one():
     assert list(funnels[IB].text) == ["4件（100.0%）", "3件（75.0%）"]
     assert funnels[IB].xaxis != funnels[NA].xaxis                     # one panel per consortium: nothing overlaps
     assert "0件（0.0%）" in [a.text for a in fig.layout.annotations]  # a zero-width bar still says 0件
+
+
+# ── figures built as plain plotly JSON (charts.figure_from_spec) ───────────────────────────────────────────────
+
+def _without_empty(v):
+    """Plotly's validating constructor drops empty objects (xaxis.title = {}); nothing else may differ."""
+    if isinstance(v, dict):
+        out = {k: _without_empty(x) for k, x in v.items()}
+        return {k: x for k, x in out.items() if x != {}}
+    if isinstance(v, (list, tuple)):
+        return [_without_empty(x) for x in v]
+    return v
+
+
+def _monthly_frame():
+    return pd.DataFrame({"month": pd.to_datetime(["2022-09-01", "2022-08-01"]), "sessions": [5, 7],
+                         "bank_sessions": [2, 3], "consultations": [2, 0], "seminar_attendees": [0, 40],
+                         "event_attendees": [0, 40]})
+
+
+def test_spec_figures_are_what_plotly_validation_makes_of_them():
+    """The overview charts skip plotly's per-property validation when built; the same spec through the validating
+    constructor must come out unchanged (so every property name and value is one plotly accepts as given)."""
+    import json
+
+    import plotly.io as pio
+    for fig in (charts.kpi_comparison_figure(_kpi_frame(), CTX), charts.monthly_activity_figure(_monthly_frame(), CTX),
+                charts.kpi_comparison_figure(_kpi_frame().iloc[0:0], CTX)):
+        spec = json.loads(pio.to_json(fig.to_dict(), validate=False))
+        validated = json.loads(pio.to_json(go.Figure(fig.to_dict()).to_dict(), validate=False))
+        assert _without_empty(spec) == _without_empty(validated)
+        white = go.Figure(layout={"template": "plotly_white"}).to_dict()
+        assert spec["layout"]["template"] == json.loads(pio.to_json(white, validate=False))["layout"]["template"]
+
+
+def test_spec_figures_validate_later_changes():
+    fig = charts.kpi_comparison_figure(_kpi_frame(), CTX)
+    for change in (lambda: fig.update_layout(titel="x"), lambda: fig.layout.title.update(txt="x"),
+                   lambda: fig.data[0].update(nme="x")):
+        with pytest.raises(ValueError):
+            change()
+    fig.update_layout(width=800)
+    assert fig.layout.width == 800
+
+
+def test_style_figure_template_is_the_validated_one():
+    """style_figure assigns its template without validating it again: the figure equals the validated assignment."""
+    fast = charts.style_figure(go.Figure(go.Bar(x=[1, 2], y=[3, 4])), "題", CTX)
+    slow = go.Figure(go.Bar(x=[1, 2], y=[3, 4]))
+    slow.update_layout(title={"text": "題", "subtitle": {"text": CTX}, "x": 0.0, "xanchor": "left"},
+                       font={"family": charts.FONT, "size": 13}, height=420,
+                       margin={"l": 10, "r": 10, "t": 80, "b": 10},
+                       legend={"orientation": "h", "yanchor": "bottom", "y": -0.25, "x": 0}, template="plotly_white")
+    assert fast.to_dict() == slow.to_dict()
