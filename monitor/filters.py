@@ -18,7 +18,8 @@ KEY_PREFECTURES = "都道府県"
 KEY_CONSORTIA = "コンソーシアム"
 KEY_PERIOD = "期間"
 KEY_SUPPORT_TYPES = "支援種別"
-URL_KEYS = (KEY_FY, KEY_PREFECTURES, KEY_CONSORTIA, KEY_PERIOD, KEY_SUPPORT_TYPES)
+KEY_COORDINATORS = "担当ITC"
+URL_KEYS = (KEY_FY, KEY_PREFECTURES, KEY_CONSORTIA, KEY_PERIOD, KEY_SUPPORT_TYPES, KEY_COORDINATORS)
 ALL_YEARS = "全年度"
 PERIOD_SEP = "~"
 _LIST_SPLIT = re.compile(r"[,、，;；]")
@@ -32,10 +33,12 @@ class Filters:
     date_from: dt.date | None = None
     date_to: dt.date | None = None
     support_types: tuple[str, ...] = field(default_factory=tuple)
+    # 担当ITC: an engagement's 主担当ITC (its sessions follow it) or a consultation's 対応ITC; events have none
+    coordinators: tuple[str, ...] = field(default_factory=tuple)
 
     def __post_init__(self):
         # lists given by callers become tuples, so Filters stays hashable (it is part of cache keys)
-        for name in ("prefectures", "consortia", "support_types"):
+        for name in ("prefectures", "consortia", "support_types", "coordinators"):
             v = getattr(self, name)
             if not isinstance(v, tuple):
                 object.__setattr__(self, name, tuple(v or ()))
@@ -49,6 +52,7 @@ class Filters:
             "date_from": self.date_from,
             "date_to": self.date_to,
             "support_types": list(self.support_types),
+            "coordinators": list(self.coordinators),
         }
 
 
@@ -137,6 +141,7 @@ def describe_filters(f: Filters) -> str:
         f"コンソーシアム: {lst(f.consortia)}",
         f"期間: {period}",
         f"支援種別: {lst(f.support_types)}",
+        *([f"担当ITC: {lst(f.coordinators)}"] if f.coordinators else []),
     ])
 
 
@@ -154,6 +159,8 @@ def to_query_params(f: Filters) -> dict[str, str]:
                           f"{f.date_to.isoformat() if f.date_to else ''}")
     if f.support_types:
         qp[KEY_SUPPORT_TYPES] = ",".join(f.support_types)
+    if f.coordinators:
+        qp[KEY_COORDINATORS] = ",".join(f.coordinators)
     return qp
 
 
@@ -236,8 +243,8 @@ def default_filters(choices: Mapping) -> Filters:
 
 def from_query_params(qp: Mapping, choices: Mapping) -> tuple[Filters, list[str]]:
     """URL query parameters → (Filters, notices). Unknown or unreadable values are dropped with a Japanese
-    notice; never raises. ``choices`` holds the valid values: fiscal_years, prefectures, consortia, support_types;
-    and, under an access restriction, allowed_prefectures (a prefecture outside it gets a 閲覧範囲外 notice)."""
+    notice; never raises. ``choices`` holds the valid values: fiscal_years, prefectures, consortia, support_types,
+    coordinators; and, under an access restriction, allowed_prefectures (a prefecture outside it gets a 閲覧範囲外 notice)."""
     notices: list[str] = []
     years = [int(y) for y in choices.get("fiscal_years", []) or []]
     fy: int | None = max(years) if years else None
@@ -260,6 +267,7 @@ def from_query_params(qp: Mapping, choices: Mapping) -> tuple[Filters, list[str]
                         "都道府県", notices, out_of_scope=allowed)
     consortia = _pick(_values(qp, KEY_CONSORTIA), choices.get("consortia", []), "コンソーシアム", notices)
     support_types = _pick(_values(qp, KEY_SUPPORT_TYPES), choices.get("support_types", []), "支援種別", notices)
+    coordinators = _pick(_values(qp, KEY_COORDINATORS), choices.get("coordinators", []), "担当ITC", notices)
 
     date_from = date_to = None
     period = _values(qp, KEY_PERIOD) if KEY_PERIOD in qp else []
@@ -280,4 +288,4 @@ def from_query_params(qp: Mapping, choices: Mapping) -> tuple[Filters, list[str]
                     date_from, date_to = date_to, date_from
                     notices.append("URLの期間は開始日と終了日が逆だったため、入れ替えました。")
 
-    return Filters(fy, prefectures, consortia, date_from, date_to, support_types), notices
+    return Filters(fy, prefectures, consortia, date_from, date_to, support_types, coordinators), notices

@@ -29,8 +29,9 @@ KEY_CONSORTIA = "flt_consortia"
 KEY_DATE_FROM = "flt_date_from"
 KEY_DATE_TO = "flt_date_to"
 KEY_SUPPORT_TYPES = "flt_support_types"
+KEY_COORDINATORS = "flt_coordinators"
 KEY_RESET = "flt_reset"
-WIDGET_KEYS = (KEY_FY, KEY_PREFECTURES, KEY_CONSORTIA, KEY_DATE_FROM, KEY_DATE_TO, KEY_SUPPORT_TYPES)
+WIDGET_KEYS = (KEY_FY, KEY_PREFECTURES, KEY_CONSORTIA, KEY_DATE_FROM, KEY_DATE_TO, KEY_SUPPORT_TYPES, KEY_COORDINATORS)
 # non-widget state: survives page switches
 STATE_FILTERS = "_dx_filters"
 STATE_NOTICES = "_dx_filter_notices"
@@ -108,13 +109,13 @@ def _page_nav() -> None:
 
 def filter_choices() -> dict:
     """Valid filter values in display order: fiscal_years (ints, newest first), prefectures, consortia,
-    support_types; under an access restriction only the allowed prefectures, and allowed_prefectures (else None)."""
+    support_types, coordinators; under an access restriction only the allowed prefectures, and allowed_prefectures (else None)."""
     allowed = allowed_prefectures()
     df = run_query("filter_choices", Filters())
-    out: dict = {"fiscal_years": [], "prefectures": [], "consortia": [], "support_types": [],
+    out: dict = {"fiscal_years": [], "prefectures": [], "consortia": [], "support_types": [], "coordinators": [],
                  "allowed_prefectures": allowed}
     names = {"fiscal_year": "fiscal_years", "prefecture": "prefectures", "consortium": "consortia",
-             "support_type": "support_types"}
+             "support_type": "support_types", "coordinator": "coordinators"}
     for kind, value in zip(df["kind"], df["value"]):
         if kind in names and value is not None:
             out[names[kind]].append(int(value) if kind == "fiscal_year" else str(value))
@@ -132,12 +133,14 @@ def _sanitise(f: Filters, choices: dict) -> Filters:
         date_from=f.date_from,
         date_to=f.date_to,
         support_types=tuple(v for v in f.support_types if v in choices["support_types"]),
+        coordinators=tuple(v for v in f.coordinators if v in choices["coordinators"]),
     )
 
 
 def _seed_widgets(f: Filters, *, force: bool = False) -> None:
     values = {KEY_FY: f.fiscal_year, KEY_PREFECTURES: list(f.prefectures), KEY_CONSORTIA: list(f.consortia),
-              KEY_DATE_FROM: f.date_from, KEY_DATE_TO: f.date_to, KEY_SUPPORT_TYPES: list(f.support_types)}
+              KEY_DATE_FROM: f.date_from, KEY_DATE_TO: f.date_to, KEY_SUPPORT_TYPES: list(f.support_types),
+              KEY_COORDINATORS: list(f.coordinators)}
     for key, value in values.items():
         if force or key not in st.session_state:
             st.session_state[key] = value
@@ -164,7 +167,7 @@ def sidebar_filters() -> Filters:
     _seed_widgets(persisted)   # a page opened for the first time in this session starts from the shared selection
     # values no longer offered (after a new load) must not reach the widgets
     for key, valid in ((KEY_PREFECTURES, choices["prefectures"]), (KEY_CONSORTIA, choices["consortia"]),
-                       (KEY_SUPPORT_TYPES, choices["support_types"])):
+                       (KEY_SUPPORT_TYPES, choices["support_types"]), (KEY_COORDINATORS, choices["coordinators"])):
         st.session_state[key] = [v for v in st.session_state[key] if v in valid]
     if st.session_state[KEY_FY] is not None and st.session_state[KEY_FY] not in choices["fiscal_years"]:
         st.session_state[KEY_FY] = persisted.fiscal_year
@@ -184,6 +187,9 @@ def sidebar_filters() -> Filters:
         c2.date_input("期間（終了）", key=KEY_DATE_TO, min_value=DATE_MIN, max_value=DATE_MAX,
                       format="YYYY/MM/DD")
         st.multiselect("支援種別", choices["support_types"], key=KEY_SUPPORT_TYPES, placeholder="すべて")
+        st.multiselect("担当ITC", choices["coordinators"], key=KEY_COORDINATORS, placeholder="すべて",
+                       help="支援案件の主担当ITC（その伴走記録を含む）と相談記録の対応ITC。セミナーは担当ITCを持たないため、"
+                            "選ぶと数えません")
         st.button("絞り込みをリセット", key=KEY_RESET, on_click=_reset_filters, args=(choices,))
 
     date_from, date_to = st.session_state[KEY_DATE_FROM], st.session_state[KEY_DATE_TO]
@@ -197,6 +203,7 @@ def sidebar_filters() -> Filters:
         date_from=date_from,
         date_to=date_to,
         support_types=tuple(st.session_state[KEY_SUPPORT_TYPES]),
+        coordinators=tuple(st.session_state[KEY_COORDINATORS]),
     )
     st.session_state[STATE_FILTERS] = f
     _write_url(f)

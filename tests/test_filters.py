@@ -13,6 +13,7 @@ CHOICES = {
     "prefectures": ["山形県", "茨城県", "長野県"],
     "consortia": ["茨城県DX支援コミュニティ", "長野県DX支援コミュニティ"],
     "support_types": ["伴走支援", "ITCアドバイザー", "研修", "相談会"],
+    "coordinators": ["架空 一郎(架空)", "架空 花子(架空)"],
 }
 
 
@@ -24,6 +25,7 @@ CHOICES = {
     Filters(2022, date_from=dt.date(2022, 4, 1), date_to=dt.date(2022, 9, 30)),
     Filters(2022, date_from=dt.date(2022, 10, 1)),
     Filters(None, date_to=dt.date(2023, 3, 31), support_types=("伴走支援", "相談会")),
+    Filters(2022, coordinators=("架空 一郎(架空)", "架空 花子(架空)")),
 ])
 def test_round_trip(f):
     qp = to_query_params(f)
@@ -64,6 +66,7 @@ def test_fiscal_year_forms(text, year):
     ({"都道府県": "長野県,存在しない県"}, "prefectures", "存在しない県"),
     ({"コンソーシアム": "架空コミュニティ"}, "consortia", "架空コミュニティ"),
     ({"支援種別": "宇宙支援"}, "support_types", "宇宙支援"),
+    ({"担当ITC": "いない人"}, "coordinators", "いない人"),
     ({"年度": "abc"}, "fiscal_year", "abc"),
     ({"年度": "2030"}, "fiscal_year", "2030"),
     ({"期間": "昨日から"}, "date_from", "昨日から"),
@@ -77,6 +80,13 @@ def test_bad_values_are_dropped_with_a_notice(qp, field, fragment):
         assert f.prefectures == ("長野県",)
     else:
         assert getattr(f, field) == getattr(default, field)
+
+
+def test_coordinator_in_the_url_matches_full_width_spelling():
+    f, notices = from_query_params({"担当ITC": "架空 一郎（架空）、架空 花子(架空)"}, CHOICES)
+    assert notices == [] and f.coordinators == ("架空 一郎(架空)", "架空 花子(架空)")
+    assert "担当ITC: 架空 一郎(架空)" in describe_filters(f)
+    assert "担当ITC" not in describe_filters(Filters(2022))
 
 
 def test_reversed_period_is_swapped_with_a_notice():
@@ -104,7 +114,7 @@ def test_sql_params_and_hashable():
     assert f.prefectures == ("茨城県",)
     assert hash(f) == hash(Filters(2022, prefectures=("茨城県",)))
     assert f.sql_params() == {"fy": 2022, "prefectures": ["茨城県"], "consortia": [], "date_from": None,
-                              "date_to": None, "support_types": []}
+                              "date_to": None, "support_types": [], "coordinators": []}
 
 
 def test_describe_filters():

@@ -38,27 +38,35 @@ def latest_fiscal_year(db: Path) -> int:
                               UNION ALL SELECT fiscal_year FROM events)""").fetchone()[0]
 
 
-def expected_kpis(db: Path, fy: int, prefecture: str | None) -> dict:
+def expected_kpis(db: Path, fy: int, prefecture: str | None, coordinator: str | None = None) -> dict:
+    """The overview figures straight from the record tables. coordinator (担当ITC): an engagement's
+    lead_coordinator (its sessions follow it), a consultation's coordinator; events have none."""
     pref = "TRUE" if prefecture is None else "e.prefecture = $pref"
-    params = {"fy": fy} | ({} if prefecture is None else {"pref": prefecture})
+    lead, events, consulted = pref, pref, pref
+    if coordinator is not None:
+        lead, events, consulted = (f"{pref} AND e.lead_coordinator = $coord",
+                                   f"{pref} AND $coord IS NULL",          # events have no 担当ITC
+                                   f"{pref} AND e.coordinator = $coord")
+    params = {"fy": fy} | ({} if prefecture is None else {"pref": prefecture}) \
+        | ({} if coordinator is None else {"coord": coordinator})
     with duckdb.connect(str(db), read_only=True) as con:
         def one(sql):
             return con.execute(sql, params).fetchone()
-        companies = one(f"""SELECT count(DISTINCT client_name) FROM engagements e WHERE fiscal_year = $fy AND {pref}
+        companies = one(f"""SELECT count(DISTINCT client_name) FROM engagements e WHERE fiscal_year = $fy AND {lead}
                             AND client_type = '企業' AND status IN ('実施中', '完了')""")[0]
         sessions, bank, bank_known = one(f"""
             SELECT count(*), count(*) FILTER (WHERE s.bank_attended), count(s.bank_attended)
             FROM sessions s JOIN engagements e ON e.engagement_id = s.engagement_id
-            WHERE s.fiscal_year = $fy AND {pref}""")
+            WHERE s.fiscal_year = $fy AND {lead}""")
         planned = one(f"""SELECT coalesce(sum(coalesce(planned_sessions,
                                    CASE WHEN support_type = '伴走支援' THEN 10 END)), 0)
-                          FROM engagements e WHERE fiscal_year = $fy AND {pref}
+                          FROM engagements e WHERE fiscal_year = $fy AND {lead}
                           AND coalesce(status, '') <> '中止'""")[0]
-        plans = one(f"""SELECT count(*) FROM engagements e WHERE fiscal_year = $fy AND {pref}
+        plans = one(f"""SELECT count(*) FROM engagements e WHERE fiscal_year = $fy AND {lead}
                         AND deliverable LIKE '%DX%計画%' AND deliverable_date IS NOT NULL""")[0]
-        seminar = one(f"""SELECT coalesce(sum(attendees), 0) FROM events e WHERE fiscal_year = $fy AND {pref}
+        seminar = one(f"""SELECT coalesce(sum(attendees), 0) FROM events e WHERE fiscal_year = $fy AND {events}
                           AND kind LIKE '%セミナー%'""")[0]
-        consultations = one(f"SELECT count(*) FROM consultations e WHERE fiscal_year = $fy AND {pref}")[0]
+        consultations = one(f"SELECT count(*) FROM consultations e WHERE fiscal_year = $fy AND {consulted}")[0]
     return {"支援企業数": companies, "実施回数": sessions, "予定回数": planned, "DX計画書策定数": plans,
             "セミナー参加者数": seminar, "相談件数": consultations,
             "金融機関同行率": None if bank_known == 0 else round(bank / bank_known * 100, 1)}
@@ -109,6 +117,32 @@ def test_overview_figures_per_prefecture(db, prefecture):
     assert displayed_kpis(at) == expected_kpis(db, fy, prefecture)
     assert f"都道府県: {prefecture}" in " ".join(c.value for c in at.caption)
     assert _qp(at, "都道府県") == [prefecture]            # the URL follows the selection
+
+
+def busiest_coordinator(db: Path, fy: int) -> str:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute("""SELECT lead_coordinator FROM engagements WHERE fiscal_year = ? AND lead_coordinator
+                              IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1""", [fy]).fetchall()[0][0]
+
+
+def test_overview_figures_per_coordinator(db):
+    fy = latest_fiscal_year(db)
+    coordinator = busiest_coordinator(db, fy)
+    at = _app().run()
+    assert coordinator in at.multiselect(key="flt_coordinators").options
+    at.multiselect(key="flt_coordinators").set_value([coordinator]).run()
+    assert not at.exception
+    shown = displayed_kpis(at)
+    assert shown == expected_kpis(db, fy, None, coordinator)
+    assert shown["実施回数"] > 0 and shown["セミナー参加者数"] == 0     # seminars have no 担当ITC
+    assert shown != expected_kpis(db, fy, None)
+    captions = " ".join(c.value for c in at.caption)
+    assert f"担当ITC: {coordinator}" in captions
+    assert "達成率" not in captions and "目標値の設定なし" in captions    # targets are per consortium, not per person
+    assert _qp(at, "担当ITC") == [coordinator]
+    # the same view from its URL
+    again = _app(担当ITC=coordinator).run()
+    assert not again.exception and displayed_kpis(again) == shown
 
 
 @pytest.mark.parametrize("prefecture", ["茨城県", "長野県"])

@@ -34,18 +34,22 @@ def _latest_fy(con) -> int:
                           UNION ALL SELECT fiscal_year FROM events)""").fetchone()[0]
 
 
-def expected(db: Path, prefecture: str) -> dict:
-    """Per engagement (done, planned), stalled ids, and the funnel per consortium, from the base tables."""
+def expected(db: Path, prefecture: str | None, coordinator: str | None = None) -> dict:
+    """Per engagement (done, planned), stalled ids, and the funnel per consortium, from the base tables; for one
+    prefecture and/or one 担当ITC (the engagement's lead_coordinator)."""
+    where = " AND ".join(["e.fiscal_year = $fy"] + (["e.prefecture = $pref"] if prefecture else [])
+                         + (["e.lead_coordinator = $coord"] if coordinator else []))
     with duckdb.connect(str(db), read_only=True) as con:
         fy = _latest_fy(con)
+        params = {"fy": fy} | ({"pref": prefecture} if prefecture else {}) | ({"coord": coordinator} if coordinator else {})
         as_of = con.execute("SELECT CAST(value AS DATE) FROM meta WHERE key = 'data_as_of'").fetchone()[0]
-        rows = con.execute("""
+        rows = con.execute(f"""
             SELECT e.engagement_id, e.consortium, e.status, e.start_date,
                    coalesce(e.planned_sessions, CASE WHEN e.support_type = '伴走支援' THEN 10 END) AS planned,
                    count(s.session_no) AS done, max(s.date) AS last_date, max(s.stage_no) AS stage
             FROM engagements e LEFT JOIN sessions s ON s.engagement_id = e.engagement_id
-            WHERE e.fiscal_year = ? AND e.prefecture = ?
-            GROUP BY ALL""", [fy, prefecture]).fetchall()
+            WHERE {where}
+            GROUP BY ALL""", params).fetchall()
     rows = [r for r in rows if r[4] is not None or r[5] > 0]
     table = {r[0]: (r[5], r[4]) for r in rows}
     stalled = {r[0] for r in rows
@@ -100,6 +104,21 @@ def test_progress_page_figures(db, prefecture):
     got = {t["name"]: _decode(t["x"]) for t in funnel["data"]}
     assert got == exp["funnel"]
     assert prefecture in funnel["layout"]["title"]["subtitle"]["text"]
+
+
+def test_progress_page_per_coordinator(db):
+    with duckdb.connect(str(db), read_only=True) as con:
+        fy = _latest_fy(con)
+        coordinator = con.execute("""SELECT lead_coordinator FROM engagements WHERE fiscal_year = ?
+                                     GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1""", [fy]).fetchall()[0][0]
+    at = _page(担当ITC=coordinator).run()
+    assert not at.exception
+    assert at.multiselect(key="flt_coordinators").value == [coordinator]
+    exp = expected(db, None, coordinator)
+    table, df = _shown_table(at)
+    assert table == exp["table"] and len(table) > 0
+    assert len(table) < len(expected(db, None)["table"])
+    assert {m.label: m.value for m in at.metric}["案件数"] == f"{len(exp['table'])}件"
 
 
 def test_session_log_of_the_chosen_engagement(db):

@@ -32,7 +32,7 @@ def _page(**query) -> AppTest:
 
 def _rows(db: Path, sql: str, params=()) -> list[tuple]:
     with duckdb.connect(str(db), read_only=True) as con:
-        return con.execute(sql, list(params)).fetchall()
+        return con.execute(sql, params if isinstance(params, dict) else list(params)).fetchall()
 
 
 def _latest_fy(db: Path) -> int:
@@ -46,23 +46,26 @@ def _latest_fy(db: Path) -> int:
 # date and its engagement's prefecture.
 THEME_ROWS = """
 WITH s AS (
-    SELECT list_distinct(s.themes) AS ts, e.prefecture, e.municipality, e.municipality_code
+    SELECT list_distinct(s.themes) AS ts, e.prefecture, e.municipality, e.municipality_code, e.lead_coordinator
     FROM sessions s JOIN engagements e ON e.engagement_id = s.engagement_id
     WHERE s.fiscal_year = $fy
 ),
 rows_ AS (
     SELECT unnest(CASE WHEN ts IS NULL OR len(ts) = 0 THEN ['未分類'] ELSE ts END) AS theme,
-           prefecture, municipality, '伴走' AS kind
+           prefecture, municipality, '伴走' AS kind, lead_coordinator AS coordinator
     FROM s
     UNION ALL
-    SELECT coalesce(theme, '未分類'), prefecture, municipality, '相談' FROM consultations WHERE fiscal_year = $fy
+    SELECT coalesce(theme, '未分類'), prefecture, municipality, '相談', coordinator
+    FROM consultations WHERE fiscal_year = $fy
 )
 """
 
 
-def expected_counts(db: Path, prefecture: str | None, fy: int) -> dict[str, int]:
+def expected_counts(db: Path, prefecture: str | None, fy: int, coordinator: str | None = None) -> dict[str, int]:
     where = "WHERE prefecture = $pref" if prefecture else ""
-    params = {"fy": fy, **({"pref": prefecture} if prefecture else {})}
+    if coordinator:
+        where = (where + " AND" if where else "WHERE") + " coordinator = $coord"
+    params = {"fy": fy, **({"pref": prefecture} if prefecture else {}), **({"coord": coordinator} if coordinator else {})}
     with duckdb.connect(str(db), read_only=True) as con:
         rows = con.execute(THEME_ROWS + f"SELECT theme, count(*) FROM rows_ {where} GROUP BY theme", params).fetchall()
     return dict(rows)
@@ -135,6 +138,17 @@ def test_theme_counts_and_heatmap_equal_sql(db, prefecture):
     cells, hspec = _heatmap(at)
     assert hspec["layout"]["title"]["text"] == f"テーマ × 市区町村（{prefecture}）の件数"
     assert cells == expected_matrix(db, fy, prefecture)
+
+
+def test_theme_counts_per_coordinator(db):
+    fy = _latest_fy(db)
+    coordinator = _rows(db, THEME_ROWS + """SELECT coordinator FROM rows_ WHERE coordinator IS NOT NULL
+                                            GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1""", {"fy": fy})[0][0]
+    at = _page(担当ITC=coordinator).run()
+    assert not at.exception
+    exp = expected_counts(db, None, fy, coordinator)
+    assert exp and exp != expected_counts(db, None, fy)
+    assert _bar_counts(at) == exp
 
 
 def test_heatmap_by_prefecture_without_a_prefecture_filter(db):

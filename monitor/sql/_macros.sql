@@ -9,29 +9,35 @@
 -- Empty list = no restriction. A record whose value is NULL (e.g. consortium NULL = outside any consortium) is in
 -- scope only when that list is empty (list_contains(list, NULL) is NULL).
 
--- The standard filter parameters, typed: one row (fy, prefectures, consortia, date_from, date_to, support_types).
---     WITH p AS (FROM dx_filter_params($fy, $prefectures, $consortia, $date_from, $date_to, $support_types))
-CREATE OR REPLACE TEMP MACRO dx_filter_params(fy, prefectures, consortia, date_from, date_to, support_types) AS TABLE
+-- The standard filter parameters, typed: one row (fy, prefectures, consortia, date_from, date_to, support_types,
+-- coordinators).
+--     WITH p AS (FROM dx_filter_params($fy, $prefectures, $consortia, $date_from, $date_to, $support_types,
+--                                      $coordinators))
+CREATE OR REPLACE TEMP MACRO dx_filter_params(fy, prefectures, consortia, date_from, date_to, support_types,
+                                              coordinators) AS TABLE
     SELECT
         CAST(fy AS INTEGER)               AS fy,
         CAST(prefectures AS VARCHAR[])    AS prefectures,
         CAST(consortia AS VARCHAR[])      AS consortia,
         CAST(date_from AS DATE)           AS date_from,
         CAST(date_to AS DATE)             AS date_to,
-        CAST(support_types AS VARCHAR[])  AS support_types;
+        CAST(support_types AS VARCHAR[])  AS support_types,
+        CAST(coordinators AS VARCHAR[])   AS coordinators;
 
 -- value is one of the chosen ones, or nothing is chosen.
 CREATE OR REPLACE TEMP MACRO dx_in_selection(value, chosen) AS
     (len(chosen) = 0 OR list_contains(chosen, value));
 
--- The record's 年度 / 都道府県 / コンソーシアム / 支援種別 pass the filters (fy NULL = every year). Not the 期間:
--- see dx_in_period / dx_overlaps_period.
-CREATE OR REPLACE TEMP MACRO dx_in_filters(fiscal_year, prefecture, consortium, support_type,
-                                           fy, prefectures, consortia, support_types) AS (
+-- The record's 年度 / 都道府県 / コンソーシアム / 支援種別 / 担当ITC pass the filters (fy NULL = every year). Not
+-- the 期間: see dx_in_period / dx_overlaps_period. coordinator: the marts' column (主担当ITC of an engagement and its
+-- sessions, 対応ITC of a consultation, NULL for events).
+CREATE OR REPLACE TEMP MACRO dx_in_filters(fiscal_year, prefecture, consortium, support_type, coordinator,
+                                           fy, prefectures, consortia, support_types, coordinators) AS (
     (fy IS NULL OR fiscal_year = fy)
     AND dx_in_selection(prefecture, prefectures)
     AND dx_in_selection(consortium, consortia)
     AND dx_in_selection(support_type, support_types)
+    AND dx_in_selection(coordinator, coordinators)
 );
 
 -- A dated record (session, consultation, activity day, deliverable) is in the 期間 by its own date; an undated one

@@ -8,13 +8,13 @@ WITH p AS (
         *,
         coalesce(CAST($only_stalled AS BOOLEAN), false)  AS only_stalled,
         coalesce(CAST($progress_only AS BOOLEAN), false) AS progress_only
-    FROM dx_filter_params($fy, $prefectures, $consortia, $date_from, $date_to, $support_types)
+    FROM dx_filter_params($fy, $prefectures, $consortia, $date_from, $date_to, $support_types, $coordinators)
 ),
 eng AS (   -- engagements in scope; an engagement is in a 期間 it overlaps
     SELECT m.*
     FROM mart_engagement_progress AS m, p
-    WHERE dx_in_filters(m.fiscal_year, m.prefecture, m.consortium, m.support_type,
-                        p.fy, p.prefectures, p.consortia, p.support_types)
+    WHERE dx_in_filters(m.fiscal_year, m.prefecture, m.consortium, m.support_type, m.lead_coordinator,
+                        p.fy, p.prefectures, p.consortia, p.support_types, p.coordinators)
       AND dx_overlaps_period(m.span_start, m.span_end, p.date_from, p.date_to)   -- not started (no date) = in no period
       AND (NOT p.only_stalled OR m.stalled)
       AND (NOT p.progress_only OR m.planned_sessions IS NOT NULL OR m.sessions_done > 0)

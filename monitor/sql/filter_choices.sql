@@ -1,5 +1,5 @@
 -- The values the sidebar filters offer (and the URL may name): kind ∈ fiscal_year, prefecture, consortium,
--- support_type; ord orders them for display. Only values that occur in the records (or reference lists for
+-- support_type, coordinator; ord orders them for display. Only values that occur in the records (or reference lists for
 -- consortia and support types).
 WITH years AS (
     SELECT fiscal_year FROM engagements
@@ -21,6 +21,10 @@ types AS (
     SELECT support_type FROM engagements
     UNION SELECT support_type FROM mart_consultations
     UNION SELECT support_type FROM mart_daily_activity WHERE support_type IS NOT NULL
+),
+coordinators AS (   -- 主担当ITC of engagements, 対応ITC of consultations (the marts' coordinator column)
+    SELECT lead_coordinator AS coordinator FROM engagements WHERE lead_coordinator IS NOT NULL
+    UNION SELECT coordinator FROM consultations WHERE coordinator IS NOT NULL
 )
 SELECT 'fiscal_year' AS kind, CAST(fiscal_year AS VARCHAR) AS value, -fiscal_year AS ord FROM years
 UNION ALL
@@ -33,4 +37,6 @@ LEFT JOIN prefectures AS r ON r.prefecture = k.prefecture
 UNION ALL
 SELECT 'support_type', t.support_type, coalesce(s.sort_order, 999)
 FROM types AS t LEFT JOIN support_types AS s ON s.support_type = t.support_type
+UNION ALL
+SELECT 'coordinator', coordinator, 0 FROM coordinators
 ORDER BY kind, ord, value

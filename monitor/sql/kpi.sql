@@ -11,20 +11,20 @@
 -- Targets (targets table): for a consortium row its own; for the total the programme-wide row ('') of each year
 -- unless 都道府県/コンソーシアム narrow the selection (or no programme-wide row exists), then the sum of the
 -- consortia in scope. Rates (indicators ending in 率) are averaged, counts summed. Targets are per fiscal year and
--- are not prorated to a 期間.
-WITH p AS (FROM dx_filter_params($fy, $prefectures, $consortia, $date_from, $date_to, $support_types)),
+-- are not prorated to a 期間. With 担当ITC chosen there are no targets: they are set for consortia, not for a person.
+WITH p AS (FROM dx_filter_params($fy, $prefectures, $consortia, $date_from, $date_to, $support_types, $coordinators)),
 eng AS (   -- engagements in scope; an engagement is in a 期間 it overlaps
     SELECT m.*
     FROM mart_engagement_progress AS m, p
-    WHERE dx_in_filters(m.fiscal_year, m.prefecture, m.consortium, m.support_type,
-                        p.fy, p.prefectures, p.consortia, p.support_types)
+    WHERE dx_in_filters(m.fiscal_year, m.prefecture, m.consortium, m.support_type, m.lead_coordinator,
+                        p.fy, p.prefectures, p.consortia, p.support_types, p.coordinators)
       AND dx_overlaps_period(m.span_start, m.span_end, p.date_from, p.date_to)   -- not started (no date) = in no period
 ),
 act AS (   -- daily activity in scope
     SELECT a.*
     FROM mart_daily_activity AS a, p
-    WHERE dx_in_filters(a.fiscal_year, a.prefecture, a.consortium, a.support_type,
-                        p.fy, p.prefectures, p.consortia, p.support_types)
+    WHERE dx_in_filters(a.fiscal_year, a.prefecture, a.consortium, a.support_type, a.coordinator,
+                        p.fy, p.prefectures, p.consortia, p.support_types, p.coordinators)
       AND dx_in_period(a.date, p.date_from, p.date_to)
 ),
 eng_flags AS (
@@ -71,7 +71,7 @@ tgt_rows AS (
     FROM targets AS t
     CROSS JOIN p
     LEFT JOIN consortia AS k ON k.consortium = t.consortium
-    WHERE p.fy IS NULL OR t.fiscal_year = p.fy
+    WHERE (p.fy IS NULL OR t.fiscal_year = p.fy) AND len(p.coordinators) = 0
 ),
 tgt_year AS (
     SELECT

@@ -1,6 +1,6 @@
 -- The consultations in scope at one municipality ($municipality_code), newest first, at most $max_rows rows;
 -- total_rows = how many there are.
-WITH p AS (FROM dx_filter_params($fy, $prefectures, $consortia, $date_from, $date_to, $support_types)),
+WITH p AS (FROM dx_filter_params($fy, $prefectures, $consortia, $date_from, $date_to, $support_types, $coordinators)),
 unique_names AS (
     SELECT prefecture, municipality, any_value(municipality_code) AS municipality_code
     FROM municipalities
@@ -10,8 +10,8 @@ unique_names AS (
 con AS (
     SELECT c.*
     FROM mart_consultations AS c, p
-    WHERE dx_in_filters(c.fiscal_year, c.prefecture, c.consortium, c.support_type,
-                        p.fy, p.prefectures, p.consortia, p.support_types)
+    WHERE dx_in_filters(c.fiscal_year, c.prefecture, c.consortium, c.support_type, c.coordinator,
+                        p.fy, p.prefectures, p.consortia, p.support_types, p.coordinators)
       AND dx_in_period(c.date, p.date_from, p.date_to)
 )
 SELECT

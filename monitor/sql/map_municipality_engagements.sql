@@ -1,5 +1,5 @@
 -- The engagements in scope at one municipality ($municipality_code), for the list under the map.
-WITH p AS (FROM dx_filter_params($fy, $prefectures, $consortia, $date_from, $date_to, $support_types)),
+WITH p AS (FROM dx_filter_params($fy, $prefectures, $consortia, $date_from, $date_to, $support_types, $coordinators)),
 unique_names AS (
     SELECT prefecture, municipality, any_value(municipality_code) AS municipality_code
     FROM municipalities
@@ -9,8 +9,8 @@ unique_names AS (
 eng AS (   -- engagements in scope; an engagement is in a 期間 it overlaps
     SELECT m.*
     FROM mart_engagement_progress AS m, p
-    WHERE dx_in_filters(m.fiscal_year, m.prefecture, m.consortium, m.support_type,
-                        p.fy, p.prefectures, p.consortia, p.support_types)
+    WHERE dx_in_filters(m.fiscal_year, m.prefecture, m.consortium, m.support_type, m.lead_coordinator,
+                        p.fy, p.prefectures, p.consortia, p.support_types, p.coordinators)
       AND dx_overlaps_period(m.span_start, m.span_end, p.date_from, p.date_to,
                              unstarted_in := true)   -- the map shows not-started engagements too
 )

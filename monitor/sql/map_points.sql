@@ -2,7 +2,7 @@
 -- 期間 it overlaps, as on the other pages), 伴走支援 sessions (伴走回数) and consultations (相談件数) dated in scope,
 -- and which client types (企業 / 自治体) the records there are for. A record without a municipality code is placed
 -- by its prefecture + municipality name; rows whose place is unknown come back with municipality_code / lat NULL.
-WITH p AS (FROM dx_filter_params($fy, $prefectures, $consortia, $date_from, $date_to, $support_types)),
+WITH p AS (FROM dx_filter_params($fy, $prefectures, $consortia, $date_from, $date_to, $support_types, $coordinators)),
 unique_names AS (   -- names that identify exactly one municipality in their prefecture
     SELECT prefecture, municipality, any_value(municipality_code) AS municipality_code
     FROM municipalities
@@ -12,8 +12,8 @@ unique_names AS (   -- names that identify exactly one municipality in their pre
 eng AS (   -- engagements in scope; an engagement is in a 期間 it overlaps
     SELECT m.*
     FROM mart_engagement_progress AS m, p
-    WHERE dx_in_filters(m.fiscal_year, m.prefecture, m.consortium, m.support_type,
-                        p.fy, p.prefectures, p.consortia, p.support_types)
+    WHERE dx_in_filters(m.fiscal_year, m.prefecture, m.consortium, m.support_type, m.lead_coordinator,
+                        p.fy, p.prefectures, p.consortia, p.support_types, p.coordinators)
       AND dx_overlaps_period(m.span_start, m.span_end, p.date_from, p.date_to,
                              unstarted_in := true)   -- the map shows not-started engagements too
 ),
@@ -39,8 +39,8 @@ act_m AS (   -- sessions and consultations dated in scope (mart_map_activity is 
         sum(a.sessions + a.consultations) FILTER (WHERE a.client_type = '企業')   AS company_records,
         sum(a.sessions + a.consultations) FILTER (WHERE a.client_type = '自治体') AS municipal_records
     FROM mart_map_activity AS a, p
-    WHERE dx_in_filters(a.fiscal_year, a.prefecture, a.consortium, a.support_type,
-                        p.fy, p.prefectures, p.consortia, p.support_types)
+    WHERE dx_in_filters(a.fiscal_year, a.prefecture, a.consortium, a.support_type, a.coordinator,
+                        p.fy, p.prefectures, p.consortia, p.support_types, p.coordinators)
       AND dx_in_period(a.date, p.date_from, p.date_to)
     GROUP BY 1
 ),

@@ -1,12 +1,12 @@
 -- Stage funnel per consortium: how many engagements in scope have reached each 伴走支援 stage
 -- (reached = their highest stage so far is this stage or a later one). Engagements with no staged session are left
 -- out; consortium NULL = outside any consortium.
-WITH p AS (FROM dx_filter_params($fy, $prefectures, $consortia, $date_from, $date_to, $support_types)),
+WITH p AS (FROM dx_filter_params($fy, $prefectures, $consortia, $date_from, $date_to, $support_types, $coordinators)),
 eng AS (   -- engagements in scope; an engagement is in a 期間 it overlaps
     SELECT m.*
     FROM mart_engagement_progress AS m, p
-    WHERE dx_in_filters(m.fiscal_year, m.prefecture, m.consortium, m.support_type,
-                        p.fy, p.prefectures, p.consortia, p.support_types)
+    WHERE dx_in_filters(m.fiscal_year, m.prefecture, m.consortium, m.support_type, m.lead_coordinator,
+                        p.fy, p.prefectures, p.consortia, p.support_types, p.coordinators)
       AND dx_overlaps_period(m.span_start, m.span_end, p.date_from, p.date_to)   -- not started (no date) = in no period
 ),
 staged AS (

@@ -3,13 +3,13 @@
 -- are picked there (record_id = consultation_id, or engagement_id#session_no for a session), and the client name and
 -- the free text (原文, 概要・メモ) are joined from the base tables (sessions + engagements, consultations) for
 -- those rows only.
-WITH p AS (FROM dx_filter_params($fy, $prefectures, $consortia, $date_from, $date_to, $support_types)),
+WITH p AS (FROM dx_filter_params($fy, $prefectures, $consortia, $date_from, $date_to, $support_types, $coordinators)),
 rec AS (   -- theme rows (record × theme) in scope: a record is in scope by its own date
     SELECT r.*,
            coalesce(r.consultation_id, r.engagement_id || '#' || CAST(r.session_no AS VARCHAR)) AS record_id
     FROM mart_theme_records AS r, p
-    WHERE dx_in_filters(r.fiscal_year, r.prefecture, r.consortium, r.support_type,
-                        p.fy, p.prefectures, p.consortia, p.support_types)
+    WHERE dx_in_filters(r.fiscal_year, r.prefecture, r.consortium, r.support_type, r.coordinator,
+                        p.fy, p.prefectures, p.consortia, p.support_types, p.coordinators)
       AND dx_in_period(r.date, p.date_from, p.date_to)
 ),
 picked AS MATERIALIZED (   -- the newest $max_rows record ids of the theme (keys and dimensions only)

@@ -1,5 +1,6 @@
--- Activity per day × fiscal year × prefecture × consortium × support type: 伴走支援 sessions (and how many had
--- a bank attending), consultations, events and their attendees. Small enough to filter and roll up per month.
+-- Activity per day × fiscal year × prefecture × consortium × support type × coordinator: 伴走支援 sessions (and how
+-- many had a bank attending), consultations, events and their attendees. Small enough to filter and roll up per month.
+-- coordinator (the 担当ITC filter): a session's engagement's 主担当ITC, a consultation's 対応ITC; events have none.
 -- Events carry a support type only where one fits (相談会 → 相談会, 職員研修/基礎研修 → 研修); seminars have none.
 WITH session_days AS (
     SELECT
@@ -8,6 +9,7 @@ WITH session_days AS (
         e.prefecture,
         e.consortium,
         e.support_type,
+        e.lead_coordinator                             AS coordinator,
         count(*)                                       AS sessions,
         count(*) FILTER (WHERE s.bank_attended)        AS bank_sessions,
         count(s.bank_attended)                         AS bank_known_sessions
@@ -16,7 +18,7 @@ WITH session_days AS (
     GROUP BY ALL
 ),
 consultation_days AS (
-    SELECT date, fiscal_year, prefecture, consortium, support_type, count(*) AS consultations
+    SELECT date, fiscal_year, prefecture, consortium, support_type, coordinator, count(*) AS consultations
     FROM mart_consultations
     GROUP BY ALL
 ),
@@ -48,6 +50,7 @@ SELECT
     prefecture,
     consortium,
     support_type,
+    coordinator,
     CAST(coalesce(sum(sessions), 0) AS BIGINT)            AS sessions,
     CAST(coalesce(sum(bank_sessions), 0) AS BIGINT)       AS bank_sessions,
     CAST(coalesce(sum(bank_known_sessions), 0) AS BIGINT) AS bank_known_sessions,

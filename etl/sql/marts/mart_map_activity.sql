@@ -1,5 +1,6 @@
 -- Activity per day × municipality for the 地図 page: 伴走支援 sessions and consultations, with the dimensions the
--- filters use (fiscal year, prefecture, consortium, support type) and the client type (企業 / 自治体).
+-- filters use (fiscal year, prefecture, consortium, support type, coordinator as in mart_daily_activity) and the
+-- client type (企業 / 自治体).
 -- A record without a municipality code is placed by its prefecture + municipality name; one with neither is kept
 -- with municipality_code NULL (counted as "not on the map").
 WITH session_days AS (
@@ -12,6 +13,7 @@ WITH session_days AS (
         e.consortium,
         e.support_type,
         e.client_type,
+        e.lead_coordinator AS coordinator,
         count(*)       AS sessions,
         0              AS consultations
     FROM sessions AS s
@@ -28,6 +30,7 @@ consultation_days AS (
         consortium,
         support_type,
         client_type,
+        coordinator,
         0              AS sessions,
         count(*)       AS consultations
     FROM mart_consultations
@@ -59,6 +62,7 @@ SELECT
     consortium,
     support_type,
     client_type,
+    coordinator,
     CAST(sum(sessions) AS BIGINT)      AS sessions,
     CAST(sum(consultations) AS BIGINT) AS consultations
 FROM placed

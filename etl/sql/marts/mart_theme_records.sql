@@ -2,7 +2,7 @@
 -- (伴走記録, every distinct canonical theme of the session). A record whose theme matched no taxonomy entry keeps
 -- one row with theme '未分類', so it is counted once and can be looked up. Dimensions follow the other marts:
 -- a session takes its engagement's prefecture, municipality, consortium and support type; a consultation those of
--- mart_consultations (support type 相談会 when not linked to an engagement).
+-- mart_consultations (support type 相談会 when not linked to an engagement); coordinator as in mart_daily_activity.
 -- Keys and dimensions only: the client name and the free text (原文, 概要・メモ) stay in the base tables and
 -- monitor/sql/theme_records.sql joins them for the few hundred rows it lists. A record is identified by
 -- consultation_id (相談記録) or (engagement_id, session_no) (伴走記録; consultation_id is NULL); the page's record id
@@ -21,6 +21,7 @@ WITH session_rows AS (
         e.municipality_code,
         e.consortium,
         e.support_type,
+        e.lead_coordinator                                   AS coordinator,
         list_distinct(list_filter(s.themes, lambda t: t IS NOT NULL AND t <> '')) AS theme_list
     FROM sessions AS s
     JOIN engagements AS e ON e.engagement_id = s.engagement_id
@@ -45,6 +46,7 @@ consultation_themes AS (
         municipality_code,
         consortium,
         support_type,
+        coordinator,
         coalesce(nullif(theme, ''), '未分類')                AS theme
     FROM mart_consultations
 ),
@@ -69,6 +71,7 @@ SELECT
     u.municipality,
     u.municipality_code,
     u.consortium,
-    u.support_type
+    u.support_type,
+    u.coordinator
 FROM unioned AS u
 LEFT JOIN themes AS t ON t.theme = u.theme
