@@ -78,7 +78,7 @@ class Report:
 
     def conditions(self, filters_text: str | None = None, now: dt.datetime | None = None) -> dict[str, str]:
         """The 条件 of an export of this report."""
-        scope = "年度（4月〜翌年3月）とコンソーシアムで集計（都道府県・期間・支援種別の絞り込みは適用しません）"
+        scope = "年度（4月〜翌年3月）とコンソーシアムで集計（都道府県・期間・支援種別・担当ITCの絞り込みは適用しません）"
         if self.access:
             scope += f"。{self.access}"
         return conditions_for(

@@ -46,13 +46,14 @@ if not apply_print_layout(title, ui.context_text(filters)):
     ui.context_caption(filters)
 
 report = cached_report(filters.fiscal_year, consortium)
-narrowed = bool(filters.prefectures or filters.date_from or filters.date_to or filters.support_types)
+narrowed = bool(filters.prefectures or filters.date_from or filters.date_to or filters.support_types
+                or filters.coordinators)
 
 if not printing:
     st.subheader(title)
     st.caption(f"対象: {report.scope_label}（{'コンソーシアムを1つ選ぶとその報告になります' if not consortium else 'サイドバーでコンソーシアムを外すと事業全体の報告になります'}）"
                "。報告は年度（4月〜翌年3月）とコンソーシアムで集計します"
-               + ("。都道府県・期間・支援種別の絞り込みは報告には適用しません。" if narrowed else "。"))
+               + ("。都道府県・期間・支援種別・担当ITCの絞り込みは報告には適用しません。" if narrowed else "。"))
 
     filters_text = ui.context_text(filters)
     tables = report.tables()

@@ -263,6 +263,20 @@ def test_exports_equal_the_page(sample_db_env, consortium, monkeypatch):
                     assert cell.data_type == "s", (name, col)
 
 
+def test_narrowing_filters_do_not_change_the_report_and_the_page_says_so(sample_db_env):
+    """The report is 年度 × コンソーシアム only: a 担当ITC (or 都道府県) chosen in the sidebar is named as not applied."""
+    with duckdb.connect(str(sample_db_env), read_only=True) as con:
+        coordinator = con.execute("""SELECT lead_coordinator FROM engagements WHERE fiscal_year = ?
+                                     GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1""", [FY]).fetchall()[0][0]
+    plain = _run_page(**{"年度": str(FY)})
+    narrowed = _run_page(**{"年度": str(FY), "担当ITC": coordinator})
+    assert narrowed.multiselect(key="flt_coordinators").value == [coordinator]
+    assert [d.value.to_dict() for d in narrowed.dataframe] == [d.value.to_dict() for d in plain.dataframe]
+    captions = " ".join(c.value for c in narrowed.caption)
+    assert "都道府県・期間・支援種別・担当ITCの絞り込みは報告には適用しません" in captions
+    assert "適用しません" not in " ".join(c.value for c in plain.caption)
+
+
 def test_page_print_layout(sample_db_env):
     at = _run_page(**{"年度": str(FY), "コンソーシアム": IBARAKI, "print": "1"})
     html = "\n".join(m.value for m in at.markdown)
