@@ -222,12 +222,12 @@ def find_header(rows: list[list[object]]) -> int | None:
 
 
 def combine_header_rows(rows: list[list[object]], h: int) -> tuple[list[object], int]:
-    """A header written over two rows (merged cells in Excel: 「実施」 over 「日付」「回」, or 「案件ID」 merged down two
-    rows) → one header row and the index of its last line. Each position takes the line that is a known header
+    """A header written over two or more rows (merged cells in Excel: 「実施」 over 「日付」「回」, or 「案件ID」 merged
+    down two rows) → one header row and the index of its last line. Each position takes the line that is a known header
     (the lower line first), else the two lines joined (「実施」+「日」); the other row is used only when it looks like
     the second line of a header, never a data row: below the header it may only hold cells under blank or unknown
     header cells; above it, only cells over blank header cells or cells that are not headers themselves (group
-    labels). Without such a row, (rows[h], h)."""
+    labels). Lines are added one at a time while each makes a better header. Without such a row, (rows[h], h)."""
     def cell(row, i):
         v = row[i] if i < len(row) else None
         return None if v is None or str(v).strip() == "" else v
@@ -251,27 +251,38 @@ def combine_header_rows(rows: list[list[object]], h: int) -> tuple[list[object],
                 out.append(b if b is not None else a)
         return out
 
-    base = header_score(list(rows[h]))
-    header = list(rows[h])
-    best: tuple[int, list[object], int] = (base, header, h)
-    if h + 1 < len(rows):
-        below = list(rows[h + 1])
-        if any(cell(below, i) is not None for i in range(len(below))) and all(
-                cell(header, i) is None or not is_known_header(header[i])
-                for i in range(len(below)) if cell(below, i) is not None):
-            combined = combine(header, below)
-            score = header_score(combined)
-            if score > best[0]:
-                best = (score, combined, h + 1)
-    if h >= 1 and best[2] == h:
-        above = list(rows[h - 1])
-        if any(cell(above, i) is not None for i in range(len(above))) and all(
-                cell(header, i) is None or not is_known_header(above[i])
-                for i in range(len(above)) if cell(above, i) is not None):
-            combined = combine(above, header)
-            score = header_score(combined)
-            if score > best[0]:
-                best = (score, combined, h)
+    def fits_under(header, below):      # a header's next line, never a data row
+        return any(cell(below, i) is not None for i in range(len(below))) and all(
+            cell(header, i) is None or not is_known_header(header[i])
+            for i in range(len(below)) if cell(below, i) is not None)
+
+    def fits_over(above, header):       # group labels, never a header line of its own
+        return any(cell(above, i) is not None for i in range(len(above))) and all(
+            cell(header, i) is None or not is_known_header(above[i])
+            for i in range(len(above)) if cell(above, i) is not None)
+
+    best: tuple[int, list[object], int] = (header_score(list(rows[h])), list(rows[h]), h)
+    # lines below while they make a better header; two at a time when the first alone does not (a group label line
+    # between the header and the names: 「支援記録」/「実施」/「日」)
+    while True:
+        step, candidate = None, best[1]
+        for k in (1, 2):
+            if best[2] + k >= len(rows) or not fits_under(candidate, list(rows[best[2] + k])):
+                break
+            candidate = combine(candidate, list(rows[best[2] + k]))
+            if header_score(candidate) > best[0]:
+                step = (header_score(candidate), candidate, best[2] + k)
+                break
+        if step is None:
+            break
+        best = step
+    # then group labels above, one line at a time
+    top = h
+    while top >= 1 and fits_over(list(rows[top - 1]), best[1]):
+        combined = combine(list(rows[top - 1]), best[1])
+        if header_score(combined) <= best[0]:
+            break
+        best, top = (header_score(combined), combined, best[2]), top - 1
     return best[1], best[2]
 
 

@@ -5,6 +5,7 @@ row, column, reason) and leaves the database byte-for-byte unchanged.
 """
 from __future__ import annotations
 
+import datetime as dt
 import importlib.util
 import io
 import shutil
@@ -17,7 +18,7 @@ import pytest
 from etl import cli
 from etl.extract import combine_header_rows
 from etl.load import load_files
-from tests.etl_helpers import content, count, query, sha256
+from tests.etl_helpers import content, count, query, sha256, write_engagements
 
 FILES = Path(__file__).resolve().parent / "files"
 MESSY = FILES / "messy"
@@ -124,6 +125,43 @@ def test_two_line_header_never_swallows_a_data_row():
     assert combine_header_rows(joined, 0) == (["案件ID", "実施日", "回"], 1)
     title = [["伴走記録 一覧", None, None], ["案件ID", "回", "実施日"]]
     assert combine_header_rows(title, 1) == (["案件ID", "回", "実施日"], 1)
+
+
+@pytest.mark.parametrize("rows, h, expected", [
+    # three lines: 「案件ID」 merged down, 「支援記録」 over 「実施」 over 「日」「回」, 「時間」 on the last line
+    ([["案件ID", "支援記録", None, None], [None, "実施", None, None], [None, "日", "回", "時間"]], 0,
+     (["案件ID", "実施日", "回", "時間"], 2)),
+    # three lines, found from the middle line: group labels above, the last names below
+    ([["", "伴走支援", None, None], ["案件ID", "実施", None, "担当ITC"], [None, "日付", "回", None]], 1,
+     (["案件ID", "日付", "回", "担当ITC"], 2)),
+    # a data row under a two-line header is still never swallowed
+    ([["案件ID", "実施", None], [None, "日付", "回"], ["M-001", "2022-10-05", "1"]], 0,
+     (["案件ID", "日付", "回"], 1)),
+])
+def test_header_of_three_lines(rows, h, expected):
+    assert combine_header_rows(rows, h) == expected
+
+
+@pytest.mark.parametrize("suffix", ["csv", "xlsx"])
+def test_three_line_header_file_loads_with_the_rows_a_person_sees(tmp_path, suffix):
+    lines = [["案件ID", "支援記録", None, None], [None, "実施", None, None], [None, "日", "回", "時間"],
+             ["E-1", "2022-10-05", "1", "120"], ["E-1", "2022-10-19", "2", "90"]]
+    src = tmp_path / "in"
+    src.mkdir()
+    write_engagements(src / "支援案件.csv", ids=("E-1",))
+    path = src / f"伴走記録.{suffix}"
+    if suffix == "csv":
+        path.write_text("\r\n".join(",".join(v or "" for v in row) for row in lines) + "\r\n", encoding="utf-8")
+    else:
+        wb = openpyxl.Workbook()
+        for row in lines:
+            wb.active.append(row)
+        wb.save(path)
+    db = tmp_path / "dx.duckdb"
+    report = load_files([src], db)
+    assert report.loaded and report.errors == [], [p.reason for p in report.errors]
+    assert query(db, "SELECT session_no, date, duration_min, source_row FROM sessions ORDER BY 1") == [
+        (1, dt.date(2022, 10, 5), 120, 4), (2, dt.date(2022, 10, 19), 90, 5)]
 
 
 # ── bad files: message and an unchanged database ─────────────────────────────────
