@@ -8,7 +8,9 @@ In one run, on the same generated files (etl/generate.py, cached under /tmp/dx-b
 2. `load_files()` in-process into a fresh database, instrumented: time per stage (setup / extract / stage /
    validate / write / marts / swap) and the slowest SQL statements, by wrapping the loader's DuckDB connection
    (nothing in etl/ is changed);
-3. `python -m etl load DIR --db FILE` end-to-end as a subprocess (includes interpreter start and imports).
+3. `python -m etl load DIR --db FILE` end-to-end as a subprocess (includes interpreter start and imports);
+4. a monthly-size batch (the last 1 % of the sessions and consultations, already stored) loaded by the CLI into a
+   copy of the loaded database: time, the load process's peak RSS, and the totals (which must not change).
 Prints a table with rows/s and the ratio load ÷ bare read (issue 6 target: ≤ 3.0). Never asserts timings.
 """
 from __future__ import annotations
@@ -17,15 +19,17 @@ import argparse
 import contextlib
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import run_all  # noqa: E402  (shared helpers; puts the project root on sys.path)
-from run_all import BENCH_DIR, ROOT, fmt_s, table  # noqa: E402
+from run_all import BENCH_DIR, ROOT, fmt_s, status_kb, table  # noqa: E402
 
 TARGET_RATIO = 3.0
 
@@ -225,6 +229,64 @@ def run_load_cli(src: Path, db: Path) -> tuple[float, int, str]:
     return time.perf_counter() - t, proc.returncode, (proc.stdout + proc.stderr)[-2000:]
 
 
+def monthly_batch_files(src: Path, out: Path, rows: int) -> Path:
+    """A monthly-size batch: the last `rows` rows of the session and consultation files, rewritten as CSV by DuckDB
+    (so quoted newlines in free text stay intact). The rows are already stored in a database loaded from `src`, so
+    loading the batch replaces them: the same work as new rows, and the totals must not change."""
+    import duckdb
+    from etl.generate import FILE_NAMES
+    out.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect()
+    try:
+        for kind in ("sessions", "consultations"):
+            name = FILE_NAMES[kind]
+            con.execute("CREATE OR REPLACE TABLE t AS SELECT * FROM read_csv(?, all_varchar = true, header = true)",
+                        [str(src / name)])
+            total = con.execute("SELECT count(*) FROM t").fetchall()[0][0]
+            con.execute(f"COPY (SELECT * FROM t WHERE rowid >= {int(total - rows)} ORDER BY rowid) TO ? (HEADER)",
+                        [str(out / name)])
+    finally:
+        con.close()
+    return out
+
+
+def run_monthly_batch(src: Path, loaded: Path, sessions: int) -> dict:
+    """`python -m etl load` of a batch of sessions / 100 sessions and as many consultations into a copy of the
+    database loaded from the full data set: time, the process's peak RSS, and the stored totals before and after."""
+    import duckdb
+    rows = max(sessions // 100, 1)
+    batch = monthly_batch_files(src, BENCH_DIR / f"monthly-batch-{sessions}", rows)
+    db = BENCH_DIR / f"bench-monthly-{sessions}.duckdb"
+    shutil.copyfile(loaded, db)
+
+    def totals() -> tuple[int, int]:
+        con = duckdb.connect(str(db), read_only=True)
+        try:
+            return tuple(con.execute("SELECT (SELECT count(*) FROM sessions), (SELECT count(*) FROM consultations)")
+                         .fetchall()[0])
+        finally:
+            con.close()
+
+    before = totals()
+    cmd = [sys.executable, "-m", "etl", "load", str(batch), "--db", str(db)]
+    t = time.perf_counter()
+    # the peak is the process's own VmHWM, polled until it exits (getrusage would count the memory of this process,
+    # which forked it)
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        peak_kb = 0
+        while proc.poll() is None:
+            peak_kb = max(peak_kb, status_kb(proc.pid, "VmHWM"))
+            time.sleep(0.02)
+        seconds = time.perf_counter() - t
+        log.seek(0)
+        output = log.read().decode("utf-8", "replace")
+    after = totals()
+    db.unlink(missing_ok=True)
+    return {"rows": rows, "seconds": seconds, "peak_mb": peak_kb / 1024, "code": proc.returncode,
+            "before": before, "after": after, "output": output[-2000:]}
+
+
 # ── main ────────────────────────────────────────────────────────────────────
 
 def main(argv: list[str] | None = None) -> int:
@@ -254,6 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     cache.with_name(cache.name + ".complete").write_text(run_all.database_stamp(args.sessions, args.seed))
     columns = None if args.no_columns else column_costs(src)
     cli = None if args.no_cli else run_load_cli(src, BENCH_DIR / f"bench-load-cli-{args.sessions}.duckdb")
+    monthly = None if args.no_cli else run_monthly_batch(src, cache, args.sessions)
 
     n_sess = res["rows"].get("sessions", 0)
     n_all = sum(res["rows"].values())
@@ -318,12 +381,23 @@ def main(argv: list[str] | None = None) -> int:
         *([col_part] if col_part else []),
         "Progress messages (load_files(progress=…) timestamps):\n\n" + marks,
     ])
+    if monthly:
+        kept = monthly["before"] == monthly["after"]
+        out += (f"\n\nA monthly-size batch into the loaded database (`python -m etl load DIR --db FILE` on a copy, "
+                f"not --fresh): the last {monthly['rows']:,} sessions and {monthly['rows']:,} consultations of the data "
+                f"set, already stored, so they are replaced: **{fmt_s(monthly['seconds'])} s**, peak RSS of the load "
+                f"process {monthly['peak_mb']:,.0f} MB; stored sessions / consultations {monthly['before'][0]:,} / "
+                f"{monthly['before'][1]:,} before and {monthly['after'][0]:,} / {monthly['after'][1]:,} after"
+                + (" (unchanged, as they must be)." if kept else " — **CHANGED: the batch duplicated or lost rows**."))
+        if monthly["code"] != 0:
+            out += f"\n\nMonthly batch exit code {monthly['code']}:\n\n```\n{monthly['output']}\n```"
     if cli and cli[1] != 0:
         out += f"\n\nCLI exit code {cli[1]}:\n\n```\n{cli[2]}\n```"
     print(out)
     if args.write_docs:
         run_all.write_section(f"load-{args.sessions}", f"Load: {args.sessions:,} sessions", out)
-    return 0 if (cli is None or cli[1] == 0) else 1
+    monthly_ok = monthly is None or (monthly["code"] == 0 and monthly["before"] == monthly["after"])
+    return 0 if (cli is None or cli[1] == 0) and monthly_ok else 1
 
 
 if __name__ == "__main__":

@@ -155,6 +155,17 @@ def database(sessions: int, seed: int = 1) -> Path:
 
 # ── output ──────────────────────────────────────────────────────────────────
 
+def status_kb(pid: int, field: str) -> int:
+    """A kB field of /proc/<pid>/status (VmRSS, VmHWM = the process's own peak since exec), 0 when it has gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def fmt_s(x: float | None) -> str:
     if x is None or x != x:
         return "—"
