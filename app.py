@@ -44,9 +44,11 @@ if by_consortium.empty:
 else:
     st.plotly_chart(charts.kpi_comparison_figure(kpi, context), key="overview_kpi_chart")
     comparison = tables.consortium_comparison_table(kpi)
-    st.dataframe(comparison, hide_index=True, key="overview_consortium_table",
-                 column_config={tables.ITEM_COLUMN: st.column_config.TextColumn(tables.ITEM_COLUMN, width="medium",
-                                                                                 pinned=True)})
+    first = comparison.columns[0]               # 項目, or コンソーシアム when there is one row per consortium
+    config = {first: st.column_config.TextColumn(first, width="medium", pinned=True)}
+    config |= {c: st.column_config.NumberColumn(c, format=f)
+               for c, f in tables.COMPARISON_NUMBER_FORMATS.items() if c in comparison.columns}
+    st.dataframe(comparison, hide_index=True, key="overview_consortium_table", column_config=config)
 
 st.subheader("月別の活動状況")
 monthly = run_query("monthly_activity", filters)

@@ -16,6 +16,10 @@ FONT = "Noto Sans CJK JP, Noto Sans JP, Hiragino Sans, Meiryo, sans-serif"
 NO_CONSORTIUM = "コンソーシアム外"
 PALETTE = ["#1f5fa8", "#e07b39", "#3a9a5b", "#8e5ea2", "#c23b3b", "#6b7b8c", "#b8a037"]
 FUNNEL_MAX_COLS = 3          # consortia side by side in the stage funnel before it wraps to a new row
+# more consortia than this (47 at national scale): the per-consortium charts become heatmaps, one row per consortium,
+# instead of bar groups or funnel panels that no one can read side by side
+MANY_CONSORTIA = 6
+RATE_COLORS = [[0.0, "#c23b3b"], [0.5, "#f7f7f7"], [1.0, "#1f5fa8"]]     # achievement: below 100 % red, above blue
 STAGE_COLORS = ["#c6dbef", "#9ecae1", "#6baed6", "#4292c6", "#2171b5", "#08519c", "#08306b"]
 
 # indicator key → (label, unit, actual column, target column)
@@ -102,32 +106,43 @@ def consortium_label(v) -> str:
     return NO_CONSORTIUM if v is None or (isinstance(v, float) and pd.isna(v)) or v is pd.NA else str(v)
 
 
-def kpi_comparison_figure(kpi: pd.DataFrame, context: str) -> go.Figure:
-    """Achievement rate (actual / target, %) per indicator, one bar group per consortium.
-
-    ``kpi``: rows of the kpi query (is_total false rows are used; consortia without any target are left out).
-    Built as plain plotly JSON (``figure_from_spec``): it is redrawn on every filter change of 概要."""
+def _achievement_rows(kpi: pd.DataFrame) -> list[tuple[str, dict[str, tuple[float, str, str]]]]:
+    """Per consortium (in the kpi query's order) its achievement per indicator label: (rate %, text, hover).
+    Indicators without a target are left out, and so are consortia without any target."""
     rows = kpi[~kpi["is_total"].astype(bool)] if "is_total" in kpi else kpi
     columns = {c: rows[c].tolist() for c in ("consortium", *(c for k in KPI_INDICATORS for c in k[3:]))
                if c in rows}
-    data = []
+    out = []
     for i in range(len(rows)):
-        xs, ys, texts, hovers = [], [], [], []
+        rates = {}
         for _key, label, unit, actual_col, target_col in KPI_INDICATORS:
             target = columns[target_col][i] if target_col in columns else None
             if target is None or pd.isna(target) or float(target) <= 0:
                 continue
             actual = columns[actual_col][i] if actual_col in columns else None
             rate = float(actual) / float(target)
-            xs.append(label)
-            ys.append(round(rate * 100, 1))
-            texts.append(fmt_pct(rate))
-            hovers.append(f"実績 {fmt_int(actual, unit)} / 目標 {fmt_int(target, unit)}")
-        if not xs:
-            continue
+            rates[label] = (round(rate * 100, 1), fmt_pct(rate),
+                            f"実績 {fmt_int(actual, unit)} / 目標 {fmt_int(target, unit)}")
+        if rates:
+            out.append((consortium_label(columns["consortium"][i] if "consortium" in columns else None), rates))
+    return out
+
+
+def kpi_comparison_figure(kpi: pd.DataFrame, context: str) -> go.Figure:
+    """Achievement rate (actual / target, %) per indicator: one bar group per consortium, or with more than
+    MANY_CONSORTIA consortia a heatmap (one row per consortium, one column per indicator).
+
+    ``kpi``: rows of the kpi query (is_total false rows are used; consortia without any target are left out).
+    Built as plain plotly JSON (``figure_from_spec``): it is redrawn on every filter change of 概要."""
+    series = _achievement_rows(kpi)
+    if len(series) > MANY_CONSORTIA:
+        return _kpi_comparison_heatmap(series, context)
+    data = []
+    for i, (name, rates) in enumerate(series):
         data.append({
-            "type": "bar", "name": consortium_label(columns["consortium"][i] if "consortium" in columns else None),
-            "x": xs, "y": ys, "text": texts, "textposition": "outside", "customdata": hovers,
+            "type": "bar", "name": name,
+            "x": list(rates), "y": [r[0] for r in rates.values()], "text": [r[1] for r in rates.values()],
+            "textposition": "outside", "customdata": [r[2] for r in rates.values()],
             "hovertemplate": "%{x}<br>達成率 %{text}<br>%{customdata}<extra>%{fullData.name}</extra>",
             "marker": {"color": PALETTE[i % len(PALETTE)]}, "cliponaxis": False,
         })
@@ -144,6 +159,30 @@ def kpi_comparison_figure(kpi: pd.DataFrame, context: str) -> go.Figure:
         "annotations": [{"x": 1, "xref": "paper", "xanchor": "left", "xshift": 4, "y": 100, "yref": "y",
                          "yanchor": "middle", "text": "目標<br>100%", "showarrow": False, "align": "left",
                          "font": {"size": 12, "color": "#666"}}],
+    })
+    return figure_from_spec(data, layout)
+
+
+def _kpi_comparison_heatmap(series, context: str) -> go.Figure:
+    """Many consortia: rows = consortia (in the query's order, top down), columns = indicators, colour = achievement
+    (red below 100 %, blue above, saturated at 50 % and 150 %), each cell labelled with its rate."""
+    labels = [k[1] for k in KPI_INDICATORS if any(k[1] in rates for _name, rates in series)]
+    names = [name for name, _rates in series]
+    missing = (None, "—", "目標値の設定なし")
+    cells = [[rates.get(label, missing) for label in labels] for _name, rates in series]
+    data = [{
+        "type": "heatmap", "x": labels, "y": names,
+        "z": [[c[0] for c in row] for row in cells], "text": [[c[1] for c in row] for row in cells],
+        "customdata": [[c[2] for c in row] for row in cells], "texttemplate": "%{text}",
+        "hovertemplate": "%{y}<br>%{x}<br>達成率 %{text}<br>%{customdata}<extra></extra>",
+        "colorscale": RATE_COLORS, "zmin": 50, "zmax": 150, "xgap": 2, "ygap": 2,
+        "colorbar": {"title": {"text": "達成率"}, "ticksuffix": "%", "len": min(1.0, 300 / (26 * len(names)))},
+    }]
+    layout = style_layout("コンソーシアム別 目標達成率", context, height=26 * len(names) + 170)
+    layout["margin"]["t"] = 110                   # the indicator names sit above the cells, below the subtitle
+    layout.update({
+        "xaxis": {"side": "top", "title": {}},
+        "yaxis": {"autorange": "reversed", "type": "category", "title": {}},
     })
     return figure_from_spec(data, layout)
 
@@ -180,6 +219,8 @@ def stage_funnel_figure(funnel: pd.DataFrame, context: str) -> go.Figure:
     df = funnel.copy()
     df["consortium_label"] = [consortium_label(v) for v in df["consortium"]]
     groups = list(dict.fromkeys(df["consortium_label"]))
+    if len(groups) > MANY_CONSORTIA:
+        return _stage_reach_heatmap(df, groups, context)
     n_cols = max(1, min(len(groups), FUNNEL_MAX_COLS))
     n_rows = max(1, math.ceil(len(groups) / n_cols))
     fig = make_subplots(rows=n_rows, cols=n_cols, shared_yaxes=True, subplot_titles=groups,
@@ -217,6 +258,58 @@ def stage_funnel_figure(funnel: pd.DataFrame, context: str) -> go.Figure:
                   height=n_rows * (44 * max(1, len(stage_labels)) + 60) + 130)
     fig.update_layout(margin={"t": 120})
     return fig
+
+
+def _stage_reach_heatmap(df: pd.DataFrame, groups: list[str], context: str) -> go.Figure:
+    """Many consortia: rows = consortia (top down, in the query's order), columns = stages in order, colour = share
+    of the consortium's stage-1 engagements that reached the stage, each cell labelled with count and share."""
+    stages = (df[["stage_no", "stage"]].drop_duplicates().sort_values("stage_no"))
+    labels = [f"{int(n)}. {s}" for n, s in zip(stages["stage_no"], stages["stage"])]
+    ticks = [f"{int(n)}. {two_lines(s)}" for n, s in zip(stages["stage_no"], stages["stage"])]
+    counts = {(c, int(n)): int(v) for c, n, v in zip(df["consortium_label"], df["stage_no"], df["engagements"])}
+    z, text = [], []
+    for name in groups:
+        first = counts.get((name, int(stages["stage_no"].iloc[0])), 0) if len(stages) else 0
+        row = [counts.get((name, int(n)), 0) for n in stages["stage_no"]]
+        z.append([round(100 * v / first, 1) if first else None for v in row])
+        text.append([f"{v:,}件（{100 * v / first:.0f}%）" if first else f"{v:,}件" for v in row])
+    fig = go.Figure(go.Heatmap(
+        x=labels, y=groups, z=z, text=text, texttemplate="%{text}", textfont={"size": 11},
+        colorscale=[[0.0, "#f7fbff"], [1.0, "#08519c"]], zmin=0, zmax=100, xgap=2, ygap=2,
+        colorbar={"title": {"text": "第1段階に<br>対する割合"}, "ticksuffix": "%", "len": min(1.0, 300 / (26 * len(groups)))},
+        hovertemplate="%{y}<br>%{x}<br>到達 %{text}<extra></extra>"))
+    fig.update_xaxes(side="top", tickangle=0, title=None, tickmode="array", tickvals=labels, ticktext=ticks,
+                     tickfont={"size": 11})
+    fig.update_yaxes(autorange="reversed", type="category", title=None)
+    fig = _layout(fig, "伴走支援 段階別の到達件数（コンソーシアム別）", context, height=26 * len(groups) + 210)
+    fig.update_layout(margin={"t": 140})          # the stage names, on two lines, above the cells below the subtitle
+    return fig
+
+
+def _char_class(ch: str) -> str:
+    if "\u30a0" <= ch <= "\u30ff":
+        return "katakana"
+    if "\u3040" <= ch <= "\u309f":
+        return "hiragana"
+    if ch.isascii():
+        return "latin"
+    return "kanji"
+
+
+def two_lines(text: str, width: int = 7) -> str:
+    """A label of more than ``width`` characters on two lines (``<br>``), broken where a Japanese reader would:
+    after a '・', else where the kind of script changes last within ``width`` (DXシステム|構成検討; a particle
+    such as の stays with the word before it: DX計画書の|とりまとめ), else at ``width``."""
+    if len(text) <= width:
+        return text
+    if "・" in text[1:-1]:
+        cut = text.index("・", 1) + 1
+    else:
+        changes = [i for i in range(1, min(len(text), width + 1)) if _char_class(text[i]) != _char_class(text[i - 1])]
+        cut = changes[-1] if changes else width
+        if text[cut] in "のをにへがと" and cut + 1 < len(text):     # a particle stays with the word before it
+            cut += 1
+    return text[:cut] + "<br>" + text[cut:]
 
 
 def engagement_timeline_figure(sessions: pd.DataFrame, context: str, *, as_of=None) -> go.Figure:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 import plotly.graph_objects as go
 
-from monitor.charts import FONT
+from monitor.charts import FONT, MANY_CONSORTIA
 from monitor.db import db_version, meta, resolve_path
 from monitor.exports import conditions_for
 from monitor.filters import Filters, allowed_prefectures, describe_access
@@ -314,19 +314,27 @@ def companies_figure(companies: pd.DataFrame, context: str) -> go.Figure | None:
         planned, held, bank = (sums[c] for c in ("予定回数", "実施回数", "金融機関同行回数"))
         title = f"{by}別の伴走支援 予定回数・実施回数・金融機関同行回数（{len(companies):,}社の合計）"
         unit, dtick = "回", None
+    # many groups (47 consortia at national scale): bars run across, one labelled row per group, so every name reads
+    across = by is not None and len(names) > MANY_CONSORTIA
     fig = go.Figure()
-    fig.add_trace(go.Bar(name="予定回数", x=names, y=_nums(planned), marker_color="#c6dbef",
-                         hovertemplate=f"%{{x}}<br>予定 %{{y:,}}{unit}<extra></extra>"))
-    fig.add_trace(go.Bar(name="実施回数", x=names, y=_nums(held), marker_color=PALETTE[0],
-                         hovertemplate=f"%{{x}}<br>実施 %{{y:,}}{unit}<extra></extra>"))
-    fig.add_trace(go.Bar(name="金融機関同行回数", x=names, y=_nums(bank),
-                         marker_color=PALETTE[1], hovertemplate=f"%{{x}}<br>同行 %{{y:,}}{unit}<extra></extra>"))
-    yaxis = {"title": "回数", "rangemode": "tozero"}
+    for name, values, color, word in (("予定回数", planned, "#c6dbef", "予定"), ("実施回数", held, PALETTE[0], "実施"),
+                                      ("金融機関同行回数", bank, PALETTE[1], "同行")):
+        if across:
+            fig.add_trace(go.Bar(name=name, y=names, x=_nums(values), orientation="h", marker_color=color,
+                                 hovertemplate=f"%{{y}}<br>{word} %{{x:,}}{unit}<extra></extra>"))
+        else:
+            fig.add_trace(go.Bar(name=name, x=names, y=_nums(values), marker_color=color,
+                                 hovertemplate=f"%{{x}}<br>{word} %{{y:,}}{unit}<extra></extra>"))
+    counts = {"title": "回数", "rangemode": "tozero"}
     if dtick:
-        yaxis["dtick"] = dtick
+        counts["dtick"] = dtick
     else:
-        yaxis["tickformat"] = ",d"
-    fig.update_layout(barmode="group", yaxis=yaxis, xaxis={"title": None, "type": "category", "tickangle": -30})
+        counts["tickformat"] = ",d"
+    if across:
+        fig.update_layout(barmode="group", xaxis=counts, bargap=0.25,
+                          yaxis={"title": None, "type": "category", "autorange": "reversed"})
+        return _layout(fig, title, context, height=36 * len(names) + 180)
+    fig.update_layout(barmode="group", yaxis=counts, xaxis={"title": None, "type": "category", "tickangle": -30})
     return _layout(fig, title, context)
 
 

@@ -5,7 +5,7 @@ import re
 
 import pandas as pd
 
-from monitor.charts import KPI_INDICATORS, consortium_label
+from monitor.charts import KPI_INDICATORS, MANY_CONSORTIA, consortium_label
 from monitor.format import DASH, fmt_date, fmt_int, fmt_pct
 
 
@@ -13,6 +13,9 @@ def _ratio(actual, target):
     if target is None or pd.isna(target) or float(target) == 0:
         return None
     return float(actual) / float(target)
+
+
+CARD_VALUE_MAX = 13     # characters a KPI card shows in full in a third of a 1,280-pixel-wide page
 
 
 def kpi_cards(total: pd.Series) -> list[dict]:
@@ -30,6 +33,8 @@ def kpi_cards(total: pd.Series) -> list[dict]:
             detail = f"予定 {fmt_int(planned, unit)}（実施率 {fmt_pct(progress)}）・" + detail
             label = "伴走支援 実施回数 / 予定回数"
             value = f"{fmt_int(actual)} / {fmt_int(planned, unit)}"
+            if len(value) > CARD_VALUE_MAX:     # would be cut off with "…": the 予定 stays in the detail line
+                label, value = "伴走支援 実施回数", fmt_int(actual, unit)
         else:
             value = fmt_int(actual, unit)
         cards.append({"key": key, "label": label, "value": value, "detail": detail, "rate": rate,
@@ -81,10 +86,13 @@ ITEM_COLUMN = "項目"
 
 
 def consortium_comparison_table(kpi: pd.DataFrame) -> pd.DataFrame:
-    """The per-consortium comparison turned on its side for the page: one row per indicator (column 項目), one
-    column per consortium. However many indicators there are, the table is only as wide as the number of consortia,
-    so it fits the page and each indicator reads across the consortia in one row."""
+    """The per-consortium comparison for the page. Up to MANY_CONSORTIA consortia it is turned on its side: one row
+    per indicator (column 項目), one column per consortium, so it fits the page and each indicator reads across the
+    consortia in one row. With more (47 at national scale) one row per consortium with numbers, not text, so the
+    table can be sorted by any column (COMPARISON_NUMBER_FORMATS says how each is shown)."""
     wide = consortium_table(kpi)
+    if wide["コンソーシアム"].nunique() > MANY_CONSORTIA:
+        return consortium_number_table(kpi)
     first: dict[str, int] = {}                    # each consortium's column: its first row (as drop_duplicates)
     for i, name in enumerate(wide["コンソーシアム"]):
         first.setdefault(name, i)
@@ -161,4 +169,36 @@ def session_log_table(df: pd.DataFrame) -> pd.DataFrame:
         "金融機関同行": [bank(v) for v in df["bank_attended"]],
         "担当ITC": df["coordinators"].fillna(DASH),
         "メモ": df["notes"].fillna(""),
+    })
+
+
+# column → printf format (Streamlit's NumberColumn) of consortium_number_table
+COMPARISON_NUMBER_FORMATS = {
+    "支援企業数": "%,d社", "支援企業数 達成率": "%.1f%%", "伴走支援 実施回数": "%,d回", "予定回数": "%,d回",
+    "DX計画書策定数": "%,d件", "セミナー参加者数": "%,d人", "相談件数": "%,d件", "金融機関同行率": "%.1f%%",
+    "停滞案件": "%,d件",
+}
+
+
+def consortium_number_table(kpi: pd.DataFrame) -> pd.DataFrame:
+    """One row per consortium (as consortium_table), values as numbers; rates in percent (None without a target)."""
+    rows = kpi[~kpi["is_total"].astype(bool)]
+
+    def pct(values):
+        return [None if v is None else round(100 * v, 1) for v in values]
+
+    def ints(col):
+        return pd.array([None if pd.isna(v) else int(v) for v in rows[col]], dtype="Int64")
+
+    return pd.DataFrame({
+        "コンソーシアム": [consortium_label(v) for v in rows["consortium"]],
+        "支援企業数": ints("companies"),
+        "支援企業数 達成率": pct([_ratio(a, t) for a, t in zip(rows["companies"], rows["target_companies"])]),
+        "伴走支援 実施回数": ints("sessions"),
+        "予定回数": ints("planned_sessions"),
+        "DX計画書策定数": ints("dx_plans"),
+        "セミナー参加者数": ints("seminar_attendees"),
+        "相談件数": ints("consultations"),
+        "金融機関同行率": pct([None if pd.isna(v) else float(v) for v in rows["bank_rate"]]),
+        "停滞案件": ints("stalled"),
     })

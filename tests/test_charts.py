@@ -179,3 +179,99 @@ def test_style_figure_template_is_the_validated_one():
                        margin={"l": 10, "r": 10, "t": 80, "b": 10},
                        legend={"orientation": "h", "yanchor": "bottom", "y": -0.25, "x": 0}, template="plotly_white")
     assert fast.to_dict() == slow.to_dict()
+
+
+# ── national scale: many consortia ──────────────────────────────────────────────────────────────────────────────
+
+MANY = [f"県{i:02d}DX支援コミュニティ" for i in range(1, charts.MANY_CONSORTIA + 3)]
+
+
+def _many_kpi_frame():
+    """The two-consortium frame plus enough consortia to pass MANY_CONSORTIA; 県01 has no seminar target."""
+    rows = _kpi_frame().to_dict("records")
+    base = rows[1]
+    for i, name in enumerate(MANY):
+        rows.insert(-1, {**base, "consortium": name, "companies": i + 1, "sessions": 10 * (i + 1),
+                         "target_seminar_attendees": None if i == 0 else 140.0})
+    return pd.DataFrame(rows)
+
+
+def test_kpi_comparison_with_many_consortia_is_a_heatmap_one_row_each():
+    fig = charts.kpi_comparison_figure(_many_kpi_frame(), CTX)
+    assert _title(fig) == ("コンソーシアム別 目標達成率", CTX)
+    (heat,) = fig.data
+    assert heat.type == "heatmap"
+    assert list(heat.y) == [IB, NA, *MANY]                           # the query's order, no row for コンソーシアム外
+    assert list(heat.x) == ["支援企業数", "伴走支援 実施回数", "DX計画書策定数", "セミナー参加者数"]
+    cells = {name: dict(zip(heat.x, zs)) for name, zs in zip(heat.y, heat.z)}
+    assert cells[IB] == {"支援企業数": 40.0, "伴走支援 実施回数": 28.0, "DX計画書策定数": 20.0, "セミナー参加者数": 50.0}
+    assert cells[MANY[2]]["支援企業数"] == 60.0 and cells[MANY[2]]["伴走支援 実施回数"] == 60.0
+    assert cells[MANY[0]]["セミナー参加者数"] is None                  # no target: an empty cell, not 0 %
+    texts = {name: dict(zip(heat.x, ts)) for name, ts in zip(heat.y, heat.text)}
+    assert texts[IB]["支援企業数"] == "40.0%" and texts[MANY[0]]["セミナー参加者数"] == "—"
+    assert fig.layout.yaxis.autorange == "reversed" and fig.layout.height >= 26 * len(heat.y)
+    # fewer consortia stay bar groups
+    assert {t.type for t in charts.kpi_comparison_figure(_kpi_frame(), CTX).data} == {"bar"}
+
+
+def test_many_consortia_heatmap_spec_is_what_plotly_validation_makes_of_it():
+    import json
+
+    import plotly.io as pio
+    fig = charts.kpi_comparison_figure(_many_kpi_frame(), CTX)
+    spec = json.loads(pio.to_json(fig.to_dict(), validate=False))
+    validated = json.loads(pio.to_json(go.Figure(fig.to_dict()).to_dict(), validate=False))
+    assert _without_empty(spec) == _without_empty(validated)
+
+
+def test_stage_funnel_with_many_consortia_is_a_heatmap_of_shares():
+    stages = ["経営理念・ミッションの確認", "DX構想の検討", "DXシステム構成検討"]
+    rows = [dict(consortium=c, stage_no=i + 1, stage=s, engagements=n)
+            for c, counts in [(IB, [4, 3, 1]), (NA, [2, 0, 0])] + [(m, [5, 5, 5]) for m in MANY]
+            for i, (s, n) in enumerate(zip(stages, counts))]
+    fig = charts.stage_funnel_figure(pd.DataFrame(rows), CTX)
+    (heat,) = fig.data
+    assert heat.type == "heatmap" and "段階" in fig.layout.title.text
+    assert list(heat.x) == ["1. 経営理念・ミッションの確認", "2. DX構想の検討", "3. DXシステム構成検討"]
+    assert list(heat.y) == [IB, NA, *MANY]
+    assert [list(r) for r in heat.z[:2]] == [[100.0, 75.0, 25.0], [100.0, 0.0, 0.0]]
+    assert list(heat.text[0]) == ["4件（100%）", "3件（75%）", "1件（25%）"]
+
+
+def test_consortium_comparison_with_many_consortia_is_one_sortable_row_each():
+    t = tables.consortium_comparison_table(_many_kpi_frame())
+    assert list(t["コンソーシアム"]) == [IB, NA, *MANY, "コンソーシアム外"]
+    assert t.columns[0] == "コンソーシアム"
+    numeric = [c for c in t.columns if c != "コンソーシアム"]
+    assert set(numeric) == set(tables.COMPARISON_NUMBER_FORMATS)       # every number column has its format
+    assert all(pd.api.types.is_numeric_dtype(t[c]) for c in numeric)  # sorts as numbers, not as text
+    row = t.set_index("コンソーシアム").loc[MANY[2]]
+    assert row["支援企業数"] == 3 and row["伴走支援 実施回数"] == 30 and row["支援企業数 達成率"] == 60.0
+    assert row["金融機関同行率"] == round(100 * 7 / 13, 1)
+    assert pd.isna(t.set_index("コンソーシアム").loc["コンソーシアム外", "支援企業数 達成率"])
+
+
+@pytest.mark.parametrize("sessions, planned, label, value", [
+    (22, 30, "伴走支援 実施回数 / 予定回数", "22 / 30回"),
+    (3940, 4390, "伴走支援 実施回数", "3,940回"),                     # "3,940 / 4,390回" would be cut off
+    (305933, 341140, "伴走支援 実施回数", "305,933回"),
+])
+def test_sessions_card_value_fits_the_card(sessions, planned, label, value):
+    total = _kpi_frame().iloc[0].copy()
+    total["sessions"], total["planned_sessions"] = sessions, planned
+    card = next(c for c in tables.kpi_cards(total) if c["key"] == "sessions")
+    assert (card["label"], card["value"]) == (label, value)
+    assert card["detail"].startswith(f"予定 {planned:,}回")           # the planned count is still on the card
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("現状分析", "現状分析"),
+    ("DX構想の検討", "DX構想の検討"),                                  # seven characters fit on one line
+    ("経営理念・ミッションの確認", "経営理念・<br>ミッションの確認"),
+    ("DXシステム構成検討", "DXシステム<br>構成検討"),
+    ("セキュリティ対策の検討", "セキュリティ<br>対策の検討"),
+    ("DX計画書のとりまとめ", "DX計画書の<br>とりまとめ"),
+    ("ああああああああああ", "あああああああ<br>あああ"),                     # one script: cut at seven
+])
+def test_two_lines_breaks_where_a_reader_would(text, expected):
+    assert charts.two_lines(text) == expected

@@ -5,6 +5,7 @@ import datetime as dt
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
 from etl.marts import build_marts, mart_files
@@ -376,3 +377,29 @@ def test_a_new_load_is_seen_without_restart(tmp_path):
     finally:
         held.close()
     assert (before, after) == (22, 12)
+
+
+def test_consortia_are_listed_in_prefecture_code_order(tmp_path):
+    """Consortia come in the order of their home prefecture's code (北海道 … 沖縄), as Japanese lists do, not in
+    the order of their names' code points: 沖縄県 (47) sorts before 茨城県 (08) by name."""
+    okinawa = "沖縄県DX支援コミュニティ"
+    db = make_fixture_db(tmp_path / "okinawa.duckdb")
+    con = duckdb.connect(str(db))
+    try:
+        con.execute("INSERT INTO prefectures (prefecture_code, prefecture, lat, lng) VALUES ('47', '沖縄県', 26.2, 127.7)")
+        con.execute(
+            "INSERT INTO engagements (engagement_id, fiscal_year, consortium, support_type, client_name, client_type,"
+            " prefecture, prefecture_code, planned_sessions, status, start_date) "
+            "VALUES ('OK1', 2022, ?, '伴走支援', '架空O社', '企業', '沖縄県', '47', 10, '実施中', ?)",
+            [okinawa, D(2022, 8, 1)])
+        con.execute("INSERT INTO sessions (engagement_id, session_no, date, fiscal_year, stage_no, stage) "
+                    "VALUES ('OK1', 1, ?, 2022, 1, ?)", [D(2022, 8, 1), STAGES[0]])
+        build_marts(con)
+    finally:
+        con.close()
+    assert sorted([okinawa, IBARAKI, NAGANO])[0] == okinawa           # the name order this test guards against
+    kpi = run_query("kpi", Filters(2022), path=db)
+    assert [c for c in kpi[~kpi["is_total"]]["consortium"]] [:3] == [IBARAKI, NAGANO, okinawa]
+    assert kpi["consortium"].iloc[-1] is None or pd.isna(kpi["consortium"].iloc[-1])   # コンソーシアム外 last
+    funnel = run_query("stage_funnel", Filters(2022), path=db)
+    assert list(dict.fromkeys(funnel["consortium"])) == [IBARAKI, NAGANO, okinawa]

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from monitor.charts import MANY_CONSORTIA
 from monitor.exports import (
     CONDITIONS_SHEET, IMAGE_HEIGHT, IMAGE_WIDTH, figure_png, figures_zip, png_size, safe_file_name,
 )
@@ -378,8 +379,13 @@ def test_long_company_list_is_paged_and_the_exports_hold_every_row(large_db, mon
     assert max(len(d.value) for d in at.dataframe) <= 500
     # the chart sums the companies per consortium instead of one bar group per company
     chart = report.figures()["支援企業"]
-    assert len(chart.data[0].x) <= 47
-    assert sum(chart.data[1].y) == int(companies["実施回数"].sum())
+    held = chart.data[1]
+    groups = companies["コンソーシアム"].nunique(dropna=False)
+    # many consortia (generated: all 47): the bars run across, one labelled row per consortium
+    assert groups > MANY_CONSORTIA and held.orientation == "h"
+    names, values = held.y, held.x
+    assert len(names) <= 47 and all("社）" in n for n in names)
+    assert sum(values) == int(companies["実施回数"].sum())
     # the Excel export holds every company
     stem = safe_file_name(report.file_stem())
     wb = openpyxl.load_workbook(io.BytesIO(served[f"{stem}.xlsx"]()), read_only=True)
