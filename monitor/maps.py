@@ -47,6 +47,10 @@ POINT_ALPHA = 200
 MIN_RADIUS_PX = 5.0
 MAX_RADIUS_PX = 28.0
 ZERO_RADIUS_PX = 3.0          # a municipality with activity but none of the chosen kind
+# up to this many points the radii above hold; more (1,737 municipalities at national scale) shrink them by
+# sqrt(CROWD_POINTS / n), at most to CROWD_MIN_FACTOR, so the circles do not cover one another and the outlines
+CROWD_POINTS = 300
+CROWD_MIN_FACTOR = 0.4
 
 # the map's size on screen: its height is set (st.pydeck_chart height); its width follows the page, so the view is
 # fitted to a conservative width
@@ -117,6 +121,13 @@ def radius_px(values, *, min_px: float = MIN_RADIUS_PX, max_px: float = MAX_RADI
     return out
 
 
+def crowd_factor(n_points: int) -> float:
+    """How much the radii shrink for ``n_points`` points drawn at once (1.0 up to CROWD_POINTS)."""
+    if n_points <= CROWD_POINTS:
+        return 1.0
+    return max(CROWD_MIN_FACTOR, math.sqrt(CROWD_POINTS / n_points))
+
+
 def category_color(category, alpha: int = POINT_ALPHA) -> list[int]:
     rgb = COLORS.get(category if isinstance(category, str) else CATEGORY_OTHER, COLORS[CATEGORY_OTHER])
     return [*rgb, alpha]
@@ -181,7 +192,9 @@ def point_records(points: pd.DataFrame, size_by: str = "engagements") -> list[di
     df = points.dropna(subset=["lat", "lng"]).reset_index(drop=True) if len(points) else points
     if df is None or len(df) == 0:
         return []
-    radii = radius_px(df[size_by].tolist())
+    f = crowd_factor(len(df))
+    radii = radius_px(df[size_by].tolist(), min_px=max(2.0, MIN_RADIUS_PX * f), max_px=MAX_RADIUS_PX * f,
+                      zero_px=max(1.5, ZERO_RADIUS_PX * f))
     out = []
     for i, r in df.iterrows():
         cat = r.get("client_category")

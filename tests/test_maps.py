@@ -43,6 +43,21 @@ def test_radius_grows_with_count():
     assert maps.radius_px([]) == []
 
 
+@pytest.mark.parametrize("n, factor", [(1, 1.0), (300, 1.0), (1200, 0.5), (1737, 0.416), (100_000, 0.4)])
+def test_crowded_maps_draw_smaller_circles(n, factor):
+    assert math.isclose(maps.crowd_factor(n), factor, abs_tol=0.001)
+
+
+def test_point_records_shrink_with_many_points():
+    row = POINTS.iloc[0].to_dict()
+    few = pd.DataFrame([{**row, "lat": 35.0 + i / 100, "engagements": i + 1} for i in range(10)])
+    many = pd.concat([few] * 120, ignore_index=True)                  # 1,200 points
+    biggest = max(r["radius"] for r in maps.point_records(few))
+    crowded = max(r["radius"] for r in maps.point_records(many))
+    assert biggest == maps.MAX_RADIUS_PX and math.isclose(crowded, maps.MAX_RADIUS_PX * 0.5, abs_tol=0.01)
+    assert min(r["radius"] for r in maps.point_records(many)) >= 2.0     # the smallest still visible
+
+
 def test_colours_by_client_type_and_legend():
     assert maps.category_color("企業")[:3] == maps.COLORS["企業"]
     assert maps.category_color("自治体")[:3] == maps.COLORS["自治体"]
