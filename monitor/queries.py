@@ -111,7 +111,7 @@ class VersionedCache:
 PUBLIC_TABLES = frozenset({"prefectures", "municipalities", "stages", "support_types", "themes", "meta"})
 # record tables (and marts) with their own prefecture column
 _BY_PREFECTURE = ("engagements", "consultations", "events", "mart_engagement_progress", "mart_consultations",
-                  "mart_daily_activity", "mart_map_activity", "mart_theme_records", "consortia")
+                  "mart_daily_activity", "mart_map_activity", "mart_theme_records", "consortia", "mart_consortia")
 # the rest: WHERE clause over the real table (alias t); {allowed} is the allowed list as a SQL literal
 _RESTRICTED_WHERE = {
     **{t: "list_contains({allowed}, t.prefecture)" for t in _BY_PREFECTURE},

@@ -403,3 +403,10 @@ def test_consortia_are_listed_in_prefecture_code_order(tmp_path):
     assert kpi["consortium"].iloc[-1] is None or pd.isna(kpi["consortium"].iloc[-1])   # コンソーシアム外 last
     funnel = run_query("stage_funnel", Filters(2022), path=db)
     assert list(dict.fromkeys(funnel["consortium"])) == [IBARAKI, NAGANO, okinawa]
+    choices = run_query("filter_choices", Filters(), path=db)
+    assert choices[choices["kind"] == "consortium"]["value"].tolist() == [IBARAKI, NAGANO, okinawa]
+    companies = run_query("report_companies", Filters(2022), path=db, consortium=None)
+    assert list(dict.fromkeys(companies["consortium"].dropna())) == [IBARAKI, NAGANO, okinawa]
+    with duckdb.connect(str(db), read_only=True) as con:                 # the home: reference list, else engagements
+        assert con.execute("SELECT consortium, prefecture, list_order FROM mart_consortia ORDER BY list_order"
+                           ).fetchall() == [(IBARAKI, "茨城県", 1), (NAGANO, "長野県", 2), (okinawa, "沖縄県", 3)]

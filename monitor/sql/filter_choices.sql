@@ -31,9 +31,8 @@ UNION ALL
 SELECT 'prefecture', p.prefecture, coalesce(try_cast(r.prefecture_code AS INTEGER), 99)
 FROM prefs AS p LEFT JOIN prefectures AS r ON r.prefecture = p.prefecture
 UNION ALL
-SELECT 'consortium', c.consortium, coalesce(try_cast(r.prefecture_code AS INTEGER), 99)
-FROM cons AS c LEFT JOIN consortia AS k ON k.consortium = c.consortium
-LEFT JOIN prefectures AS r ON r.prefecture = k.prefecture
+SELECT 'consortium', c.consortium, coalesce(mc.list_order, 100000)     -- by home prefecture (北海道 … 沖縄)
+FROM cons AS c LEFT JOIN mart_consortia AS mc ON mc.consortium = c.consortium
 UNION ALL
 SELECT 'support_type', t.support_type, coalesce(s.sort_order, 999)
 FROM types AS t LEFT JOIN support_types AS s ON s.support_type = t.support_type

@@ -114,13 +114,6 @@ tgt AS (
     FROM tgt_long
     GROUP BY ALL
 ),
-home AS (   -- each consortium's home prefecture (where most of its engagements are): consortia are listed in
-           -- prefecture-code order (北海道 … 沖縄), as Japanese lists are, then by name
-    SELECT consortium, mode(prefecture_code ORDER BY prefecture_code) AS home_prefecture_code
-    FROM mart_engagement_progress
-    WHERE consortium IS NOT NULL
-    GROUP BY consortium
-),
 scopes AS (
     SELECT true AS is_total, CAST(NULL AS VARCHAR) AS consortium
     UNION
@@ -154,5 +147,5 @@ FROM scopes AS s
 LEFT JOIN eng_k AS e ON e.is_total = s.is_total AND e.consortium IS NOT DISTINCT FROM s.consortium
 LEFT JOIN act_k AS a ON a.is_total = s.is_total AND a.consortium IS NOT DISTINCT FROM s.consortium
 LEFT JOIN tgt   AS t ON t.is_total = s.is_total AND t.consortium IS NOT DISTINCT FROM s.consortium
-LEFT JOIN home  AS h ON h.consortium = s.consortium
-ORDER BY s.is_total DESC, s.consortium IS NULL, h.home_prefecture_code NULLS LAST, s.consortium
+LEFT JOIN mart_consortia AS mc ON mc.consortium = s.consortium   -- list order: by home prefecture (北海道 … 沖縄)
+ORDER BY s.is_total DESC, s.consortium IS NULL, mc.list_order NULLS LAST, s.consortium

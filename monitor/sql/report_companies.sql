@@ -34,6 +34,8 @@ SELECT
 FROM mart_engagement_progress AS m
 CROSS JOIN p
 LEFT JOIN held AS h ON h.engagement_id = m.engagement_id
+LEFT JOIN mart_consortia AS mc ON mc.consortium = m.consortium   -- list order: by home prefecture (北海道 … 沖縄)
 WHERE dx_in_report(m.fiscal_year, m.consortium, p.fy, p.consortium)
   AND m.support_type = '伴走支援'
-ORDER BY m.consortium NULLS LAST, m.start_date NULLS LAST, m.client_name, m.engagement_id
+ORDER BY m.consortium IS NULL, mc.list_order NULLS LAST, m.consortium, m.start_date NULLS LAST, m.client_name,
+         m.engagement_id

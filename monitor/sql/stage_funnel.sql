@@ -12,13 +12,6 @@ eng AS (   -- engagements in scope; an engagement is in a 期間 it overlaps
 staged AS (
     SELECT consortium, current_stage_no FROM eng WHERE current_stage_no IS NOT NULL
 ),
-home AS (   -- each consortium's home prefecture (where most of its engagements are): consortia are listed in
-           -- prefecture-code order (北海道 … 沖縄), as Japanese lists are, then by name
-    SELECT consortium, mode(prefecture_code ORDER BY prefecture_code) AS home_prefecture_code
-    FROM mart_engagement_progress
-    WHERE consortium IS NOT NULL
-    GROUP BY consortium
-),
 grid AS (
     SELECT c.consortium, s.stage_no, s.stage
     FROM (SELECT DISTINCT consortium FROM staged) AS c
@@ -32,6 +25,6 @@ SELECT
 FROM grid AS g
 LEFT JOIN staged AS x
     ON x.consortium IS NOT DISTINCT FROM g.consortium AND x.current_stage_no >= g.stage_no
-LEFT JOIN home AS h ON h.consortium = g.consortium
-GROUP BY g.consortium, g.stage_no, g.stage, h.home_prefecture_code
-ORDER BY g.consortium IS NULL, h.home_prefecture_code NULLS LAST, g.consortium, g.stage_no
+LEFT JOIN mart_consortia AS mc ON mc.consortium = g.consortium   -- list order: by home prefecture (北海道 … 沖縄)
+GROUP BY g.consortium, g.stage_no, g.stage, mc.list_order
+ORDER BY g.consortium IS NULL, mc.list_order NULLS LAST, g.consortium, g.stage_no
