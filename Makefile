@@ -14,8 +14,9 @@ sample: setup
 	$(PY) -m etl sample --db $(DB)
 
 # Installs, builds the sample database when there is none, and serves the dashboard on http://localhost:8501
+# (an existing database whose marts an earlier version built gets them rebuilt; its records stay)
 run: setup
-	@[ -f $(DB) ] || $(PY) -m etl sample --db $(DB)
+	@if [ -f $(DB) ]; then $(PY) -m etl rebuild --db $(DB) --if-outdated; else $(PY) -m etl sample --db $(DB); fi
 	$(PY) -m streamlit run app.py
 
 # Installs everything the tests need (Debian chromium + fonts-noto-cjk, pip packages) and runs every test

@@ -9,7 +9,7 @@ from pathlib import Path
 from .kinds import KINDS
 from .paths import db_path
 
-COMMANDS = ("load", "check", "sample", "template", "generate", "report")
+COMMANDS = ("load", "check", "sample", "rebuild", "template", "generate", "report")
 
 
 def _progress(start: float):
@@ -70,6 +70,10 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("sample", help="data/sample/ のサンプル事業からデータベースを作り直す")
     p.add_argument("--db")
 
+    p = sub.add_parser("rebuild", help="更新で集計表の定義が変わったとき、記録はそのままで集計表だけを作り直す")
+    p.add_argument("--db")
+    p.add_argument("--if-outdated", action="store_true", help="集計表が古い版のときだけ作り直す")
+
     p = sub.add_parser("template", help="Excel の入力テンプレートを書き出す")
     p.add_argument("out", type=Path)
 
@@ -121,6 +125,28 @@ def main(argv: list[str] | None = None) -> int:
             print("取り込む記録ファイル（.csv / .tsv / .txt / .xlsx）が見つかりません: "
                   + ", ".join(map(str, args.paths)), file=sys.stderr)
             return 2
+    if args.command == "rebuild":
+        import duckdb
+
+        from .load import marts_outdated, rebuild_marts
+        if not db.exists():
+            print(f"データベースがありません: {db}（`python -m etl sample` か `python -m etl load` で作成）",
+                  file=sys.stderr)
+            return 2
+        try:
+            if args.if_outdated and not marts_outdated(db):
+                print(f"集計表は最新です: {db}")
+                return 0
+            built = rebuild_marts(db, progress=_progress(start))
+        except LoadBusy as e:
+            print(str(e), file=sys.stderr)
+            return 3
+        except duckdb.Error as e:
+            print(f"データベース {db} を開けません（DuckDB のファイルではないか、壊れています）: "
+                  f"{str(e).splitlines()[0]}", file=sys.stderr)
+            return 2
+        print(f"集計表を作り直しました: {len(built)} 表（{db}、{time.monotonic() - start:.1f} 秒）")
+        return 0
     try:
         if args.command == "sample":
             report = build_sample_database(db, progress=_progress(start))

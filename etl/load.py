@@ -23,7 +23,7 @@ import duckdb
 from .extract import Extractor, FileResult, RawTable, iter_input_files
 from .kinds import KINDS, LOAD_ORDER
 from .macros import install_macros
-from .marts import build_marts
+from .marts import build_marts, marts_fingerprint
 from .paths import SAMPLE_DIR, SQL_DIR, db_path as default_db_path
 from .reference import load_reference
 from .validate import validate
@@ -484,6 +484,49 @@ def load_files(paths: Iterable[Path], db: Path | None = None, accept_valid: bool
         return batch.write(accept_valid=accept_valid, fresh=fresh, is_sample=is_sample)
     finally:
         batch.close()
+
+
+def marts_outdated(db: Path | None = None) -> bool:
+    """True when the database's marts were built from other mart definitions than this version's (or by a version
+    that did not record them)."""
+    con = duckdb.connect()
+    try:
+        con.execute("ATTACH ? AS d (READ_ONLY)", [str(Path(db) if db else default_db_path())])
+        rows = con.execute("SELECT value FROM d.meta WHERE key = 'marts_version'").fetchall()
+    finally:
+        con.close()
+    return not rows or rows[0][0] != marts_fingerprint()
+
+
+def rebuild_marts(db: Path | None = None, progress: Callable[[str], None] | None = None) -> list[str]:
+    """Rebuild the marts of an existing database from the records it holds (after an update changed
+    etl/sql/marts), atomically like a load: a copy is rebuilt and replaces the file; the records are not touched."""
+    db = Path(db) if db else default_db_path()
+    if not db.exists():
+        raise FileNotFoundError(f"データベースがありません: {db}")
+    progress = progress or (lambda msg: None)
+    with writer_lock(db):
+        _remove_stale_temp_files(db)
+        tmp = db.with_name(f"{db.name}{TEMP_INFIX}{os.getpid()}")
+        shutil.copyfile(db, tmp)
+        try:
+            con = duckdb.connect(str(tmp))
+            try:
+                install_macros(con)
+                con.execute(SCHEMA_SQL)         # tables a newer version added (CREATE … IF NOT EXISTS)
+                progress("集計表を作成中")
+                built = build_marts(con)
+                con.execute("CHECKPOINT")
+            finally:
+                con.close()
+            _fsync(tmp)
+            os.replace(tmp, db)
+            _fsync_dir(db.parent)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            Path(f"{tmp}.wal").unlink(missing_ok=True)
+            raise
+    return built
 
 
 def check_files(paths: Iterable[Path], db: Path | None = None,

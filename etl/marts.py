@@ -1,7 +1,12 @@
 """Materialise the marts: every etl/sql/marts/*.sql, in sorted filename order, becomes a table named after
-its file stem (``CREATE OR REPLACE TABLE <stem> AS <file content>``). A mart may read an earlier-sorted mart."""
+its file stem (``CREATE OR REPLACE TABLE <stem> AS <file content>``). A mart may read an earlier-sorted mart.
+
+The database's meta row ``marts_version`` records which mart definitions built them (``marts_fingerprint``): after an
+update changes a mart, the app sees the difference and asks for ``python -m etl rebuild`` instead of failing on a
+missing table or column."""
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
@@ -15,8 +20,17 @@ def mart_files(folder: Path = MARTS_DIR) -> list[Path]:
     return sorted(folder.glob("*.sql"), key=lambda p: p.name)
 
 
+def marts_fingerprint(folder: Path = MARTS_DIR) -> str:
+    """A short hash of the mart definitions (file names and SQL) in ``folder``."""
+    h = hashlib.sha256()
+    for path in mart_files(folder):
+        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
+
+
 def build_marts(con, folder: Path = MARTS_DIR) -> list[str]:
-    """Create or replace every mart on ``con`` (a writable DuckDB connection). Returns the mart names built.
+    """Create or replace every mart on ``con`` (a writable DuckDB connection) and record their version in ``meta``.
+    Returns the mart names built.
 
     Runs inside the caller's transaction if one is open, so a failing mart leaves the load undone."""
     built: list[str] = []
@@ -27,4 +41,5 @@ def build_marts(con, folder: Path = MARTS_DIR) -> list[str]:
         body = path.read_text(encoding="utf-8").strip().rstrip(";")
         con.execute(f"CREATE OR REPLACE TABLE {name} AS {body}")
         built.append(name)
+    con.execute("INSERT OR REPLACE INTO meta VALUES ('marts_version', ?)", [marts_fingerprint(folder)])
     return built

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
+from functools import lru_cache
 from pathlib import Path
 
 import streamlit as st
@@ -49,6 +50,7 @@ def page_setup(title: str) -> None:
     st.set_page_config(page_title=f"{title}｜{APP_TITLE}", layout="wide")
     check_access_setting()
     ensure_database()
+    check_marts_current()
     _page_nav()
     st.session_state[STATE_TITLE] = title
     if not is_print_mode():
@@ -63,6 +65,24 @@ def check_access_setting() -> None:
         allowed_prefectures()
     except AccessConfigError as exc:
         st.error(str(exc))
+        st.stop()
+
+
+@lru_cache(maxsize=1)
+def _current_marts_version() -> str:
+    from etl.marts import marts_fingerprint
+    return marts_fingerprint()
+
+
+def check_marts_current() -> None:
+    """A database whose marts an earlier version built (an update changed their definitions) stops the page with
+    the command that rebuilds them, instead of a query failing on a table or column it lacks. The app only reads."""
+    path = resolve_path()
+    stored = meta(path)["raw"].get("marts_version")
+    if stored != _current_marts_version():
+        st.error(f"データベース（{path}）の集計表は、このプログラムより前の版で作られています。"
+                 f"記録はそのままで集計表だけを作り直すには、次を実行してから再読み込みしてください: "
+                 f"`python -m etl rebuild --db {path}`（`make run` は自動で行います）")
         st.stop()
 
 
