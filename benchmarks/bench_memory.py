@@ -137,9 +137,9 @@ def main(argv: list[str] | None = None) -> int:
                     page.wait_for_timeout(300)
                     page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]',
                                            timeout=args.page_timeout * 1000)
-                    shown = page.query_selector('[data-testid="stException"]')
+                    shown = page.query_selector('[data-testid="stException"], [data-testid="stAlertContentError"]')
                     if shown:
-                        status = "exception shown: " + " ".join(shown.inner_text().split())[:200]
+                        status = "error shown: " + " ".join(shown.inner_text().split())[:200]
                         crashed = True
                 except Exception as exc:  # noqa: BLE001
                     status = f"{type(exc).__name__}: {str(exc)[:120]}"

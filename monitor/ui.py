@@ -50,11 +50,11 @@ def page_setup(title: str) -> None:
     st.set_page_config(page_title=f"{title}｜{APP_TITLE}", layout="wide")
     check_access_setting()
     ensure_database()
-    check_marts_current()
     _page_nav()
     st.session_state[STATE_TITLE] = title
     if not is_print_mode():
         st.title(title)
+    check_marts_current()
     if st.session_state.get(STATE_BUILT):
         st.info(st.session_state[STATE_BUILT])
 
