@@ -10,7 +10,8 @@ In one run, on the same generated files (etl/generate.py, cached under /tmp/dx-b
    (nothing in etl/ is changed);
 3. `python -m etl load DIR --db FILE` end-to-end as a subprocess (includes interpreter start and imports);
 4. a monthly-size batch (the last 1 % of the sessions and consultations, already stored) loaded by the CLI into a
-   copy of the loaded database: time, the load process's peak RSS, and the totals (which must not change).
+   copy of the loaded database: time, the load process's peak RSS, and the totals (which must not change); and the
+   same batch through データ取込's code in this process (how much a server's RSS rises during such a load).
 Prints a table with rows/s and the ratio load ÷ bare read (issue 6 target: ≤ 3.0). Never asserts timings.
 """
 from __future__ import annotations
@@ -29,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import run_all  # noqa: E402  (shared helpers; puts the project root on sys.path)
-from run_all import BENCH_DIR, ROOT, fmt_s, status_kb, table  # noqa: E402
+from run_all import BENCH_DIR, ROOT, fmt_s, reset_hwm, status_kb, table  # noqa: E402
 
 TARGET_RATIO = 3.0
 
@@ -287,6 +288,31 @@ def run_monthly_batch(src: Path, loaded: Path, sessions: int) -> dict:
             "before": before, "after": after, "output": output[-2000:]}
 
 
+def run_monthly_batch_in_app(loaded: Path, sessions: int) -> dict:
+    """The same monthly batch uploaded through データ取込 (monitor.intake: validate, then load the valid rows) in this
+    process, as the Streamlit server runs it: time, and how much the process's RSS rises at peak and stays after."""
+    from monitor import db as read_db
+    from monitor import intake
+    batch = BENCH_DIR / f"monthly-batch-{sessions}"
+    uploads = [(p.name, p.read_bytes()) for p in sorted(batch.glob("*.csv"))]
+    db = BENCH_DIR / f"bench-monthly-app-{sessions}.duckdb"
+    shutil.copyfile(loaded, db)
+    read_db.release_memory()
+    reset_hwm()
+    rss0 = status_kb(os.getpid(), "VmRSS")
+    t = time.perf_counter()
+    validation = intake.validate_uploads(uploads, db)
+    report = intake.load_validated(validation, db)
+    seconds = time.perf_counter() - t
+    peak = status_kb(os.getpid(), "VmHWM")
+    validation.discard()
+    read_db.release_memory()
+    after = status_kb(os.getpid(), "VmRSS")
+    db.unlink(missing_ok=True)
+    return {"seconds": seconds, "loaded": report.loaded, "peak_mb": (peak - rss0) / 1024,
+            "after_mb": (after - rss0) / 1024}
+
+
 # ── main ────────────────────────────────────────────────────────────────────
 
 def main(argv: list[str] | None = None) -> int:
@@ -317,6 +343,7 @@ def main(argv: list[str] | None = None) -> int:
     columns = None if args.no_columns else column_costs(src)
     cli = None if args.no_cli else run_load_cli(src, BENCH_DIR / f"bench-load-cli-{args.sessions}.duckdb")
     monthly = None if args.no_cli else run_monthly_batch(src, cache, args.sessions)
+    in_app = None if args.no_cli else run_monthly_batch_in_app(cache, args.sessions)
 
     n_sess = res["rows"].get("sessions", 0)
     n_all = sum(res["rows"].values())
@@ -389,6 +416,11 @@ def main(argv: list[str] | None = None) -> int:
                 f"process {monthly['peak_mb']:,.0f} MB; stored sessions / consultations {monthly['before'][0]:,} / "
                 f"{monthly['before'][1]:,} before and {monthly['after'][0]:,} / {monthly['after'][1]:,} after"
                 + (" (unchanged, as they must be)." if kept else " — **CHANGED: the batch duplicated or lost rows**."))
+        if in_app:
+            out += (f" The same batch uploaded through データ取込 (validate, then load; in the app's process, as the "
+                    f"server runs it): {fmt_s(in_app['seconds'])} s; the process's RSS rose by "
+                    f"{in_app['peak_mb']:,.0f} MB at peak and stayed {in_app['after_mb']:,.0f} MB above where it "
+                    f"started" + ("." if in_app["loaded"] else " — **NOT LOADED**."))
         if monthly["code"] != 0:
             out += f"\n\nMonthly batch exit code {monthly['code']}:\n\n```\n{monthly['output']}\n```"
     if cli and cli[1] != 0:
@@ -396,7 +428,8 @@ def main(argv: list[str] | None = None) -> int:
     print(out)
     if args.write_docs:
         run_all.write_section(f"load-{args.sessions}", f"Load: {args.sessions:,} sessions", out)
-    monthly_ok = monthly is None or (monthly["code"] == 0 and monthly["before"] == monthly["after"])
+    monthly_ok = monthly is None or (monthly["code"] == 0 and monthly["before"] == monthly["after"]
+                                     and in_app is not None and in_app["loaded"])
     return 0 if (cli is None or cli[1] == 0) and monthly_ok else 1
 
 

@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import run_all  # noqa: E402
-from run_all import ROOT, fmt_s, table  # noqa: E402
+from run_all import ROOT, fmt_s, reset_hwm, table  # noqa: E402
 
 MISS_PREFECTURE = "東京都"
 PAUSE = 3.0     # seconds between the runs of one page (longer than monitor.db.READ_IDLE_SECONDS)
@@ -44,14 +44,6 @@ def proc_status(field: str) -> int:
         if line.startswith(field + ":"):
             return int(line.split()[1]) * 1024
     return 0
-
-
-def reset_hwm() -> None:
-    """Reset VmHWM to the current RSS (Linux: write 5 to clear_refs); best effort."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        pass
 
 
 def pages() -> list[Path]:

@@ -166,6 +166,14 @@ def status_kb(pid: int, field: str) -> int:
     return 0
 
 
+def reset_hwm() -> None:
+    """Reset this process's VmHWM to its current RSS (Linux: write 5 to clear_refs); best effort."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
 def fmt_s(x: float | None) -> str:
     if x is None or x != x:
         return "—"
