@@ -378,10 +378,25 @@ def figure_png(fig, width: int = IMAGE_WIDTH, height: int = IMAGE_HEIGHT) -> byt
     return _png_cached(f.to_json(), width, height)
 
 
+def _use_local_chromium() -> None:
+    """kaleido renders with Debian's Chromium (DX_CHROMIUM, as the PDF export), never a browser it would look for
+    elsewhere or one downloaded with kaleido_get_chrome / plotly_get_chrome: BROWSER_PATH names it unless the
+    deployment set one itself. Without it: ChromiumNotFound with the apt-get command (kaleido's own message would
+    suggest downloading Chrome, which fails offline)."""
+    import os  # noqa: PLC0415
+
+    from monitor.report_pdf import CHROMIUM, INSTALL_HINT, ChromiumNotFound  # noqa: PLC0415
+
+    path = os.environ.setdefault("BROWSER_PATH", CHROMIUM)
+    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+        raise ChromiumNotFound(f"Chromium が見つかりません（{path}）。" + INSTALL_HINT)
+
+
 @functools.lru_cache(maxsize=64)
 def _png_cached(fig_json: str, width: int, height: int) -> bytes:
     import plotly.io as pio  # noqa: PLC0415
 
+    _use_local_chromium()
     return pio.from_json(fig_json).to_image(format="png", width=width, height=height, scale=1)
 
 
@@ -396,6 +411,7 @@ def figures_png(figures: Mapping[str, Any], width: int = IMAGE_WIDTH, height: in
     if not names:
         return {}
     figs = [_png_ready(figures[n], width, height) for n in names]
+    _use_local_chromium()
     with tempfile.TemporaryDirectory(prefix="dx_png_") as tmp:
         paths = [Path(tmp) / f"{i:02d}.png" for i in range(len(names))]
         pio.write_images(figs, paths, format="png", width=width, height=height, scale=1)

@@ -317,6 +317,29 @@ def test_chart_pngs_are_images_of_the_stated_size(sample_db, tmp_path):
         assert "データ基準日" in fig.layout.title.subtitle.text
 
 
+@pytest.mark.parametrize("chromium, renders", [("/usr/bin/chromium", True), ("/nonexistent/chromium", False)])
+def test_chart_png_uses_only_the_configured_chromium(chromium, renders):
+    """kaleido renders with DX_CHROMIUM (Debian's Chromium) and nothing else: pointed at a missing one, it fails
+    instead of finding or downloading another browser. In a fresh process, so BROWSER_PATH is not inherited."""
+    import os
+    import subprocess
+    import sys
+    script = ("import plotly.graph_objects as go\n"
+              "from monitor.exports import figure_png, png_size\n"
+              "import os\n"
+              "print(png_size(figure_png(go.Figure(go.Bar(x=[1], y=[2])))), os.environ['BROWSER_PATH'])\n")
+    env = {k: v for k, v in os.environ.items() if k != "BROWSER_PATH"} | {"DX_CHROMIUM": chromium}
+    run = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
+                         timeout=120)
+    if renders:
+        assert run.returncode == 0, run.stderr[-2000:]
+        assert run.stdout.split() == ["(1200,", "675)", chromium]
+    else:
+        assert run.returncode != 0
+        assert "ChromiumNotFound" in run.stderr and "apt-get install chromium fonts-noto-cjk" in run.stderr
+        assert "get_chrome" not in run.stderr                        # no advice to download a browser
+
+
 def _print_layout_script():
     import streamlit as st
 
