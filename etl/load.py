@@ -279,27 +279,13 @@ class Batch:
             return report
         with writer_lock(self.db):
             _stage_hook("locked")
-            # temp copies left by a load that was killed: nobody else holds the lock, so nobody uses them
-            _remove_stale_temp_files(self.db)
-            tmp = self.db.with_name(f"{self.db.name}{TEMP_INFIX}{os.getpid()}")
-            tmp.unlink(missing_ok=True)
             start_empty = fresh or is_sample or not self.db.exists() or _is_sample_db(self.db)
             if not start_empty:
                 self.progress("データベースを複製中")
-                shutil.copyfile(self.db, tmp)
             elif self.db.exists() and not fresh and not is_sample:
                 report.notes.append("サンプルデータを外し、取り込んだ記録だけのデータベースにしました")
-            _stage_hook("copied")
-            try:
+            with _new_version(self.db, copy=not start_empty) as tmp:
                 self._apply(tmp, is_sample)
-                _fsync(tmp)
-                _stage_hook("before_replace")
-                os.replace(tmp, self.db)
-                _fsync_dir(self.db.parent)
-            except BaseException:
-                tmp.unlink(missing_ok=True)
-                Path(f"{tmp}.wal").unlink(missing_ok=True)
-                raise
             _stage_hook("replaced")
         report.loaded = True
         return report
@@ -397,6 +383,31 @@ class Batch:
 
 TEMP_INFIX = ".tmp-"
 LOAD_STAGES = ("locked", "copied", "written", "before_replace", "replaced")
+
+
+@contextmanager
+def _new_version(db: Path, copy: bool):
+    """The next version of ``db``, written as a temp file next to it: a copy of ``db`` (``copy``) or a new file. The
+    body writes it; then it is fsynced and os.replace()d over ``db``, so readers see the old file or the new one,
+    never a half-written one. On any failure the temp file goes and ``db`` is as it was. Call holding the writer
+    lock."""
+    # temp copies left by a load that was killed: nobody else holds the lock, so nobody uses them
+    _remove_stale_temp_files(db)
+    tmp = db.with_name(f"{db.name}{TEMP_INFIX}{os.getpid()}")
+    tmp.unlink(missing_ok=True)
+    try:
+        if copy:
+            shutil.copyfile(db, tmp)
+        _stage_hook("copied")
+        yield tmp
+        _fsync(tmp)
+        _stage_hook("before_replace")
+        os.replace(tmp, db)
+        _fsync_dir(db.parent)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        Path(f"{tmp}.wal").unlink(missing_ok=True)
+        raise
 
 
 def _remove_stale_temp_files(db: Path) -> list[Path]:
@@ -505,27 +516,16 @@ def rebuild_marts(db: Path | None = None, progress: Callable[[str], None] | None
     if not db.exists():
         raise FileNotFoundError(f"データベースがありません: {db}")
     progress = progress or (lambda msg: None)
-    with writer_lock(db):
-        _remove_stale_temp_files(db)
-        tmp = db.with_name(f"{db.name}{TEMP_INFIX}{os.getpid()}")
-        shutil.copyfile(db, tmp)
+    with writer_lock(db), _new_version(db, copy=True) as tmp:
+        con = duckdb.connect(str(tmp))
         try:
-            con = duckdb.connect(str(tmp))
-            try:
-                install_macros(con)
-                con.execute(SCHEMA_SQL)         # tables a newer version added (CREATE … IF NOT EXISTS)
-                progress("集計表を作成中")
-                built = build_marts(con)
-                con.execute("CHECKPOINT")
-            finally:
-                con.close()
-            _fsync(tmp)
-            os.replace(tmp, db)
-            _fsync_dir(db.parent)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            Path(f"{tmp}.wal").unlink(missing_ok=True)
-            raise
+            install_macros(con)
+            con.execute(SCHEMA_SQL)         # tables a newer version added (CREATE … IF NOT EXISTS)
+            progress("集計表を作成中")
+            built = build_marts(con)
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
     return built
 
 

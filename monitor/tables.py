@@ -64,25 +64,47 @@ KPI_HELP = {
 }
 
 
-def consortium_table(kpi: pd.DataFrame) -> pd.DataFrame:
-    """Per-consortium comparison table (the rows of the kpi query that are not the total)."""
-    rows = kpi[~kpi["is_total"].astype(bool)]
-    out = pd.DataFrame({
-        "コンソーシアム": [consortium_label(v) for v in rows["consortium"]],
-        "支援企業数": [fmt_int(v, "社") for v in rows["companies"]],
-        "支援企業数 達成率": [fmt_pct(_ratio(a, t)) for a, t in zip(rows["companies"], rows["target_companies"])],
-        "伴走 実施回数": [fmt_int(v, "回") for v in rows["sessions"]],
-        "予定回数": [fmt_int(v, "回") for v in rows["planned_sessions"]],
-        "DX計画書": [fmt_int(v, "件") for v in rows["dx_plans"]],
-        "セミナー参加者": [fmt_int(v, "人") for v in rows["seminar_attendees"]],
-        "相談件数": [fmt_int(v, "件") for v in rows["consultations"]],
-        "金融機関同行率": [fmt_pct(v) for v in rows["bank_rate"]],
-        "停滞案件": [fmt_int(v, "件") for v in rows["stalled"]],
-    })
-    return out.reset_index(drop=True)
-
-
+# The per-consortium comparison, defined once: column, unit ('%' = a ratio shown in percent), and its values from the
+# kpi query's consortium rows. consortium_table shows them as text, consortium_number_table as numbers.
+COMPARISON_COLUMNS = [
+    ("支援企業数", "社", lambda r: r["companies"]),
+    ("支援企業数 達成率", "%", lambda r: [_ratio(a, t) for a, t in zip(r["companies"], r["target_companies"])]),
+    ("伴走支援 実施回数", "回", lambda r: r["sessions"]),
+    ("予定回数", "回", lambda r: r["planned_sessions"]),
+    ("DX計画書策定数", "件", lambda r: r["dx_plans"]),
+    ("セミナー参加者数", "人", lambda r: r["seminar_attendees"]),
+    ("相談件数", "件", lambda r: r["consultations"]),
+    ("金融機関同行率", "%", lambda r: r["bank_rate"]),
+    ("停滞案件", "件", lambda r: r["stalled"]),
+]
+# column → printf format (Streamlit's NumberColumn) of consortium_number_table
+COMPARISON_NUMBER_FORMATS = {name: "%.1f%%" if unit == "%" else f"%,d{unit}" for name, unit, _ in COMPARISON_COLUMNS}
 ITEM_COLUMN = "項目"
+
+
+def _consortium_rows(kpi: pd.DataFrame) -> pd.DataFrame:
+    return kpi[~kpi["is_total"].astype(bool)]
+
+
+def consortium_table(kpi: pd.DataFrame) -> pd.DataFrame:
+    """Per-consortium comparison table (the rows of the kpi query that are not the total), values as text."""
+    rows = _consortium_rows(kpi)
+    out = {"コンソーシアム": [consortium_label(v) for v in rows["consortium"]]}
+    for name, unit, values in COMPARISON_COLUMNS:
+        out[name] = [fmt_pct(v) if unit == "%" else fmt_int(v, unit) for v in values(rows)]
+    return pd.DataFrame(out)
+
+
+def consortium_number_table(kpi: pd.DataFrame) -> pd.DataFrame:
+    """One row per consortium (as consortium_table), values as numbers; rates in percent (None without a target)."""
+    rows = _consortium_rows(kpi)
+    out = {"コンソーシアム": [consortium_label(v) for v in rows["consortium"]]}
+    for name, unit, values in COMPARISON_COLUMNS:
+        if unit == "%":
+            out[name] = [None if v is None or pd.isna(v) else round(100 * float(v), 1) for v in values(rows)]
+        else:
+            out[name] = pd.array([None if pd.isna(v) else int(v) for v in values(rows)], dtype="Int64")
+    return pd.DataFrame(out)
 
 
 def consortium_comparison_table(kpi: pd.DataFrame) -> pd.DataFrame:
@@ -90,22 +112,17 @@ def consortium_comparison_table(kpi: pd.DataFrame) -> pd.DataFrame:
     per indicator (column 項目), one column per consortium, so it fits the page and each indicator reads across the
     consortia in one row. With more (47 at national scale) one row per consortium with numbers, not text, so the
     table can be sorted by any column (COMPARISON_NUMBER_FORMATS says how each is shown)."""
-    wide = consortium_table(kpi)
-    if wide["コンソーシアム"].nunique() > MANY_CONSORTIA:
+    labels = [consortium_label(v) for v in _consortium_rows(kpi)["consortium"]]
+    if len(set(labels)) > MANY_CONSORTIA:
         return consortium_number_table(kpi)
+    wide = consortium_table(kpi)
     first: dict[str, int] = {}                    # each consortium's column: its first row (as drop_duplicates)
-    for i, name in enumerate(wide["コンソーシアム"]):
+    for i, name in enumerate(labels):
         first.setdefault(name, i)
-    items = [c for c in wide.columns if c != "コンソーシアム"]
+    items = [name for name, _unit, _values in COMPARISON_COLUMNS]
     values = {c: wide[c].tolist() for c in items}
     # built from lists (transposing the frame cost more than building the table, on every filter change of 概要)
-    return pd.DataFrame({ITEM_COLUMN: [COMPARISON_ITEM_LABELS.get(c, c) for c in items],
-                         **{name: [values[c][i] for c in items] for name, i in first.items()}})
-
-
-# the full indicator names where the wide table's column labels are abbreviated
-COMPARISON_ITEM_LABELS = {"伴走 実施回数": "伴走支援 実施回数", "DX計画書": "DX計画書策定数",
-                          "セミナー参加者": "セミナー参加者数"}
+    return pd.DataFrame({ITEM_COLUMN: items, **{name: [values[c][i] for c in items] for name, i in first.items()}})
 
 
 def progress_table(df: pd.DataFrame) -> pd.DataFrame:
@@ -169,36 +186,4 @@ def session_log_table(df: pd.DataFrame) -> pd.DataFrame:
         "金融機関同行": [bank(v) for v in df["bank_attended"]],
         "担当ITC": df["coordinators"].fillna(DASH),
         "メモ": df["notes"].fillna(""),
-    })
-
-
-# column → printf format (Streamlit's NumberColumn) of consortium_number_table
-COMPARISON_NUMBER_FORMATS = {
-    "支援企業数": "%,d社", "支援企業数 達成率": "%.1f%%", "伴走支援 実施回数": "%,d回", "予定回数": "%,d回",
-    "DX計画書策定数": "%,d件", "セミナー参加者数": "%,d人", "相談件数": "%,d件", "金融機関同行率": "%.1f%%",
-    "停滞案件": "%,d件",
-}
-
-
-def consortium_number_table(kpi: pd.DataFrame) -> pd.DataFrame:
-    """One row per consortium (as consortium_table), values as numbers; rates in percent (None without a target)."""
-    rows = kpi[~kpi["is_total"].astype(bool)]
-
-    def pct(values):
-        return [None if v is None else round(100 * v, 1) for v in values]
-
-    def ints(col):
-        return pd.array([None if pd.isna(v) else int(v) for v in rows[col]], dtype="Int64")
-
-    return pd.DataFrame({
-        "コンソーシアム": [consortium_label(v) for v in rows["consortium"]],
-        "支援企業数": ints("companies"),
-        "支援企業数 達成率": pct([_ratio(a, t) for a, t in zip(rows["companies"], rows["target_companies"])]),
-        "伴走支援 実施回数": ints("sessions"),
-        "予定回数": ints("planned_sessions"),
-        "DX計画書策定数": ints("dx_plans"),
-        "セミナー参加者数": ints("seminar_attendees"),
-        "相談件数": ints("consultations"),
-        "金融機関同行率": pct([None if pd.isna(v) else float(v) for v in rows["bank_rate"]]),
-        "停滞案件": ints("stalled"),
     })
