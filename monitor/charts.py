@@ -19,6 +19,7 @@ FUNNEL_MAX_COLS = 3          # consortia side by side in the stage funnel before
 # more consortia than this (47 at national scale): the per-consortium charts become heatmaps, one row per consortium,
 # instead of bar groups or funnel panels that no one can read side by side
 MANY_CONSORTIA = 6
+HEATMAP_ROW_PX = 26          # one consortium's row in those heatmaps
 RATE_COLORS = [[0.0, "#c23b3b"], [0.5, "#f7f7f7"], [1.0, "#1f5fa8"]]     # achievement: below 100 % red, above blue
 STAGE_COLORS = ["#c6dbef", "#9ecae1", "#6baed6", "#4292c6", "#2171b5", "#08519c", "#08306b"]
 
@@ -163,6 +164,11 @@ def kpi_comparison_figure(kpi: pd.DataFrame, context: str) -> go.Figure:
     return figure_from_spec(data, layout)
 
 
+def _colorbar_len(rows: int) -> float:
+    """A heatmap's colour bar about 300 pixels tall (a fraction of the plot), however many rows it has."""
+    return min(1.0, 300 / (HEATMAP_ROW_PX * rows))
+
+
 def _kpi_comparison_heatmap(series, context: str) -> go.Figure:
     """Many consortia: rows = consortia (in the query's order, top down), columns = indicators, colour = achievement
     (red below 100 %, blue above, saturated at 50 % and 150 %), each cell labelled with its rate."""
@@ -176,9 +182,9 @@ def _kpi_comparison_heatmap(series, context: str) -> go.Figure:
         "customdata": [[c[2] for c in row] for row in cells], "texttemplate": "%{text}",
         "hovertemplate": "%{y}<br>%{x}<br>達成率 %{text}<br>%{customdata}<extra></extra>",
         "colorscale": RATE_COLORS, "zmin": 50, "zmax": 150, "xgap": 2, "ygap": 2,
-        "colorbar": {"title": {"text": "達成率"}, "ticksuffix": "%", "len": min(1.0, 300 / (26 * len(names)))},
+        "colorbar": {"title": {"text": "達成率"}, "ticksuffix": "%", "len": _colorbar_len(len(names))},
     }]
-    layout = style_layout("コンソーシアム別 目標達成率", context, height=26 * len(names) + 170)
+    layout = style_layout("コンソーシアム別 目標達成率", context, height=HEATMAP_ROW_PX * len(names) + 170)
     layout["margin"]["t"] = 110                   # the indicator names sit above the cells, below the subtitle
     layout.update({
         "xaxis": {"side": "top", "title": {}},
@@ -276,12 +282,13 @@ def _stage_reach_heatmap(df: pd.DataFrame, groups: list[str], context: str) -> g
     fig = go.Figure(go.Heatmap(
         x=labels, y=groups, z=z, text=text, texttemplate="%{text}", textfont={"size": 11},
         colorscale=[[0.0, "#f7fbff"], [1.0, "#08519c"]], zmin=0, zmax=100, xgap=2, ygap=2,
-        colorbar={"title": {"text": "第1段階に<br>対する割合"}, "ticksuffix": "%", "len": min(1.0, 300 / (26 * len(groups)))},
+        colorbar={"title": {"text": "第1段階に<br>対する割合"}, "ticksuffix": "%", "len": _colorbar_len(len(groups))},
         hovertemplate="%{y}<br>%{x}<br>到達 %{text}<extra></extra>"))
     fig.update_xaxes(side="top", tickangle=0, title=None, tickmode="array", tickvals=labels, ticktext=ticks,
                      tickfont={"size": 11})
     fig.update_yaxes(autorange="reversed", type="category", title=None)
-    fig = _layout(fig, "伴走支援 段階別の到達件数（コンソーシアム別）", context, height=26 * len(groups) + 210)
+    fig = _layout(fig, "伴走支援 段階別の到達件数（コンソーシアム別）", context,
+                  height=HEATMAP_ROW_PX * len(groups) + 210)
     fig.update_layout(margin={"t": 140})          # the stage names, on two lines, above the cells below the subtitle
     return fig
 
