@@ -18,7 +18,7 @@ from monitor.db import db_version, meta, resolve_path
 from monitor.exports import conditions_for
 from monitor.filters import Filters, allowed_prefectures, describe_access
 from monitor.format import DASH, fmt_date, fmt_month, fmt_number, format_fiscal_year
-from monitor.queries import VersionedCache, run_query
+from monitor.queries import VersionedCache, data_as_of, run_query
 
 REPORT_TITLE = "実績報告"
 WHOLE_PROGRAMME = "事業全体"
@@ -290,7 +290,7 @@ def _company_sums(companies: pd.DataFrame, by: str) -> pd.DataFrame:
     df = companies[[by, *cols]].copy()
     df[by] = df[by].fillna("（不明）").astype(str)
     sums = df.groupby(by, sort=False)[cols].sum(min_count=1)
-    sums["企業数"] = df.groupby(by, sort=False).size()
+    sums["企業数"] = companies.assign(**{by: df[by]}).groupby(by, sort=False)["支援先"].nunique()
     sums = sums.sort_values(["実施回数", "企業数"], ascending=False, na_position="last")
     if len(sums) > CHART_GROUPS_MAX:
         head, rest = sums.iloc[: CHART_GROUPS_MAX - 1], sums.iloc[CHART_GROUPS_MAX - 1:]
@@ -312,7 +312,8 @@ def companies_figure(companies: pd.DataFrame, context: str) -> go.Figure | None:
         sums = _company_sums(companies, by)
         names = [f"{k}（{int(n):,}社）" for k, n in zip(sums.index, sums["企業数"])]
         planned, held, bank = (sums[c] for c in ("予定回数", "実施回数", "金融機関同行回数"))
-        title = f"{by}別の伴走支援 予定回数・実施回数・金融機関同行回数（{len(companies):,}社の合計）"
+        title = (f"{by}別の伴走支援 予定回数・実施回数・金融機関同行回数"
+                 f"（{len(companies):,}件の案件・{companies['支援先'].nunique():,}社の合計）")
         unit, dtick = "回", None
     # many groups (47 consortia at national scale): bars run across, one labelled row per group, so every name reads
     across = by is not None and len(names) > MANY_CONSORTIA
@@ -390,8 +391,9 @@ def build_report(fiscal_year: int, consortium: str | None = None, *,
     fy = int(fiscal_year)
     consortium = consortium or None
     m = meta(path)
+    as_of = data_as_of(path)
     access = describe_access(allowed_prefectures())
-    context = report_context(fy, consortium, m["data_as_of"], m["is_sample"], access)
+    context = report_context(fy, consortium, as_of, m["is_sample"], access)
 
     summary = summary_table(_q("report_summary", fy, consortium, path), consortium)
     events = events_table(_q("report_events", fy, consortium, path))
@@ -448,7 +450,7 @@ def build_report(fiscal_year: int, consortium: str | None = None, *,
                     empty_message="この年度・対象の相談の記録はありません。"),
         ]
     return Report(fiscal_year=fy, consortium=consortium, title=report_title(fy, consortium), context=context,
-                  data_as_of=m["data_as_of"], is_sample=m["is_sample"], sections=sections, access=access)
+                  data_as_of=as_of, is_sample=m["is_sample"], sections=sections, access=access)
 
 
 def cached_report(fiscal_year: int, consortium: str | None = None, *,
