@@ -335,9 +335,12 @@ class Batch:
             con.execute("USE target")
             con.execute("INSERT OR REPLACE INTO meta VALUES ('is_sample', ?), ('built_at', ?)",
                         ["true" if is_sample else "false", now.isoformat()])
+            # データ基準日 (data/reference/indicators.csv): the latest activity that took place by the day of the load;
+            # planned records (an engagement's start, a seminar still to come) never move it
             con.execute("""INSERT OR REPLACE INTO meta SELECT 'data_as_of', CAST(max(d) AS VARCHAR) FROM (
-                SELECT max(date) AS d FROM sessions UNION ALL SELECT max(date) FROM consultations
-                UNION ALL SELECT max(date) FROM events UNION ALL SELECT max(start_date) FROM engagements)""")
+                SELECT max(date) AS d FROM sessions WHERE date <= current_date
+                UNION ALL SELECT max(date) FROM consultations WHERE date <= current_date
+                UNION ALL SELECT max(date) FROM events WHERE date <= current_date)""")
             _stage_hook("written")
             self.progress("集計表を作成中")
             if self.marts_dir is None:
