@@ -76,7 +76,7 @@ COMPARISON_COLUMNS = [
     ("支援企業数", "社", lambda r: r["companies"]),
     ("支援企業数 達成率", "%", lambda r: [_ratio(a, t) for a, t in zip(r["companies"], r["target_companies"])]),
     ("伴走支援 実施回数", "回", lambda r: r["sessions"]),
-    ("予定回数", "回", lambda r: r["planned_sessions"]),
+    ("伴走支援 予定回数", "回", lambda r: r["planned_sessions"]),
     ("DX計画書策定数", "件", lambda r: r["dx_plans"]),
     ("セミナー参加者数", "人", lambda r: r["seminar_attendees"]),
     ("相談件数", "件", lambda r: r["consultations"]),
