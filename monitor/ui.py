@@ -122,7 +122,16 @@ def _page_nav() -> None:
             except StreamlitAPIException:
                 # a page script run on its own (not under app.py, e.g. in a test) has no other pages to link to
                 pass
+        st.caption(serving_notice(st.get_option("server.address")))
         st.divider()
+
+
+def serving_notice(address: str | None) -> str:
+    """Who can reach this server: there is no sign-in yet, so say plainly what listening on ``address`` means."""
+    if address in ("127.0.0.1", "localhost", "::1"):
+        return "ローカル利用（サインインなし）: このコンピュータのブラウザーからだけ開けます。"
+    return ("サインインなし: このサーバーに届く人は誰でも見られます（ネットワークで使うときは、認証するリバースプロキシの"
+            "内側で動かしてください）。")
 
 
 # ── filters ─────────────────────────────────────────────────────────────────
