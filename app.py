@@ -1,10 +1,16 @@
 """概要: KPIs against targets, per consortium comparison, monthly activity, engagements needing attention."""
 import html
 
+import pandas as pd
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from monitor import charts, tables, ui
-from monitor.queries import run_query
+from monitor import pace as pace_rules
+from monitor.alerts import build_alerts
+from monitor.filters import Filters
+from monitor.glossary import help_text
+from monitor.queries import data_as_of, run_query
 
 ATTENTION_MAX = 100      # stalled engagements listed here (most days without support first); all on 伴走支援の進捗
 
@@ -27,19 +33,72 @@ if not (total["engagements"] or total["sessions"] or total["consultations"] or t
     ui.empty_state()
     st.stop()
 
-st.subheader("主要指標（目標との比較）")
-cards = tables.kpi_cards(total)
+pace = None
+if filters.fiscal_year is not None and not (filters.date_from or filters.date_to or filters.coordinators):
+    as_of = data_as_of()
+    cutoff = min(as_of, pace_rules.fiscal_year_bounds(filters.fiscal_year)[1]) if as_of else None
+    if cutoff is not None:
+        pace_row = run_query("kpi_pace", filters, cutoff=cutoff,
+                             prev_cutoff=pace_rules.same_day_last_year(cutoff)).iloc[0]
+        pace = tables.pace_cards(total, pace_row, filters.fiscal_year, as_of)
+
+if filters.fiscal_year is None:
+    # 全年度: the years side by side (a sum of three years' figures against three years' targets reads as one year)
+    st.subheader("主要指標（年度別・目標との比較）")
+    years = ui.filter_choices()["fiscal_years"]
+    by_year = {fy: run_query("kpi", Filters(**{**filters.__dict__, "fiscal_year": fy})) for fy in years}
+    st.dataframe(tables.years_table(by_year), hide_index=True, key="overview_years_table",
+                 column_config={c: st.column_config.NumberColumn(c, format=f)
+                                for c, f in tables.YEARS_NUMBER_FORMATS.items()})
+    st.caption("全年度を選ぶと、各指標を年度ごとに示します（3年分を合計すると、1年度の目標と比べられないため）。"
+               "年度を1つ選ぶと、目標ペースと着地見込みのカードになります。")
+
+if filters.fiscal_year is not None:
+    st.subheader("主要指標（目標との比較）")
+if pace:
+    behind = tables.behind_pace(pace)
+    elapsed = next(iter(pace.values()))["elapsed"]
+    line = (f"年度経過率 {elapsed * 100:.1f}%｜" + (f"目標ペースを下回る指標: {'・'.join(behind)}" if behind
+                                                     else "すべての指標が目標ペース以上です"))
+    left, right = st.columns([4, 1])
+    left.markdown(f"**{html.escape(line)}**｜停滞案件 **{int(total['stalled']):,}件**")
+    try:
+        right.page_link("pages/1_伴走支援の進捗.py", label="停滞案件を見る →")
+    except StreamlitAPIException:      # run on its own (a test): no other pages to link to
+        pass
+cards = tables.kpi_cards(total) if filters.fiscal_year is not None else []
 for row in (cards[:3], cards[3:]):
     for col, card in zip(st.columns(3), row):
         with col.container(border=True):
             st.metric(card["label"], card["value"], help=card["help"])
+            p = (pace or {}).get(card["key"])
+            if p and p["status_word"]:
+                colour = tables.STATUS_COLOURS[p["status"]]
+                st.markdown(f'<span style="color:{colour};font-weight:700">● {p["status_word"]}</span>',
+                            unsafe_allow_html=True, help=help_text("pace_status"))
             st.caption(_unbroken_segments(card["detail"]), unsafe_allow_html=True)
             if card["rate"] is not None:
-                st.progress(min(max(card["rate"], 0.0), 1.0))
+                st.markdown(tables.pace_bar_html(card["rate"], p["elapsed"] if p else None, p and p["status"]),
+                            unsafe_allow_html=True)
+            for text in (p["lines"] if p else []):
+                st.caption(text)
+
+if pace:
+    alerts = [a for a in build_alerts(filters, as_of) if a.kind != "stalled"]   # stalled: the list further down
+    st.subheader("アラート（目標に届かない見込み・データが届いていないグループ）")
+    if alerts:
+        st.dataframe(pd.DataFrame({"種類": [a.kind_label for a in alerts], "コンソーシアム": [a.consortium for a in alerts],
+                                   "対象": [a.subject for a in alerts], "内容": [a.detail for a in alerts]}),
+                     hide_index=True, key="overview_alerts_table")
+        st.caption("同じ一覧をメールで受け取るには `python -m etl alerts` を cron で実行します（README）。")
+    else:
+        st.success("目標に届かない見込みのコンソーシアムや、データが届いていないグループはありません。")
 
 st.subheader("コンソーシアム別の比較")
 by_consortium = kpi[~kpi["is_total"]]
-if by_consortium.empty:
+if filters.fiscal_year is None:
+    st.caption("全年度では、コンソーシアム別の値も上の年度別の表にあります（年度を1つ選ぶとグラフで比べられます）。")
+elif by_consortium.empty:
     ui.empty_state()
 else:
     st.plotly_chart(charts.kpi_comparison_figure(kpi, context), key="overview_kpi_chart")

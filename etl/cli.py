@@ -9,7 +9,7 @@ from pathlib import Path
 from .kinds import KINDS
 from .paths import db_path
 
-COMMANDS = ("load", "check", "sample", "rebuild", "template", "generate", "report")
+COMMANDS = ("load", "check", "sample", "rebuild", "template", "generate", "report", "alerts")
 
 
 def _progress(start: float):
@@ -88,6 +88,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--db")
 
+    p = sub.add_parser("alerts", add_help=False,
+                       help="停滞案件・目標に届かない見込み・データが届いていないグループ（cron 向け。あれば終了コード 1）")
+    p.add_argument("alerts_args", nargs=argparse.REMAINDER)
+
+    if argv is None:
+        argv = sys.argv[1:]
+    if argv[:1] == ["alerts"]:
+        # read side, like report: the alerts are the dashboard's figures (monitor/alerts.py has the options)
+        from monitor.alerts import main as alerts_main
+        return alerts_main(argv[1:])
     args = parser.parse_args(argv)
     start = time.monotonic()
 

@@ -77,6 +77,10 @@ class Report:
     def definitions(self) -> pd.DataFrame:
         return definitions_frame()
 
+    @property
+    def narrative(self) -> str:
+        return narrative(self.tables(), self.fiscal_year, self.consortium)
+
     def figures(self) -> dict[str, go.Figure]:
         out: dict[str, go.Figure] = {}
         for s in self.sections:
@@ -111,7 +115,8 @@ class Report:
             data_as_of=self.data_as_of, is_sample=self.is_sample, title=self.title,
             extra={"対象": self.scope_label,
                    "集計の範囲": scope,
-                   "適用していない絞り込み": unapplied or "なし"},
+                   "適用していない絞り込み": unapplied or "なし",
+                   "概要（文章）": self.narrative},
             now=now)
 
     def file_stem(self) -> str:
@@ -150,6 +155,50 @@ def scope_problem(fiscal_year: int, consortium: str | None, path=None) -> str | 
         return (f"コンソーシアム「{consortium}」はありません。指定できるコンソーシアム: " + "、".join(consortia)
                 + "（省略すると事業全体）")
     return None
+
+
+def _n(v) -> str:
+    return f"{float(v):,.1f}" if float(v) % 1 else f"{int(v):,}"
+
+
+def narrative(report_tables: dict[str, pd.DataFrame], fiscal_year: int, consortium: str | None) -> str:
+    """実績報告's opening paragraph, built from the report's own tables (実績サマリー, 伴走支援_月別), so every number in
+    it is one of theirs. Plain text: it may carry a consortium name from the records."""
+    summary = report_tables[T_SUMMARY].set_index("項目")
+
+    def actual(item):
+        return summary.loc[item, "実績"] if item in summary.index and not pd.isna(summary.loc[item, "実績"]) else None
+
+    def against(item, unit):
+        target, rate = summary.loc[item, "目標"], summary.loc[item, "達成率（%）"]
+        if pd.isna(target):
+            return ""
+        return f"（目標{_n(target)}{unit}、達成率{float(rate):.1f}%）" if not pd.isna(rate) else f"（目標{_n(target)}{unit}）"
+
+    who = "" if not consortium else f"{consortium}では、"
+    parts = []
+    companies, sessions = actual("支援企業数"), actual("伴走支援 実施回数")
+    if companies:
+        text = (f"{format_fiscal_year(fiscal_year)}は、{who}伴走支援を{_n(companies)}社{against('支援企業数', '社')}に"
+                f"計{_n(sessions or 0)}回実施し")
+        monthly = report_tables.get(T_MONTHLY)
+        bank, rate = (None if monthly is None else monthly["金融機関同行回数"].sum()), actual("金融機関同行率")
+        text += (f"、うち金融機関の同行は{_n(bank)}回（{float(rate):.1f}%）でした。" if bank is not None and rate is not None
+                 else "ました。")
+        parts.append(text)
+        plans = actual("DX計画書策定数")
+        parts.append(f"DX計画書は{_n(plans or 0)}件策定されました{against('DX計画書策定数', '件')}。")
+    else:
+        parts.append(f"{format_fiscal_year(fiscal_year)}は、{who}伴走支援の実施記録はありません。")
+    seminars, attendees = actual("セミナー開催回数"), actual("セミナー参加者数")
+    if seminars:
+        parts.append(f"セミナーを{_n(seminars)}回開催し、{_n(attendees or 0)}人が参加しました"
+                     f"{against('セミナー参加者数', '人')}。")
+    municipalities, consultations = actual("支援自治体数"), actual("相談件数")
+    if municipalities or consultations:
+        parts.append(f"自治体支援では{_n(municipalities or 0)}団体を支援し{against('支援自治体数', '団体')}、"
+                     f"相談は{_n(consultations or 0)}件でした{against('相談件数', '件')}。")
+    return "".join(parts)
 
 
 def scope_label(consortium: str | None) -> str:
@@ -508,9 +557,14 @@ def build_report(fiscal_year: int, consortium: str | None = None, *,
                     note="相談記録のテーマ（自治体DX推進計画の重点取組事項などの分類）ごとの件数です。",
                     empty_message="この年度・対象の相談の記録はありません。"),
         ]
+    # the definitions of what this report shows (the Excel 条件 sheet carries the whole glossary)
+    shown = set(summary["項目"]) | {"達成率", "データ基準日", "実施率"}
+    definitions = definitions_frame()
     sections.append(
-        Section("definitions", "指標の定義", {T_DEFINITIONS: definitions_frame()},
-                note="定義は data/reference/indicators.csv（全ページ・報告・出力で共通）です。"))
+        Section("definitions", "指標の定義", {T_DEFINITIONS: definitions[definitions["指標"].isin(shown)]
+                                              .reset_index(drop=True)},
+                note="定義は data/reference/indicators.csv（全ページ・報告・出力で共通）です。Excel の条件シートには"
+                     "すべての指標の定義があります。"))
     return Report(fiscal_year=fy, consortium=consortium, title=report_title(fy, consortium), context=context,
                   data_as_of=as_of, is_sample=m["is_sample"], sections=sections, access=access)
 

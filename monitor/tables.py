@@ -193,3 +193,84 @@ def session_log_table(df: pd.DataFrame) -> pd.DataFrame:
         "担当ITC": df["coordinators"].fillna(DASH),
         "メモ": df["notes"].fillna(""),
     })
+
+
+# ── pace (概要's cards with one 年度 chosen) ─────────────────────────────────────────────────────────────
+
+PACE_INDICATORS = [(key, unit, actual_col, target_col) for key, _label, unit, actual_col, target_col in KPI_INDICATORS]
+STATUS_COLOURS = {"on": "#2e7d32", "watch": "#b26a00", "behind": "#c62828", "done": "#2e7d32", "missed": "#c62828"}
+
+
+def pace_cards(total: pd.Series, pace_total: pd.Series, fiscal_year: int, as_of) -> dict[str, dict]:
+    """For each count indicator of the cards: {elapsed, status, status_word, yoy, prev_same, projection, reaches,
+    lines} (lines: the display text under the card), from the kpi row and the kpi_pace row of the whole selection.
+    The rules: data/reference/indicators.csv (fy_elapsed, pace_status, yoy, projection)."""
+    from monitor import pace   # noqa: PLC0415
+
+    elapsed = pace.elapsed_share(fiscal_year, as_of)
+    out = {}
+    for key, unit, actual_col, target_col in PACE_INDICATORS:
+        target = total[target_col]
+        target = None if pd.isna(target) else float(target)
+        actual = float(pace_total[key])
+        prev_same = pace_total.get(f"{key}_prev_same")
+        prev_same = None if prev_same is None or pd.isna(prev_same) else float(prev_same)
+        prev_total = pace_total.get(f"{key}_prev_total")
+        prev_total = None if prev_total is None or pd.isna(prev_total) else float(prev_total)
+        yoy = pace.year_over_year(actual, prev_same)
+        proj = pace.projection(actual, elapsed, prev_same, prev_total)
+        state = pace.status(None if proj is None else proj.value, target, elapsed is not None and elapsed >= 1.0)
+        reaches = None if proj is None or target is None else proj.value >= target
+        lines = []
+        if yoy is not None:
+            lines.append(f"{glossary_label('yoy')} {fmt_pct(yoy)}（前年度同期 {fmt_int(prev_same, unit)}）")
+        if proj is not None and "actual" not in proj.methods:
+            span = (f"（{fmt_int(proj.low)}〜{fmt_int(proj.high, unit)}）" if round(proj.low) != round(proj.high)
+                    else "")
+            verdict = "" if reaches is None else ("・目標達成の見込み" if reaches else "・目標に届かない見込み")
+            lines.append(f"{glossary_label('projection')} {fmt_int(proj.value, unit)}{span}{verdict}")
+        out[key] = {"elapsed": elapsed, "status": state, "status_word": pace.STATUS_WORDS.get(state),
+                    "yoy": yoy, "prev_same": prev_same, "projection": proj, "reaches": reaches, "lines": lines}
+    return out
+
+
+def behind_pace(cards: dict[str, dict]) -> list[str]:
+    """The labels of the indicators whose status is 注意 or 遅れ (or 未達), in card order."""
+    names = {key: label for key, label, *_ in KPI_INDICATORS}
+    return [names[k] for k, c in cards.items() if c["status"] in ("watch", "behind", "missed")]
+
+
+def pace_bar_html(rate: float | None, elapsed: float | None, status: str | None) -> str:
+    """A progress bar of the achievement rate with a marker at the 年度経過率 (numbers only: nothing from a record)."""
+    width = 0.0 if rate is None else max(0.0, min(rate, 1.0)) * 100
+    colour = STATUS_COLOURS.get(status or "", "#1f5fa8")
+    marker = "" if elapsed is None else (
+        f'<span title="年度経過率 {elapsed * 100:.1f}%" style="position:absolute;left:calc({elapsed * 100:.2f}% - 1px);'
+        'top:-3px;width:2px;height:14px;background:#1c2430"></span>')
+    return ('<div style="position:relative;height:8px;background:#e3e8ef;border-radius:4px;margin:6px 0 4px 0">'
+            f'<div style="width:{width:.2f}%;height:8px;background:{colour};border-radius:4px"></div>{marker}</div>')
+
+
+def years_table(kpi_by_year: dict[int, pd.DataFrame]) -> pd.DataFrame:
+    """全年度: each KPI per 年度 (事業全体 and each consortium), never summed over years. Numbers, rates in percent."""
+    from monitor.format import format_fiscal_year   # noqa: PLC0415
+
+    rows = []
+    for fy, kpi in sorted(kpi_by_year.items(), reverse=True):
+        for r in kpi.itertuples():
+            if not r.is_total and not isinstance(r.consortium, str):
+                continue
+            row = {"年度": format_fiscal_year(fy), "コンソーシアム": "事業全体" if r.is_total else r.consortium}
+            for key, label, _unit, actual_col, target_col in KPI_INDICATORS:
+                actual, target = getattr(r, actual_col), getattr(r, target_col)
+                row[label] = int(actual)
+                rate = _ratio(actual, target)
+                row[f"{label} 達成率"] = None if rate is None else round(100 * rate, 1)
+            row["金融機関同行率"] = None if pd.isna(r.bank_rate) else round(100 * float(r.bank_rate), 1)
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+YEARS_NUMBER_FORMATS = {**{label: f"%,d{unit}" for _k, label, unit, *_ in KPI_INDICATORS},
+                        **{f"{label} 達成率": "%.1f%%" for _k, label, *_ in KPI_INDICATORS},
+                        "金融機関同行率": "%.1f%%"}

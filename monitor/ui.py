@@ -207,7 +207,8 @@ def sidebar_filters() -> Filters:
 
     with st.sidebar:
         st.markdown("**絞り込み**")
-        st.selectbox("年度", [*choices["fiscal_years"], None], format_func=format_fiscal_year, key=KEY_FY)
+        st.selectbox("年度", [*choices["fiscal_years"], None], format_func=format_fiscal_year, key=KEY_FY,
+                     placeholder=format_fiscal_year(None))   # None (全年度) shows as the placeholder
         st.multiselect("都道府県", choices["prefectures"], key=KEY_PREFECTURES, placeholder="すべて")
         st.multiselect("コンソーシアム", choices["consortia"], key=KEY_CONSORTIA, placeholder="すべて")
         c1, c2 = st.columns(2)

@@ -85,6 +85,15 @@ if not printing:
         st.warning(problem)
     st.caption("印刷・スクリーンショット用の表示: URL の末尾に `&print=1` を付けて開きます（サイドバーなし・A4横）。")
 
+# the opening paragraph of the 実績報告, from the tables below (plain text: it may carry a name from the records)
+with st.container(key="report_narrative"):      # printed on the first page, above the summary
+    st.subheader("概要")
+    if printing:
+        st.text(report.narrative)
+    else:
+        st.code(report.narrative, language=None, wrap_lines=True)
+        st.caption("右上のボタンで文章をコピーできます。数値は下の表と同じです。")
+
 SIDE_BY_SIDE = {"themes"}          # on screen: table left, chart right (print stacks everything)
 # columns left out of the printed tables so that a row fits on one line (the exports keep them)
 PRINT_HIDDEN_COLUMNS = ("案件ID", "業種", "開始日", "現在の段階", "団体コード", "含む", "含まない", "目標値の指標名")
@@ -139,7 +148,7 @@ for section in report.sections:
             # the height that is left on the section's A4 page
             rows = sum(len(df) + 1 for df in tables.values()) + 2 * (len(tables) - 1)
             first = section is report.sections[0]
-            height = int(max(300, min(440, PAGE_HEIGHT_PX - 260 - 31 * rows - (110 if first else 0))))
+            height = int(max(300, min(440, PAGE_HEIGHT_PX - 260 - 31 * rows - (230 if first else 0))))
             for name, df in tables.items():
                 show_table(name, df)
             for name, fig in figure_items:

@@ -81,7 +81,7 @@ def test_one_selection_gives_the_same_figure_wherever_the_label_appears(pages, s
     assert _ints(map_["伴走支援 実施回数"])[0] == expected["伴走支援 実施回数"]      # 地図 = 概要
     assert _ints(map_["相談件数"])[0] == expected["相談件数"] == _ints(themes["相談件数"])[0]
     # 停滞案件: 概要's comparison (one column per consortium) = 進捗's card
-    comparison = pages["app.py"].dataframe[0].value.set_index("項目")
+    comparison = next(d.value for d in pages["app.py"].dataframe if "項目" in d.value.columns).set_index("項目")
     assert sum(_ints(v)[0] for v in comparison.loc["停滞案件"]) == _ints(progress["停滞案件"])[0]
 
 

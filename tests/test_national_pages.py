@@ -58,7 +58,7 @@ def test_overview_compares_every_consortium_in_one_heatmap_and_a_sortable_table(
     assert heat["y"][0].startswith("北海道")                       # prefecture-code order: 北海道 first
     assert "支援企業数" in heat["x"]
 
-    table = at.dataframe[0].value                                   # the comparison comes first on 概要
+    table = next(d.value for d in at.dataframe if "コンソーシアム" in d.value.columns and "停滞案件" in d.value.columns)
     assert table.columns[0] == "コンソーシアム" and len(table) == len(consortia)
     assert all(pd.api.types.is_numeric_dtype(table[c]) for c in COMPARISON_NUMBER_FORMATS)
     assert table["支援企業数"].tolist() == consortia["companies"].astype(int).tolist()
