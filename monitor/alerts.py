@@ -57,8 +57,7 @@ def build_alerts(filters: Filters, as_of: dt.date | None = None, stale_days: int
     scope = Filters(fiscal_year=fy, prefectures=filters.prefectures, consortia=filters.consortia,
                     support_types=filters.support_types)
     alerts: list[Alert] = []
-    stalled = run_query("engagement_progress_page", scope, only_stalled=True, progress_only=False,
-                        max_rows=STALLED_LISTED, offset=0)
+    stalled = run_query("alerts_stalled", scope, as_of=as_of, max_rows=STALLED_LISTED)
     for r in stalled.itertuples():
         alerts.append(Alert("stalled", r.consortium if isinstance(r.consortium, str) else "", str(r.client_name),
                             f"案件 {r.engagement_id}・最終実施日から{int(r.days_since_last_session)}日"

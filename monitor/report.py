@@ -170,6 +170,8 @@ def narrative(report_tables: dict[str, pd.DataFrame], fiscal_year: int, consorti
         return summary.loc[item, "実績"] if item in summary.index and not pd.isna(summary.loc[item, "実績"]) else None
 
     def against(item, unit):
+        if item not in summary.index:
+            return ""
         target, rate = summary.loc[item, "目標"], summary.loc[item, "達成率（%）"]
         if pd.isna(target):
             return ""
@@ -187,7 +189,8 @@ def narrative(report_tables: dict[str, pd.DataFrame], fiscal_year: int, consorti
                  else "ました。")
         parts.append(text)
         plans = actual("DX計画書策定数")
-        parts.append(f"DX計画書は{_n(plans or 0)}件策定されました{against('DX計画書策定数', '件')}。")
+        if plans or "DX計画書策定数" in summary.index:
+            parts.append(f"DX計画書は{_n(plans or 0)}件策定されました{against('DX計画書策定数', '件')}。")
     else:
         parts.append(f"{format_fiscal_year(fiscal_year)}は、{who}伴走支援の実施記録はありません。")
     seminars, attendees = actual("セミナー開催回数"), actual("セミナー参加者数")
