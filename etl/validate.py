@@ -6,6 +6,10 @@ tables; identifiers come from kinds.py, values are never pasted into SQL.
 """
 from __future__ import annotations
 
+import calendar
+import re
+import unicodedata
+
 import duckdb
 
 from .kinds import KINDS, Kind
@@ -25,6 +29,46 @@ STAGED_NAME = {
     ("consultations", "consultation_id"): None, ("consultations", "theme"): None,
 }
 
+_ERA_BASE = {"令和": 2018, "r": 2018, "平成": 1988, "h": 1988, "昭和": 1925, "s": 1925}
+_WESTERN = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*(?:\(.*\))?\s*$")
+_ERA = re.compile(r"^\s*(令和|平成|昭和|[rhs])\s*(元|\d{1,2})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
+                  r"\s*(?:\(.*\))?\s*$", re.I)
+_DIGITS8 = re.compile(r"^\s*(\d{4})(\d{2})(\d{2})\s*$")
+
+
+def impossible_date_reason(text: str | None) -> str | None:
+    """For a value written as a date that is not in the calendar (令和6年2月30日, 2024-02-30, 2024/13/1): the
+    Japanese reason naming the month's last day; None for anything else (the generic 「日付として読めません」)."""
+    if text is None:
+        return None
+    n = unicodedata.normalize("NFKC", str(text))
+    if m := _WESTERN.match(n) or _DIGITS8.match(n):
+        year, month, day = int(m[1]), int(m[2]), int(m[3])
+    elif m := _ERA.match(n):
+        year = _ERA_BASE[m[1].lower()] + (1 if m[2] == "元" else int(m[2]))
+        month, day = int(m[3]), int(m[4])
+    else:
+        return None
+    if not 1900 <= year <= 2100:
+        return None
+    if not 1 <= month <= 12:
+        return f"存在しない日付です（{month}月はありません。月は1〜12です）"
+    last = calendar.monthrange(year, month)[1]
+    if not 1 <= day <= last:
+        return f"存在しない日付です（{year}年{month}月は{last}日まで）"
+    return None
+
+
+def _date_reasons(con: duckdb.DuckDBPyConnection) -> None:
+    """Replace the generic date reason by 「存在しない日付です（…）」 where the value is a date that is not in the
+    calendar: a user who wrote 令和6年2月30日 must not read that 和暦 is not accepted. Few rows: done in Python."""
+    values = [v for (v,) in con.execute("SELECT DISTINCT value FROM problems WHERE reason = ?",
+                                        [TYPE_REASON["date"]]).fetchall()]
+    updates = [(reason, TYPE_REASON["date"], v) for v in values if (reason := impossible_date_reason(v))]
+    if updates:
+        con.executemany("UPDATE problems SET reason = ? WHERE reason = ? AND value = ?", updates)
+
+
 PROBLEMS_DDL = """
 CREATE OR REPLACE TEMP TABLE problems (
     kind VARCHAR, _src INTEGER, _row INTEGER, column_name VARCHAR, value VARCHAR,
@@ -36,7 +80,11 @@ def q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-RAW = "raw__"   # prefix of the raw (text) columns in the per-kind check table
+RAW = "raw__"
+# near-name suggestions, most similar first: fewest edits, then (same length) the closest characters in shape
+# (dx_name_shape), then Jaro-Winkler, then the name itself so that the order is stable
+NEAR_ORDER = ("levenshtein({a}, {b}), dx_name_shape({a}, {b}) NULLS LAST, "
+              "jaro_winkler_similarity({a}, {b}) DESC, {a}")   # prefix of the raw (text) columns in the per-kind check table
 
 
 def _checks_for(kind: Kind) -> list[tuple[str, str]]:
@@ -81,11 +129,11 @@ def _checks_for(kind: Kind) -> list[tuple[str, str]]:
                           || '）。都道府県を書くか、市区町村コードで指定してください'
                      ELSE '市区町村を特定できません' ||
                           coalesce('（近い名前: ' || (
-                              SELECT string_agg(m.prefecture || m.municipality, '、' ORDER BY sim DESC)
-                              FROM (SELECT m.*, jaro_winkler_similarity(m.municipality, s.municipality_text) AS sim
+                              SELECT string_agg(m.prefecture || m.municipality, '、' ORDER BY rank)
+                              FROM (SELECT m.*, row_number() OVER (ORDER BY {NEAR_ORDER.format(a='m.municipality', b='s.municipality_text')}) AS rank
                                     FROM municipalities m
                                     WHERE s.prefecture_code IS NULL OR m.prefecture_code = s.prefecture_code
-                                    ORDER BY sim DESC LIMIT 3) m) || '）', '')
+                                    QUALIFY rank <= 3) m) || '）', '')
                 END, 'error'
                 FROM {{chk}} s WHERE {cond}"""))
     return out
@@ -185,6 +233,7 @@ def validate(con: duckdb.DuckDBPyConnection, kinds_present: list[str], stored_co
         if KIND_CHECKS.get(name):
             con.execute("INSERT INTO problems " + "\nUNION ALL\n".join(KIND_CHECKS[name]))
         _key_checks(con, kind, stored_columns[name], sources)
+    _date_reasons(con)
     engagement_rows = "stg_engagements" if "engagements" in kinds_present else \
         "(SELECT NULL::INTEGER AS _src, NULL::INTEGER AS _row, NULL::VARCHAR AS engagement_id WHERE false)"
     con.execute(f"""
