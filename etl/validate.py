@@ -255,3 +255,103 @@ def validate(con: duckdb.DuckDBPyConnection, kinds_present: list[str], stored_co
               AND s.engagement_id NOT IN (
                   SELECT e.engagement_id FROM valid_engagement_ids e)
         """)
+
+
+# ── checks over the whole batch that need the load's context (as-of date, names already known) ───────────────
+
+ACTIVITY_DATES = (("sessions", "date", "実施日"), ("consultations", "date", "相談日"), ("events", "date", "開催日"))
+CONSORTIUM_KINDS = ("engagements", "events", "targets")
+ROWS_SHOWN = 5
+
+GROUPED_DDL = """
+CREATE OR REPLACE TEMP TABLE grouped_problems (
+    kind VARCHAR, _src INTEGER, _row INTEGER, column_name VARCHAR, value VARCHAR, reason VARCHAR,
+    severity VARCHAR, n_rows BIGINT, rows_shown VARCHAR)
+"""
+
+
+def _rows_shown(rows: str) -> str:
+    """SQL: the first row numbers of a group and … when there are more (rows: a list of row numbers)."""
+    return (f"array_to_string(list_sort({rows})[1:{ROWS_SHOWN}], '、') "
+            f"|| CASE WHEN len({rows}) > {ROWS_SHOWN} THEN '…' ELSE '' END")
+
+
+def after_as_of(con: duckdb.DuckDBPyConnection, kinds_present: list[str], as_of, stated: bool) -> None:
+    """A session, consultation or event dated after the as-of date: a warning per row (it loads; the as-of date does
+    not move). `as_of` is the date the load will store (stated, or the latest activity up to the day of the load)."""
+    if as_of is None:
+        return
+    keeps = "指定された日付のまま" if stated else "取込日までに実施した活動の最新日のまま"
+    for kind, column, label in ACTIVITY_DATES:
+        if kind not in kinds_present:
+            continue
+        con.execute(f"""INSERT INTO problems
+            SELECT '{kind}', s._src, s._row, '{label}', r.{q(column)},
+                   'データ基準日（' || strftime($as_of, '%Y-%m-%d') || '）より後の日付です（取り込みます。データ基準日は'
+                   || '{keeps}です）', 'warning'
+            FROM (SELECT _src, _row FROM stg_{kind} WHERE {q(column)} > $as_of) s
+            JOIN raw_{kind} r USING (_src, _row)""", {"as_of": as_of})
+
+
+def new_consortia(con: duckdb.DuckDBPyConnection, kinds_present: list[str]) -> None:
+    """A consortium named neither in data/reference/consortia.csv nor in the records already loaded (table
+    `known_consortia`): one warning per name and file, with its rows and the known names nearest to it."""
+    for kind in CONSORTIUM_KINDS:
+        if kind not in kinds_present:
+            continue
+        near = NEAR_ORDER.format(a="k.consortium", b="g.consortium")
+        con.execute(f"""INSERT INTO grouped_problems
+            WITH known AS (SELECT consortium FROM consortia UNION SELECT consortium FROM known_consortia),
+            g AS (
+                SELECT _src, consortium, min(_row) AS first_row, count(*) AS n, list(_row) AS rows
+                FROM stg_{kind}
+                WHERE consortium IS NOT NULL AND consortium <> ''
+                  AND consortium NOT IN (SELECT consortium FROM known WHERE consortium IS NOT NULL)
+                GROUP BY _src, consortium
+            )
+            SELECT '{kind}', g._src, g.first_row, 'コンソーシアム', g.consortium,
+                   'コンソーシアム一覧（data/reference/consortia.csv）にも取込済みの記録にもない名前です。'
+                   || '新しいコンソーシアムとして取り込みます。書き間違いなら直してください'
+                   || coalesce('（近い名前: ' || (
+                        SELECT string_agg(k.consortium, '、' ORDER BY rank) FROM (
+                            SELECT k.consortium, row_number() OVER (ORDER BY {near}) AS rank
+                            FROM known k WHERE k.consortium IS NOT NULL QUALIFY rank <= 3) k) || '）', ''),
+                   'warning', g.n, {_rows_shown('g.rows')}
+            FROM g""")
+
+
+def theme_mappings(con: duckdb.DuckDBPyConnection, kinds_present: list[str]) -> None:
+    """A theme text that is not a taxonomy name but was mapped onto one by a keyword: a note per distinct text and
+    file with its rows (生成AIの活用 → AI・RPAの利用推進), so the mapping is seen, not done silently."""
+    reason = "テーマ分類の名前ではないため、キーワードで対応づけました（原文も保存します）"
+    if "sessions" in kinds_present:
+        # rows per distinct raw cell first (one pass over the sessions), then the few distinct items
+        con.execute(f"""INSERT INTO grouped_problems
+            WITH cells AS (
+                SELECT _src, themes AS themes_raw, count(*) AS n, list(_row ORDER BY _row)[1:{ROWS_SHOWN + 1}] AS rows
+                FROM raw_sessions WHERE themes IS NOT NULL GROUP BY _src, themes
+            ),
+            items AS (
+                SELECT c._src, c.n, c.rows, unnest(tt.theme_items) AS item
+                FROM cells c JOIN session_theme_texts tt USING (themes_raw)
+            )
+            SELECT 'sessions', i._src, min(list_min(i.rows)), 'テーマ', i.item || ' → ' || tr.theme, '{reason}', 'note',
+                   sum(i.n), {_rows_shown('flatten(list(i.rows))')}
+            FROM items i JOIN theme_resolved tr ON tr.item = i.item AND tr.audience = '企業'
+            WHERE tr.theme IS NOT NULL AND tr.theme <> i.item
+            GROUP BY i._src, i.item, tr.theme""")
+    if "consultations" in kinds_present:
+        con.execute(f"""INSERT INTO grouped_problems
+            SELECT 'consultations', _src, min(_row), '相談テーマ', theme_original || ' → ' || theme, '{reason}', 'note',
+                   count(*), {_rows_shown('list(_row)')}
+            FROM stg_consultations WHERE theme IS NOT NULL AND theme <> theme_original
+            GROUP BY _src, theme_original, theme""")
+
+
+def batch_checks(con: duckdb.DuckDBPyConnection, kinds_present: list[str], as_of, stated: bool) -> None:
+    """After validate(): warnings and notes that need the load's context. Fills `grouped_problems` (one row per
+    distinct value and file) and adds per-row warnings to `problems`."""
+    con.execute(GROUPED_DDL)
+    after_as_of(con, kinds_present, as_of, stated)
+    new_consortia(con, kinds_present)
+    theme_mappings(con, kinds_present)
