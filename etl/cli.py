@@ -39,6 +39,8 @@ def print_report(report, out=None, max_problems: int = 50) -> None:
         print(f"注意: {w}", file=out)
     if len(warnings) > max_problems:
         print(f"…ほか {len(warnings) - max_problems:,} 件の注意", file=out)
+    for n in report.file_notes:
+        print(f"メモ: {n}", file=out)
     notes = report.mapping_notes
     for n in notes[:max_problems]:
         print(f"メモ（対応づけ）: {n}", file=out)

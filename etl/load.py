@@ -115,6 +115,11 @@ class BatchReport:
         return out
 
     @property
+    def file_notes(self) -> list[str]:
+        """Rows left out on purpose while reading (the template's example rows)."""
+        return [n for f in self.files for n in f.notes]
+
+    @property
     def mapping_notes(self) -> list[str]:
         """Values the loader mapped (a theme text onto the taxonomy by keyword): one line per text and file."""
         return [_grouped_line(p) for p in self.problems if p.severity == "note"]
@@ -150,9 +155,9 @@ def _grouped_line(p: Problem) -> str:
 
 
 def change_text(new: int, updated: int, unchanged: int) -> str:
-    """「新規 2 行、更新 1 行、変更なし 7 行」 (the parts that are not zero; 「変更なし」 alone when nothing came)."""
+    """「新規 2 行、更新 1 行、変更なし 7 行」 (the parts that are not zero; 「0 行」 when no row came)."""
     parts = [f"{label} {n:,} 行" for label, n in (("新規", new), ("更新", updated), ("変更なし", unchanged)) if n]
-    return "、".join(parts) or "変更なし 0 行"
+    return "、".join(parts) or "0 行"
 
 
 # ── preparing a batch (extract → stage → validate), no writes ─────────────────────

@@ -174,6 +174,11 @@ def problems_frame(report: BatchReport, file_name: str | None = None) -> pd.Data
     return pd.DataFrame(rows, columns=["区分", "ファイル", "シート", "行", "列", "値", "理由"])
 
 
+def file_notes(report: BatchReport, file_name: str) -> list[str]:
+    """Rows of the file left out on purpose (the template's example rows)."""
+    return [n for f in report.files if f.file_name == file_name for n in f.notes]
+
+
 def file_warnings(report: BatchReport, file_name: str) -> list[str]:
     return [w for f in report.files if f.file_name == file_name for w in f.warnings]
 

@@ -81,6 +81,8 @@ elif uploads and not as_of_error:
                 st.dataframe(intake.summary_frame(report, name), hide_index=True)
             for w in intake.file_warnings(report, name):
                 st.warning(w)
+            for n in intake.file_notes(report, name):
+                st.text(f"メモ: {n}")  # plain text: it holds a file name
             problems = intake.problems_frame(report, name)
             if not problems.empty:
                 st.dataframe(problems, hide_index=True)
