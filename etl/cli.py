@@ -88,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("check", help="検証だけを行い、何も書き込まない")
     p.add_argument("paths", nargs="+", type=Path)
     p.add_argument("--db", help="照合に使うデータベース（既定: DX_DB_PATH か data/dx.duckdb）")
+    p.add_argument("--as-of", dest="as_of", metavar="DATE", help="取込時に指定するデータ基準日（その日より後の記録を注意として示す）")
 
     p = sub.add_parser("sample", help="data/sample/ のサンプル事業からデータベースを作り直す")
     p.add_argument("--db")
@@ -182,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "sample":
             report = build_sample_database(db, progress=_progress(start))
         elif args.command == "check":
-            report = check_files(args.paths, db)
+            report = check_files(args.paths, db, as_of=as_of)
         else:
             report = load_files(args.paths, db, accept_valid=args.accept_valid, fresh=args.fresh,
                                 progress=_progress(start), as_of=as_of)
