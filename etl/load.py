@@ -625,12 +625,23 @@ def rebuild_marts(db: Path | None = None, progress: Callable[[str], None] | None
         try:
             install_macros(con)
             con.execute(SCHEMA_SQL)         # tables a newer version added (CREATE … IF NOT EXISTS)
+            _upgrade_as_of(con)
             progress("集計表を作成中")
             built = build_marts(con)
             con.execute("CHECKPOINT")
         finally:
             con.close()
     return built
+
+
+def _upgrade_as_of(con) -> None:
+    """A database written before the as-of rule (no meta data_as_of_source) may hold an as-of date moved by
+    engagement start dates: compute it as a load would (latest activity up to today), once, before the marts."""
+    if con.execute("SELECT 1 FROM meta WHERE key = 'data_as_of_source'").fetchall():
+        return
+    as_of = con.execute(ACTIVITY_MAX.format(db=""), {"today": dt.date.today()}).fetchall()[0][0]
+    con.execute("INSERT OR REPLACE INTO meta VALUES ('data_as_of', ?), ('data_as_of_source', 'activity')",
+                [as_of.isoformat() if as_of else None])
 
 
 def check_files(paths: Iterable[Path], db: Path | None = None,

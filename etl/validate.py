@@ -271,7 +271,8 @@ CREATE OR REPLACE TEMP TABLE grouped_problems (
 
 
 def _rows_shown(rows: str) -> str:
-    """SQL: the first row numbers of a group and … when there are more (rows: a list of row numbers)."""
+    """SQL: the first row numbers of a group and … when there are more (rows: a list of its smallest row numbers,
+    ROWS_SHOWN + 1 of them at most: min(_row, n) keeps only those, not every row of a large group)."""
     return (f"array_to_string(list_sort({rows})[1:{ROWS_SHOWN}], '、') "
             f"|| CASE WHEN len({rows}) > {ROWS_SHOWN} THEN '…' ELSE '' END")
 
@@ -284,6 +285,10 @@ def after_as_of(con: duckdb.DuckDBPyConnection, kinds_present: list[str], as_of,
     keeps = "指定された日付のまま" if stated else "取込日までに実施した活動の最新日のまま"
     for kind, column, label in ACTIVITY_DATES:
         if kind not in kinds_present:
+            continue
+        # usually none: only then join the raw text (a join would scan every raw row)
+        if not con.execute(f"SELECT EXISTS (SELECT 1 FROM stg_{kind} WHERE {q(column)} > $as_of)",
+                           {"as_of": as_of}).fetchall()[0][0]:
             continue
         con.execute(f"""INSERT INTO problems
             SELECT '{kind}', s._src, s._row, '{label}', r.{q(column)},
@@ -303,7 +308,7 @@ def new_consortia(con: duckdb.DuckDBPyConnection, kinds_present: list[str]) -> N
         con.execute(f"""INSERT INTO grouped_problems
             WITH known AS (SELECT consortium FROM consortia UNION SELECT consortium FROM known_consortia),
             g AS (
-                SELECT _src, consortium, min(_row) AS first_row, count(*) AS n, list(_row) AS rows
+                SELECT _src, consortium, min(_row) AS first_row, count(*) AS n, min(_row, {ROWS_SHOWN + 1}) AS rows
                 FROM stg_{kind}
                 WHERE consortium IS NOT NULL AND consortium <> ''
                   AND consortium NOT IN (SELECT consortium FROM known WHERE consortium IS NOT NULL)
@@ -328,7 +333,7 @@ def theme_mappings(con: duckdb.DuckDBPyConnection, kinds_present: list[str]) -> 
         # rows per distinct raw cell first (one pass over the sessions), then the few distinct items
         con.execute(f"""INSERT INTO grouped_problems
             WITH cells AS (
-                SELECT _src, themes AS themes_raw, count(*) AS n, list(_row ORDER BY _row)[1:{ROWS_SHOWN + 1}] AS rows
+                SELECT _src, themes AS themes_raw, count(*) AS n, min(_row, {ROWS_SHOWN + 1}) AS rows
                 FROM raw_sessions WHERE themes IS NOT NULL GROUP BY _src, themes
             ),
             items AS (
@@ -343,7 +348,7 @@ def theme_mappings(con: duckdb.DuckDBPyConnection, kinds_present: list[str]) -> 
     if "consultations" in kinds_present:
         con.execute(f"""INSERT INTO grouped_problems
             SELECT 'consultations', _src, min(_row), '相談テーマ', theme_original || ' → ' || theme, '{reason}', 'note',
-                   count(*), {_rows_shown('list(_row)')}
+                   count(*), {_rows_shown(f'min(_row, {ROWS_SHOWN + 1})')}
             FROM stg_consultations WHERE theme IS NOT NULL AND theme <> theme_original
             GROUP BY _src, theme_original, theme""")
 

@@ -25,7 +25,8 @@ ui.page_setup("データ取込")
 restricted = intake.restriction_notice(allowed_prefectures())
 db = resolve_path()
 m = meta()
-st.caption(f"取込先: {db.name}　｜　データ基準日: {fmt_date(m['data_as_of'])}　｜　"
+as_of_how = "（取込時に指定）" if m["raw"].get("data_as_of_source") == "stated" else ""
+st.caption(f"取込先: {db.name}　｜　データ基準日: {fmt_date(m['data_as_of'])}{as_of_how}　｜　"
            "検証と取込はコマンド（python -m etl load）と同じ処理です。取込はデータベースの複製に書き込んでから"
            "一度に置き換えるため、表示中の画面が途中の状態を見ることはありません。")
 if m["is_sample"]:

@@ -209,3 +209,23 @@ def test_page_field_with_an_impossible_date_says_so_and_validates_nothing(tmp_pa
     assert [e.value for e in at.error] == ["データ基準日「令和6年2月30日」: 存在しない日付です（2024年2月は29日まで）"]
     assert not [b for b in at.button if b.key == "intake_load"]
     assert sha256(db) == digest
+
+
+def test_rebuild_corrects_the_as_of_date_of_a_database_written_before_the_rule(tmp_path):
+    import duckdb
+    files = write_records(tmp_path / "in")
+    db = tmp_path / "dx.duckdb"
+    load_files(list(files.values()), db)
+    con = duckdb.connect(str(db))                    # as the old loader left it: the latest start date, no source
+    con.execute("DELETE FROM meta WHERE key = 'data_as_of_source'")
+    con.execute("UPDATE meta SET value = ? WHERE key = 'data_as_of'", [PLANNED_START.isoformat()])
+    con.close()
+    result = subprocess.run([sys.executable, "-m", "etl", "rebuild", "--db", str(db)], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert (meta(db)["data_as_of"], meta(db)["data_as_of_source"]) == (LAST_CONSULTATION.isoformat(), "activity")
+    # a stated date is the steward's: a rebuild keeps it
+    load_files([files["events"]], db, as_of=dt.date(2024, 3, 31))
+    assert subprocess.run([sys.executable, "-m", "etl", "rebuild", "--db", str(db)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120).returncode == 0
+    assert (meta(db)["data_as_of"], meta(db)["data_as_of_source"]) == ("2024-03-31", "stated")
