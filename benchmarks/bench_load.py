@@ -189,7 +189,7 @@ def instrumented(stages: dict, statements: list):
     patch(L, "duckdb", _DuckShim())
     patch(L, "install_macros", timer("setup", L.install_macros))
     patch(L, "load_reference", timer("setup", L.load_reference))
-    patch(L.Batch, "_known_engagements", timer("setup", L.Batch._known_engagements))
+    patch(L.Batch, "_known_records", timer("setup", L.Batch._known_records))
     patch(L.Extractor, "read", timer("extract", L.Extractor.read))
     patch(L.Batch, "_stage", timer("stage", L.Batch._stage))
     patch(L.Batch, "_validate", timer("validate", L.Batch._validate))

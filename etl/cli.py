@@ -19,6 +19,7 @@ def _progress(start: float):
 
 
 def print_report(report, out=None, max_problems: int = 50) -> None:
+    from .load import change_text
     out = out or sys.stdout  # looked up at call time, so redirection (and pytest's capsys) sees it
     for error in report.unreadable:
         print(f"読めないファイル: {error}", file=out)
@@ -38,12 +39,21 @@ def print_report(report, out=None, max_problems: int = 50) -> None:
         print(f"注意: {w}", file=out)
     if len(warnings) > max_problems:
         print(f"…ほか {len(warnings) - max_problems:,} 件の注意", file=out)
+    for n in report.file_notes:
+        print(f"メモ: {n}", file=out)
+    notes = report.mapping_notes
+    for n in notes[:max_problems]:
+        print(f"メモ（対応づけ）: {n}", file=out)
+    if len(notes) > max_problems:
+        print(f"…ほか {len(notes) - max_problems:,} 件のメモ", file=out)
     for note in report.notes:
         print(note, file=out)
     totals = report.rows_by_kind()
     summary = "、".join(f"{KINDS[k].label} {n:,} 行" for k, n in totals.items())
     if report.loaded:
         print(f"取り込みました: {summary}", file=out)
+        for kind, (new, updated, unchanged) in report.changes_by_kind().items():
+            print(f"  {KINDS[kind].label}: {change_text(new, updated, unchanged)}", file=out)
     elif report.unreadable:
         print("読めないファイルがあるため、何も書き込んでいません", file=out)
     elif errors:
@@ -51,6 +61,16 @@ def print_report(report, out=None, max_problems: int = 50) -> None:
               "（有効な行だけ取り込むには --accept-valid）", file=out)
     else:
         print(f"検証のみ（書き込みなし）: {summary}", file=out)
+    if not report.unreadable:
+        print(f"データ基準日: {as_of_text(report)}", file=out)
+
+
+def as_of_text(report) -> str:
+    """「2024-03-31（指定）」 or 「2024-03-31（取込日までに実施した活動の最新日）」."""
+    if report.as_of is None:
+        return "不明（取込日までに実施した活動の記録がありません）"
+    how = "指定" if report.as_of_source == "stated" else "取込日までに実施した活動の最新日"
+    return f"{report.as_of:%Y-%m-%d}（{how}）"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,10 +82,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--db", help="データベースファイル（既定: DX_DB_PATH か data/dx.duckdb）")
     p.add_argument("--accept-valid", action="store_true", help="不合格の行を除き、有効な行だけ取り込む")
     p.add_argument("--fresh", action="store_true", help="既存の記録を捨て、空のデータベースから取り込む")
+    p.add_argument("--as-of", dest="as_of", metavar="DATE",
+                   help="データ基準日を指定する（例: 2024-03-31、令和6年3月31日。省略時は取込日までに実施した活動の最新日）")
 
     p = sub.add_parser("check", help="検証だけを行い、何も書き込まない")
     p.add_argument("paths", nargs="+", type=Path)
     p.add_argument("--db", help="照合に使うデータベース（既定: DX_DB_PATH か data/dx.duckdb）")
+    p.add_argument("--as-of", dest="as_of", metavar="DATE", help="取込時に指定するデータ基準日（その日より後の記録を注意として示す）")
 
     p = sub.add_parser("sample", help="data/sample/ のサンプル事業からデータベースを作り直す")
     p.add_argument("--db")
@@ -126,6 +149,15 @@ def main(argv: list[str] | None = None) -> int:
     from .extract import iter_input_files
     from .load import DatabaseUnreadable, LoadBusy, build_sample_database, check_files, load_files
     db = db_path(getattr(args, "db", None))
+    as_of = None
+    if getattr(args, "as_of", None) is not None:
+        from .macros import parse_date
+        from .validate import impossible_date_reason
+        as_of = parse_date(args.as_of)
+        if as_of is None:
+            why = impossible_date_reason(args.as_of) or "日付として読めません（例: 2024-03-31、2024/3/31、R6.3.31、令和6年3月31日）"
+            print(f"--as-of「{args.as_of}」: {why}", file=sys.stderr)
+            return 2
     if args.command in ("load", "check"):
         missing = [str(p) for p in args.paths if not p.exists()]
         if missing:
@@ -161,10 +193,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "sample":
             report = build_sample_database(db, progress=_progress(start))
         elif args.command == "check":
-            report = check_files(args.paths, db)
+            report = check_files(args.paths, db, as_of=as_of)
         else:
             report = load_files(args.paths, db, accept_valid=args.accept_valid, fresh=args.fresh,
-                                progress=_progress(start))
+                                progress=_progress(start), as_of=as_of)
     except LoadBusy as e:
         print(str(e), file=sys.stderr)
         return 3

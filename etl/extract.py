@@ -27,6 +27,11 @@ HEADER_SEARCH_ROWS = 30
 # above it DuckDB's parallel reader does the work.
 SMALL_CSV_BYTES = 8 * 1024 * 1024
 DEFAULT_MAX_FILE_MB = 1024
+# the input template's example rows start their first cell with this marker: they are skipped (with a note), never
+# loaded, so a steward may leave them in place (etl/template.py writes them)
+EXAMPLE_MARKER = "【記入例】"
+# the template's instructions sheet: prose, no header row, skipped without a warning
+INSTRUCTIONS_SHEET = "説明"
 FORMULA_NO_VALUE_REASON = ("数式のセルに計算結果が保存されていません（数式は実行しません）。"
                            "Excel で開いて保存し直すか、値として貼り付けてください")
 
@@ -87,6 +92,7 @@ class FileResult:
     tables: list[RawTable] = field(default_factory=list)
     error: str | None = None   # set when the whole file is unreadable
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)      # what was left out on purpose (the template's example rows)
 
 
 @dataclass
@@ -520,6 +526,8 @@ class Extractor:
                         result.warnings.append(f"{result.file_name} [{ws.title}]: 非表示のシートは読み込みません")
                     continue
                 if h is None:
+                    if ws.title == INSTRUCTIONS_SHEET:
+                        continue
                     if any(any(c is not None for c in r) for r in rows):
                         result.warnings.append(f"{result.file_name} [{ws.title}]: 見出し行が見つからないため読み飛ばしました")
                     continue
@@ -577,18 +585,28 @@ class Extractor:
         blank = " AND ".join(f'("{n}" IS NULL OR (NOT (ascii("{n}") BETWEEN 33 AND 126) AND trim("{n}") = \'\'))'
                              for n in names)
         keep = None
+        # the template's example rows: the first recognised column (in the file's order) starts with the marker
+        first = positions[min(positions)]
+        example = f"starts_with(ltrim(coalesce(\"{first}\", '')), '{EXAMPLE_MARKER}')"
         if row_expr == "_row":
-            self.con.execute(f"DELETE FROM {table} WHERE {blank}")
+            example_rows = [r for (r,) in self.con.execute(
+                f"SELECT _row FROM {table} WHERE {example} ORDER BY _row").fetchall()]
+            self.con.execute(f"DELETE FROM {table} WHERE ({blank}) OR {example}")
             rows = self.con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
         else:
-            keep = f"NOT ({blank})"
+            example_rows = [r for (r,) in self.con.execute(
+                f"SELECT {row_expr} AS r FROM {table} WHERE {example} ORDER BY r LIMIT 20").fetchall()]
+            keep = f"NOT ({blank}) AND NOT {example}"
             rows = self.con.execute(f"SELECT count(*) FROM {table} WHERE {keep}").fetchall()[0][0]
         unknown = [str(hd).strip() for i, hd in enumerate(headers)
                    if i not in positions and hd is not None and str(hd).strip()]
         where = f"{result.file_name}" + (f" [{sheet}]" if sheet else "")
+        if example_rows:
+            result.notes.append(f"{where}: 記入例の行（{'、'.join(map(str, example_rows))}行目、最初のセルが"
+                                f"「{EXAMPLE_MARKER}」で始まる行）は取り込みません")
         if unknown:
             result.warnings.append(f"{where}: 未知の列は取り込みません: {', '.join(unknown)}")
-        if rows == 0:
+        if rows == 0 and not example_rows:
             # header only: nothing to load, but not an error (an empty template sheet, a month with no records)
             result.warnings.append(f"{where}: 見出し行だけでデータ行がありません（{KINDS[kind.name].label}）")
         result.tables.append(RawTable(result.file_name, sheet, kind, table, header_row, rows, names, unknown,

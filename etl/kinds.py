@@ -6,8 +6,11 @@ to write the Excel input sheet.
 """
 from __future__ import annotations
 
+import csv
 import unicodedata
 from dataclasses import dataclass, field
+
+from .paths import REFERENCE_DIR
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,16 @@ STAGES = (
     "経営理念・ミッションの確認", "DX構想の検討", "DXシステム構成検討", "現状分析",
     "実施項目の抽出", "セキュリティ対策の検討", "DX計画書のとりまとめ",
 )
-INDICATORS = ("支援企業数", "伴走回数", "DX計画書策定数", "セミナー参加者数", "相談件数", "金融機関同行率", "支援自治体数")
+
+
+def _target_indicators() -> tuple[str, ...]:
+    """The indicators a 目標値 may name: the glossary's (data/reference/indicators.csv) target_indicator values."""
+    with open(REFERENCE_DIR / "indicators.csv", encoding="utf-8", newline="") as f:
+        return tuple(dict.fromkeys(r["target_indicator"].strip() for r in csv.DictReader(f)
+                                   if (r.get("target_indicator") or "").strip()))
+
+
+INDICATORS = _target_indicators()
 
 C = Column
 
@@ -134,7 +146,7 @@ TARGETS = Kind(
     (
         C("fiscal_year", "年度", ("年度",), "fiscal_year", required=True),
         C("consortium", "コンソーシアム", ("コンソーシアム",)),
-        C("indicator", "指標", ("指標",), required=True),
+        C("indicator", "指標", ("指標",), required=True, choices=INDICATORS),
         C("target", "目標値", ("目標値",), "number", required=True),
     ),
     key=("fiscal_year", "consortium", "indicator"),

@@ -26,7 +26,7 @@ from .macros import install_macros
 from .marts import build_marts, marts_fingerprint
 from .paths import SAMPLE_DIR, SQL_DIR, db_path as default_db_path
 from .reference import load_reference
-from .validate import validate
+from .validate import batch_checks, validate
 
 SCHEMA_SQL = (SQL_DIR / "schema.sql").read_text(encoding="utf-8")
 STAGING_DIR = SQL_DIR / "staging"
@@ -51,7 +51,9 @@ class Problem:
     column: str
     value: str | None
     reason: str
-    severity: str              # error | warning | duplicate
+    severity: str              # error | warning | duplicate | note (a value mapped, e.g. a theme by keyword)
+    count: int | None = None   # a problem that stands for several rows (one per distinct value and file): how many
+    rows_shown: str = ""       # … and the first of them (2、5、7…); `row` is the first
 
     def where(self) -> str:
         sheet = f" [{self.sheet}]" if self.sheet else ""
@@ -68,6 +70,11 @@ class TableSummary:
     rows_valid: int = 0
     rows_rejected: int = 0
     rows_duplicate: int = 0
+    # set by a load: of the rows written, how many had a new key, replaced a stored row with other content, or
+    # matched a stored row exactly
+    rows_new: int = 0
+    rows_updated: int = 0
+    rows_unchanged: int = 0
 
 
 @dataclass
@@ -77,6 +84,8 @@ class BatchReport:
     problems: list[Problem] = field(default_factory=list)
     loaded: bool = False
     notes: list[str] = field(default_factory=list)
+    as_of: dt.date | None = None     # the データ基準日 the load stores (or, before a load, would store)
+    as_of_source: str = "activity"   # stated (by the steward) | activity (latest activity up to the day of the load)
 
     @property
     def unreadable(self) -> list[str]:
@@ -93,7 +102,9 @@ class BatchReport:
         out = [w for f in self.files for w in f.warnings]
         groups: dict[tuple, list[int]] = {}
         for p in self.problems:
-            if p.severity != "error":
+            if p.severity in ("warning", "duplicate") and p.count is not None:
+                out.append(_grouped_line(p))
+            elif p.severity in ("warning", "duplicate"):
                 groups.setdefault((p.file_name, p.sheet, p.column, p.reason, p.value), []).append(p.row)
         for (file_name, sheet, column, reason, value), rows in groups.items():
             rows = sorted(set(rows))
@@ -101,6 +112,24 @@ class BatchReport:
             where = file_name + (f" [{sheet}]" if sheet else "")
             value_text = f"（値: {value}）" if value else ""
             out.append(f"{where} 「{column}」: {reason}{value_text} — {len(rows):,} 行（{shown}行目）")
+        return out
+
+    @property
+    def file_notes(self) -> list[str]:
+        """Rows left out on purpose while reading (the template's example rows)."""
+        return [n for f in self.files for n in f.notes]
+
+    @property
+    def mapping_notes(self) -> list[str]:
+        """Values the loader mapped (a theme text onto the taxonomy by keyword): one line per text and file."""
+        return [_grouped_line(p) for p in self.problems if p.severity == "note"]
+
+    def changes_by_kind(self) -> dict[str, tuple[int, int, int]]:
+        """(new, updated, unchanged) rows per kind written by the load, in load order."""
+        out = {k: (0, 0, 0) for k in LOAD_ORDER if any(t.kind == k for t in self.tables)}
+        for t in self.tables:
+            n, u, c = out[t.kind]
+            out[t.kind] = (n + t.rows_new, u + t.rows_updated, c + t.rows_unchanged)
         return out
 
     def rows_by_kind(self) -> dict[str, int]:
@@ -117,6 +146,20 @@ class BatchReport:
         return 1 if self.errors and not self.loaded else 0
 
 
+def _grouped_line(p: Problem) -> str:
+    where = p.file_name + (f" [{p.sheet}]" if p.sheet else "")
+    value_text = f"（値: {p.value}）" if p.value and p.severity != "note" else ""
+    if p.severity == "note":
+        return f"{where} 「{p.column}」: {p.value} — {p.count or 1:,} 行（{p.rows_shown or p.row}行目）"
+    return f"{where} 「{p.column}」: {p.reason}{value_text} — {p.count or 1:,} 行（{p.rows_shown or p.row}行目）"
+
+
+def change_text(new: int, updated: int, unchanged: int) -> str:
+    """「新規 2 行、更新 1 行、変更なし 7 行」 (the parts that are not zero; 「0 行」 when no row came)."""
+    parts = [f"{label} {n:,} 行" for label, n in (("新規", new), ("更新", updated), ("変更なし", unchanged)) if n]
+    return "、".join(parts) or "0 行"
+
+
 # ── preparing a batch (extract → stage → validate), no writes ─────────────────────
 
 class Batch:
@@ -124,8 +167,11 @@ class Batch:
 
     def __init__(self, paths: Iterable[Path], db: Path | None = None, names: dict[Path, str] | None = None,
                  progress: Callable[[str], None] | None = None, fresh: bool = False,
-                 marts_dir: Path | None = None):
+                 marts_dir: Path | None = None, as_of: dt.date | None = None):
         self.db = Path(db) if db else default_db_path()
+        # the day of the load: activity dated after it has not taken place and never moves the as-of date
+        self.today = dt.date.today()
+        self.as_of_stated = as_of
         # records already in the database count (sessions may name their engagements) only when the load
         # keeps them: not with --fresh, and not when the database holds the sample (a load replaces it)
         self.keeps_existing = not fresh and self.db.exists() and not _is_sample_db(self.db)
@@ -137,7 +183,7 @@ class Batch:
         install_macros(self.con)
         self.con.execute(SCHEMA_SQL)
         load_reference(self.con)
-        self._known_engagements()
+        self._known_records()
         extractor = Extractor(self.con)
         try:
             for path in iter_input_files(list(paths)):
@@ -152,11 +198,18 @@ class Batch:
         finally:
             extractor.cleanup()
 
-    def _known_engagements(self) -> None:
+    def _known_records(self) -> None:
+        """What the stored records contribute to the checks: engagement IDs (sessions may name them), the consortia
+        already named, the latest activity up to the day of the load (the as-of date)."""
         if self.keeps_existing:
             try:
                 self.con.execute("ATTACH ? AS current_db (READ_ONLY)", [str(self.db)])
                 self.con.execute("CREATE TEMP TABLE known_engagements AS SELECT engagement_id FROM current_db.engagements")
+                self.con.execute("""CREATE TEMP TABLE known_consortia AS
+                    SELECT consortium FROM current_db.engagements UNION SELECT consortium FROM current_db.events
+                    UNION SELECT consortium FROM current_db.targets""")
+                self.con.execute(f"CREATE TEMP TABLE known_activity AS {ACTIVITY_MAX.format(db='current_db.')}",
+                                 {"today": self.today})
                 self.con.execute("DETACH current_db")
             except duckdb.Error as e:
                 raise DatabaseUnreadable(
@@ -164,6 +217,8 @@ class Batch:
                     f"{str(e).splitlines()[0]}") from e
         else:
             self.con.execute("CREATE TEMP TABLE known_engagements (engagement_id VARCHAR)")
+            self.con.execute("CREATE TEMP TABLE known_consortia (consortium VARCHAR)")
+            self.con.execute("CREATE TEMP TABLE known_activity (d DATE)")
 
     def _stage(self) -> None:
         con = self.con
@@ -237,6 +292,8 @@ class Batch:
             SELECT DISTINCT kind, _src, _row FROM problems WHERE severity = 'error'""")
         self.con.execute("""CREATE OR REPLACE TEMP TABLE skipped AS
             SELECT DISTINCT kind, _src, _row FROM problems WHERE severity = 'duplicate'""")
+        self._as_of()
+        batch_checks(self.con, self.kinds, self.report.as_of, self.as_of_stated is not None)
         for src, t in enumerate(self.raw_tables):
             counts = self.con.execute(f"""
                 SELECT (SELECT count(*) FROM rejected WHERE kind = $k AND _src = $s),
@@ -246,11 +303,28 @@ class Batch:
             self.report.tables.append(TableSummary(
                 t.file_name, t.sheet, t.kind.name, t.sha256, t.rows,
                 rows_valid=t.rows - counts[0] - counts[1], rows_rejected=counts[0], rows_duplicate=counts[1]))
-        for kind, src, row, column, value, reason, severity in self.con.execute(
-                "SELECT kind, _src, _row, column_name, value, reason, severity FROM problems "
+        for kind, src, row, column, value, reason, severity, n, shown in self.con.execute(
+                "SELECT kind, _src, _row, column_name, value, reason, severity, NULL, '' FROM problems "
+                "UNION ALL SELECT * FROM grouped_problems "
                 "ORDER BY _src, _row, severity, column_name").fetchall():
             t = self.raw_tables[src]
-            self.report.problems.append(Problem(t.file_name, t.sheet, row, kind, column, value, reason, severity))
+            self.report.problems.append(Problem(t.file_name, t.sheet, row, kind, column, value, reason, severity,
+                                                n, shown or ""))
+
+    def _as_of(self) -> None:
+        """The as-of date this batch would give the database: the stated one, else the latest session,
+        consultation or event dated up to the day of the load, among the stored records and this batch's valid
+        rows (the load recomputes it exactly over the records it keeps)."""
+        if self.as_of_stated is not None:
+            self.report.as_of, self.report.as_of_source = self.as_of_stated, "stated"
+            return
+        parts = ["SELECT d FROM known_activity"] + [
+            f"SELECT max(date) FROM stg_{k} s WHERE date <= $today AND (s._src, s._row) NOT IN "
+            f"(SELECT (_src, _row) FROM rejected WHERE kind = '{k}')"
+            for k in ("sessions", "consultations", "events") if k in self.kinds]
+        self.report.as_of = self.con.execute(f"SELECT max(d) FROM ({' UNION ALL '.join(parts)}) t(d)",
+                                             {"today": self.today} if len(parts) > 1 else {}).fetchall()[0][0]
+        self.report.as_of_source = "activity"
 
     def _cell_problems(self) -> None:
         """Problems found while reading cells (a formula without a stored result): they replace whatever the
@@ -318,6 +392,7 @@ class Batch:
                           AND (s._src, s._row) NOT IN (SELECT (_src, _row) FROM skipped WHERE kind = '{name}')""")
                 # rows whose key is already stored are replaced; an empty table (a fresh database) has none
                 if con.execute(f"SELECT EXISTS (SELECT 1 FROM target.main.{name})").fetchall()[0][0]:
+                    self._count_changes(con, name, source, cols, key_match)
                     con.execute(f"DELETE FROM target.main.{name} t WHERE EXISTS (SELECT 1 FROM {source} s WHERE {key_match})")
                 col_list = ", ".join(f'"{c}"' for c in cols)
                 con.execute(f"""INSERT INTO target.main.{name} ({col_list}, source_file, source_sheet, source_row)
@@ -329,18 +404,25 @@ class Batch:
             self._store_rejected_records(con, load_id)
             self._free_batch_tables(con)
             for t in self.report.tables:
-                con.execute("INSERT INTO target.main.load_history VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                t.rows_new = t.rows_valid - t.rows_updated - t.rows_unchanged
+                con.execute("""INSERT INTO target.main.load_history (load_id, loaded_at, file_name, sha256, kind, sheet,
+                                   rows_read, rows_loaded, rows_rejected, rows_new, rows_updated, rows_unchanged)
+                               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                             [load_id, now, t.file_name, t.sha256, t.kind, t.sheet, t.rows_read,
-                             t.rows_valid, t.rows_rejected])
+                             t.rows_valid, t.rows_rejected, t.rows_new, t.rows_updated, t.rows_unchanged])
             con.execute("USE target")
             con.execute("INSERT OR REPLACE INTO meta VALUES ('is_sample', ?), ('built_at', ?)",
                         ["true" if is_sample else "false", now.isoformat()])
-            # データ基準日 (data/reference/indicators.csv): the latest activity that took place by the day of the load;
-            # planned records (an engagement's start, a seminar still to come) never move it
-            con.execute("""INSERT OR REPLACE INTO meta SELECT 'data_as_of', CAST(max(d) AS VARCHAR) FROM (
-                SELECT max(date) AS d FROM sessions WHERE date <= current_date
-                UNION ALL SELECT max(date) FROM consultations WHERE date <= current_date
-                UNION ALL SELECT max(date) FROM events WHERE date <= current_date)""")
+            # データ基準日: stated by the steward, else the latest activity that took place (up to the day of the
+            # load); engagement start dates and planned records never move it (glossary: as_of_date)
+            if self.as_of_stated is not None:
+                as_of, source = self.as_of_stated, "stated"
+            else:
+                as_of = con.execute(ACTIVITY_MAX.format(db=""), {"today": self.today}).fetchall()[0][0]
+                source = "activity"
+            self.report.as_of, self.report.as_of_source = as_of, source
+            con.execute("INSERT OR REPLACE INTO meta VALUES ('data_as_of', ?), ('data_as_of_source', ?)",
+                        [as_of.isoformat() if as_of else None, source])
             _stage_hook("written")
             self.progress("集計表を作成中")
             if self.marts_dir is None:
@@ -352,6 +434,17 @@ class Batch:
         finally:
             con.execute("USE memory")
             con.execute("DETACH target")
+
+    def _count_changes(self, con, name: str, source: str, cols: list[str], key_match: str) -> None:
+        """Of the rows about to be written, per source table: how many replace a stored row with other content
+        (updated) and how many match one exactly (unchanged); the rest are new. The record columns are compared,
+        not where a row came from (source_*)."""
+        same = " AND ".join(f's."{c}" IS NOT DISTINCT FROM t."{c}"' for c in cols)
+        for src, updated, unchanged in con.execute(f"""
+                SELECT s._src, count(*) FILTER (WHERE NOT ({same})), count(*) FILTER (WHERE {same})
+                FROM {source} s JOIN target.main.{name} t ON {key_match} GROUP BY s._src""").fetchall():
+            table = self.report.tables[src]
+            table.rows_updated, table.rows_unchanged = updated, unchanged
 
     def _free_batch_tables(self, con) -> None:
         """The staged and raw text is written now: drop it before the marts are built, so they reuse that memory
@@ -386,6 +479,11 @@ class Batch:
 
 TEMP_INFIX = ".tmp-"
 LOAD_STAGES = ("locked", "copied", "written", "before_replace", "replaced")
+# the latest activity that took place: sessions, consultations and events dated on or before $today ({db}: a schema)
+ACTIVITY_MAX = """SELECT max(d) AS d FROM (
+    SELECT max(date) FROM {db}sessions WHERE date <= $today
+    UNION ALL SELECT max(date) FROM {db}consultations WHERE date <= $today
+    UNION ALL SELECT max(date) FROM {db}events WHERE date <= $today) t(d)"""
 
 
 @contextmanager
@@ -492,8 +590,11 @@ def writer_lock(db: Path, wait: float | None = None):
 
 def load_files(paths: Iterable[Path], db: Path | None = None, accept_valid: bool = False,
                fresh: bool = False, is_sample: bool = False, names: dict[Path, str] | None = None,
-               progress: Callable[[str], None] | None = None, marts_dir: Path | None = None) -> BatchReport:
-    batch = Batch(paths, db, names=names, progress=progress, fresh=fresh or is_sample, marts_dir=marts_dir)
+               progress: Callable[[str], None] | None = None, marts_dir: Path | None = None,
+               as_of: dt.date | None = None) -> BatchReport:
+    """Validate and load; `as_of` states the データ基準日 (else the latest activity up to today)."""
+    batch = Batch(paths, db, names=names, progress=progress, fresh=fresh or is_sample, marts_dir=marts_dir,
+                  as_of=as_of)
     try:
         return batch.write(accept_valid=accept_valid, fresh=fresh, is_sample=is_sample)
     finally:
@@ -524,6 +625,7 @@ def rebuild_marts(db: Path | None = None, progress: Callable[[str], None] | None
         try:
             install_macros(con)
             con.execute(SCHEMA_SQL)         # tables a newer version added (CREATE … IF NOT EXISTS)
+            _upgrade_as_of(con)
             progress("集計表を作成中")
             built = build_marts(con)
             con.execute("CHECKPOINT")
@@ -532,10 +634,21 @@ def rebuild_marts(db: Path | None = None, progress: Callable[[str], None] | None
     return built
 
 
+def _upgrade_as_of(con) -> None:
+    """A database written before the as-of rule (no meta data_as_of_source) may hold an as-of date moved by
+    engagement start dates: compute it as a load would (latest activity up to today), once, before the marts."""
+    if con.execute("SELECT 1 FROM meta WHERE key = 'data_as_of_source'").fetchall():
+        return
+    as_of = con.execute(ACTIVITY_MAX.format(db=""), {"today": dt.date.today()}).fetchall()[0][0]
+    con.execute("INSERT OR REPLACE INTO meta VALUES ('data_as_of', ?), ('data_as_of_source', 'activity')",
+                [as_of.isoformat() if as_of else None])
+
+
 def check_files(paths: Iterable[Path], db: Path | None = None,
-                names: dict[Path, str] | None = None, fresh: bool = False) -> BatchReport:
+                names: dict[Path, str] | None = None, fresh: bool = False,
+                as_of: dt.date | None = None) -> BatchReport:
     """Validate only: reads the database (read-only) for known engagements, never creates or changes it."""
-    batch = Batch(paths, db, names=names, fresh=fresh)
+    batch = Batch(paths, db, names=names, fresh=fresh, as_of=as_of)
     batch.close()
     return batch.report
 

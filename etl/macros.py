@@ -43,3 +43,16 @@ PUBLIC_MACROS = (
 def install_macros(con: duckdb.DuckDBPyConnection) -> None:
     """Create (or replace) the dx_* macros on ``con``. Idempotent."""
     con.execute(MACROS_SQL.read_text(encoding="utf-8"))
+
+
+def parse_date(text: object):
+    """A date written as the records may write it (2024-03-31, 2024/3/31, 令和6年3月31日, R6.3.31, …) → datetime.date,
+    by the same dx_date macro the loader uses; None when it is not a date. Used for a stated as-of date."""
+    if text is None or str(text).strip() == "":
+        return None
+    con = duckdb.connect()
+    try:
+        install_macros(con)
+        return con.execute("SELECT dx_date(?)", [str(text)]).fetchall()[0][0]
+    finally:
+        con.close()

@@ -6,6 +6,10 @@ tables; identifiers come from kinds.py, values are never pasted into SQL.
 """
 from __future__ import annotations
 
+import calendar
+import re
+import unicodedata
+
 import duckdb
 
 from .kinds import KINDS, Kind
@@ -25,6 +29,46 @@ STAGED_NAME = {
     ("consultations", "consultation_id"): None, ("consultations", "theme"): None,
 }
 
+_ERA_BASE = {"令和": 2018, "r": 2018, "平成": 1988, "h": 1988, "昭和": 1925, "s": 1925}
+_WESTERN = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*(?:\(.*\))?\s*$")
+_ERA = re.compile(r"^\s*(令和|平成|昭和|[rhs])\s*(元|\d{1,2})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
+                  r"\s*(?:\(.*\))?\s*$", re.I)
+_DIGITS8 = re.compile(r"^\s*(\d{4})(\d{2})(\d{2})\s*$")
+
+
+def impossible_date_reason(text: str | None) -> str | None:
+    """For a value written as a date that is not in the calendar (令和6年2月30日, 2024-02-30, 2024/13/1): the
+    Japanese reason naming the month's last day; None for anything else (the generic 「日付として読めません」)."""
+    if text is None:
+        return None
+    n = unicodedata.normalize("NFKC", str(text))
+    if m := _WESTERN.match(n) or _DIGITS8.match(n):
+        year, month, day = int(m[1]), int(m[2]), int(m[3])
+    elif m := _ERA.match(n):
+        year = _ERA_BASE[m[1].lower()] + (1 if m[2] == "元" else int(m[2]))
+        month, day = int(m[3]), int(m[4])
+    else:
+        return None
+    if not 1900 <= year <= 2100:
+        return None
+    if not 1 <= month <= 12:
+        return f"存在しない日付です（{month}月はありません。月は1〜12です）"
+    last = calendar.monthrange(year, month)[1]
+    if not 1 <= day <= last:
+        return f"存在しない日付です（{year}年{month}月は{last}日まで）"
+    return None
+
+
+def _date_reasons(con: duckdb.DuckDBPyConnection) -> None:
+    """Replace the generic date reason by 「存在しない日付です（…）」 where the value is a date that is not in the
+    calendar: a user who wrote 令和6年2月30日 must not read that 和暦 is not accepted. Few rows: done in Python."""
+    values = [v for (v,) in con.execute("SELECT DISTINCT value FROM problems WHERE reason = ?",
+                                        [TYPE_REASON["date"]]).fetchall()]
+    updates = [(reason, TYPE_REASON["date"], v) for v in values if (reason := impossible_date_reason(v))]
+    if updates:
+        con.executemany("UPDATE problems SET reason = ? WHERE reason = ? AND value = ?", updates)
+
+
 PROBLEMS_DDL = """
 CREATE OR REPLACE TEMP TABLE problems (
     kind VARCHAR, _src INTEGER, _row INTEGER, column_name VARCHAR, value VARCHAR,
@@ -36,7 +80,11 @@ def q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-RAW = "raw__"   # prefix of the raw (text) columns in the per-kind check table
+RAW = "raw__"
+# near-name suggestions, most similar first: fewest edits, then (same length) the closest characters in shape
+# (dx_name_shape), then Jaro-Winkler, then the name itself so that the order is stable
+NEAR_ORDER = ("levenshtein({a}, {b}), dx_name_shape({a}, {b}) NULLS LAST, "
+              "jaro_winkler_similarity({a}, {b}) DESC, {a}")   # prefix of the raw (text) columns in the per-kind check table
 
 
 def _checks_for(kind: Kind) -> list[tuple[str, str]]:
@@ -81,11 +129,11 @@ def _checks_for(kind: Kind) -> list[tuple[str, str]]:
                           || '）。都道府県を書くか、市区町村コードで指定してください'
                      ELSE '市区町村を特定できません' ||
                           coalesce('（近い名前: ' || (
-                              SELECT string_agg(m.prefecture || m.municipality, '、' ORDER BY sim DESC)
-                              FROM (SELECT m.*, jaro_winkler_similarity(m.municipality, s.municipality_text) AS sim
+                              SELECT string_agg(m.prefecture || m.municipality, '、' ORDER BY rank)
+                              FROM (SELECT m.*, row_number() OVER (ORDER BY {NEAR_ORDER.format(a='m.municipality', b='s.municipality_text')}) AS rank
                                     FROM municipalities m
                                     WHERE s.prefecture_code IS NULL OR m.prefecture_code = s.prefecture_code
-                                    ORDER BY sim DESC LIMIT 3) m) || '）', '')
+                                    QUALIFY rank <= 3) m) || '）', '')
                 END, 'error'
                 FROM {{chk}} s WHERE {cond}"""))
     return out
@@ -185,6 +233,7 @@ def validate(con: duckdb.DuckDBPyConnection, kinds_present: list[str], stored_co
         if KIND_CHECKS.get(name):
             con.execute("INSERT INTO problems " + "\nUNION ALL\n".join(KIND_CHECKS[name]))
         _key_checks(con, kind, stored_columns[name], sources)
+    _date_reasons(con)
     engagement_rows = "stg_engagements" if "engagements" in kinds_present else \
         "(SELECT NULL::INTEGER AS _src, NULL::INTEGER AS _row, NULL::VARCHAR AS engagement_id WHERE false)"
     con.execute(f"""
@@ -206,3 +255,108 @@ def validate(con: duckdb.DuckDBPyConnection, kinds_present: list[str], stored_co
               AND s.engagement_id NOT IN (
                   SELECT e.engagement_id FROM valid_engagement_ids e)
         """)
+
+
+# ── checks over the whole batch that need the load's context (as-of date, names already known) ───────────────
+
+ACTIVITY_DATES = (("sessions", "date", "実施日"), ("consultations", "date", "相談日"), ("events", "date", "開催日"))
+CONSORTIUM_KINDS = ("engagements", "events", "targets")
+ROWS_SHOWN = 5
+
+GROUPED_DDL = """
+CREATE OR REPLACE TEMP TABLE grouped_problems (
+    kind VARCHAR, _src INTEGER, _row INTEGER, column_name VARCHAR, value VARCHAR, reason VARCHAR,
+    severity VARCHAR, n_rows BIGINT, rows_shown VARCHAR)
+"""
+
+
+def _rows_shown(rows: str) -> str:
+    """SQL: the first row numbers of a group and … when there are more (rows: a list of its smallest row numbers,
+    ROWS_SHOWN + 1 of them at most: min(_row, n) keeps only those, not every row of a large group)."""
+    return (f"array_to_string(list_sort({rows})[1:{ROWS_SHOWN}], '、') "
+            f"|| CASE WHEN len({rows}) > {ROWS_SHOWN} THEN '…' ELSE '' END")
+
+
+def after_as_of(con: duckdb.DuckDBPyConnection, kinds_present: list[str], as_of, stated: bool) -> None:
+    """A session, consultation or event dated after the as-of date: a warning per row (it loads; the as-of date does
+    not move). `as_of` is the date the load will store (stated, or the latest activity up to the day of the load)."""
+    if as_of is None:
+        return
+    keeps = "指定された日付のまま" if stated else "取込日までに実施した活動の最新日のまま"
+    for kind, column, label in ACTIVITY_DATES:
+        if kind not in kinds_present:
+            continue
+        # usually none: only then join the raw text (a join would scan every raw row)
+        if not con.execute(f"SELECT EXISTS (SELECT 1 FROM stg_{kind} WHERE {q(column)} > $as_of)",
+                           {"as_of": as_of}).fetchall()[0][0]:
+            continue
+        con.execute(f"""INSERT INTO problems
+            SELECT '{kind}', s._src, s._row, '{label}', r.{q(column)},
+                   'データ基準日（' || strftime($as_of, '%Y-%m-%d') || '）より後の日付です（取り込みます。データ基準日は'
+                   || '{keeps}です）', 'warning'
+            FROM (SELECT _src, _row FROM stg_{kind} WHERE {q(column)} > $as_of) s
+            JOIN raw_{kind} r USING (_src, _row)""", {"as_of": as_of})
+
+
+def new_consortia(con: duckdb.DuckDBPyConnection, kinds_present: list[str]) -> None:
+    """A consortium named neither in data/reference/consortia.csv nor in the records already loaded (table
+    `known_consortia`): one warning per name and file, with its rows and the known names nearest to it."""
+    for kind in CONSORTIUM_KINDS:
+        if kind not in kinds_present:
+            continue
+        near = NEAR_ORDER.format(a="k.consortium", b="g.consortium")
+        con.execute(f"""INSERT INTO grouped_problems
+            WITH known AS (SELECT consortium FROM consortia UNION SELECT consortium FROM known_consortia),
+            g AS (
+                SELECT _src, consortium, min(_row) AS first_row, count(*) AS n, min(_row, {ROWS_SHOWN + 1}) AS rows
+                FROM stg_{kind}
+                WHERE consortium IS NOT NULL AND consortium <> ''
+                  AND consortium NOT IN (SELECT consortium FROM known WHERE consortium IS NOT NULL)
+                GROUP BY _src, consortium
+            )
+            SELECT '{kind}', g._src, g.first_row, 'コンソーシアム', g.consortium,
+                   'コンソーシアム一覧（data/reference/consortia.csv）にも取込済みの記録にもない名前です。'
+                   || '新しいコンソーシアムとして取り込みます。書き間違いなら直してください'
+                   || coalesce('（近い名前: ' || (
+                        SELECT string_agg(k.consortium, '、' ORDER BY rank) FROM (
+                            SELECT k.consortium, row_number() OVER (ORDER BY {near}) AS rank
+                            FROM known k WHERE k.consortium IS NOT NULL QUALIFY rank <= 3) k) || '）', ''),
+                   'warning', g.n, {_rows_shown('g.rows')}
+            FROM g""")
+
+
+def theme_mappings(con: duckdb.DuckDBPyConnection, kinds_present: list[str]) -> None:
+    """A theme text that is not a taxonomy name but was mapped onto one by a keyword: a note per distinct text and
+    file with its rows (生成AIの活用 → AI・RPAの利用推進), so the mapping is seen, not done silently."""
+    reason = "テーマ分類の名前ではないため、キーワードで対応づけました（原文も保存します）"
+    if "sessions" in kinds_present:
+        # rows per distinct raw cell first (one pass over the sessions), then the few distinct items
+        con.execute(f"""INSERT INTO grouped_problems
+            WITH cells AS (
+                SELECT _src, themes AS themes_raw, count(*) AS n, min(_row, {ROWS_SHOWN + 1}) AS rows
+                FROM raw_sessions WHERE themes IS NOT NULL GROUP BY _src, themes
+            ),
+            items AS (
+                SELECT c._src, c.n, c.rows, unnest(tt.theme_items) AS item
+                FROM cells c JOIN session_theme_texts tt USING (themes_raw)
+            )
+            SELECT 'sessions', i._src, min(list_min(i.rows)), 'テーマ', i.item || ' → ' || tr.theme, '{reason}', 'note',
+                   sum(i.n), {_rows_shown('flatten(list(i.rows))')}
+            FROM items i JOIN theme_resolved tr ON tr.item = i.item AND tr.audience = '企業'
+            WHERE tr.theme IS NOT NULL AND tr.theme <> i.item
+            GROUP BY i._src, i.item, tr.theme""")
+    if "consultations" in kinds_present:
+        con.execute(f"""INSERT INTO grouped_problems
+            SELECT 'consultations', _src, min(_row), '相談テーマ', theme_original || ' → ' || theme, '{reason}', 'note',
+                   count(*), {_rows_shown(f'min(_row, {ROWS_SHOWN + 1})')}
+            FROM stg_consultations WHERE theme IS NOT NULL AND theme <> theme_original
+            GROUP BY _src, theme_original, theme""")
+
+
+def batch_checks(con: duckdb.DuckDBPyConnection, kinds_present: list[str], as_of, stated: bool) -> None:
+    """After validate(): warnings and notes that need the load's context. Fills `grouped_problems` (one row per
+    distinct value and file) and adds per-row warnings to `problems`."""
+    con.execute(GROUPED_DDL)
+    after_as_of(con, kinds_present, as_of, stated)
+    new_consortia(con, kinds_present)
+    theme_mappings(con, kinds_present)

@@ -8,6 +8,7 @@ This is the only place in the app that writes, and it writes only through etl.lo
 """
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import hashlib
 import json
@@ -21,13 +22,15 @@ from typing import Callable, Iterable
 import pandas as pd
 
 from etl.kinds import KINDS, LOAD_ORDER
-from etl.load import Batch, BatchReport, load_files
+from etl.load import Batch, BatchReport, change_text, load_files
+from etl.macros import parse_date
+from etl.validate import impossible_date_reason
 from monitor.db import connect_readonly, resolve_path
 from monitor.exports import safe_file_name, to_xlsx
 
 ACCEPTED_TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm", "xls"]
 SEVERITY_LABEL = {"error": "エラー（取り込みません）", "warning": "注意（取り込みます）",
-                  "duplicate": "重複（1件として取り込みます）"}
+                  "duplicate": "重複（1件として取り込みます）", "note": "メモ（対応づけて取り込みます）"}
 REASON_COLUMN = "理由"
 ROW_COLUMN = "行"
 FILE_COLUMN = "元ファイル"
@@ -44,6 +47,7 @@ class Validation:
     names: dict[Path, str]               # saved path → original file name
     report: BatchReport
     pending_rejected: dict[str, pd.DataFrame] = field(default_factory=dict)
+    as_of: dt.date | None = None         # the データ基準日 the steward stated (None: the latest activity)
 
     @property
     def rows_to_load(self) -> int:
@@ -72,8 +76,12 @@ def restriction_notice(allowed: tuple[str, ...] | None) -> str | None:
 
 # ── uploads ────────────────────────────────────────────────────────────────
 
-def upload_signature(uploads: Iterable[tuple[str, bytes]]) -> str:
+def upload_signature(uploads: Iterable[tuple[str, bytes]], as_of: dt.date | None = None) -> str:
+    """Identifies the uploaded files and the stated as-of date (a different date is validated again: the warnings
+    for activity after it change)."""
     h = hashlib.sha256()
+    if as_of is not None:
+        h.update(b"as_of\0" + as_of.isoformat().encode())
     for name, data in uploads:
         h.update(name.encode("utf-8") + b"\0" + hashlib.sha256(data).digest())
     return h.hexdigest()
@@ -97,13 +105,26 @@ def save_uploads(uploads: Iterable[tuple[str, bytes]], folder: Path) -> dict[Pat
     return names
 
 
-def validate_uploads(uploads: list[tuple[str, bytes]], db: Path | None = None) -> Validation:
+def parse_as_of(text: str | None) -> tuple[dt.date | None, str | None]:
+    """The データ基準日 field: (date, None), (None, None) when empty, or (None, Japanese error) when not a date.
+    The same date forms as the records (and python -m etl load --as-of)."""
+    if text is None or not text.strip():
+        return None, None
+    as_of = parse_date(text)
+    if as_of is None:
+        why = impossible_date_reason(text) or "日付として読めません（例: 2024-03-31、2024/3/31、R6.3.31、令和6年3月31日）"
+        return None, f"データ基準日「{text.strip()}」: {why}"
+    return as_of, None
+
+
+def validate_uploads(uploads: list[tuple[str, bytes]], db: Path | None = None,
+                     as_of: dt.date | None = None) -> Validation:
     """Save the uploads to a private temp folder and validate them exactly as the CLI does (etl.load.Batch)."""
     db = resolve_path(db)
     folder = Path(tempfile.mkdtemp(prefix="dx-intake-"))
     try:
         names = save_uploads(uploads, folder)
-        batch = Batch(list(names), db, names=names)
+        batch = Batch(list(names), db, names=names, as_of=as_of)
         try:
             pending = rejected_frames_from_batch(batch)
         finally:
@@ -111,7 +132,7 @@ def validate_uploads(uploads: list[tuple[str, bytes]], db: Path | None = None) -
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    return Validation(upload_signature(uploads), folder, names, batch.report, pending)
+    return Validation(upload_signature(uploads, as_of), folder, names, batch.report, pending, as_of)
 
 
 def progress_fraction(message: str) -> float:
@@ -126,7 +147,7 @@ def load_validated(validation: Validation, db: Path | None = None,
     """Load the valid rows of validated uploads (python -m etl load --accept-valid). Raises etl.load.LoadBusy
     when another load holds the database; the database is then unchanged."""
     return load_files(list(validation.names), resolve_path(db), accept_valid=True, names=validation.names,
-                      progress=progress)
+                      progress=progress, as_of=validation.as_of)
 
 
 # ── report tables ─────────────────────────────────────────────────────────────
@@ -142,13 +163,20 @@ def summary_frame(report: BatchReport, file_name: str | None = None) -> pd.DataF
 
 def problems_frame(report: BatchReport, file_name: str | None = None) -> pd.DataFrame:
     """One row per problem: 区分, ファイル, シート, 行, 列, 値, 理由 (errors first, then by file and row)."""
-    order = {"error": 0, "duplicate": 1, "warning": 2}
+    order = {"error": 0, "duplicate": 1, "warning": 2, "note": 3}
     problems = sorted((p for p in report.problems if file_name is None or p.file_name == file_name),
                       key=lambda p: (order.get(p.severity, 3), p.file_name, p.sheet or "", p.row, p.column))
     rows = [{"区分": SEVERITY_LABEL.get(p.severity, p.severity), "ファイル": p.file_name, "シート": p.sheet or "",
-             "行": p.row, "列": p.column, "値": p.value if p.value is not None else "", "理由": p.reason}
+             "行": p.row, "列": p.column, "値": p.value if p.value is not None else "",
+             # a problem that stands for several rows (one per distinct value and file) says which
+             "理由": p.reason + (f"（{p.count:,} 行: {p.rows_shown}行目）" if p.count is not None else "")}
             for p in problems]
     return pd.DataFrame(rows, columns=["区分", "ファイル", "シート", "行", "列", "値", "理由"])
+
+
+def file_notes(report: BatchReport, file_name: str) -> list[str]:
+    """Rows of the file left out on purpose (the template's example rows)."""
+    return [n for f in report.files if f.file_name == file_name for n in f.notes]
 
 
 def file_warnings(report: BatchReport, file_name: str) -> list[str]:
@@ -160,35 +188,51 @@ def file_counts(report: BatchReport, file_name: str) -> dict[str, int]:
     return {"read": sum(t.rows_read for t in tables), "valid": sum(t.rows_valid for t in tables),
             "rejected": sum(t.rows_rejected for t in tables),
             "warnings": len(file_warnings(report, file_name))
-            + sum(1 for p in report.problems if p.file_name == file_name and p.severity != "error")}
+            + sum(1 for p in report.problems if p.file_name == file_name and p.severity in ("warning", "duplicate")),
+            "notes": sum(1 for p in report.problems if p.file_name == file_name and p.severity == "note")}
 
 
 def file_names(report: BatchReport) -> list[str]:
     return [f.file_name for f in report.files]
 
 
+def as_of_line(report: BatchReport) -> str:
+    if report.as_of is None:
+        return "データ基準日: 不明（取込日までに実施した活動の記録がありません）"
+    how = "指定した日付" if report.as_of_source == "stated" else "取込日までに実施した活動の最新日"
+    return f"データ基準日: {report.as_of.year}年{report.as_of.month}月{report.as_of.day}日（{how}）"
+
+
 def result_lines(report: BatchReport) -> list[str]:
     totals = report.rows_by_kind()
-    lines = [f"{KINDS[k].label}: {n:,} 行を取り込みました" for k, n in totals.items()]
+    changes = report.changes_by_kind()
+    lines = [f"{KINDS[k].label}: {n:,} 行を取り込みました（{change_text(*changes[k])}）" for k, n in totals.items()]
     rejected = sum(t.rows_rejected for t in report.tables)
     if rejected:
         lines.append(f"不合格の {rejected:,} 行は取り込んでいません（下の「不合格の行」から修正用の Excel を取得できます）")
-    return lines + list(report.notes)
+    return lines + [as_of_line(report)] + list(report.notes)
 
 
 # ── history and rejected rows (read-only, from the database) ─────────────────────
 
 def load_history(db: Path | None = None) -> pd.DataFrame:
-    """The load history, newest first: 取込ID, 日時, ファイル, シート, 種類, sha256, 読込行数, 取込行数, 不合格行数."""
-    cols = ["取込ID", "日時", "ファイル", "シート", "記録の種類", "sha256", "読込行数", "取込行数", "不合格行数"]
+    """The load history, newest first: 取込ID, 日時, ファイル, シート, 種類, sha256, 読込行数, 取込行数, 新規, 更新,
+    変更なし, 不合格行数 (新規・更新・変更なし are empty for loads made before they were kept)."""
+    cols = ["取込ID", "日時", "ファイル", "シート", "記録の種類", "sha256", "読込行数", "取込行数", "新規", "更新", "変更なし",
+            "不合格行数"]
     p = resolve_path(db)
     if not p.exists():
         return pd.DataFrame(columns=cols)
     con = connect_readonly(p)
     try:
-        df = con.execute("""SELECT load_id, loaded_at, file_name, coalesce(sheet, ''), kind, sha256,
-                                   rows_read, rows_loaded, rows_rejected
-                            FROM load_history ORDER BY load_id DESC, file_name, sheet""").df()
+        # a database written before the change counts were kept has no such columns (the app never alters it)
+        present = {r[0] for r in con.execute("SELECT column_name FROM duckdb_columns() WHERE table_name = 'load_history'"
+                                             " AND database_name = current_database()").fetchall()}
+        counts = ", ".join(c if c in present else f"NULL::INTEGER AS {c}"
+                           for c in ("rows_new", "rows_updated", "rows_unchanged"))
+        df = con.execute(f"""SELECT load_id, loaded_at, file_name, coalesce(sheet, ''), kind, sha256,
+                                    rows_read, rows_loaded, {counts}, rows_rejected
+                             FROM load_history ORDER BY load_id DESC, file_name, sheet""").df()
     finally:
         con.close()
     df.columns = cols

@@ -11,6 +11,7 @@ from monitor.filters import allowed_prefectures
 from monitor.format import fmt_date
 
 KEY_UPLOADER = "intake_files"
+KEY_AS_OF = "intake_as_of"
 KEY_LOAD = "intake_load"
 KEY_CANCEL = "intake_cancel"
 KEY_PENDING_DOWNLOAD = "intake_pending_rejected_download"
@@ -24,7 +25,8 @@ ui.page_setup("データ取込")
 restricted = intake.restriction_notice(allowed_prefectures())
 db = resolve_path()
 m = meta()
-st.caption(f"取込先: {db.name}　｜　データ基準日: {fmt_date(m['data_as_of'])}　｜　"
+as_of_how = "（取込時に指定）" if m["raw"].get("data_as_of_source") == "stated" else ""
+st.caption(f"取込先: {db.name}　｜　データ基準日: {fmt_date(m['data_as_of'])}{as_of_how}　｜　"
            "検証と取込はコマンド（python -m etl load）と同じ処理です。取込はデータベースの複製に書き込んでから"
            "一度に置き換えるため、表示中の画面が途中の状態を見ることはありません。")
 if m["is_sample"]:
@@ -34,8 +36,16 @@ if restricted:
     st.warning(restricted)
 files = None if restricted else st.file_uploader("記録ファイル（CSV / Excel、複数可）", type=intake.ACCEPTED_TYPES,
                                                  accept_multiple_files=True, key=KEY_UPLOADER)
+as_of_text = None if restricted else st.text_input(
+    "データ基準日（空欄なら、取込日までに実施した伴走記録・相談記録・イベントの最新日）", key=KEY_AS_OF,
+    placeholder="例: 2024-03-31、令和6年3月31日",
+    help="経過日数と停滞はこの日付から数えます。予定の案件の開始日は基準日を動かしません。"
+         "この日付より後の記録は注意として示します（取り込みます）。")
+as_of, as_of_error = intake.parse_as_of(as_of_text)
+if as_of_error:
+    st.error(as_of_error)
 uploads = [(f.name, f.getvalue()) for f in (files or [])]
-signature = intake.upload_signature(uploads) if uploads else None
+signature = intake.upload_signature(uploads, as_of) if uploads and not as_of_error else None
 
 validation = st.session_state.get(STATE_VALIDATION)
 if validation is not None and validation.signature != signature:
@@ -47,10 +57,10 @@ done = st.session_state.get(STATE_DONE)
 if done and done[0] == signature:
     kind, lines = done[2], done[1]
     (st.success if kind == "loaded" else st.info)("\n\n".join(lines))
-elif uploads:
+elif uploads and not as_of_error:
     if validation is None:
         with st.spinner("検証しています…"):
-            validation = intake.validate_uploads(uploads, db)
+            validation = intake.validate_uploads(uploads, db, as_of)
         st.session_state[STATE_VALIDATION] = validation
     report = validation.report
 
@@ -63,14 +73,17 @@ elif uploads:
                 st.error(u)
             if not unreadable:
                 c = intake.file_counts(report, name)
-                cols = st.columns(4)
+                cols = st.columns(5)
                 cols[0].metric("読込行数", f"{c['read']:,}")
                 cols[1].metric("取込予定", f"{c['valid']:,}")
                 cols[2].metric("不合格", f"{c['rejected']:,}")
                 cols[3].metric("注意", f"{c['warnings']:,}")
+                cols[4].metric("メモ（対応づけ）", f"{c['notes']:,}")
                 st.dataframe(intake.summary_frame(report, name), hide_index=True)
             for w in intake.file_warnings(report, name):
                 st.warning(w)
+            for n in intake.file_notes(report, name):
+                st.text(f"メモ: {n}")  # plain text: it holds a file name
             problems = intake.problems_frame(report, name)
             if not problems.empty:
                 st.dataframe(problems, hide_index=True)
@@ -82,6 +95,7 @@ elif uploads:
     elif report.errors:
         st.warning(f"不合格の行が {len(report.errors):,} 件の問題で見つかりました。有効な {validation.rows_to_load:,} 行だけを"
                    "取り込むか、取り消して直したファイルをアップロードしてください。")
+    st.caption(intake.as_of_line(report) + "（取込後の値は、残る記録全体から計算し直します）")
     if validation.pending_rejected:
         st.download_button("不合格の行をダウンロード（.xlsx、修正して再アップロード用）",
                            intake.rejected_xlsx(validation.pending_rejected, "未取込（検証のみ）"),

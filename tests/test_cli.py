@@ -136,7 +136,9 @@ def test_sample_reports_rows_per_kind_and_aggregates_warnings(tmp_path):
     assert "読込中" in result.stderr
     notes = [line for line in out.splitlines() if line.startswith("注意:")]
     assert len(notes) == len(set(notes)) and len(notes) < 50
-    assert not any("…ほか" in line for line in out.splitlines())
+    assert not any("…ほか" in line and "件の注意" in line for line in out.splitlines())
+    # keyword-mapped theme texts are notes, one per distinct text and file with its rows
+    assert any(line.startswith("メモ（対応づけ）: 伴走記録.csv 「テーマ」: ") and " → " in line for line in out.splitlines())
     for line in notes:
         if "テーマ分類" in line:
             assert re.search(r" — [\d,]+ 行（[\d、…]+行目）$", line), line

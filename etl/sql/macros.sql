@@ -331,3 +331,13 @@ CREATE OR REPLACE MACRO dx__code5(s) AS list_transform(
     END
 )[1];
 CREATE OR REPLACE MACRO dx_code5(s) AS dx__code5(CAST(s AS VARCHAR));
+
+-- ---------------------------------------------------------------------------------------------------------------
+-- dx_name_shape(a, b) -> INTEGER: a tie-break for near-name suggestions ranked by levenshtein(a, b). For names of
+-- the same length, the sum over positions of the code-point distance of the characters (capped at 20000 each);
+-- NULL for names of different lengths. CJK ideographs are ordered in Unicode by radical, then stroke count, so a
+-- mistyped kanji of the same radical or stroke count is near its intended one (盤 U+76E4 → 磐 U+78D0: 492; → 下: 10,457).
+-- ---------------------------------------------------------------------------------------------------------------
+CREATE OR REPLACE MACRO dx_name_shape(a, b) AS CASE WHEN length(a) = length(b) THEN
+    list_sum(list_transform(range(1, length(a) + 1),
+        lambda i: least(abs(unicode(substr(a, i, 1)) - unicode(substr(b, i, 1))), 20000))) END;

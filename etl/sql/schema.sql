@@ -156,8 +156,15 @@ CREATE TABLE IF NOT EXISTS load_history (
     sheet         VARCHAR,
     rows_read     INTEGER,
     rows_loaded   INTEGER,
-    rows_rejected INTEGER
+    rows_rejected INTEGER,
+    rows_new      INTEGER,                 -- of rows_loaded: a key not stored before
+    rows_updated  INTEGER,                 -- a stored key, other content (the stored row is replaced)
+    rows_unchanged INTEGER                 -- a stored key, the same content
 );
+-- databases written before the change counts were kept get the columns (NULL for their old loads)
+ALTER TABLE load_history ADD COLUMN IF NOT EXISTS rows_new INTEGER;
+ALTER TABLE load_history ADD COLUMN IF NOT EXISTS rows_updated INTEGER;
+ALTER TABLE load_history ADD COLUMN IF NOT EXISTS rows_unchanged INTEGER;
 CREATE TABLE IF NOT EXISTS rejected_rows (
     load_id    INTEGER,
     file_name  VARCHAR,
@@ -170,6 +177,6 @@ CREATE TABLE IF NOT EXISTS rejected_rows (
     record     JSON                        -- the whole original row
 );
 CREATE TABLE IF NOT EXISTS meta (
-    key   VARCHAR PRIMARY KEY,             -- is_sample ('true'/'false'), built_at, data_as_of
+    key   VARCHAR PRIMARY KEY,             -- is_sample ('true'/'false'), built_at, data_as_of, data_as_of_source ('stated'/'activity')
     value VARCHAR
 );
