@@ -6,6 +6,7 @@ import streamlit as st
 from etl.load import LoadBusy
 from monitor import intake, ui
 from monitor.db import meta, resolve_path
+from monitor.queries import data_as_of
 from monitor.exports import XLSX_MIME
 from monitor.filters import allowed_prefectures
 from monitor.format import fmt_date
@@ -26,7 +27,7 @@ restricted = intake.restriction_notice(allowed_prefectures())
 db = resolve_path()
 m = meta()
 as_of_how = "（取込時に指定）" if m["raw"].get("data_as_of_source") == "stated" else ""
-st.caption(f"取込先: {db.name}　｜　データ基準日: {fmt_date(m['data_as_of'])}{as_of_how}　｜　"
+st.caption(f"取込先: {db.name}　｜　データ基準日: {fmt_date(data_as_of())}{as_of_how}　｜　"
            "検証と取込はコマンド（python -m etl load）と同じ処理です。取込はデータベースの複製に書き込んでから"
            "一度に置き換えるため、表示中の画面が途中の状態を見ることはありません。")
 if m["is_sample"]:
