@@ -22,6 +22,53 @@ def _unbroken_segments(text: str) -> str:
     return "・".join(parts)
 
 
+KEY_KPI_CHART = "overview_kpi_chart"
+PROGRESS_PAGE = "pages/1_伴走支援の進捗.py"
+CARD_RECORDS = {"companies": PROGRESS_PAGE, "sessions": PROGRESS_PAGE, "dx_plans": PROGRESS_PAGE,
+                "bank_rate": PROGRESS_PAGE, "consultations": "pages/2_相談テーマ.py",
+                "seminar_attendees": "pages/5_報告.py"}
+KEY_COMPARISON_TABLE = "overview_consortium_table"
+KEY_MONTHLY_CHART = "overview_monthly_chart"
+
+
+def _consortia_by_label() -> dict[str, str | None]:
+    return {charts.consortium_label(c): (c if isinstance(c, str) else None)
+            for c in kpi[~kpi["is_total"]]["consortium"]}
+
+
+def _narrow_to(label) -> None:
+    names = _consortia_by_label()
+    if isinstance(label, str) and names.get(label):
+        ui.drill(consortia=(names[label],))
+
+
+def _drill_consortium() -> None:
+    """A bar (one trace per consortium) or a heatmap row (one y per consortium) sets the コンソーシアム filter."""
+    for point in ui.selected_points(KEY_KPI_CHART):
+        label = point.get("y") if isinstance(point.get("y"), str) else None
+        if label is None and "curve_number" in point:
+            series = charts.achievement_series(kpi)
+            label = series[point["curve_number"]] if point["curve_number"] < len(series) else None
+        _narrow_to(label)
+        return
+
+
+def _drill_table_row() -> None:
+    rows = ui.selected_rows(KEY_COMPARISON_TABLE)
+    if rows:
+        _narrow_to(tables.consortium_comparison_table(kpi).iloc[rows[0]]["コンソーシアム"])
+
+
+def _drill_month() -> None:
+    points = ui.selected_points(KEY_MONTHLY_CHART)
+    if points:
+        months = sorted(run_query("monthly_activity", filters)["month"])
+        i = points[0].get("point_index", points[0].get("point_number"))
+        if i is not None and 0 <= i < len(months):
+            start, end = ui.month_period(pd.Timestamp(months[i]).date())
+            ui.drill(date_from=start, date_to=end)
+
+
 ui.page_setup("概要")
 filters = ui.sidebar_filters()
 ui.context_caption(filters)
@@ -82,6 +129,10 @@ for row in (cards[:3], cards[3:]):
                             unsafe_allow_html=True)
             for text in (p["lines"] if p else []):
                 st.caption(text)
+            try:   # the records behind the card, under the same filters (they are kept across pages)
+                st.page_link(CARD_RECORDS[card["key"]], label="記録を見る →")
+            except StreamlitAPIException:      # run on its own (a test): no other pages to link to
+                pass
 
 if pace:
     alerts = [a for a in build_alerts(filters, as_of) if a.kind != "stalled"]   # stalled: the list further down
@@ -101,20 +152,26 @@ if filters.fiscal_year is None:
 elif by_consortium.empty:
     ui.empty_state()
 else:
-    st.plotly_chart(charts.kpi_comparison_figure(kpi, context), key="overview_kpi_chart")
+    st.plotly_chart(charts.kpi_comparison_figure(kpi, context), key=KEY_KPI_CHART, on_select=_drill_consortium,
+                    selection_mode="points")
+    st.caption("グラフのコンソーシアムをクリックすると、そのコンソーシアムに絞り込みます。")
     comparison = tables.consortium_comparison_table(kpi)
     first = comparison.columns[0]               # 項目, or コンソーシアム when there is one row per consortium
     config = {first: st.column_config.TextColumn(first, width="medium", pinned=True)}
     config |= {c: st.column_config.NumberColumn(c, format=f)
                for c, f in tables.COMPARISON_NUMBER_FORMATS.items() if c in comparison.columns}
-    st.dataframe(comparison, hide_index=True, key="overview_consortium_table", column_config=config)
+    many = first == "コンソーシアム"      # one row per consortium: choosing a row narrows to it
+    st.dataframe(comparison, hide_index=True, key=KEY_COMPARISON_TABLE, column_config=config,
+                 on_select=_drill_table_row if many else "ignore", selection_mode="single-row")
 
 st.subheader("月別の活動状況")
 monthly = run_query("monthly_activity", filters)
 if monthly.empty:
     ui.empty_state()
 else:
-    st.plotly_chart(charts.monthly_activity_figure(monthly, context), key="overview_monthly_chart")
+    st.plotly_chart(charts.monthly_activity_figure(monthly, context), key=KEY_MONTHLY_CHART,
+                    on_select=_drill_month, selection_mode="points")
+    st.caption("月をクリックすると、期間をその月に絞り込みます。")
 
 st.subheader("要注意の案件（実施中で30日を超えて支援がない案件）")
 stalled = run_query("engagement_progress_page", filters, only_stalled=True, progress_only=False,

@@ -107,6 +107,11 @@ def consortium_label(v) -> str:
     return NO_CONSORTIUM if v is None or (isinstance(v, float) and pd.isna(v)) or v is pd.NA else str(v)
 
 
+def achievement_series(kpi: pd.DataFrame) -> list[str]:
+    """The consortium labels of kpi_comparison_figure, in trace (bars) or row (heatmap) order."""
+    return [name for name, _rates in _achievement_rows(kpi)]
+
+
 def _achievement_rows(kpi: pd.DataFrame) -> list[tuple[str, dict[str, tuple[float, str, str]]]]:
     """Per consortium (in the kpi query's order) its achievement per indicator label: (rate %, text, hover).
     Indicators without a target are left out, and so are consortia without any target."""

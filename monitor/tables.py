@@ -38,8 +38,8 @@ def kpi_cards(total: pd.Series) -> list[dict]:
         if key == "sessions":
             planned = total["planned_sessions"]
             progress = _ratio(actual, planned)
-            detail = (f"{glossary_label('planned_sessions')} {fmt_int(planned, unit)}"
-                      f"（{glossary_label('session_rate')} {fmt_pct(progress)}）・" + detail)
+            detail = (f"予定 {fmt_int(planned, unit)}・{glossary_label('session_rate')} {fmt_pct(progress)}・"
+                      + detail)
             label = "伴走支援 実施回数 / 予定回数"
             value = f"{fmt_int(actual)} / {fmt_int(planned, unit)}"
             if len(value) > CARD_VALUE_MAX:     # would be cut off with "…": the 予定 stays in the detail line

@@ -304,3 +304,39 @@ def context_caption(filters: Filters) -> None:
 
 def empty_state(message: str | None = None) -> None:
     st.info(message or "該当するデータがありません。絞り込みの条件を変えてみてください。")
+
+
+# ── drill-down: a click on a chart or a table row narrows the shared filters ──────────────────────────────
+
+def drill(**changes) -> None:
+    """Narrow the shared filters (and so the URL) as a click asked. Call from a widget or chart callback only: the
+    sidebar widgets take the new values before they are drawn again."""
+    import dataclasses   # noqa: PLC0415
+
+    f = dataclasses.replace(st.session_state.get(STATE_FILTERS) or Filters(), **changes)
+    st.session_state[STATE_FILTERS] = f
+    _seed_widgets(f, force=True)
+
+
+def selected_points(key: str) -> list[dict]:
+    """The points chosen on the plotly chart with ``key`` (on_select), [] when none."""
+    event = st.session_state.get(key)
+    try:
+        return list(event["selection"]["points"])
+    except (KeyError, TypeError):
+        return []
+
+
+def selected_rows(key: str) -> list[int]:
+    """The rows chosen in the dataframe with ``key`` (on_select), [] when none."""
+    event = st.session_state.get(key)
+    try:
+        return list(event["selection"]["rows"])
+    except (KeyError, TypeError):
+        return []
+
+
+def month_period(month: dt.date) -> tuple[dt.date, dt.date]:
+    start = dt.date(month.year, month.month, 1)
+    end = (dt.date(month.year + (month.month == 12), month.month % 12 + 1, 1) - dt.timedelta(days=1))
+    return start, end

@@ -11,6 +11,17 @@ RECORDS_MAX = 300
 KEY_RECORDS_THEME = "themes_records_theme"
 STATE_RECORDS_LABEL = "_themes_records_label"     # the label the browser shows for the chosen theme
 
+KEY_BAR_CHART = "themes_bar_chart"
+
+
+def _show_theme_records() -> None:
+    """A theme's bar chooses that theme in 「テーマを選ぶ」 (its records below)."""
+    for point in ui.selected_points(KEY_BAR_CHART):
+        if isinstance(point.get("y"), str):
+            st.session_state[KEY_RECORDS_THEME] = point["y"]
+            return
+
+
 ui.page_setup("相談テーマ")
 printing = is_print_mode()      # ?print=1: the charts without their controls
 filters = ui.sidebar_filters()
@@ -29,7 +40,10 @@ c2.metric("伴走記録（テーマ別）", f"{int(counts['sessions'].sum()):,}�
 c3.metric("テーマ数", f"{int((counts['theme'] != theme_charts.UNMAPPED).sum()):,}", help=help_text("themes_count"))
 
 st.subheader("テーマ別の件数と構成比")
-st.plotly_chart(theme_charts.theme_bar_figure(counts, context), key="themes_bar_chart")
+st.plotly_chart(theme_charts.theme_bar_figure(counts, context), key=KEY_BAR_CHART, on_select=_show_theme_records,
+                selection_mode="points")
+if not printing:
+    st.caption("テーマの棒をクリックすると、下の「テーマの記録」にそのテーマの記録を表示します。")
 st.caption(theme_charts.SHARE_NOTE)
 if not printing:
     with st.expander("表で見る"):

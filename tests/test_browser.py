@@ -287,3 +287,28 @@ def test_print_layout(server, print_tab, label):
         .map(e => e.getAttribute('data-testid') + ' right=' + Math.round(e.getBoundingClientRect().right))""", width)
     assert not overflow, f"{where}: elements cut at the right edge of a {width}px page: {overflow} (see {shot})"
     assert_stays_local(tab, where)
+
+
+def test_a_click_on_a_chart_narrows_the_filters(server, tab):
+    """Drill-down on 概要: a consortium's bar sets the コンソーシアム filter, a month narrows 期間 (URL too)."""
+    from monitor.filters import KEY_CONSORTIA, KEY_PERIOD
+    urls = B.page_urls(server, {"年度": "2024"})
+    tab.open(urls[LABELS[0]])
+    charts = tab.page.locator(B.PLOTLY)
+    bars = charts.nth(0).locator("g.point path")
+    assert bars.count() >= 2
+    bars.nth(bars.count() - 1).click(force=True)          # the last consortium's last bar
+    url_has = "k => decodeURIComponent(location.href).includes(k)"      # the URL changes without a navigation
+    tab.page.wait_for_function(url_has, arg=f"{KEY_CONSORTIA}=", timeout=60_000)
+    B.wait_for_page(tab.page)
+    assert f"{KEY_CONSORTIA}=長野県DX支援コミュニティ" in urllib.parse.unquote(tab.page.url)
+    months = tab.page.locator(B.PLOTLY).nth(1).locator("g.point path")
+    tall = next(m for m in months.all() if (m.bounding_box() or {}).get("height", 0) > 4)   # not a 0 bar
+    tall.click(force=True)
+    tab.page.wait_for_function(url_has, arg=f"{KEY_PERIOD}=", timeout=60_000)
+    B.wait_for_page(tab.page)
+    period = urllib.parse.parse_qs(urllib.parse.urlparse(tab.page.url).query)[KEY_PERIOD][0]
+    start, end = period.split("~")
+    assert start.endswith("-01") and start[:7] == end[:7], period       # one whole month
+    assert_no_errors(tab, "drill-down")
+    assert_stays_local(tab, "drill-down")
