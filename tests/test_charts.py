@@ -15,7 +15,8 @@ IB, NA = "茨城県DX支援コミュニティ", "長野県DX支援コミュニ�
 
 def _kpi_frame():
     return pd.DataFrame([
-        dict(is_total=True, consortium=None, companies=3, sessions=22, planned_sessions=30, dx_plans=1,
+        dict(is_total=True, consortium=None, companies=3, companies_completed=1, companies_cancelled=0,
+             planned_engagements=1, sessions=22, planned_sessions=30, dx_plans=1,
              seminar_attendees=125, consultations=5, bank_sessions=7, bank_known_sessions=21, bank_rate=7 / 21,
              engagements=5, stalled=1, target_companies=10.0, target_sessions=100.0, target_dx_plans=10.0,
              target_seminar_attendees=300.0, target_consultations=20.0, target_bank_rate=None),
@@ -99,9 +100,9 @@ def test_engagement_timeline_figure():
 def test_kpi_cards_text():
     cards = {c["key"]: c for c in tables.kpi_cards(_kpi_frame().iloc[0])}
     assert cards["companies"]["value"] == "3社"
-    assert cards["companies"]["detail"] == "目標 10社・達成率 30.0%"
+    assert cards["companies"]["detail"] == "うち完了 1社・中止 0社・予定 1件・目標 10社・達成率 30.0%"
     assert cards["sessions"]["value"] == "22 / 30回"
-    assert cards["sessions"]["detail"].startswith("予定 30回（実施率 73.3%）")
+    assert cards["sessions"]["detail"].startswith("予定 30回・実施率 73.3%")
     assert cards["bank_rate"]["value"] == "33.3%" and cards["bank_rate"]["rate"] is None
     assert [c["label"] for c in tables.kpi_cards(_kpi_frame().iloc[0])] == [
         "支援企業数", "伴走支援 実施回数 / 予定回数", "DX計画書策定数", "セミナー参加者数", "相談件数", "金融機関同行率"]
