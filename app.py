@@ -3,7 +3,7 @@ import html
 
 import streamlit as st
 
-from monitor import charts, tables, ui
+from monitor import charts, intake, tables, ui
 from monitor.queries import run_query
 
 ATTENTION_MAX = 100      # stalled engagements listed here (most days without support first); all on 伴走支援の進捗
@@ -17,6 +17,7 @@ def _unbroken_segments(text: str) -> str:
 
 
 ui.page_setup("概要")
+intake.sweep_once()          # upload folders a killed server left behind (older than an hour)
 filters = ui.sidebar_filters()
 ui.context_caption(filters)
 context = ui.context_text(filters)

@@ -21,6 +21,7 @@ STATE_VALIDATION = "_intake_validation"
 STATE_DONE = "_intake_done"          # (signature, outcome message lines, kind) of the last loaded / cancelled upload
 
 ui.page_setup("データ取込")
+intake.sweep_once()
 restricted = intake.restriction_notice(allowed_prefectures())
 db = resolve_path()
 m = meta()
@@ -49,8 +50,19 @@ if done and done[0] == signature:
     (st.success if kind == "loaded" else st.info)("\n\n".join(lines))
 elif uploads:
     if validation is None:
-        with st.spinner("検証しています…"):
-            validation = intake.validate_uploads(uploads, db)
+        # in the worker process (memory-capped, one at a time): the page shows its progress messages
+        with st.status("検証しています…", expanded=False) as status:
+            try:
+                validation = intake.validate_uploads(uploads, db, progress=status.write)
+            except (intake.WorkerFailed, LoadBusy) as e:
+                status.update(label="検証できませんでした", state="error")
+                failed = str(e)
+            else:
+                status.update(label="検証しました", state="complete")
+                failed = None
+        if failed:
+            st.error(failed)
+            st.stop()
         st.session_state[STATE_VALIDATION] = validation
     report = validation.report
 
@@ -106,6 +118,10 @@ elif uploads:
             except LoadBusy as e:
                 status.update(label="取り込めませんでした", state="error")
                 st.error(f"{e}（データベースは変更していません）")
+                result = None
+            except intake.WorkerFailed as e:
+                status.update(label="取り込めませんでした", state="error")
+                st.error(str(e))
                 result = None
             except Exception as e:  # the database is unchanged: etl.load writes a copy and swaps it in
                 status.update(label="取り込めませんでした", state="error")
