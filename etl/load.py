@@ -51,7 +51,9 @@ class WriteFailed(Exception):
 def _write_failed(db: Path, e: BaseException) -> WriteFailed:
     text = str(e).splitlines()[0] if str(e) else type(e).__name__
     low = text.lower()
-    if isinstance(e, OSError) and e.errno in (28, 27) or "no space" in low or "file too large" in low:
+    if isinstance(e, (MemoryError, duckdb.OutOfMemoryException)) or "out of memory" in low:
+        why = "メモリが足りません。ファイルを分けて取り込んでください"
+    elif isinstance(e, OSError) and e.errno in (28, 27) or "no space" in low or "file too large" in low:
         why = "ディスクの空きが足りないか、ファイルの大きさの上限に達しました"
     elif isinstance(e, PermissionError) or (isinstance(e, OSError) and e.errno == 30) \
             or "read-only" in low or "permission denied" in low:
@@ -312,7 +314,7 @@ class Batch:
                 with _new_version(self.db, copy=not start_empty) as tmp:
                     self._apply(tmp, is_sample)
                 _stage_hook("replaced")
-        except (OSError, duckdb.IOException, duckdb.PermissionException, duckdb.FatalException,
+        except (OSError, MemoryError, duckdb.IOException, duckdb.PermissionException, duckdb.FatalException,
                 duckdb.OutOfMemoryException) as e:
             # _new_version removed its temp copy: the database file is the one before this load
             raise _write_failed(self.db, e) from e
