@@ -113,23 +113,22 @@ elif uploads:
             def progress(message: str) -> None:
                 status.write(message)
                 bar.progress(intake.progress_fraction(message), text=message)
+            failure = None
             try:
                 result = intake.load_validated(validation, db, progress=progress)
             except LoadBusy as e:
-                status.update(label="取り込めませんでした", state="error")
-                st.error(f"{e}（データベースは変更していません）")
-                result = None
+                failure, result = f"{e}（データベースは変更していません）", None
             except intake.WorkerFailed as e:
-                status.update(label="取り込めませんでした", state="error")
-                st.error(str(e))
-                result = None
+                failure, result = str(e), None
             except Exception as e:  # the database is unchanged: etl.load writes a copy and swaps it in
+                failure, result = f"取込に失敗しました（データベースは変更していません）: {e}", None
+            if failure:
                 status.update(label="取り込めませんでした", state="error")
-                st.error(f"取込に失敗しました（データベースは変更していません）: {e}")
-                result = None
             else:
                 bar.progress(1.0, text="完了")
                 status.update(label="取り込みました", state="complete")
+        if failure:       # outside the status box, which collapses: the reason stays in sight
+            st.error(failure)
         if result is not None and result.loaded:
             validation.discard()
             st.session_state.pop(STATE_VALIDATION, None)
