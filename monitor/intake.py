@@ -226,7 +226,10 @@ def validate_uploads(uploads: list[tuple[str, bytes]], db: Path | None = None,
     removed when it ends."""
     result = run_worker("validate", uploads, resolve_path(db), progress)
     pending = {name: pd.DataFrame(f["data"], columns=f["columns"]) for name, f in result["pending"].items()}
-    return Validation(upload_signature(uploads), list(uploads), report_from_dict(result["report"]), pending)
+    report = report_from_dict(result["report"])
+    # the bytes are kept only for a load, which an unreadable file rules out (a refused 50 MB workbook stays out)
+    keep = list(uploads) if not report.unreadable else []
+    return Validation(upload_signature(uploads), keep, report, pending)
 
 
 def progress_fraction(message: str) -> float:
