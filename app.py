@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from monitor import charts, tables, ui
+from monitor import charts, intake, tables, ui
 from monitor import pace as pace_rules
 from monitor.alerts import build_alerts
 from monitor.filters import Filters
@@ -70,6 +70,7 @@ def _drill_month() -> None:
 
 
 ui.page_setup("概要")
+intake.sweep_once()          # upload folders a killed server left behind (older than an hour)
 filters = ui.sidebar_filters()
 ui.context_caption(filters)
 context = ui.context_text(filters)

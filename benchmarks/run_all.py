@@ -4,7 +4,8 @@
     .venv/bin/python benchmarks/run_all.py --scale full --write-docs   # 10,000 and 1,000,000 sessions
 
 Figures are printed, never asserted: a benchmark fails (non-zero exit) only when something crashes. Each script
-can also run alone (bench_load.py, bench_pages.py, bench_memory.py, each with --sessions N [--write-docs]).
+can also run alone (bench_load.py, bench_pages.py, bench_memory.py, each with --sessions N [--write-docs];
+bench_uploads.py [--rows N] [--write-docs]).
 
 This module also holds the helpers the scripts share: the machine description, the generated data sets (cached
 under $DX_BENCH_DIR, default /tmp/dx-bench), a markdown table, and the section writer for docs/performance.md.
@@ -215,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", choices=sorted(SCALES), default="small")
     parser.add_argument("--write-docs", action="store_true")
-    parser.add_argument("--skip", nargs="*", default=[], choices=["load", "pages", "memory"])
+    parser.add_argument("--skip", nargs="*", default=[], choices=["load", "pages", "memory", "uploads"])
     args = parser.parse_args(argv)
     scales = SCALES[args.scale]
     big = max(scales)
@@ -228,6 +229,9 @@ def main(argv: list[str] | None = None) -> int:
         steps.append(("bench_pages.py", ["--sessions", *map(str, scales), "--peer"]))
     if "memory" not in args.skip:
         steps.append(("bench_memory.py", ["--sessions", str(big)]))
+    if "uploads" not in args.skip:
+        # hostile uploads against a small database at every scale: the files, not the database, are the load
+        steps.append(("bench_uploads.py", ["--sessions", str(min(scales))]))
     here = Path(__file__).resolve().parent
     for script, script_args in steps:
         cmd = [sys.executable, str(here / script), *script_args, *extra]

@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     from .extract import iter_input_files
-    from .load import DatabaseUnreadable, LoadBusy, build_sample_database, check_files, load_files
+    from .load import DatabaseUnreadable, LoadBusy, WriteFailed, build_sample_database, check_files, load_files
     db = db_path(getattr(args, "db", None))
     as_of = None
     if getattr(args, "as_of", None) is not None:
@@ -200,8 +200,12 @@ def main(argv: list[str] | None = None) -> int:
     except LoadBusy as e:
         print(str(e), file=sys.stderr)
         return 3
-    except DatabaseUnreadable as e:
+    except (DatabaseUnreadable, WriteFailed) as e:
         print(str(e), file=sys.stderr)
+        return 2
+    except MemoryError:
+        print("メモリが足りず処理を中止しました（データベースは変更していません）。ファイルを分けて取り込んでください",
+              file=sys.stderr)
         return 2
     print_report(report)
     if report.loaded:

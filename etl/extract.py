@@ -12,8 +12,10 @@ import datetime as dt
 import hashlib
 import io
 import os
+import re
 import tempfile
 import zipfile
+import zlib
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +48,22 @@ def max_file_bytes() -> int:
 
 
 MAX_FILE_BYTES = max_file_bytes()   # the limit at import time (kept for callers that read it)
+
+# Bounds checked before a file is read into memory (a workbook's <dimension> and row count cost nothing to fake:
+# a 4.9 KB file with one cell at XFD1048576 once made the loader pad every row to 16,384 columns). Defaults admit a
+# yearly programme: 500,000 rows of the widest kind (18 columns) are 9,000,000 cells.
+DEFAULT_LIMITS = {"DX_XLSX_MAX_ROWS": 500_000, "DX_XLSX_MAX_COLUMNS": 256, "DX_XLSX_MAX_CELLS": 10_000_000,
+                  "DX_MAX_CELL_CHARS": 131_072}
+CSV_MAX_LINE_BYTES = 2 * 1024 * 1024          # DuckDB's reader refuses longer lines; the small path checks the same
+
+
+def limit(name: str) -> int:
+    """One of DEFAULT_LIMITS, from the environment at every call (a bad value falls back to the default)."""
+    try:
+        value = int(float(os.environ.get(name, DEFAULT_LIMITS[name])))
+    except ValueError:
+        value = DEFAULT_LIMITS[name]
+    return value if value > 0 else DEFAULT_LIMITS[name]
 
 
 def format_size(n: int) -> str:
@@ -318,6 +336,130 @@ def choose_kind(name: str, headers: list[object]) -> Kind | None:
     return kind_from_headers(headers)
 
 
+# a cell with content (not self-closing, not empty), its reference captured: column letters, row digits
+_VALUED_CELL = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{1,3})([0-9]+)"[^>/]*>(?!</)')
+_ANY_VALUED_CELL = re.compile(rb'<(?:\w+:)?c\b[^>/]*>(?!</)')
+_ROW_END = re.compile(rb'</(?:\w+:)?row>')
+
+
+def column_number(letters: str) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+def column_letters(n: int) -> str:
+    out = ""
+    while n:
+        n, r = divmod(n - 1, 26)
+        out = chr(65 + r) + out
+    return out
+
+
+@dataclass
+class SheetBounds:
+    rows: int          # the last row holding a value (what the loader reads)
+    columns: int       # the last column holding a value
+    cells: int         # cells holding a value
+
+
+def check_xlsx_size(path: Path) -> None:
+    """Refuse a workbook whose parts unpack to more than DX_MAX_FILE_MB (the zip's declared sizes, which zipfile
+    also enforces while reading)."""
+    limit_bytes = max_file_bytes()
+    with zipfile.ZipFile(path) as z:
+        total = sum(i.file_size for i in z.infolist())
+    if total > limit_bytes:
+        raise UnreadableFile(
+            f"Excel ブックの展開後の大きさが上限を超えています（{format_size(total)}、上限 {format_size(limit_bytes)}）。"
+            "ファイルを分割して取り込むか、上限（環境変数 DX_MAX_FILE_MB）を管理者に引き上げてもらってください")
+
+
+def sheet_bounds(archive: zipfile.ZipFile, member: str, sheet: str) -> SheetBounds:
+    """The real extent of a sheet, from one streaming pass over its XML (a regular expression over large chunks, no
+    XML objects): the last row and column that hold a value, and the number of such cells. <dimension> is not
+    trusted, and formatted empty cells do not count. Raises UnreadableFile (naming the sheet, the limit and the
+    setting) as soon as a limit is passed, so a 3,000,000-row sheet is refused after reading its first rows."""
+    max_rows, max_cols, max_cells = (limit("DX_XLSX_MAX_ROWS"), limit("DX_XLSX_MAX_COLUMNS"),
+                                     limit("DX_XLSX_MAX_CELLS"))
+    rows = cols = cells = 0
+    letters_seen: set[bytes] = set()
+    tail = b""
+    with archive.open(member) as f:
+        while True:
+            chunk = f.read(1 << 22)
+            data = tail + chunk
+            if chunk:
+                end = None
+                for end in _ROW_END.finditer(data, max(0, len(data) - (1 << 20))):
+                    pass
+                if end is None:            # no row ends in the last MB: keep everything for the next chunk
+                    tail = data
+                    continue
+                tail, data = data[end.end():], data[:end.end()]
+            found = _VALUED_CELL.findall(data)
+            if len(found) != len(_ANY_VALUED_CELL.findall(data)):
+                # cells without a reference (allowed, rare): their column is their place in the row
+                for row_xml in _ROW_END.split(data):
+                    cols = max(cols, len(_ANY_VALUED_CELL.findall(row_xml)))
+                rows += data.count(b"</row>") if not found else 0
+            cells += len(found)
+            letters_seen.update(c for c, _ in found)
+            if found:
+                rows = max(rows, int(found[-1][1]))
+            if letters_seen:
+                cols = max(cols, max(column_number(c.decode()) for c in letters_seen))
+                letters_seen = {column_letters(cols).encode()}
+            bounds = SheetBounds(rows, cols, cells)
+            _check_bounds(bounds, sheet, max_rows, max_cols, max_cells)
+            if not chunk:
+                return bounds
+
+
+def workbook_bounds(path: Path) -> dict[str, SheetBounds]:
+    """SheetBounds of every worksheet part (zip member name → bounds), before openpyxl opens the workbook: opening
+    it read-only already scans a sheet without <dimension> to its end (67 s for 3,000,000 rows). Sheet titles for
+    the messages come from xl/workbook.xml and its relationships (two small parts, parsed by ElementTree)."""
+    import posixpath
+    import xml.etree.ElementTree as ET
+    ns_main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    ns_rel = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+    out: dict[str, SheetBounds] = {}
+    with zipfile.ZipFile(path) as z:
+        members = set(z.namelist())
+        titles: dict[str, str] = {}
+        try:
+            rels = {r.get("Id"): r.get("Target", "") for r in ET.fromstring(z.read("xl/_rels/workbook.xml.rels"))}
+            for sheet in ET.fromstring(z.read("xl/workbook.xml")).iter(f"{ns_main}sheet"):
+                target = rels.get(sheet.get(f"{ns_rel}id"), "")
+                member = target.lstrip("/") if target.startswith("/") else posixpath.normpath(f"xl/{target}")
+                titles[member] = sheet.get("name", member)
+        except (KeyError, ET.ParseError):
+            pass                           # openpyxl will say the workbook cannot be opened
+        for member in sorted(m for m in members if m.startswith("xl/worksheets/") and m.endswith(".xml")):
+            try:
+                out[member] = sheet_bounds(z, member, titles.get(member, member))
+            except (zipfile.BadZipFile, zlib.error, EOFError) as e:
+                raise UnreadableFile(f"シート「{titles.get(member, member)}」が壊れていて読めません"
+                                     f"（{type(e).__name__}）") from e
+    return out
+
+
+def _check_bounds(b: SheetBounds, sheet: str, max_rows: int, max_cols: int, max_cells: int) -> None:
+    where = f"シート「{sheet}」"
+    if b.rows > max_rows:
+        raise UnreadableFile(f"{where}の行数が上限を超えています（{b.rows:,} 行目に値があります、上限 {max_rows:,} 行、"
+                             "環境変数 DX_XLSX_MAX_ROWS）。不要な行を削除するか、ファイルを分けてください")
+    if b.columns > max_cols:
+        raise UnreadableFile(f"{where}の列数が上限を超えています（{column_letters(b.columns)} 列"
+                             f"（{b.columns:,} 列目）に値があります、上限 {max_cols:,} 列、環境変数 DX_XLSX_MAX_COLUMNS）。"
+                             "不要な列を削除してください")
+    if b.rows * b.columns > max_cells or b.cells > max_cells:
+        raise UnreadableFile(f"{where}のセル数が上限を超えています（{b.rows:,} 行 × {b.columns:,} 列、"
+                             f"上限 {max_cells:,} セル、環境変数 DX_XLSX_MAX_CELLS）。ファイルを分けてください")
+
+
 def _formula_workbook(path: Path):
     """The workbook with formulas as text (openpyxl data_only=False), only when some sheet holds a formula;
     used to tell a formula without a stored result from a blank cell. Nothing is ever evaluated."""
@@ -340,11 +482,13 @@ def _formula_workbook(path: Path):
     return openpyxl.load_workbook(path, read_only=True, data_only=False)
 
 
-def _formulas_without_value(ws, values: list[list[object]], header_row: int, positions: dict[int, str]):
+def _formulas_without_value(ws, values: list[list[object]], header_row: int, positions: dict[int, str],
+                            bounds: SheetBounds):
     """(row, column, formula, reason) for cells of recognised columns below the header whose cached value is
     missing (data_only gave None) while the cell holds a formula."""
     out = []
-    for row_no, frow in enumerate(ws.iter_rows(values_only=True), start=1):
+    for row_no, frow in enumerate(ws.iter_rows(max_row=bounds.rows or 1, max_col=bounds.columns or 1,
+                                               values_only=True), start=1):
         if row_no <= header_row:
             continue
         vrow = values[row_no - 1] if row_no - 1 < len(values) else []
@@ -433,6 +577,7 @@ class Extractor:
                 encoding = detect_encoding(path)
         else:
             encoding = detect_encoding(path, scan)
+        csv.field_size_limit(1 << 20)         # the head is 64 KB: no field limit there (the rows check it)
         with open(path, encoding=encoding, newline="") as f:
             head_text = f.read(65536)
         head_lines = head_text.splitlines()[:HEADER_SEARCH_ROWS + 1]
@@ -460,7 +605,7 @@ class Extractor:
                 table = self._table_from_duckdb_csv(path, delim, len(headers), header_row, positions)
             except duckdb.InvalidInputException as e:
                 if not (optimistic and "unicode" in str(e).lower()):
-                    raise
+                    raise UnreadableFile(_duckdb_csv_message(e)) from e
                 # not UTF-8 after all (CP932 with a UTF-8-looking head, or broken bytes): decode it and start again
                 scan = pending.result() if pending is not None else scan
                 encoding = detect_encoding(path)
@@ -472,6 +617,7 @@ class Extractor:
                 self.con.execute(f"DROP TABLE {table}")
                 self._read_csv(path, result, pending.result())
                 return
+            self._check_field_sizes(table, list(positions.values()), header_row)
             # no blank lines on this path, so the Excel row is header_row + 1 + the record's ordinal (rowid)
             self._finish(result, kind, table, None, header_row, headers, positions,
                          row_expr=f"CAST(rowid + {header_row + 1} AS INTEGER)")
@@ -485,11 +631,46 @@ class Extractor:
         return Path(tmp)
 
     def _csv_rows_python(self, path, encoding, delim, header_row, positions):
+        max_chars = limit("DX_MAX_CELL_CHARS")
+        csv.field_size_limit(max_chars)       # process-wide, but every reader here sets it first
         with open(path, encoding=encoding, newline="") as f:
-            for row_no, row in enumerate(csv.reader(f, delimiter=delim), start=1):
+            reader = csv.reader(f, delimiter=delim)
+            row_no = 0
+            while True:
+                try:
+                    row = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error as e:
+                    line = reader.line_num
+                    if "field larger" in str(e):
+                        raise UnreadableFile(f"{line:,} 行目付近: 1つの欄が長すぎます（上限 {max_chars:,} 文字、環境変数 "
+                                             "DX_MAX_CELL_CHARS）。区切りや引用符（\"）の閉じ忘れがないか確認してください") from e
+                    raise UnreadableFile(f"{line:,} 行目付近: CSV として読めません（{e}）") from e
+                row_no += 1
+                # csv's own row count: a quoted line break makes a record span lines; line_num is where it ends
+                chars = sum(map(len, row)) + len(row)         # with the delimiters
+                if chars > CSV_MAX_LINE_BYTES // 4 and \
+                        sum(len(c.encode("utf-8")) for c in row) + len(row) > CSV_MAX_LINE_BYTES:
+                    raise UnreadableFile(_line_too_long(reader.line_num))
                 if row_no <= header_row:
                     continue
                 yield row_no, row
+
+    def _check_field_sizes(self, table: str, names: list[str], header_row: int) -> None:
+        """A field of a recognised column longer than DX_MAX_CELL_CHARS (DuckDB's reader itself admits any length
+        within a line): refused like the small path does, naming the first such row."""
+        max_chars = limit("DX_MAX_CELL_CHARS")
+        if not names:
+            return
+        longest = " OR ".join(f'strlen("{n}") > {max_chars}' for n in names)   # bytes ≥ characters: cheap pre-test
+        rows = self.con.execute(
+            f"SELECT rowid + {header_row + 1} FROM {table} WHERE ({longest}) AND greatest("
+            + ", ".join(f'coalesce(length("{n}"), 0)' for n in names) + f") > {max_chars} ORDER BY rowid LIMIT 1"
+        ).fetchall()
+        if rows:
+            raise UnreadableFile(f"{rows[0][0]:,} 行目: 1つの欄が長すぎます（上限 {max_chars:,} 文字、環境変数 "
+                                 "DX_MAX_CELL_CHARS）。区切りや引用符（\"）の閉じ忘れがないか確認してください")
 
     def _table_from_duckdb_csv(self, path: Path, delim: str, ncols: int, header_row: int, positions) -> str:
         """One read_csv straight into a table of the recognised columns under their canonical names (the file is
@@ -509,6 +690,8 @@ class Extractor:
         import openpyxl
         if not zipfile.is_zipfile(path):
             raise UnreadableFile("Excel ブック（.xlsx）として開けません。ファイルが壊れているか、別の形式です")
+        check_xlsx_size(path)
+        bounds_by_member = workbook_bounds(path)
         try:
             wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
         except Exception as e:  # openpyxl raises many types for broken workbooks
@@ -518,7 +701,11 @@ class Extractor:
             sheets = wb.worksheets
             found = 0
             for ws in sheets:
-                rows = [list(r) for r in ws.iter_rows(values_only=True)]
+                # read only the part that holds values: never padded to a faked <dimension>
+                bounds = bounds_by_member.get(ws._worksheet_path.lstrip("/")) or sheet_bounds(
+                    wb._archive, ws._worksheet_path, ws.title)
+                rows = [list(r) for r in ws.iter_rows(max_row=bounds.rows or 1, max_col=bounds.columns or 1,
+                                                      values_only=True)] if bounds.cells else []
                 h = find_header(rows)
                 if ws.sheet_state != "visible":
                     # hidden helper sheets (the template's 選択肢) are skipped; say so only for record sheets
@@ -543,7 +730,7 @@ class Extractor:
                 self._finish(result, kind, table, ws.title, header_row, headers, positions)
                 if formulas is not None:
                     result.tables[-1].cell_problems = _formulas_without_value(
-                        formulas[ws.title], rows, header_row, positions)
+                        formulas[ws.title], rows, header_row, positions, bounds)
                 found += 1
             if not found:
                 raise UnreadableFile("記録のシートが見つかりません（見出し行のあるシートが必要です）")
@@ -559,8 +746,13 @@ class Extractor:
         idx = list(positions.keys())
         data: dict[str, list] = {"_row": [], **{n: [] for n in names}}
         conv = cell_text if excel else (lambda v: v if v is not None and v.strip() != "" else None)
+        max_chars = limit("DX_MAX_CELL_CHARS")
         for row_no, row in rows:
             values = [conv(row[i]) if i < len(row) else None for i in idx]
+            for name, v in zip(names, values):
+                if v is not None and len(v) > max_chars:
+                    raise UnreadableFile(f"{row_no:,} 行目「{kind.column(name).label}」: セルの文字数が上限を超えています"
+                                         f"（{len(v):,} 文字、上限 {max_chars:,} 文字、環境変数 DX_MAX_CELL_CHARS）")
             if all(v is None for v in values) and all(
                     (c is None or str(c).strip() == "") for c in row):
                 continue  # blank rows are ignored
@@ -618,6 +810,23 @@ class Extractor:
                 os.unlink(tmp)
             except OSError:
                 pass
+
+
+def _line_too_long(line: int | None) -> str:
+    where = f"{line:,} 行目" if line else "ある行"
+    return (f"{where}が長すぎます（1行の上限 {CSV_MAX_LINE_BYTES // (1024 * 1024)} MB）。改行の抜けや"
+            "引用符（\"）の閉じ忘れがないか確認してください")
+
+
+def _duckdb_csv_message(e: Exception) -> str:
+    """DuckDB's CSV error (English, with the whole line quoted) → a short Japanese message with the line number."""
+    text = str(e)
+    m = re.search(r"Line: (\d+)", text)
+    line = int(m.group(1)) if m else None
+    if "line size" in text.lower() or "max_line_size" in text.lower():
+        return _line_too_long(line)
+    where = f"{line:,} 行目" if line else "ファイルのどこか"
+    return f"{where}: CSV として読めません（引用符の閉じ忘れや列の区切りを確認してください）"
 
 
 def iter_input_files(paths: list[Path]) -> list[Path]:

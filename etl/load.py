@@ -20,6 +20,7 @@ from typing import Callable, Iterable
 
 import duckdb
 
+from .dbfile import database_problem
 from .extract import Extractor, FileResult, RawTable, iter_input_files
 from .kinds import KINDS, LOAD_ORDER
 from .macros import install_macros
@@ -40,6 +41,27 @@ class LoadBusy(Exception):
 
 class DatabaseUnreadable(Exception):
     """The existing database file cannot be opened; the message is Japanese and names it."""
+
+
+class WriteFailed(Exception):
+    """The new database version could not be written (disk full, read-only folder, …); the database is unchanged.
+    The message is Japanese and names the database."""
+
+
+def _write_failed(db: Path, e: BaseException) -> WriteFailed:
+    text = str(e).splitlines()[0] if str(e) else type(e).__name__
+    low = text.lower()
+    if isinstance(e, (MemoryError, duckdb.OutOfMemoryException)) or "out of memory" in low:
+        why = "メモリが足りません。ファイルを分けて取り込んでください"
+    elif isinstance(e, OSError) and e.errno in (28, 27) or "no space" in low or "file too large" in low:
+        why = "ディスクの空きが足りないか、ファイルの大きさの上限に達しました"
+    elif isinstance(e, PermissionError) or (isinstance(e, OSError) and e.errno == 30) \
+            or "read-only" in low or "permission denied" in low:
+        why = "フォルダに書き込む権限がないか、読み取り専用です"
+    else:
+        why = "書き込み中にエラーが起きました"
+    return WriteFailed(f"データベース {db} に書き込めませんでした（{why}）。データベースは変更していません。"
+                       f"（詳細: {text[:200]}）")
 
 
 @dataclass
@@ -187,7 +209,7 @@ class Batch:
         extractor = Extractor(self.con)
         try:
             for path in iter_input_files(list(paths)):
-                self.progress(f"読込中: {path.name}")
+                self.progress(f"読込中: {(names or {}).get(path, path.name)}")
                 result = extractor.read(path, (names or {}).get(path))
                 self.report.files.append(result)
                 self.raw_tables.extend(result.tables)
@@ -202,6 +224,10 @@ class Batch:
         """What the stored records contribute to the checks: engagement IDs (sessions may name them), the consortia
         already named, the latest activity up to the day of the load (the as-of date)."""
         if self.keeps_existing:
+            problem = database_problem(self.db)
+            if problem:
+                raise DatabaseUnreadable(f"データベース {self.db} を開けません: {problem}。"
+                                         "バックアップから戻すか、python -m etl load --fresh で作り直してください")
             try:
                 self.con.execute("ATTACH ? AS current_db (READ_ONLY)", [str(self.db)])
                 self.con.execute("CREATE TEMP TABLE known_engagements AS SELECT engagement_id FROM current_db.engagements")
@@ -351,16 +377,21 @@ class Batch:
         report = self.report
         if report.unreadable or (report.errors and not accept_valid):
             return report
-        with writer_lock(self.db):
-            _stage_hook("locked")
-            start_empty = fresh or is_sample or not self.db.exists() or _is_sample_db(self.db)
-            if not start_empty:
-                self.progress("データベースを複製中")
-            elif self.db.exists() and not fresh and not is_sample:
-                report.notes.append("サンプルデータを外し、取り込んだ記録だけのデータベースにしました")
-            with _new_version(self.db, copy=not start_empty) as tmp:
-                self._apply(tmp, is_sample)
-            _stage_hook("replaced")
+        try:
+            with writer_lock(self.db):
+                _stage_hook("locked")
+                start_empty = fresh or is_sample or not self.db.exists() or _is_sample_db(self.db)
+                if not start_empty:
+                    self.progress("データベースを複製中")
+                elif self.db.exists() and not fresh and not is_sample:
+                    report.notes.append("サンプルデータを外し、取り込んだ記録だけのデータベースにしました")
+                with _new_version(self.db, copy=not start_empty) as tmp:
+                    self._apply(tmp, is_sample)
+                _stage_hook("replaced")
+        except (OSError, MemoryError, duckdb.IOException, duckdb.PermissionException, duckdb.FatalException,
+                duckdb.OutOfMemoryException) as e:
+            # _new_version removed its temp copy: the database file is the one before this load
+            raise _write_failed(self.db, e) from e
         report.loaded = True
         return report
 
@@ -492,6 +523,8 @@ def _new_version(db: Path, copy: bool):
     body writes it; then it is fsynced and os.replace()d over ``db``, so readers see the old file or the new one,
     never a half-written one. On any failure the temp file goes and ``db`` is as it was. Call holding the writer
     lock."""
+    # a symlinked database path: the new version replaces the link's target, so the link keeps pointing at it
+    db = Path(os.path.realpath(db))
     # temp copies left by a load that was killed: nobody else holds the lock, so nobody uses them
     _remove_stale_temp_files(db)
     tmp = db.with_name(f"{db.name}{TEMP_INFIX}{os.getpid()}")

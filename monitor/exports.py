@@ -36,6 +36,10 @@ _FILE_BAD = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
 # characters XML 1.0 (and so .xlsx) cannot hold; tab, LF and CR are allowed
 _XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _MAX_WIDTH = 60
+# Excel's limit for one cell; longer text is cut to it, ending with CUT_MARK, and the 条件 sheet says so
+EXCEL_CELL_MAX = 32_767
+CUT_MARK = "…［以下省略］"
+CUT_NOTE = "注意"
 
 
 # ── formula safety ──────────────────────────────────────────────────────────
@@ -146,15 +150,20 @@ def safe_file_name(name: str) -> str:
 
 # ── xlsx ────────────────────────────────────────────────────────────────────
 
-def _write_text_cell(cell, text: str) -> None:
+def _write_text_cell(cell, text: str) -> bool:
     """A string cell that Excel shows as text: never a formula (openpyxl turns '=…' into one unless the data type
-    is set after assignment), and quote-prefixed so editing the cell in Excel does not turn it into one either."""
+    is set after assignment), and quote-prefixed so editing the cell in Excel does not turn it into one either.
+    Text over Excel's 32,767 characters is cut, ending with CUT_MARK; True when it was."""
     # XML (and so .xlsx) cannot keep a bare carriage return: readers turn it into a line feed, so write that.
     text = _XML_ILLEGAL.sub("", text).replace("\r\n", "\n").replace("\r", "\n")
+    cut = len(text) > EXCEL_CELL_MAX
+    if cut:
+        text = text[:EXCEL_CELL_MAX - len(CUT_MARK)] + CUT_MARK
     cell.value = text
     cell.data_type = "s"
     if is_formula_like(text) or text.startswith("\n"):
         cell.quotePrefix = True
+    return cut
 
 
 def _column_kind(series: pd.Series) -> str:
@@ -183,7 +192,8 @@ def _column_kind(series: pd.Series) -> str:
 _FORMATS = {"int": "#,##0", "float": "#,##0.0", "date": "yyyy/mm/dd", "datetime": "yyyy/mm/dd hh:mm"}
 
 
-def _write_frame(ws, df: pd.DataFrame) -> None:
+def _write_frame(ws, df: pd.DataFrame) -> int:
+    """The table on ``ws``; → the number of text cells cut to Excel's limit."""
     from openpyxl.styles import Alignment, Font, PatternFill  # noqa: PLC0415
     from openpyxl.utils import get_column_letter  # noqa: PLC0415
 
@@ -198,6 +208,7 @@ def _write_frame(ws, df: pd.DataFrame) -> None:
         cell.fill = header_fill
         cell.alignment = Alignment(vertical="center", wrap_text=False)
 
+    cut = 0
     for j, col in enumerate(df.columns, start=1):
         series = df[col]
         kind = _column_kind(series)
@@ -208,7 +219,7 @@ def _write_frame(ws, df: pd.DataFrame) -> None:
             if v is None:
                 continue
             if isinstance(v, str):
-                _write_text_cell(cell, v)
+                cut += _write_text_cell(cell, v)
             elif isinstance(v, dt.datetime):
                 cell.value = v if kind != "date" else v.date()
                 cell.number_format = _FORMATS["date" if kind == "date" or not (v.hour or v.minute or v.second)
@@ -231,6 +242,7 @@ def _write_frame(ws, df: pd.DataFrame) -> None:
     ws.freeze_panes = "A2"
     if len(df.columns) and len(df):
         ws.auto_filter.ref = f"A1:{get_column_letter(len(df.columns))}{len(df) + 1}"
+    return cut
 
 
 def _write_conditions(ws, conditions: Mapping[str, Any]) -> None:
@@ -290,12 +302,21 @@ def to_xlsx(tables: Mapping[str, pd.DataFrame], conditions: Mapping[str, Any],
     ws = wb.active
     used: set[str] = set()
     ws.title = _sheet_name(CONDITIONS_SHEET, used)
-    _write_conditions(ws, with_exported_at(conditions))
-    if definitions is not None:
-        _write_definitions(ws, definitions)
+    cut: dict[str, int] = {}
+    sheets = []
     for name, df in tables.items():
         sheet = wb.create_sheet(_sheet_name(name, used))
-        _write_frame(sheet, df if isinstance(df, pd.DataFrame) else pd.DataFrame(df))
+        sheets.append(sheet.title)
+        if n := _write_frame(sheet, df if isinstance(df, pd.DataFrame) else pd.DataFrame(df)):
+            cut[sheet.title] = n
+    conditions = with_exported_at(conditions)
+    if cut:
+        where = "、".join(f"{name} {n:,} セル" for name, n in cut.items())
+        conditions[CUT_NOTE] = (f"Excel のセルの上限（{EXCEL_CELL_MAX:,} 文字）を超える文字列を切り詰めました（{where}）。"
+                                f"切り詰めたセルの末尾は「{CUT_MARK}」です。全文は CSV 出力で確認できます")
+    _write_conditions(ws, conditions)
+    if definitions is not None:
+        _write_definitions(ws, definitions)
     wb.properties.creator = "地域DX支援モニター"
     title = conditions.get("報告") or conditions.get("表題")
     if title:

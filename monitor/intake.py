@@ -1,20 +1,28 @@
 """データ取込: the logic behind pages/4_データ取込.py (no Streamlit here, so it is tested with real files).
 
-The page and the CLI share one code path: uploaded files are saved under a private temp folder with their
-original names kept for messages (``names=``), validated by ``etl.load.Batch`` (what ``python -m etl check`` does)
-and loaded by ``etl.load.load_files`` (what ``python -m etl load --accept-valid`` does): a copy of the database
-is written and swapped in with os.replace, so a reader never sees half a load and a failed load changes nothing.
-This is the only place in the app that writes, and it writes only through etl.load.
+The page and the CLI share one code path: uploaded files are saved under a private temp folder (``dx-intake-*``)
+with their original names kept for messages (``names=``), validated by ``etl.load.Batch`` (what ``python -m etl
+check`` does) and loaded by ``etl.load.load_files`` (what ``python -m etl load --accept-valid`` does): a copy of the
+database is written and swapped in with os.replace, so a reader never sees half a load and a failed load changes
+nothing. Both run in a worker process (monitor/intake_worker.py) with a memory limit, one at a time, so a huge or
+hostile file cannot take the server down; the temp folder is removed when the worker ends, and folders a killed
+server left behind are swept at start-up (older than an hour). This is the only place in the app that writes, and
+it writes only through etl.load.
 """
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import functools
 import hashlib
 import json
 import re
 import shutil
+import subprocess
+import sys
 import tempfile
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -25,6 +33,9 @@ from etl.kinds import KINDS, LOAD_ORDER
 from etl.load import Batch, BatchReport, change_text, load_files
 from etl.macros import parse_date
 from etl.validate import impossible_date_reason
+from etl.extract import FileResult
+from etl.load import Batch, BatchReport, LoadBusy, Problem, TableSummary
+from etl.paths import ROOT
 from monitor.db import connect_readonly, resolve_path
 from monitor.exports import safe_file_name, to_xlsx
 
@@ -41,10 +52,11 @@ PROGRESS_STEPS = (("読込中", 0.1), ("検証中", 0.3), ("データベース�
 
 @dataclass
 class Validation:
-    """One set of uploaded files, saved and validated (nothing written to the database)."""
+    """One set of uploaded files, validated (nothing written to the database). The files were saved to a private
+    temp folder only while the worker read them; a load saves them again from ``uploads`` (the bytes the browser
+    session holds anyway), so no uploaded file outlives a validation or a load."""
     signature: str                       # identifies the uploaded files (names and bytes)
-    folder: Path                         # private temp folder holding the saved files
-    names: dict[Path, str]               # saved path → original file name
+    uploads: list[tuple[str, bytes]]
     report: BatchReport
     pending_rejected: dict[str, pd.DataFrame] = field(default_factory=dict)
     as_of: dt.date | None = None         # the データ基準日 the steward stated (None: the latest activity)
@@ -58,7 +70,11 @@ class Validation:
         return not self.report.unreadable and self.rows_to_load > 0
 
     def discard(self) -> None:
-        shutil.rmtree(self.folder, ignore_errors=True)
+        self.uploads = []
+
+
+class WorkerFailed(Exception):
+    """The worker process failed (a fault, out of memory, killed); the message is Japanese, the database unchanged."""
 
 
 # ── access ─────────────────────────────────────────────────────────────────
@@ -88,9 +104,13 @@ def upload_signature(uploads: Iterable[tuple[str, bytes]], as_of: dt.date | None
 
 
 def _safe_name(name: str, i: int) -> str:
+    """The saved file's name: upload_<i> and the original extension only. The original name (kept for messages
+    and for recognising the kind) may be longer than the file system allows (100 Japanese characters are 300
+    bytes; NAME_MAX is 255) or hold anything at all."""
     base = re.split(r"[\\/]", str(name))[-1].strip()
-    base = safe_file_name(base) if base else ""
-    return base if base and base not in (".", "..") else f"upload_{i}"
+    suffix = Path(base).suffix.lower() if base not in (".", "..") else ""
+    suffix = suffix if re.fullmatch(r"\.[a-z0-9]{1,8}", suffix) else ""
+    return f"upload_{i}{suffix}"
 
 
 def save_uploads(uploads: Iterable[tuple[str, bytes]], folder: Path) -> dict[Path, str]:
@@ -117,22 +137,123 @@ def parse_as_of(text: str | None) -> tuple[dt.date | None, str | None]:
     return as_of, None
 
 
-def validate_uploads(uploads: list[tuple[str, bytes]], db: Path | None = None,
-                     as_of: dt.date | None = None) -> Validation:
-    """Save the uploads to a private temp folder and validate them exactly as the CLI does (etl.load.Batch)."""
-    db = resolve_path(db)
-    folder = Path(tempfile.mkdtemp(prefix="dx-intake-"))
-    try:
-        names = save_uploads(uploads, folder)
-        batch = Batch(list(names), db, names=names, as_of=as_of)
+_swept = False
+
+
+def sweep_once() -> None:
+    """sweep_stale_uploads the first time a server process runs a page."""
+    global _swept
+    if not _swept:
+        _swept = True
+        sweep_stale_uploads()
+
+
+UPLOAD_PREFIX = "dx-intake-"
+STALE_UPLOAD_SECONDS = 3600
+WORKER_LOCK_NAME = "dx-worker.lock"
+
+
+def sweep_stale_uploads(max_age: float = STALE_UPLOAD_SECONDS, root: Path | None = None) -> list[Path]:
+    """Remove upload folders (dx-intake-*) older than ``max_age`` seconds, left by a server that was killed while a
+    worker ran; called once when the server starts. A folder in use is never that old: a worker's folder lives for
+    one validation or load."""
+    root = Path(root or tempfile.gettempdir())
+    now = time.time()
+    removed = []
+    for p in root.glob(f"{UPLOAD_PREFIX}*"):
         try:
-            pending = rejected_frames_from_batch(batch)
+            if p.is_dir() and not p.is_symlink() and now - p.stat().st_mtime > max_age:
+                shutil.rmtree(p, ignore_errors=True)
+                removed.append(p)
+        except OSError:
+            pass
+    return removed
+
+
+@contextmanager
+def _worker_slot(progress: Callable[[str], None]):
+    """One worker at a time on this machine (an advisory lock in the temp folder): the next waits and says so."""
+    with open(Path(tempfile.gettempdir()) / WORKER_LOCK_NAME, "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            progress("待ち: 別の検証・取込が実行中です。終わりしだい始めます")
+            fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
         finally:
-            batch.close()
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
-    return Validation(upload_signature(uploads, as_of), folder, names, batch.report, pending, as_of)
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _memory_message() -> str:
+    from monitor.intake_worker import memory_limit_mb
+    return (f"処理がメモリの上限（{memory_limit_mb():,} MB、環境変数 DX_WORKER_MEMORY_MB）を超えたか、途中で止まったため"
+            "中止しました。データベースは変更していません。ファイルを分けて取り込むか、管理者に上限を確認してください")
+
+
+def run_worker(action: str, uploads: list[tuple[str, bytes]], db: Path,
+               progress: Callable[[str], None] | None = None, as_of: dt.date | None = None) -> dict:
+    """Save ``uploads`` to a private temp folder, run the worker process on them (``action``: validate | load),
+    pass its progress messages to ``progress``, remove the folder, and return the worker's result. Raises
+    LoadBusy (another load holds the database) or WorkerFailed (Japanese message; the database unchanged)."""
+    progress = progress or (lambda message: None)
+    with _worker_slot(progress):
+        folder = Path(tempfile.mkdtemp(prefix=UPLOAD_PREFIX))
+        try:
+            names = save_uploads(uploads, folder)
+            result_path = folder / "result.json"
+            job = folder / "job.json"
+            job.write_text(json.dumps({"action": action, "db": str(db), "result": str(result_path),
+                                       "as_of": as_of.isoformat() if as_of else None,
+                                       "files": [[str(p), n] for p, n in names.items()]}, ensure_ascii=False),
+                           encoding="utf-8")
+            with open(folder / "worker.log", "wb") as log:
+                proc = subprocess.Popen([sys.executable, "-m", "monitor.intake_worker", str(job)], cwd=ROOT,
+                                        stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL)
+                try:
+                    for line in proc.stdout:
+                        try:
+                            message = json.loads(line).get("progress")
+                        except ValueError:
+                            continue
+                        if message:
+                            progress(message)
+                finally:
+                    proc.stdout.close()
+                    proc.wait()
+            if not result_path.exists():
+                raise WorkerFailed(_memory_message())
+            result = json.loads(result_path.read_text(encoding="utf-8"))
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+    if result["ok"]:
+        return result
+    if result["error"] == "busy":
+        raise LoadBusy(result["message"])
+    if result["error"] == "memory":
+        raise WorkerFailed(_memory_message())
+    raise WorkerFailed(result["message"] or "検証・取込に失敗しました（データベースは変更していません）")
+
+
+def report_from_dict(d: dict) -> BatchReport:
+    return BatchReport(files=[FileResult(path=Path(f["file_name"]), file_name=f["file_name"], sha256=f["sha256"],
+                                         error=f["error"], warnings=list(f["warnings"])) for f in d["files"]],
+                       tables=[TableSummary(**t) for t in d["tables"]],
+                       problems=[Problem(**p) for p in d["problems"]], loaded=d["loaded"], notes=list(d["notes"]),
+                       **{k: (dt.date.fromisoformat(d[k]) if k == "as_of" and d.get(k) else d.get(k))
+                          for k in ("as_of", "as_of_source") if k in d})
+
+
+def validate_uploads(uploads: list[tuple[str, bytes]], db: Path | None = None, as_of: dt.date | None = None,
+                     progress: Callable[[str], None] | None = None) -> Validation:
+    """Validate the uploads exactly as the CLI does (etl.load.Batch), in the worker process; the saved files are
+    removed when it ends."""
+    result = run_worker("validate", uploads, resolve_path(db), progress, as_of=as_of)
+    pending = {name: pd.DataFrame(f["data"], columns=f["columns"]) for name, f in result["pending"].items()}
+    report = report_from_dict(result["report"])
+    # the bytes are kept only for a load, which an unreadable file rules out (a refused 50 MB workbook stays out)
+    keep = list(uploads) if not report.unreadable else []
+    return Validation(upload_signature(uploads, as_of), keep, report, pending, as_of)
 
 
 def progress_fraction(message: str) -> float:
@@ -144,10 +265,11 @@ def progress_fraction(message: str) -> float:
 
 def load_validated(validation: Validation, db: Path | None = None,
                    progress: Callable[[str], None] | None = None) -> BatchReport:
-    """Load the valid rows of validated uploads (python -m etl load --accept-valid). Raises etl.load.LoadBusy
-    when another load holds the database; the database is then unchanged."""
-    return load_files(list(validation.names), resolve_path(db), accept_valid=True, names=validation.names,
-                      progress=progress, as_of=validation.as_of)
+    """Load the valid rows of validated uploads (python -m etl load --accept-valid) in the worker process. Raises
+    etl.load.LoadBusy when another load holds the database, WorkerFailed on a fault; the database is then
+    unchanged."""
+    result = run_worker("load", validation.uploads, resolve_path(db), progress, as_of=validation.as_of)
+    return report_from_dict(result["report"])
 
 
 # ── report tables ─────────────────────────────────────────────────────────────

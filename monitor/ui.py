@@ -86,10 +86,29 @@ def check_marts_current() -> None:
         st.stop()
 
 
+def check_database_readable(path) -> None:
+    """A damaged database file stops the page with a Japanese message (not DuckDB's English error): a cheap look
+    at its headers (etl/dbfile.py), then its meta table. Nothing is written."""
+    import duckdb
+
+    from etl.dbfile import database_problem
+    problem = database_problem(path)
+    if problem is None:
+        try:
+            meta(path)
+        except duckdb.Error as exc:
+            problem = f"読み込めません（{str(exc).splitlines()[0][:160]}）"
+    if problem:
+        st.error(f"データベース（{path}）を開けません: {problem}。管理者がバックアップから戻すか、"
+                 "記録ファイルを取り込み直して作り直してください（python -m etl load --fresh）。")
+        st.stop()
+
+
 def ensure_database() -> None:
     """If the database file is missing, build it from the shipped sample programme and say so."""
     path = resolve_path()
     if path.exists():
+        check_database_readable(path)
         return
     try:
         from etl.load import build_sample_database  # the loader; absent in very early checkouts

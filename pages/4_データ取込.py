@@ -23,6 +23,7 @@ STATE_VALIDATION = "_intake_validation"
 STATE_DONE = "_intake_done"          # (signature, outcome message lines, kind) of the last loaded / cancelled upload
 
 ui.page_setup("データ取込")
+intake.sweep_once()
 restricted = intake.restriction_notice(allowed_prefectures())
 db = resolve_path()
 m = meta()
@@ -60,8 +61,19 @@ if done and done[0] == signature:
     (st.success if kind == "loaded" else st.info)("\n\n".join(lines))
 elif uploads and not as_of_error:
     if validation is None:
-        with st.spinner("検証しています…"):
-            validation = intake.validate_uploads(uploads, db, as_of)
+        # in the worker process (memory-capped, one at a time): the page shows its progress messages
+        with st.status("検証しています…", expanded=False) as status:
+            try:
+                validation = intake.validate_uploads(uploads, db, as_of, progress=status.write)
+            except (intake.WorkerFailed, LoadBusy) as e:
+                status.update(label="検証できませんでした", state="error")
+                failed = str(e)
+            else:
+                status.update(label="検証しました", state="complete")
+                failed = None
+        if failed:
+            st.error(failed)
+            st.stop()
         st.session_state[STATE_VALIDATION] = validation
     report = validation.report
 
@@ -116,19 +128,22 @@ elif uploads and not as_of_error:
             def progress(message: str) -> None:
                 status.write(message)
                 bar.progress(intake.progress_fraction(message), text=message)
+            failure = None
             try:
                 result = intake.load_validated(validation, db, progress=progress)
             except LoadBusy as e:
-                status.update(label="取り込めませんでした", state="error")
-                st.error(f"{e}（データベースは変更していません）")
-                result = None
+                failure, result = f"{e}（データベースは変更していません）", None
+            except intake.WorkerFailed as e:
+                failure, result = str(e), None
             except Exception as e:  # the database is unchanged: etl.load writes a copy and swaps it in
+                failure, result = f"取込に失敗しました（データベースは変更していません）: {e}", None
+            if failure:
                 status.update(label="取り込めませんでした", state="error")
-                st.error(f"取込に失敗しました（データベースは変更していません）: {e}")
-                result = None
             else:
                 bar.progress(1.0, text="完了")
                 status.update(label="取り込みました", state="complete")
+        if failure:       # outside the status box, which collapses: the reason stays in sight
+            st.error(failure)
         if result is not None and result.loaded:
             validation.discard()
             st.session_state.pop(STATE_VALIDATION, None)

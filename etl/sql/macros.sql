@@ -30,13 +30,25 @@ CREATE OR REPLACE MACRO dx__fw_full(s) AS translate(
 -- byte length equals the character length, a very cheap test) skip the regular expression; values whose only
 -- full-width characters are the parentheses （ ） (names such as 株式会社○○（架空）) or U+3000 / NBSP get a few
 -- replace() calls instead of the 96-character translate().
+-- Look-alike characters also go (they made two keys that look the same differ: 'E‐001' with U+2010 HYPHEN, or a
+-- zero-width space pasted from a web page): the hyphens U+2010..U+2012 and U+2212 MINUS SIGN -> '-' (U+FF0D
+-- FULLWIDTH HYPHEN-MINUS is in the full-width map), zero-width space / non-joiner / joiner, word joiner and BOM
+-- (U+200B..U+200D, U+2060, U+FEFF) removed. Rare, so only on the full-map branch.
+CREATE OR REPLACE MACRO dx__lookalike(s) AS (
+    CASE
+        WHEN regexp_matches(s, '[\x{2010}-\x{2012}\x{2212}\x{200B}-\x{200D}\x{2060}\x{FEFF}]')
+            THEN regexp_replace(translate(s, '‐‑‒−', '----'), '[\x{200B}-\x{200D}\x{2060}\x{FEFF}]', '', 'g')
+        ELSE s
+    END
+);
 CREATE OR REPLACE MACRO dx__fw_text(s) AS (
     CASE
         WHEN strlen(s) = length(s) THEN s
-        WHEN NOT regexp_matches(s, '[\x{FF01}-\x{FF5E}\x{3000}\x{A0}]') THEN s
-        WHEN NOT regexp_matches(s, '[\x{FF01}-\x{FF07}\x{FF0A}-\x{FF5E}]')
+        WHEN NOT regexp_matches(s, '[\x{FF01}-\x{FF5E}\x{3000}\x{A0}\x{2010}-\x{2012}\x{2212}\x{200B}-\x{200D}\x{2060}\x{FEFF}]')
+            THEN s
+        WHEN NOT regexp_matches(s, '[\x{FF01}-\x{FF07}\x{FF0A}-\x{FF5E}\x{2010}-\x{2012}\x{2212}\x{200B}-\x{200D}\x{2060}\x{FEFF}]')
             THEN replace(replace(replace(replace(s, '（', '('), '）', ')'), chr(12288), ' '), chr(160), ' ')
-        ELSE dx__fw_full(s)
+        ELSE dx__lookalike(dx__fw_full(s))
     END
 );
 
@@ -75,7 +87,8 @@ CREATE OR REPLACE MACRO dx__era_year(era, ey) AS (
 
 -- ---------------------------------------------------------------------------------------------------------------
 -- dx_text(s) -> VARCHAR
--- full-width ASCII -> half-width, U+3000 / NBSP -> space, trimmed (spaces, tabs, CR, LF); '' -> NULL.
+-- full-width ASCII -> half-width, U+3000 / NBSP -> space, look-alike hyphens -> '-', zero-width characters removed,
+-- trimmed (spaces, tabs, CR, LF); '' -> NULL.
 -- Half-width katakana and all other Japanese characters are left untouched; inner spaces are not collapsed.
 -- ---------------------------------------------------------------------------------------------------------------
 -- trim() with a character list is slow (~0.14 s per million values), so it runs only when the first or last character
