@@ -158,6 +158,13 @@ CREATE TABLE IF NOT EXISTS load_history (
     rows_loaded   INTEGER,
     rows_rejected INTEGER
 );
+CREATE TABLE IF NOT EXISTS load_groups (  -- what each load brought per place (etl/freshness.py: last upload per group)
+    load_id     INTEGER,
+    kind        VARCHAR,
+    consortium  VARCHAR,                   -- the record's (a session's: its engagement's) consortium
+    prefecture  VARCHAR,
+    rows_loaded BIGINT
+);
 CREATE TABLE IF NOT EXISTS rejected_rows (
     load_id    INTEGER,
     file_name  VARCHAR,
