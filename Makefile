@@ -14,10 +14,12 @@ sample: setup
 	$(PY) -m etl sample --db $(DB)
 
 # Installs, builds the sample database when there is none, and serves the dashboard on http://localhost:8501
-# (an existing database whose marts an earlier version built gets them rebuilt; its records stay)
+# (an existing database whose marts an earlier version built gets them rebuilt; its records stay).
+# Local use without sign-in: it listens on 127.0.0.1 only (PORT=8502 make run for another port; Ctrl+C stops it).
+PORT ?= 8501
 run: setup
 	@if [ -f $(DB) ]; then $(PY) -m etl rebuild --db $(DB) --if-outdated; else $(PY) -m etl sample --db $(DB); fi
-	$(PY) -m streamlit run app.py
+	$(PY) -m streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT)
 
 # Installs everything the tests need (Debian chromium + fonts-noto-cjk, pip packages) and runs every test
 test: setup-system

@@ -473,10 +473,13 @@ def _stage_hook(stage: str) -> None:
         time.sleep(0.02)
 
 def set_data_as_of(con) -> None:
-    """meta.data_as_of: the latest record date, on the connection's current database (after a load or withdraw)."""
+    """meta.data_as_of on the connection's current database, after a load or a withdrawal. データ基準日
+    (data/reference/indicators.csv): the latest activity that took place by the day of the load; planned records (an
+    engagement's start, a seminar still to come) never move it."""
     con.execute("""INSERT OR REPLACE INTO meta SELECT 'data_as_of', CAST(max(d) AS VARCHAR) FROM (
-        SELECT max(date) AS d FROM sessions UNION ALL SELECT max(date) FROM consultations
-        UNION ALL SELECT max(date) FROM events UNION ALL SELECT max(start_date) FROM engagements)""")
+        SELECT max(date) AS d FROM sessions WHERE date <= current_date
+        UNION ALL SELECT max(date) FROM consultations WHERE date <= current_date
+        UNION ALL SELECT max(date) FROM events WHERE date <= current_date)""")
 
 
 def _is_sample_db(db: Path) -> bool:

@@ -23,6 +23,8 @@ from pathlib import Path
 import duckdb
 
 MACROS_SQL = Path(__file__).parent / "sql" / "macros.sql"
+# rules that depend on the as-of date (停滞, 経過日数): the marts and the read side's restricted scope use them
+RULES_SQL = Path(__file__).parent / "sql" / "rules.sql"
 
 PUBLIC_MACROS = (
     "dx_text",

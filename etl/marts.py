@@ -10,6 +10,7 @@ import hashlib
 import re
 from pathlib import Path
 
+from etl.macros import RULES_SQL
 from etl.paths import SQL_DIR
 
 MARTS_DIR = SQL_DIR / "marts"
@@ -34,6 +35,7 @@ def build_marts(con, folder: Path = MARTS_DIR) -> list[str]:
 
     Runs inside the caller's transaction if one is open, so a failing mart leaves the load undone."""
     built: list[str] = []
+    con.execute(RULES_SQL.read_text(encoding="utf-8"))     # the as-of rules the marts use (停滞, 経過日数)
     for path in mart_files(folder):
         name = path.stem
         if not _NAME.match(name):

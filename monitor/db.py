@@ -70,7 +70,8 @@ MACROS_SQL = Path(__file__).resolve().parent / "sql" / "_macros.sql"
 
 @lru_cache(maxsize=1)
 def _macros_sql() -> str:
-    return MACROS_SQL.read_text(encoding="utf-8")
+    from etl.macros import RULES_SQL     # the as-of rules (停滞, 経過日数), shared with the marts that use them
+    return MACROS_SQL.read_text(encoding="utf-8") + "\n" + RULES_SQL.read_text(encoding="utf-8")
 
 
 def install_read_macros(con) -> None:

@@ -40,6 +40,9 @@ _MAX_WIDTH = 60
 
 # ── formula safety ──────────────────────────────────────────────────────────
 
+DEFINITIONS_TITLE = "指標の定義"
+
+
 def is_formula_like(value: Any) -> bool:
     """True for text that a spreadsheet would read as (the start of) a formula."""
     return isinstance(value, str) and value.startswith(FORMULA_PREFIXES)
@@ -260,9 +263,27 @@ def with_exported_at(conditions: Mapping[str, Any], now: dt.datetime | None = No
     return out
 
 
-def to_xlsx(tables: Mapping[str, pd.DataFrame], conditions: Mapping[str, Any]) -> bytes:
-    """An .xlsx workbook: the sheet 条件 (what the export shows, and 出力日時) first, then one sheet per table
-    (sheet name = the dict key, made valid for Excel)."""
+def _write_definitions(ws, definitions: pd.DataFrame) -> None:
+    """指標の定義 below the 条件 on the same sheet: a heading, then the glossary's columns."""
+    from openpyxl.styles import Font  # noqa: PLC0415
+
+    start = ws.max_row + 2
+    heading = ws.cell(row=start, column=1)
+    _write_text_cell(heading, DEFINITIONS_TITLE)
+    heading.font = Font(bold=True)
+    for j, name in enumerate(definitions.columns, start=1):
+        cell = ws.cell(row=start + 1, column=j)
+        _write_text_cell(cell, str(name))
+        cell.font = Font(bold=True)
+    for i, row in enumerate(definitions.itertuples(index=False, name=None), start=start + 2):
+        for j, v in enumerate(row, start=1):
+            _write_text_cell(ws.cell(row=i, column=j), "" if _is_missing(v) else str(v))
+
+
+def to_xlsx(tables: Mapping[str, pd.DataFrame], conditions: Mapping[str, Any],
+            definitions: pd.DataFrame | None = None) -> bytes:
+    """An .xlsx workbook: the sheet 条件 (what the export shows, and 出力日時; then 指標の定義 when given) first, then
+    one sheet per table (sheet name = the dict key, made valid for Excel)."""
     from openpyxl import Workbook  # noqa: PLC0415
 
     wb = Workbook()
@@ -270,6 +291,8 @@ def to_xlsx(tables: Mapping[str, pd.DataFrame], conditions: Mapping[str, Any]) -
     used: set[str] = set()
     ws.title = _sheet_name(CONDITIONS_SHEET, used)
     _write_conditions(ws, with_exported_at(conditions))
+    if definitions is not None:
+        _write_definitions(ws, definitions)
     for name, df in tables.items():
         sheet = wb.create_sheet(_sheet_name(name, used))
         _write_frame(sheet, df if isinstance(df, pd.DataFrame) else pd.DataFrame(df))
@@ -320,8 +343,9 @@ def conditions_frame(conditions: Mapping[str, Any]) -> pd.DataFrame:
         _plain(v) if isinstance(_plain(v), str) else _shown(_plain(v))) for v in items.values()]})
 
 
-def to_csv_zip(tables: Mapping[str, pd.DataFrame], conditions: Mapping[str, Any]) -> bytes:
-    """A zip holding 条件.csv and one CSV per table (file name = the dict key)."""
+def to_csv_zip(tables: Mapping[str, pd.DataFrame], conditions: Mapping[str, Any],
+               definitions: pd.DataFrame | None = None) -> bytes:
+    """A zip holding 条件.csv (and 指標の定義.csv when given) and one CSV per table (file name = the dict key)."""
     buf = io.BytesIO()
     used: set[str] = set()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
@@ -333,6 +357,8 @@ def to_csv_zip(tables: Mapping[str, pd.DataFrame], conditions: Mapping[str, Any]
             used.add(candidate)
             zf.writestr(f"{candidate}.csv", data)
         add(CONDITIONS_SHEET, to_csv(conditions_frame(conditions)))
+        if definitions is not None:
+            add(DEFINITIONS_TITLE, to_csv(definitions))
         for name, df in tables.items():
             add(name, to_csv(df))
     return buf.getvalue()

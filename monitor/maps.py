@@ -24,7 +24,7 @@ BOUNDARIES_PATH = ROOT / "data" / "reference" / "prefectures.geojson"
 POINT_LAYER_ID = "municipalities"
 BOUNDARY_LAYER_ID = "prefecture-boundaries"
 
-SIZE_CHOICES = {"engagements": "案件数", "sessions": "伴走回数", "consultations": "相談件数"}
+SIZE_CHOICES = {"engagements": "案件数", "sessions": "伴走支援 実施回数", "consultations": "相談件数"}
 SIZE_UNITS = {"engagements": "件", "sessions": "回", "consultations": "件"}
 
 CATEGORY_COMPANY = "企業"
@@ -69,7 +69,7 @@ TOOLTIP_HTML = (
     "市区町村: {municipality}<br/>"
     "都道府県: {prefecture}<br/>"
     "案件数: {engagements_label}<br/>"
-    "伴走回数: {sessions_label}<br/>"
+    "伴走支援 実施回数: {sessions_label}<br/>"
     "相談件数: {consultations_label}<br/>"
     "支援先: {client_category}"
 )
@@ -330,7 +330,7 @@ def engagements_table(df: pd.DataFrame) -> pd.DataFrame:
         "担当ITC": [_s(v) for v in df["lead_coordinator"]],
         "開始日": [fmt_date_short(v) for v in df["start_date"]],
         "状況": [_s(v) for v in df["status"]],
-        "伴走回数": [sessions(d, p) for d, p in zip(df["sessions_done"], df["planned_sessions"])],
+        "実施回数 / 予定回数": [sessions(d, p) for d, p in zip(df["sessions_done"], df["planned_sessions"])],
         "最終実施日": [fmt_date_short(v) for v in df["last_session_date"]],
         "案件ID": [_s(v) for v in df["engagement_id"]],
     })
@@ -356,7 +356,7 @@ def points_table(points: pd.DataFrame) -> pd.DataFrame:
         "都道府県": [_s(v) for v in points["prefecture"]],
         "市区町村": [_s(v) or "（所在地不明）" for v in points["municipality"]],
         "案件数": [fmt_int(v, "件") for v in points["engagements"]],
-        "伴走回数": [fmt_int(v, "回") for v in points["sessions"]],
+        "伴走支援 実施回数": [fmt_int(v, "回") for v in points["sessions"]],
         "相談件数": [fmt_int(v, "件") for v in points["consultations"]],
         "支援先": [_s(v) for v in points["client_category"]],
     })

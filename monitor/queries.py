@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from monitor.db import db_version, read_cursor, resolve_path
+from monitor.db import db_version, meta, read_cursor, resolve_path
 from monitor.filters import Filters, allowed_prefectures, scoped_prefectures
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
@@ -111,7 +111,8 @@ class VersionedCache:
 PUBLIC_TABLES = frozenset({"prefectures", "municipalities", "stages", "support_types", "themes", "meta"})
 # record tables (and marts) with their own prefecture column
 _BY_PREFECTURE = ("engagements", "consultations", "events", "mart_engagement_progress", "mart_consultations",
-                  "mart_daily_activity", "mart_map_activity", "mart_theme_records", "consortia", "mart_consortia")
+                  "mart_daily_activity", "mart_map_activity", "mart_theme_records", "consortia", "mart_consortia",
+                  "mart_activity_dates")
 # the rest: WHERE clause over the real table (alias t); {allowed} is the allowed list as a SQL literal
 _RESTRICTED_WHERE = {
     **{t: "list_contains({allowed}, t.prefecture)" for t in _BY_PREFECTURE},
@@ -121,6 +122,22 @@ _RESTRICTED_WHERE = {
     "targets": "t.consortium IN (SELECT k.consortium FROM {real}.consortia AS k "
                "WHERE list_contains({allowed}, k.prefecture))",
 }
+
+
+# データ基準日 of a restricted scope (data/reference/indicators.csv): the latest activity in the allowed prefectures
+# (mart_activity_dates holds only dates up to the database's as-of date), else the database's; 経過日数, 停滞 and each
+# engagement's 期間 span follow it (the rules: etl/sql/rules.sql)
+SCOPE_AS_OF_SQL = ("coalesce((SELECT max(last_activity_date) FROM {real}.mart_activity_dates "
+                   "WHERE list_contains({allowed}, prefecture)), "
+                   "(SELECT try_cast(value AS DATE) FROM {real}.meta WHERE key = 'data_as_of'))")
+_SCOPED_ENGAGEMENTS = (
+    "SELECT t.* REPLACE ("
+    "s.as_of AS as_of_date, "
+    "dx_days_since(t.last_session_date, s.as_of) AS days_since_last_session, "
+    "dx_is_stalled(t.status, t.planned_sessions, t.sessions_done, t.last_session_date, t.start_date, s.as_of) "
+    "AS stalled, "
+    "dx_span_end(t.end_date, t.last_session_date, s.as_of) AS span_end) "
+    "FROM {real}.\"mart_engagement_progress\" AS t, (SELECT " + SCOPE_AS_OF_SQL + " AS as_of) AS s")
 
 
 def _sql_literal_list(values: tuple[str, ...]) -> str:
@@ -140,7 +157,9 @@ def restrict_connection(con, allowed: tuple[str, ...]) -> None:
         if t in PUBLIC_TABLES:
             continue
         where = _RESTRICTED_WHERE.get(t, "false").format(allowed=lit, real=real)
-        con.execute(f'CREATE OR REPLACE TEMP VIEW "{t}" AS SELECT t.* FROM {real}."{t}" AS t WHERE {where}')
+        body = (_SCOPED_ENGAGEMENTS.format(allowed=lit, real=real) if t == "mart_engagement_progress"
+                else f'SELECT t.* FROM {real}."{t}" AS t')
+        con.execute(f'CREATE OR REPLACE TEMP VIEW "{t}" AS {body} WHERE {where}')
 
 
 def _execute(name: str, path: str, version: tuple, params: tuple, scope: tuple | None = None) -> pd.DataFrame:
@@ -198,3 +217,12 @@ def clear_cache() -> None:
     _results.cache_clear()
 
 
+
+
+def data_as_of(path: str | os.PathLike | None = None) -> dt.date | None:
+    """データ基準日 as shown and used for 経過日数 and 停滞: the database's (meta data_as_of), or under a prefecture
+    restriction the latest activity within the allowed prefectures (data/reference/indicators.csv)."""
+    if allowed_prefectures() is None:
+        return meta(path)["data_as_of"]
+    value = run_query("data_as_of", Filters(), path=path)["as_of_date"].iloc[0]
+    return None if pd.isna(value) else pd.Timestamp(value).date()

@@ -18,7 +18,8 @@ from monitor.db import db_version, meta, resolve_path
 from monitor.exports import conditions_for
 from monitor.filters import Filters, allowed_prefectures, describe_access
 from monitor.format import DASH, fmt_date, fmt_month, fmt_number, format_fiscal_year
-from monitor.queries import VersionedCache, run_query
+from monitor.glossary import definitions_frame
+from monitor.queries import VersionedCache, data_as_of, run_query
 
 REPORT_TITLE = "実績報告"
 WHOLE_PROGRAMME = "事業全体"
@@ -34,6 +35,7 @@ T_COMPANIES = "支援企業"
 T_MONTHLY = "伴走支援_月別"
 T_MUNICIPALITIES = "支援自治体"
 T_THEMES = "相談テーマ"
+T_DEFINITIONS = "指標の定義"
 COMPANIES_PER_PAGE = 10          # more rows than this: the company chart gets its own printed page
 COMPANY_CHART_MAX = 40           # more companies than this: the chart sums them per コンソーシアム (or 業種)
 CHART_GROUPS_MAX = 47            # at most this many bars per trace in that summary (the rest as その他)
@@ -65,10 +67,15 @@ class Report:
         return scope_label(self.consortium)
 
     def tables(self) -> dict[str, pd.DataFrame]:
+        """The report's tables (the exports' sheets); 指標の定義 goes on the 条件 sheet instead (definitions)."""
         out: dict[str, pd.DataFrame] = {}
         for s in self.sections:
-            out.update(s.tables)
+            out.update({k: v for k, v in s.tables.items() if k != T_DEFINITIONS})
         return out
+
+    @property
+    def definitions(self) -> pd.DataFrame:
+        return definitions_frame()
 
     def figures(self) -> dict[str, go.Figure]:
         out: dict[str, go.Figure] = {}
@@ -76,21 +83,73 @@ class Report:
             out.update(s.figures)
         return out
 
-    def conditions(self, filters_text: str | None = None, now: dt.datetime | None = None) -> dict[str, str]:
-        """The 条件 of an export of this report."""
-        scope = "年度（4月〜翌年3月）とコンソーシアムで集計（都道府県・期間・支援種別・担当ITCの絞り込みは適用しません）"
+    @property
+    def applied_text(self) -> str:
+        """The only filters a report applies: '年度: 令和6年度（2024年度）｜対象: 事業全体'."""
+        return f"年度: {format_fiscal_year(self.fiscal_year)}｜対象: {self.scope_label}"
+
+    def header_text(self, unapplied: str = "") -> str:
+        """The print header / caption: what the report shows, its as-of date, and any sidebar filter it did not
+        apply (said plainly, so a screenshot never claims a filter the figures do not follow)."""
+        text = f"{self.applied_text}｜データ基準日: {fmt_date(self.data_as_of)}"
+        if self.access:
+            text += f"｜{self.access}"
+        if self.is_sample:
+            text += "｜サンプルデータ"
+        if unapplied:
+            text += f"｜報告に適用していない絞り込み: {unapplied}"
+        return text
+
+    def conditions(self, unapplied: str = "", now: dt.datetime | None = None) -> dict[str, str]:
+        """The 条件 of an export of this report: the filters it applies, and those set but not applied."""
+        scope = "年度（4月〜翌年3月）と対象（コンソーシアムまたは事業全体）で集計"
         if self.access:
             scope += f"。{self.access}"
         return conditions_for(
-            filters_text or f"年度: {format_fiscal_year(self.fiscal_year)}｜コンソーシアム: {self.scope_label}",
+            self.applied_text,
             fiscal_year_text=format_fiscal_year(self.fiscal_year),
             data_as_of=self.data_as_of, is_sample=self.is_sample, title=self.title,
             extra={"対象": self.scope_label,
-                   "集計の範囲": scope},
+                   "集計の範囲": scope,
+                   "適用していない絞り込み": unapplied or "なし"},
             now=now)
 
     def file_stem(self) -> str:
         return f"{REPORT_TITLE}_{self.fiscal_year}年度_{self.scope_label}"
+
+
+def unapplied_filters(filters: Filters, consortium: str | None) -> str:
+    """The sidebar filters a report does not apply, as text ('' when none): 都道府県, 期間, 支援種別, 担当ITC, and
+    the other consortia when several are chosen (the report covers one)."""
+    parts = []
+    if filters.prefectures:
+        parts.append(f"都道府県: {'、'.join(filters.prefectures)}")
+    others = [c for c in filters.consortia if c != consortium]
+    if others:
+        parts.append(f"コンソーシアム: {'、'.join(others)}")
+    if filters.date_from or filters.date_to:
+        parts.append(f"期間: {fmt_date(filters.date_from) if filters.date_from else ''}〜"
+                     f"{fmt_date(filters.date_to) if filters.date_to else ''}")
+    if filters.support_types:
+        parts.append(f"支援種別: {'、'.join(filters.support_types)}")
+    if filters.coordinators:
+        parts.append(f"担当ITC: {'、'.join(filters.coordinators)}")
+    return "、".join(parts)
+
+
+def scope_problem(fiscal_year: int, consortium: str | None, path=None) -> str | None:
+    """Why a report of this 年度 / 対象 cannot be made (no records that year, an unknown consortium), listing the valid
+    values; None when it can."""
+    choices = run_query("filter_choices", Filters(), path=path, cache=False)
+    years = sorted({int(v) for k, v in zip(choices["kind"], choices["value"]) if k == "fiscal_year"})
+    consortia = [v for k, v in zip(choices["kind"], choices["value"]) if k == "consortium"]
+    if int(fiscal_year) not in years:
+        listed = "、".join(format_fiscal_year(y) for y in years) or "（記録がありません）"
+        return f"{fiscal_year}年度の記録はありません。記録のある年度: {listed}"
+    if consortium and consortium not in consortia:
+        return (f"コンソーシアム「{consortium}」はありません。指定できるコンソーシアム: " + "、".join(consortia)
+                + "（省略すると事業全体）")
+    return None
 
 
 def scope_label(consortium: str | None) -> str:
@@ -290,7 +349,7 @@ def _company_sums(companies: pd.DataFrame, by: str) -> pd.DataFrame:
     df = companies[[by, *cols]].copy()
     df[by] = df[by].fillna("（不明）").astype(str)
     sums = df.groupby(by, sort=False)[cols].sum(min_count=1)
-    sums["企業数"] = df.groupby(by, sort=False).size()
+    sums["企業数"] = companies.assign(**{by: df[by]}).groupby(by, sort=False)["支援先"].nunique()
     sums = sums.sort_values(["実施回数", "企業数"], ascending=False, na_position="last")
     if len(sums) > CHART_GROUPS_MAX:
         head, rest = sums.iloc[: CHART_GROUPS_MAX - 1], sums.iloc[CHART_GROUPS_MAX - 1:]
@@ -312,7 +371,8 @@ def companies_figure(companies: pd.DataFrame, context: str) -> go.Figure | None:
         sums = _company_sums(companies, by)
         names = [f"{k}（{int(n):,}社）" for k, n in zip(sums.index, sums["企業数"])]
         planned, held, bank = (sums[c] for c in ("予定回数", "実施回数", "金融機関同行回数"))
-        title = f"{by}別の伴走支援 予定回数・実施回数・金融機関同行回数（{len(companies):,}社の合計）"
+        title = (f"{by}別の伴走支援 予定回数・実施回数・金融機関同行回数"
+                 f"（{len(companies):,}件の案件・{companies['支援先'].nunique():,}社の合計）")
         unit, dtick = "回", None
     # many groups (47 consortia at national scale): bars run across, one labelled row per group, so every name reads
     across = by is not None and len(names) > MANY_CONSORTIA
@@ -390,8 +450,9 @@ def build_report(fiscal_year: int, consortium: str | None = None, *,
     fy = int(fiscal_year)
     consortium = consortium or None
     m = meta(path)
+    as_of = data_as_of(path)
     access = describe_access(allowed_prefectures())
-    context = report_context(fy, consortium, m["data_as_of"], m["is_sample"], access)
+    context = report_context(fy, consortium, as_of, m["is_sample"], access)
 
     summary = summary_table(_q("report_summary", fy, consortium, path), consortium)
     events = events_table(_q("report_events", fy, consortium, path))
@@ -447,8 +508,11 @@ def build_report(fiscal_year: int, consortium: str | None = None, *,
                     note="相談記録のテーマ（自治体DX推進計画の重点取組事項などの分類）ごとの件数です。",
                     empty_message="この年度・対象の相談の記録はありません。"),
         ]
+    sections.append(
+        Section("definitions", "指標の定義", {T_DEFINITIONS: definitions_frame()},
+                note="定義は data/reference/indicators.csv（全ページ・報告・出力で共通）です。"))
     return Report(fiscal_year=fy, consortium=consortium, title=report_title(fy, consortium), context=context,
-                  data_as_of=m["data_as_of"], is_sample=m["is_sample"], sections=sections, access=access)
+                  data_as_of=as_of, is_sample=m["is_sample"], sections=sections, access=access)
 
 
 def cached_report(fiscal_year: int, consortium: str | None = None, *,

@@ -194,6 +194,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="出力する PDF ファイル")
     parser.add_argument("--db", default=None, help="データベースファイル（既定: DX_DB_PATH か data/dx.duckdb）")
     args = parser.parse_args(argv)
+    from monitor.report import scope_problem  # noqa: PLC0415
+    db = Path(args.db) if args.db else None
+    if db is not None and not db.exists():
+        print(f"エラー: データベースがありません: {db}", file=sys.stderr)
+        return 2
+    problem = scope_problem(args.fiscal_year, args.consortium, db)
+    if problem:
+        print(f"エラー: {problem}", file=sys.stderr)
+        return 2
     try:
         out = render_report_pdf(args.fiscal_year, args.consortium, args.out, args.db)
     except PdfError as exc:

@@ -7,6 +7,7 @@ import pandas as pd
 
 from monitor.charts import KPI_INDICATORS, MANY_CONSORTIA, consortium_label
 from monitor.format import DASH, fmt_date, fmt_int, fmt_pct
+from monitor.glossary import help_text, label as glossary_label
 
 
 def _ratio(actual, target):
@@ -27,10 +28,18 @@ def kpi_cards(total: pd.Series) -> list[dict]:
         rate = _ratio(actual, target)
         detail = (f"目標 {fmt_int(target, unit)}・達成率 {fmt_pct(rate)}" if rate is not None
                   else "目標値の設定なし")
+        if key == "companies":
+            # who was supported, whatever came of it; planned engagements without a session are not companies yet
+            parts = [f"うち完了 {fmt_int(total['companies_completed'], '社')}",
+                     f"中止 {fmt_int(total['companies_cancelled'], '社')}"]
+            if total["planned_engagements"]:
+                parts.append(f"予定 {fmt_int(total['planned_engagements'], '件')}")
+            detail = "・".join(parts) + "・" + detail
         if key == "sessions":
             planned = total["planned_sessions"]
             progress = _ratio(actual, planned)
-            detail = f"予定 {fmt_int(planned, unit)}（実施率 {fmt_pct(progress)}）・" + detail
+            detail = (f"{glossary_label('planned_sessions')} {fmt_int(planned, unit)}"
+                      f"（{glossary_label('session_rate')} {fmt_pct(progress)}）・" + detail)
             label = "伴走支援 実施回数 / 予定回数"
             value = f"{fmt_int(actual)} / {fmt_int(planned, unit)}"
             if len(value) > CARD_VALUE_MAX:     # would be cut off with "…": the 予定 stays in the detail line
@@ -38,7 +47,7 @@ def kpi_cards(total: pd.Series) -> list[dict]:
         else:
             value = fmt_int(actual, unit)
         cards.append({"key": key, "label": label, "value": value, "detail": detail, "rate": rate,
-                      "help": KPI_HELP[key]})
+                      "help": _card_help(key)})
     bank_rate = total["bank_rate"]
     target = total["target_bank_rate"]
     if target is not None and not pd.isna(target) and float(target) > 1:
@@ -49,19 +58,16 @@ def kpi_cards(total: pd.Series) -> list[dict]:
         "detail": (f"同行 {fmt_int(total['bank_sessions'], '回')} / 記録 {fmt_int(total['bank_known_sessions'], '回')}"
                    + (f"・目標 {fmt_pct(target)}・達成率 {fmt_pct(rate)}" if target is not None and not pd.isna(target)
                       else "")),
-        "rate": rate, "help": KPI_HELP["bank_rate"],
+        "rate": rate, "help": _card_help("bank_rate"),
     })
     return cards
 
 
-KPI_HELP = {
-    "companies": "実施中または完了の案件がある支援先（企業）の数。同じ企業は1社として数えます。",
-    "sessions": "期間内に実施した伴走支援の回数と、対象案件の予定回数の合計（中止案件を除く）。",
-    "dx_plans": "成果物がDX計画書（DX推進計画書を含む）で、完成日が記録された案件の数。",
-    "seminar_attendees": "DX気づきセミナー・DXセミナーなど、セミナーの参加者数の合計。",
-    "consultations": "相談記録の件数。",
-    "bank_rate": "金融機関の同行が記録された伴走支援の回のうち、同行があった回の割合。",
-}
+def _card_help(key: str) -> str:
+    """A card's help (?) from the glossary (data/reference/indicators.csv), with 達成率's rule where it has a target."""
+    ids = {"sessions": ("sessions", "planned_sessions", "session_rate")}.get(key, (key,))
+    parts = [f"**{glossary_label(i)}**: {help_text(i)}" for i in ids]
+    return "\n\n".join(parts + [f"**{glossary_label('achievement_rate')}**: {help_text('achievement_rate')}"])
 
 
 # The per-consortium comparison, defined once: column, unit ('%' = a ratio shown in percent), and its values from the
@@ -70,7 +76,7 @@ COMPARISON_COLUMNS = [
     ("支援企業数", "社", lambda r: r["companies"]),
     ("支援企業数 達成率", "%", lambda r: [_ratio(a, t) for a, t in zip(r["companies"], r["target_companies"])]),
     ("伴走支援 実施回数", "回", lambda r: r["sessions"]),
-    ("予定回数", "回", lambda r: r["planned_sessions"]),
+    ("伴走支援 予定回数", "回", lambda r: r["planned_sessions"]),
     ("DX計画書策定数", "件", lambda r: r["dx_plans"]),
     ("セミナー参加者数", "人", lambda r: r["seminar_attendees"]),
     ("相談件数", "件", lambda r: r["consultations"]),

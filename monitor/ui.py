@@ -17,7 +17,7 @@ from monitor.filters import (
     from_query_params, to_query_params,
 )
 from monitor.format import fmt_date, format_fiscal_year
-from monitor.queries import VersionedCache, run_query
+from monitor.queries import VersionedCache, data_as_of, run_query
 from monitor.print_layout import apply_print_layout, is_print_mode
 
 APP_TITLE = "地域DX支援モニター"
@@ -122,7 +122,16 @@ def _page_nav() -> None:
             except StreamlitAPIException:
                 # a page script run on its own (not under app.py, e.g. in a test) has no other pages to link to
                 pass
+        st.caption(serving_notice(st.get_option("server.address")))
         st.divider()
+
+
+def serving_notice(address: str | None) -> str:
+    """Who can reach this server: there is no sign-in yet, so say plainly what listening on ``address`` means."""
+    if address in ("127.0.0.1", "localhost", "::1"):
+        return "ローカル利用（サインインなし）: このコンピュータのブラウザーからだけ開けます。"
+    return ("サインインなし: このサーバーに届く人は誰でも見られます（ネットワークで使うときは、認証するリバースプロキシの"
+            "内側で動かしてください）。")
 
 
 # ── filters ─────────────────────────────────────────────────────────────────
@@ -266,7 +275,7 @@ def cached_figure(name: str, filters: Filters, context: str, build, *extra):
 def context_text(filters: Filters) -> str:
     """'年度: 令和4年度（2022年度）｜都道府県: …｜データ基準日: 2022年12月20日' (+ サンプルデータ)."""
     m = meta()
-    text = f"{describe_filters(filters)}｜データ基準日: {fmt_date(m['data_as_of'])}"
+    text = f"{describe_filters(filters)}｜データ基準日: {fmt_date(data_as_of())}"
     access = describe_access(allowed_prefectures())
     if access:
         text += f"｜{access}"
@@ -283,7 +292,7 @@ def context_caption(filters: Filters) -> None:
         return
     m = meta()
     # the as-of date must not break across lines in a screenshot
-    as_of = html.escape(f"データ基準日: {fmt_date(m['data_as_of'])}")
+    as_of = html.escape(f"データ基準日: {fmt_date(data_as_of())}")
     access = describe_access(allowed_prefectures())
     st.caption(f"表示条件　{html.escape(describe_filters(filters))}　｜　"
                f"<span style='white-space:nowrap'>{as_of}</span>"

@@ -6,6 +6,7 @@ import streamlit as st
 
 from monitor import charts, tables, ui
 from monitor.filters import Filters
+from monitor.glossary import help_text
 from monitor.print_layout import is_print_mode
 from monitor.queries import run_query
 
@@ -26,11 +27,10 @@ if total == 0:
     st.stop()
 
 c1, c2, c3, c4 = st.columns(4)
-c1.metric("案件数", f"{total:,}件")
-c2.metric("実施中", f"{int(summary['in_progress']):,}件")
-c3.metric("完了", f"{int(summary['completed']):,}件")
-c4.metric("停滞", f"{int(summary['stalled']):,}件",
-          help="実施中で、データ基準日までの30日を超えて支援の記録がない案件")
+c1.metric("伴走支援の案件数", f"{total:,}件", help=help_text("progress_engagements"))
+c2.metric("実施中", f"{int(summary['in_progress']):,}件", help=help_text("in_progress"))
+c3.metric("完了", f"{int(summary['completed']):,}件", help=help_text("completed"))
+c4.metric("停滞案件", f"{int(summary['stalled']):,}件", help=help_text("stalled"))
 
 st.subheader("案件ごとの進捗")
 pages = -(-total // PAGE_ROWS)

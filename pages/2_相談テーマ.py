@@ -3,10 +3,13 @@ records behind a chosen theme."""
 import streamlit as st
 
 from monitor import theme_charts, ui
+from monitor.glossary import help_text
 from monitor.print_layout import is_print_mode
 from monitor.queries import run_query
 
 RECORDS_MAX = 300
+KEY_RECORDS_THEME = "themes_records_theme"
+STATE_RECORDS_LABEL = "_themes_records_label"     # the label the browser shows for the chosen theme
 
 ui.page_setup("相談テーマ")
 printing = is_print_mode()      # ?print=1: the charts without their controls
@@ -21,11 +24,9 @@ if counts.empty:
 
 total = int(counts["records"].sum())
 c1, c2, c3 = st.columns(3)
-c1.metric("相談記録", f"{int(counts['consultations'].sum()):,}件", help="相談記録の件数（1件1テーマ）")
-c2.metric("伴走記録（テーマ別）", f"{int(counts['sessions'].sum()):,}件",
-          help="伴走支援の記録のテーマ。1回の記録に複数のテーマがあれば、それぞれに数えます。")
-c3.metric("テーマ数", f"{int((counts['theme'] != theme_charts.UNMAPPED).sum()):,}",
-          help="分類表のどのテーマにも当てはまらない記録は「未分類」として数えます。")
+c1.metric("相談件数", f"{int(counts['consultations'].sum()):,}件", help=help_text("consultations"))
+c2.metric("伴走記録（テーマ別）", f"{int(counts['sessions'].sum()):,}件", help=help_text("theme_sessions"))
+c3.metric("テーマ数", f"{int((counts['theme'] != theme_charts.UNMAPPED).sum()):,}", help=help_text("themes_count"))
 
 st.subheader("テーマ別の件数と構成比")
 st.plotly_chart(theme_charts.theme_bar_figure(counts, context), key="themes_bar_chart")
@@ -66,7 +67,12 @@ if printing:
 st.subheader("テーマの記録")
 themes = counts["theme"].tolist()
 labels = {t: f"{t}（{n:,}件）" for t, n in zip(counts["theme"], counts["records"].astype(int))}
-chosen = st.selectbox("テーマを選ぶ", themes, format_func=lambda t: labels.get(t, t), key="themes_records_theme")
+current = st.session_state.get(KEY_RECORDS_THEME)
+if current in labels and st.session_state.get(STATE_RECORDS_LABEL) != labels[current]:
+    # the chosen theme's count changed with the filters: send the label again, or the browser keeps the old one
+    st.session_state[KEY_RECORDS_THEME] = current
+chosen = st.selectbox("テーマを選ぶ", themes, format_func=lambda t: labels.get(t, t), key=KEY_RECORDS_THEME)
+st.session_state[STATE_RECORDS_LABEL] = labels.get(chosen)
 if chosen:
     records = run_query("theme_records", filters, theme=chosen, max_rows=RECORDS_MAX)
     if records.empty:

@@ -3,6 +3,7 @@ boundaries from the shipped GeoJSON); clicking a point — or choosing it in the
 import streamlit as st
 
 from monitor import maps, ui
+from monitor.glossary import help_text
 from monitor.print_layout import CHART_WIDTH_PX, is_print_mode
 from monitor.queries import run_query
 
@@ -31,10 +32,10 @@ if points.empty:
 
 placed = points.dropna(subset=["lat", "lng"])
 c1, c2, c3, c4 = st.columns(4)
-c1.metric("市区町村数", f"{len(placed):,}")
-c2.metric("案件数", f"{int(points['engagements'].sum()):,}件")
-c3.metric("伴走回数", f"{int(points['sessions'].sum()):,}回")
-c4.metric("相談件数", f"{int(points['consultations'].sum()):,}件")
+c1.metric("市区町村数", f"{len(placed):,}", help=help_text("mapped_municipalities"))
+c2.metric("案件数", f"{int(points['engagements'].sum()):,}件", help=help_text("engagements"))
+c3.metric("伴走支援 実施回数", f"{int(points['sessions'].sum()):,}回", help=help_text("sessions"))
+c4.metric("相談件数", f"{int(points['consultations'].sum()):,}件", help=help_text("consultations"))
 
 if printing:
     size_by = st.session_state.get(KEY_SIZE_BY) or next(iter(maps.SIZE_CHOICES))

@@ -12,7 +12,7 @@ from monitor.print_layout import (
     CHART_WIDTH_PX, PAGE_HEIGHT_PX, apply_print_layout, fixed_size, is_print_mode, page_section,
 )
 from monitor.report import (
-    IMAGE_HEIGHT, IMAGE_WIDTH, cached_report, display_frame, report_title,
+    IMAGE_HEIGHT, IMAGE_WIDTH, cached_report, display_frame, report_title, unapplied_filters,
 )
 from monitor.exports import figure_png, figures_zip
 
@@ -42,31 +42,33 @@ elif len(filters.consortia) > 1:
                                   list(filters.consortia), key=KEY_SCOPE)
 
 title = report_title(filters.fiscal_year, consortium)
-if not apply_print_layout(title, ui.context_text(filters)):
-    ui.context_caption(filters)
-
 report = cached_report(filters.fiscal_year, consortium)
-narrowed = bool(filters.prefectures or filters.date_from or filters.date_to or filters.support_types
-                or filters.coordinators)
+# the report applies 年度 and 対象 only: its header names those, and says which sidebar filters it left out
+unapplied = unapplied_filters(filters, consortium)
+if not apply_print_layout(title, report.header_text(unapplied)):
+    st.caption(f"表示条件　{report.header_text()}")
+    if unapplied:
+        st.warning(f"報告は年度と対象（コンソーシアムまたは事業全体）で集計します。サイドバーの {unapplied} "
+                   "は報告には適用していません。")
+    if report.is_sample:
+        st.info("サンプルデータを表示しています（企業名・人名は架空です）。実績の記録を取り込むと置き換わります。")
 
 if not printing:
     st.subheader(title)
-    st.caption(f"対象: {report.scope_label}（{'コンソーシアムを1つ選ぶとその報告になります' if not consortium else 'サイドバーでコンソーシアムを外すと事業全体の報告になります'}）"
-               "。報告は年度（4月〜翌年3月）とコンソーシアムで集計します"
-               + ("。都道府県・期間・支援種別・担当ITCの絞り込みは報告には適用しません。" if narrowed else "。"))
+    st.caption(f"対象: {report.scope_label}（{'コンソーシアムを1つ選ぶとその報告になります' if not consortium else 'サイドバーでコンソーシアムを外すと事業全体の報告になります'}）。")
 
-    filters_text = ui.context_text(filters)
+    filters_text = unapplied
     tables = report.tables()
     stem = exports.safe_file_name(report.file_stem())
     figures = report.figures()
     # built on click (the callables run when the button is pressed; 出力日時 is the time of the click)
     c1, c2, c3, c4 = st.columns(4)
     c1.download_button("Excel（全表・条件シート付き）",
-                       lambda r=report, t=filters_text: exports.to_xlsx(r.tables(), r.conditions(t)),
+                       lambda r=report, t=filters_text: exports.to_xlsx(r.tables(), r.conditions(t), r.definitions),
                        file_name=f"{stem}.xlsx", mime=exports.XLSX_MIME, key="report_dl_xlsx",
                        on_click="ignore")
     c2.download_button("CSV（全表・zip）",
-                       lambda r=report, t=filters_text: exports.to_csv_zip(r.tables(), r.conditions(t)),
+                       lambda r=report, t=filters_text: exports.to_csv_zip(r.tables(), r.conditions(t), r.definitions),
                        file_name=f"{stem}_csv.zip", mime=exports.ZIP_MIME, key="report_dl_csv_zip",
                        on_click="ignore")
     c3.download_button(f"グラフ画像（PNG {IMAGE_WIDTH}×{IMAGE_HEIGHT}・zip）",
@@ -85,7 +87,7 @@ if not printing:
 
 SIDE_BY_SIDE = {"themes"}          # on screen: table left, chart right (print stacks everything)
 # columns left out of the printed tables so that a row fits on one line (the exports keep them)
-PRINT_HIDDEN_COLUMNS = ("案件ID", "業種", "開始日", "現在の段階", "団体コード")
+PRINT_HIDDEN_COLUMNS = ("案件ID", "業種", "開始日", "現在の段階", "団体コード", "含む", "含まない", "目標値の指標名")
 for section in report.sections:
     with page_section(section.key):
         st.subheader(section.title)

@@ -151,7 +151,7 @@ def test_report_page_is_restricted(nagano_only, fy):
     assert "閲覧範囲: 長野県" in report.context and "閲覧範囲: 長野県" in report.conditions()["集計の範囲"]
     names = [n for n, df in report.tables().items() if not df.empty]
     shown = [d.value for d in at.dataframe]
-    assert len(shown) == len(names)
+    assert len(shown) == len(names) + 1                  # and 指標の定義
     tables = dict(zip(names, shown))
     with duckdb.connect(str(nagano_only), read_only=True) as con:
         seminars = con.execute("""SELECT count(*) FROM events WHERE fiscal_year = $fy AND prefecture = '長野県'

@@ -44,6 +44,8 @@ SOURCES = {B.page_label(p): p.read_text(encoding="utf-8") for p in PAGES}
 # and they have a print layout. A page without filters (データ取込, a workflow page) states data as-of only.
 FILTERED = [label for label in LABELS if "sidebar_filters(" in SOURCES[label]]
 FILTER_PARTS = ("年度:", "都道府県:", "コンソーシアム:", "期間:", "支援種別:")
+# 報告 applies 年度 and 対象 only, and its caption names just those (other filters are named as not applied)
+REPORT_PARTS = ("年度:", "対象:")
 
 # fonts that can draw kana and kanji (Chromium reports the font family actually used for each glyph run)
 JAPANESE_FONT = re.compile(r"CJK|JP|Japan|Gothic|Mincho|IPA|Takao|VL |Droid Sans Fallback|Hiragino|Meiryo|Yu ",
@@ -178,7 +180,8 @@ def assert_caption(page, where: str, expect: tuple[str, ...] = (), filters: bool
     assert caption.count(), f"{where}: no caption with データ基準日 in the main area"
     assert caption.is_visible(), f"{where}: the context caption is not visible"
     text = caption.inner_text()
-    for part in (*(FILTER_PARTS if filters else ()), "データ基準日:", *expect):
+    parts = (REPORT_PARTS if "対象:" in text else FILTER_PARTS) if filters else ()
+    for part in (*parts, "データ基準日:", *expect):
         assert part in text, f"{where}: the caption lacks {part!r}: {text!r}"
     sample = main.get_by_text("サンプルデータ").first
     assert sample.count() and sample.is_visible(), f"{where}: no visible サンプルデータ notice in the main area"

@@ -140,3 +140,19 @@ def test_sample_reports_rows_per_kind_and_aggregates_warnings(tmp_path):
     for line in notes:
         if "テーマ分類" in line:
             assert re.search(r" — [\d,]+ 行（[\d、…]+行目）$", line), line
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--fiscal-year", "2030"], ["2030年度の記録はありません", "令和4年度（2022年度）", "令和6年度（2024年度）"]),
+    (["--fiscal-year", "2024", "--consortium", "静岡県DX支援コミュニテイ"],
+     ["「静岡県DX支援コミュニテイ」はありません", "茨城県DX支援コミュニティ", "長野県DX支援コミュニティ"]),
+])
+def test_report_refuses_a_year_without_records_or_an_unknown_consortium(sample_db, tmp_path, args, expected):
+    """Today's behaviour was exit 0 and the 令和6年度 or whole-programme report under the wrong name."""
+    out = tmp_path / "report.pdf"
+    r = run("report", *args, "--db", str(sample_db), "--out", str(out))
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert not out.exists()
+    for text in expected:
+        assert text in r.stderr
+    assert "Traceback" not in r.stderr

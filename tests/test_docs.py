@@ -22,3 +22,4 @@ def test_readme_mentions_every_page(page):
 def test_ci_runs_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert "make test" in README and "make test" in ci
+

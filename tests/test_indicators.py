@@ -1,7 +1,8 @@
 """The programme indicators mean the same on 概要 (kpi query) and 報告 (report summary), and equal an
 independent computation over the base tables of the sample."""
-import duckdb
 import pytest
+
+import oracle
 
 from monitor.filters import Filters
 from monitor.queries import run_query
@@ -11,16 +12,10 @@ CONSORTIA = ["茨城県DX支援コミュニティ", "長野県DX支援コミュ�
 
 
 def independent(db, fy, consortium):
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute("""
-            SELECT count(*) FILTER (WHERE support_type = '伴走支援' AND deliverable LIKE '%計画%'
-                                          AND deliverable_date IS NOT NULL),
-                   count(DISTINCT client_name) FILTER (WHERE client_type = '企業' AND status IN ('実施中', '完了'))
-            FROM engagements WHERE fiscal_year = ? AND (? IS NULL OR consortium = ?)""",
-            [fy, consortium, consortium]).fetchall()[0]
-    finally:
-        con.close()
+    """DX計画書策定数 and 支援企業数 by the glossary's rules (tests/oracle.py)."""
+    sel = oracle.Selection(fiscal_year=fy, consortium=consortium)
+    with oracle.connect(db) as con:
+        return oracle.dx_plans(con, sel), oracle.companies(con, sel)
 
 
 @pytest.mark.parametrize("fy", [2022, 2023, 2024])

@@ -132,7 +132,7 @@ def test_size_choice_changes_the_radii():
 def test_tooltip_is_japanese():
     deck = maps.build_map(POINTS, maps.load_boundaries())
     html = deck._tooltip["html"]
-    for label in ("市区町村", "都道府県", "案件数", "伴走回数", "相談件数"):
+    for label in ("市区町村", "都道府県", "案件数", "伴走支援 実施回数", "相談件数"):
         assert label in html
     for field in ("{municipality}", "{prefecture}", "{engagements_label}", "{sessions_label}",
                   "{consultations_label}"):
@@ -175,5 +175,5 @@ def test_municipality_options_and_tables():
     opts = maps.municipality_options(POINTS)
     assert opts == {"062014": "山形市（山形県）", "082015": "水戸市（茨城県）", "202011": "長野市（長野県）"}
     t = maps.points_table(POINTS)
-    assert t.columns.tolist() == ["都道府県", "市区町村", "案件数", "伴走回数", "相談件数", "支援先"]
-    assert t.iloc[1]["伴走回数"] == "40回"
+    assert t.columns.tolist() == ["都道府県", "市区町村", "案件数", "伴走支援 実施回数", "相談件数", "支援先"]
+    assert t.iloc[1]["伴走支援 実施回数"] == "40回"

@@ -131,7 +131,7 @@ def test_one_point_per_municipality_with_sql_counts(db, prefecture):
     # metrics equal the totals
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["市区町村数"] == f"{len(exp):,}"
-    assert metrics["伴走回数"] == f"{sum(v[1] for v in exp.values()):,}回"
+    assert metrics["伴走支援 実施回数"] == f"{sum(v[1] for v in exp.values()):,}回"
     assert metrics["相談件数"] == f"{sum(v[2] for v in exp.values()):,}件"
 
 
@@ -141,7 +141,7 @@ def test_no_basemap_and_japanese_tooltip(db):
     assert "http" not in chart.proto.json                 # no tiles, no style to fetch
     assert json.loads(chart.proto.json).get("mapStyle") == "__MAP_STYLE__"
     tooltip = json.loads(chart.proto.tooltip)["html"]
-    for label in ("市区町村", "都道府県", "案件数", "伴走回数", "相談件数"):
+    for label in ("市区町村", "都道府県", "案件数", "伴走支援 実施回数", "相談件数"):
         assert label in tooltip
     assert "凡例" in " ".join(m.value for m in at.markdown)
 

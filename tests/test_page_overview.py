@@ -10,6 +10,7 @@ import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
+import oracle
 from test_marts import make_fixture_db
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,37 +40,14 @@ def latest_fiscal_year(db: Path) -> int:
 
 
 def expected_kpis(db: Path, fy: int, prefecture: str | None, coordinator: str | None = None) -> dict:
-    """The overview figures straight from the record tables. coordinator (担当ITC): an engagement's
-    lead_coordinator (its sessions follow it), a consultation's coordinator; events have none."""
-    pref = "TRUE" if prefecture is None else "e.prefecture = $pref"
-    lead, events, consulted = pref, pref, pref
-    if coordinator is not None:
-        lead, events, consulted = (f"{pref} AND e.lead_coordinator = $coord",
-                                   f"{pref} AND $coord IS NULL",          # events have no 担当ITC
-                                   f"{pref} AND e.coordinator = $coord")
-    params = {"fy": fy} | ({} if prefecture is None else {"pref": prefecture}) \
-        | ({} if coordinator is None else {"coord": coordinator})
-    with duckdb.connect(str(db), read_only=True) as con:
-        def one(sql):
-            return con.execute(sql, params).fetchone()
-        companies = one(f"""SELECT count(DISTINCT client_name) FROM engagements e WHERE fiscal_year = $fy AND {lead}
-                            AND client_type = '企業' AND status IN ('実施中', '完了')""")[0]
-        sessions, bank, bank_known = one(f"""
-            SELECT count(*), count(*) FILTER (WHERE s.bank_attended), count(s.bank_attended)
-            FROM sessions s JOIN engagements e ON e.engagement_id = s.engagement_id
-            WHERE s.fiscal_year = $fy AND {lead}""")
-        planned = one(f"""SELECT coalesce(sum(coalesce(planned_sessions,
-                                   CASE WHEN support_type = '伴走支援' THEN 10 END)), 0)
-                          FROM engagements e WHERE fiscal_year = $fy AND {lead}
-                          AND coalesce(status, '') <> '中止'""")[0]
-        plans = one(f"""SELECT count(*) FROM engagements e WHERE fiscal_year = $fy AND {lead}
-                        AND deliverable LIKE '%DX%計画%' AND deliverable_date IS NOT NULL""")[0]
-        seminar = one(f"""SELECT coalesce(sum(attendees), 0) FROM events e WHERE fiscal_year = $fy AND {events}
-                          AND kind LIKE '%セミナー%'""")[0]
-        consultations = one(f"SELECT count(*) FROM consultations e WHERE fiscal_year = $fy AND {consulted}")[0]
-    return {"支援企業数": companies, "実施回数": sessions, "予定回数": planned, "DX計画書策定数": plans,
-            "セミナー参加者数": seminar, "相談件数": consultations,
-            "金融機関同行率": None if bank_known == 0 else round(bank / bank_known * 100, 1)}
+    """The overview figures computed from the record tables by the glossary's rules (tests/oracle.py)."""
+    sel = oracle.Selection(fiscal_year=fy, prefecture=prefecture, coordinator=coordinator)
+    with oracle.connect(db) as con:
+        bank = oracle.bank_rate(con, sel)
+        return {"支援企業数": oracle.companies(con, sel), "実施回数": oracle.sessions(con, sel),
+                "予定回数": oracle.planned_sessions(con, sel), "DX計画書策定数": oracle.dx_plans(con, sel),
+                "セミナー参加者数": oracle.seminar_attendees(con, sel), "相談件数": oracle.consultations(con, sel),
+                "金融機関同行率": None if bank is None else round(bank * 100, 1)}
 
 
 def _ints(text: str) -> list[int]:

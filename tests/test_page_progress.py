@@ -97,8 +97,8 @@ def test_progress_page_figures(db, prefecture):
     assert table == exp["table"]
     assert {eid for eid, flag in zip(df["案件ID"], df["停滞"]) if flag} == exp["stalled"]
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["停滞"] == f"{len(exp['stalled'])}件"
-    assert metrics["案件数"] == f"{len(exp['table'])}件"
+    assert metrics["停滞案件"] == f"{len(exp['stalled'])}件"
+    assert metrics["伴走支援の案件数"] == f"{len(exp['table'])}件"
     # the stage funnel carries the expected numbers
     funnel = _figures(at)["伴走支援 段階別の到達件数（コンソーシアム別）"]
     got = {t["name"]: _decode(t["x"]) for t in funnel["data"]}
@@ -118,7 +118,7 @@ def test_progress_page_per_coordinator(db):
     table, df = _shown_table(at)
     assert table == exp["table"] and len(table) > 0
     assert len(table) < len(expected(db, None)["table"])
-    assert {m.label: m.value for m in at.metric}["案件数"] == f"{len(exp['table'])}件"
+    assert {m.label: m.value for m in at.metric}["伴走支援の案件数"] == f"{len(exp['table'])}件"
 
 
 def test_session_log_of_the_chosen_engagement(db):

@@ -133,7 +133,7 @@ def test_theme_counts_and_heatmap_equal_sql(db, prefecture):
     metrics = {m.label: m.value for m in at.metric}
     n_cons = _rows(db, "SELECT count(*) FROM consultations WHERE fiscal_year = ? AND prefecture = ?",
                    [fy, prefecture])[0][0]
-    assert metrics["相談記録"] == f"{n_cons:,}件"
+    assert metrics["相談件数"] == f"{n_cons:,}件"
     # one prefecture chosen → theme × municipality with the expected numbers
     cells, hspec = _heatmap(at)
     assert hspec["layout"]["title"]["text"] == f"テーマ × 市区町村（{prefecture}）の件数"
@@ -219,3 +219,19 @@ def test_nothing_matches(db):
     assert not at.exception
     assert any("該当するデータがありません" in i.value for i in at.info)
     assert not at.get("plotly_chart")
+
+
+def test_chosen_theme_label_follows_the_filters(db):
+    """After a filter change the chosen theme's label carries the new count (issue: 58件 kept while the list said 28)."""
+    at = _page().run()
+    fy = _latest_fy(db)
+    exp = expected_counts(db, "茨城県", fy)
+    box = at.selectbox(key="themes_records_theme")
+    # a theme whose count differs once 茨城県 is chosen
+    theme = next(t for t in exp if f"{t}（{exp[t]:,}件）" not in box.options)
+    box.set_value(theme).run()
+    at.multiselect(key="flt_prefectures").set_value(["茨城県"]).run()
+    assert not at.exception
+    box = at.selectbox(key="themes_records_theme")
+    assert box.value == theme
+    assert box.proto.set_value and box.proto.raw_value == f"{theme}（{exp[theme]:,}件）"

@@ -20,7 +20,7 @@ from monitor.exports import (
     CONDITIONS_SHEET, IMAGE_HEIGHT, IMAGE_WIDTH, figure_png, figures_zip, png_size, safe_file_name,
 )
 from monitor.report import (
-    T_COMPANIES, T_EVENTS, T_MONTHLY, T_MUNICIPALITIES, T_SUMMARY, T_THEMES, build_report,
+    T_COMPANIES, T_EVENTS, T_MONTHLY, T_MUNICIPALITIES, T_SUMMARY, T_THEMES, build_report, display_frame,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -220,7 +220,8 @@ def test_exports_equal_the_page(sample_db_env, consortium, monkeypatch):
     # the tables on the page, in order (empty tables are not drawn)
     names = [n for n, df in report.tables().items() if not df.empty]
     shown = [d.value for d in at.dataframe]
-    assert len(shown) == len(names)
+    assert len(shown) == len(names) + 1                     # and 指標の定義, which the exports put on 条件
+    assert shown[-1]["指標"].tolist() == report.definitions["指標"].tolist()
     page = dict(zip(names, shown))
     assert page[T_SUMMARY]["項目"].tolist() == report.tables()[T_SUMMARY]["項目"].tolist()
 
@@ -229,10 +230,17 @@ def test_exports_equal_the_page(sample_db_env, consortium, monkeypatch):
     downloads = {"xlsx": served[f"{stem}.xlsx"](), "csv_zip": served[f"{stem}_csv.zip"]()}
     wb = openpyxl.load_workbook(io.BytesIO(downloads["xlsx"]))
     assert wb.sheetnames[0] == CONDITIONS_SHEET
-    conditions = {r[0]: r[1] for r in wb[CONDITIONS_SHEET].iter_rows(min_row=2, values_only=True)}
+    rows = list(wb[CONDITIONS_SHEET].iter_rows(min_row=2, values_only=True))
+    blank = next(i for i, r in enumerate(rows) if r[0] is None)
+    conditions = {r[0]: r[1] for r in rows[:blank]}
     assert conditions["年度"] == "令和4年度（2022年度）"
     assert conditions["対象"] == (consortium or "事業全体")
-    assert f"コンソーシアム: {consortium or 'すべて'}" in conditions["絞り込み"]
+    assert conditions["絞り込み"] == f"年度: 令和4年度（2022年度）｜対象: {consortium or '事業全体'}"
+    assert conditions["適用していない絞り込み"] == "なし"
+    # 指標の定義 below the 条件: every glossary indicator with its rule
+    assert rows[blank + 1][0] == "指標の定義"
+    defined = {r[0]: r[2] for r in rows[blank + 3:]}
+    assert defined == dict(zip(report.definitions["指標"], report.definitions["定義"]))
     assert conditions["データ基準日"] == "2025年2月28日"
     assert conditions["データの種類"].startswith("サンプルデータ")
     assert conditions["出力日時"]
@@ -273,9 +281,30 @@ def test_narrowing_filters_do_not_change_the_report_and_the_page_says_so(sample_
     narrowed = _run_page(**{"年度": str(FY), "担当ITC": coordinator})
     assert narrowed.multiselect(key="flt_coordinators").value == [coordinator]
     assert [d.value.to_dict() for d in narrowed.dataframe] == [d.value.to_dict() for d in plain.dataframe]
-    captions = " ".join(c.value for c in narrowed.caption)
-    assert "都道府県・期間・支援種別・担当ITCの絞り込みは報告には適用しません" in captions
-    assert "適用しません" not in " ".join(c.value for c in plain.caption)
+    warnings = " ".join(w.value for w in narrowed.warning)
+    assert f"担当ITC: {coordinator} は報告には適用していません" in warnings
+    assert not [w for w in plain.warning if "適用していません" in w.value]
+
+
+def test_print_header_and_conditions_claim_only_what_the_report_applies(sample_db_env, monkeypatch):
+    """報告?年度=2024&都道府県=長野県&print=1 showed 「都道府県: 長野県」 above whole-programme figures."""
+    at = _run_page(**{"年度": "2024", "都道府県": "長野県", "print": "1"})
+    header = "\n".join(m.value for m in at.markdown if "dx-print-header" in m.value or "データ基準日" in m.value)
+    assert "年度: 令和6年度（2024年度）｜対象: 事業全体" in header
+    assert "報告に適用していない絞り込み: 都道府県: 長野県" in header
+    assert "都道府県: 長野県｜" not in header.replace("報告に適用していない絞り込み: 都道府県: 長野県", "")
+    # the figures are the whole programme's, not 長野県's
+    whole = build_report(2024, None).tables()[T_SUMMARY]
+    assert at.table[0].value["実績"].tolist() == display_frame(whole)["実績"].tolist()
+    # the exports' 条件 say the same
+    served = _deferred_downloads(monkeypatch)
+    at = _run_page(**{"年度": "2024", "都道府県": "長野県"})
+    stem = safe_file_name(build_report(2024, None).file_stem())
+    wb = openpyxl.load_workbook(io.BytesIO(served[f"{stem}.xlsx"]()))
+    rows = list(wb[CONDITIONS_SHEET].iter_rows(min_row=2, values_only=True))
+    conditions = {r[0]: r[1] for r in rows[:next(i for i, r in enumerate(rows) if r[0] is None)]}
+    assert conditions["絞り込み"] == "年度: 令和6年度（2024年度）｜対象: 事業全体"
+    assert conditions["適用していない絞り込み"] == "都道府県: 長野県"
 
 
 def test_page_print_layout(sample_db_env):

@@ -45,10 +45,10 @@ CREATE OR REPLACE TEMP MACRO dx_in_filters(fiscal_year, prefecture, consortium, 
 CREATE OR REPLACE TEMP MACRO dx_in_period(d, date_from, date_to) AS
     ((date_from IS NULL OR d >= date_from) AND (date_to IS NULL OR d <= date_to));
 
--- An engagement is in a 期間 its span [span_start, span_end] overlaps. Not started (span_start NULL): in no 期間
--- with an end, unless unstarted_in := true (the 地図 page), then only span_end is checked against date_from.
-CREATE OR REPLACE TEMP MACRO dx_overlaps_period(span_start, span_end, date_from, date_to, unstarted_in := false) AS (
-    (date_to IS NULL OR (unstarted_in AND span_start IS NULL) OR span_start <= date_to)
+-- An engagement is in a 期間 its span [span_start, span_end] overlaps (案件数, data/reference/indicators.csv). Not
+-- started (span_start NULL): in no 期間 with an end.
+CREATE OR REPLACE TEMP MACRO dx_overlaps_period(span_start, span_end, date_from, date_to) AS (
+    (date_to IS NULL OR span_start <= date_to)
     AND (date_from IS NULL OR span_end >= date_from)
 );
 

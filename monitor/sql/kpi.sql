@@ -1,15 +1,19 @@
 -- KPIs against targets: one row for the whole selection (is_total) and one per consortium (consortium NULL and
--- is_total false = records outside any consortium, e.g. municipal support).
---   companies          支援企業数: distinct 企業 clients of engagements 実施中 or 完了
---   sessions           伴走支援 実施回数: sessions dated in the selection
---   planned_sessions   予定回数: planned sessions of engagements in scope, 中止 excluded
---   dx_plans           DX計画書策定数: mart_engagement_progress.is_dx_plan (伴走支援, a dated 計画書) with the
---                      completion date in the 期間
---   seminar_attendees  セミナー参加者数: attendees of events whose kind is a セミナー
---   consultations      相談件数
---   bank_rate          金融機関同行率: sessions with a bank attending / sessions where it is recorded
--- Targets (targets table): for a consortium row its own; for the total the programme-wide row ('') of each year
--- unless 都道府県/コンソーシアム narrow the selection (or no programme-wide row exists), then the sum of the
+-- is_total false = records outside any consortium, e.g. municipal support). Every indicator follows its rule in
+-- data/reference/indicators.csv (the glossary); the ids there name the columns here:
+--   companies                  支援企業数: distinct 企業 clients of the engagements with a session held in the selection
+--   companies_completed / _cancelled   うち完了 / 中止: those of them whose engagement is 完了 / 中止
+--   planned_engagements        予定 N件: engagements 予定 with no session held (not counted as companies)
+--   sessions                   伴走支援 実施回数: sessions in the selection (their own date and 年度)
+--   planned_sessions           伴走支援 予定回数: planned sessions of the engagements counted in companies (中止 too)
+--   dx_plans                   DX計画書策定数 (mart_engagement_progress.is_dx_plan), completion date in the 期間
+--   seminar_attendees          セミナー参加者数
+--   consultations              相談件数
+--   bank_rate                  金融機関同行率
+--   engagements, stalled       案件数, 停滞
+-- A session is in the selection when its date is in the 期間 and in the 年度, and its engagement passes the other
+-- filters. Targets (targets table): for a consortium row its own; for the total the programme-wide row ('') of each
+-- year unless 都道府県/コンソーシアム narrow the selection (or no programme-wide row exists), then the sum of the
 -- consortia in scope. Rates (indicators ending in 率) are averaged, counts summed. Targets are per fiscal year and
 -- are not prorated to a 期間. With 担当ITC chosen there are no targets: they are set for consortia, not for a person.
 WITH p AS (FROM dx_filter_params($fy, $prefectures, $consortia, $date_from, $date_to, $support_types, $coordinators)),
@@ -27,24 +31,38 @@ act AS (   -- daily activity in scope
                         p.fy, p.prefectures, p.consortia, p.support_types, p.coordinators)
       AND dx_in_period(a.date, p.date_from, p.date_to)
 ),
-eng_flags AS (
+held AS (   -- engagements with at least one session in the selection, and how many
+    SELECT m.engagement_id, m.consortium, m.client_name, m.client_type, m.status, m.planned_sessions,
+           count(*) AS sessions
+    FROM sessions AS s
+    JOIN mart_engagement_progress AS m ON m.engagement_id = s.engagement_id, p
+    WHERE dx_in_filters(s.fiscal_year, m.prefecture, m.consortium, m.support_type, m.lead_coordinator,
+                        p.fy, p.prefectures, p.consortia, p.support_types, p.coordinators)
+      AND dx_in_period(s.date, p.date_from, p.date_to)
+    GROUP BY ALL
+),
+held_k AS (
     SELECT
-        eng.*,
-        is_supported_company                                                                       AS counts_as_company,
-        is_dx_plan AND dx_in_period(deliverable_date, p.date_from, p.date_to)                      AS counts_as_plan
-    FROM eng, p
+        grouping(consortium) = 1                                                                AS is_total,
+        consortium,
+        count(DISTINCT client_name) FILTER (WHERE client_type = '企業')                         AS companies,
+        count(DISTINCT client_name) FILTER (WHERE client_type = '企業' AND status = '完了')      AS companies_completed,
+        count(DISTINCT client_name) FILTER (WHERE client_type = '企業' AND status = '中止')      AS companies_cancelled,
+        sum(planned_sessions)                                                                   AS planned_sessions,
+        sum(sessions)                                                                           AS held_sessions
+    FROM held
+    GROUP BY GROUPING SETS ((consortium), ())
 ),
 eng_k AS (
     SELECT
-        grouping(consortium) = 1                                            AS is_total,
-        consortium,
-        count(DISTINCT client_name) FILTER (WHERE counts_as_company)        AS companies,
-        sum(planned_sessions) FILTER (WHERE status IS DISTINCT FROM '中止') AS planned_sessions,
-        count(*) FILTER (WHERE counts_as_plan)                              AS dx_plans,
-        count(*)                                                            AS engagements,
-        count(*) FILTER (WHERE stalled)                                     AS stalled
-    FROM eng_flags
-    GROUP BY GROUPING SETS ((consortium), ())
+        grouping(e.consortium) = 1                                                              AS is_total,
+        e.consortium,
+        count(*) FILTER (WHERE e.is_dx_plan AND dx_in_period(e.deliverable_date, p.date_from, p.date_to)) AS dx_plans,
+        count(*) FILTER (WHERE e.status = '予定' AND e.sessions_done = 0)                       AS planned_engagements,
+        count(*)                                                                                AS engagements,
+        count(*) FILTER (WHERE e.stalled)                                                       AS stalled
+    FROM eng AS e, p
+    GROUP BY GROUPING SETS ((e.consortium), ())
 ),
 act_k AS (
     SELECT
@@ -119,6 +137,8 @@ scopes AS (
     UNION
     SELECT false, consortium FROM eng_k WHERE NOT is_total
     UNION
+    SELECT false, consortium FROM held_k WHERE NOT is_total
+    UNION
     SELECT false, consortium FROM act_k WHERE NOT is_total
     UNION
     SELECT false, consortium FROM tgt WHERE NOT is_total
@@ -126,9 +146,12 @@ scopes AS (
 SELECT
     s.is_total,
     s.consortium,
-    coalesce(e.companies, 0)                      AS companies,
+    coalesce(h.companies, 0)                      AS companies,
+    coalesce(h.companies_completed, 0)            AS companies_completed,
+    coalesce(h.companies_cancelled, 0)            AS companies_cancelled,
+    coalesce(e.planned_engagements, 0)            AS planned_engagements,
     CAST(coalesce(a.sessions, 0) AS BIGINT)       AS sessions,
-    CAST(coalesce(e.planned_sessions, 0) AS BIGINT) AS planned_sessions,
+    CAST(coalesce(h.planned_sessions, 0) AS BIGINT) AS planned_sessions,
     coalesce(e.dx_plans, 0)                       AS dx_plans,
     CAST(coalesce(a.seminar_attendees, 0) AS BIGINT) AS seminar_attendees,
     CAST(coalesce(a.consultations, 0) AS BIGINT)  AS consultations,
@@ -145,6 +168,7 @@ SELECT
     t.target_bank_rate
 FROM scopes AS s
 LEFT JOIN eng_k AS e ON e.is_total = s.is_total AND e.consortium IS NOT DISTINCT FROM s.consortium
+LEFT JOIN held_k AS h ON h.is_total = s.is_total AND h.consortium IS NOT DISTINCT FROM s.consortium
 LEFT JOIN act_k AS a ON a.is_total = s.is_total AND a.consortium IS NOT DISTINCT FROM s.consortium
 LEFT JOIN tgt   AS t ON t.is_total = s.is_total AND t.consortium IS NOT DISTINCT FROM s.consortium
 LEFT JOIN mart_consortia AS mc ON mc.consortium = s.consortium   -- list order: by home prefecture (北海道 … 沖縄)

@@ -11,8 +11,7 @@ eng AS (   -- engagements in scope; an engagement is in a 期間 it overlaps
     FROM mart_engagement_progress AS m, p
     WHERE dx_in_filters(m.fiscal_year, m.prefecture, m.consortium, m.support_type, m.lead_coordinator,
                         p.fy, p.prefectures, p.consortia, p.support_types, p.coordinators)
-      AND dx_overlaps_period(m.span_start, m.span_end, p.date_from, p.date_to,
-                             unstarted_in := true)   -- the map shows not-started engagements too
+      AND dx_overlaps_period(m.span_start, m.span_end, p.date_from, p.date_to)   -- 案件数 as everywhere (indicators.csv)
 )
 SELECT
     e.engagement_id,

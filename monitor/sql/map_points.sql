@@ -1,5 +1,5 @@
 -- One row per municipality with activity in scope, for the 地図 page: engagements (案件数; an engagement is in a
--- 期間 it overlaps, as on the other pages), 伴走支援 sessions (伴走回数) and consultations (相談件数) dated in scope,
+-- 期間 it overlaps, as on the other pages), 伴走支援 sessions (伴走支援 実施回数) and consultations (相談件数) dated in scope,
 -- and which client types (企業 / 自治体) the records there are for. A record without a municipality code is placed
 -- by its prefecture + municipality name; rows whose place is unknown come back with municipality_code / lat NULL.
 WITH p AS (FROM dx_filter_params($fy, $prefectures, $consortia, $date_from, $date_to, $support_types, $coordinators)),
@@ -14,8 +14,7 @@ eng AS (   -- engagements in scope; an engagement is in a 期間 it overlaps
     FROM mart_engagement_progress AS m, p
     WHERE dx_in_filters(m.fiscal_year, m.prefecture, m.consortium, m.support_type, m.lead_coordinator,
                         p.fy, p.prefectures, p.consortia, p.support_types, p.coordinators)
-      AND dx_overlaps_period(m.span_start, m.span_end, p.date_from, p.date_to,
-                             unstarted_in := true)   -- the map shows not-started engagements too
+      AND dx_overlaps_period(m.span_start, m.span_end, p.date_from, p.date_to)   -- 案件数 as everywhere (indicators.csv)
 ),
 eng_m AS (
     SELECT

@@ -1,5 +1,6 @@
--- 報告: the 伴走支援 engagements (companies supported) of one 年度 for one コンソーシアム ($consortium) or the whole
--- programme (NULL): sessions held in the 年度 against planned, bank attendance, the DX計画書 date.
+-- 報告: the engagements counted in 支援企業数 (data/reference/indicators.csv: a session held in the 年度) of one
+-- コンソーシアム ($consortium) or the whole programme (NULL): sessions held in the 年度 against planned, bank
+-- attendance, the DX計画書 date. Their 予定回数 add up to the summary's 伴走支援 予定回数.
 WITH p AS (
     SELECT CAST($fy AS INTEGER) AS fy, CAST($consortium AS VARCHAR) AS consortium
 ),
@@ -17,6 +18,7 @@ SELECT
     m.engagement_id,
     m.consortium,
     m.client_name,
+    m.client_type,
     m.industry,
     m.municipality,
     m.lead_coordinator,
@@ -33,9 +35,8 @@ SELECT
     CASE WHEN m.is_dx_plan THEN m.deliverable_date END AS plan_date
 FROM mart_engagement_progress AS m
 CROSS JOIN p
-LEFT JOIN held AS h ON h.engagement_id = m.engagement_id
+JOIN held AS h ON h.engagement_id = m.engagement_id
 LEFT JOIN mart_consortia AS mc ON mc.consortium = m.consortium   -- list order: by home prefecture (北海道 … 沖縄)
-WHERE dx_in_report(m.fiscal_year, m.consortium, p.fy, p.consortium)
-  AND m.support_type = '伴走支援'
+WHERE (p.consortium IS NULL OR m.consortium = p.consortium)
 ORDER BY m.consortium IS NULL, mc.list_order NULLS LAST, m.consortium, m.start_date NULLS LAST, m.client_name,
          m.engagement_id

@@ -1,15 +1,16 @@
 -- 報告: the 実績 of one 年度 for one コンソーシアム ($consortium) or the whole programme ($consortium NULL), each
--- indicator against its target (targets table). One row per indicator, in report order.
---   seminars            セミナー開催回数: events whose kind is a セミナー
---   seminar_attendees   セミナー参加者数: their attendees
---   companies           支援企業数: distinct 企業 clients of engagements 実施中 or 完了 (or with sessions)
---   planned_sessions    伴走支援 予定回数: planned sessions of 伴走支援 engagements, 中止 excluded
---   sessions            伴走支援 実施回数: 伴走支援 sessions dated in the 年度
---   dx_plans            DX計画書策定数: 伴走支援 engagements whose deliverable names a 計画 and is dated
---   bank_rate           金融機関同行率（%）: sessions with a bank attending / sessions where it is recorded
---   municipalities      支援自治体数: distinct 自治体 clients of engagements 実施中 or 完了 (or with consultations)
+-- indicator against its target (targets table). One row per indicator, in report order. Every indicator follows its
+-- rule in data/reference/indicators.csv (the glossary), the same rules as 概要 (kpi.sql) with the 年度 and 対象 only:
+--   seminars            セミナー開催回数
+--   seminar_attendees   セミナー参加者数
+--   companies           支援企業数: distinct 企業 clients of the engagements with a session held in the 年度
+--   planned_sessions    伴走支援 予定回数: planned sessions of those engagements (中止 too, as recorded)
+--   sessions            伴走支援 実施回数: sessions dated in the 年度
+--   dx_plans            DX計画書策定数 (mart_engagement_progress.is_dx_plan)
+--   bank_rate           金融機関同行率（%）
+--   municipalities      支援自治体数
 --   consultations       相談件数
---   training_attendees  研修受講者数: attendees of 職員研修 and 基礎研修
+--   training_attendees  研修受講者数
 -- Targets: a consortium's own rows; for the whole programme the programme-wide row ('') of an indicator, or the
 -- sum of the consortia's rows when there is none. A 金融機関同行率 target above 1 is a percentage, else a ratio.
 WITH p AS (
@@ -24,7 +25,12 @@ ses AS (
     SELECT s.*
     FROM sessions AS s
     JOIN engagements AS e ON e.engagement_id = s.engagement_id, p
-    WHERE dx_in_report(s.fiscal_year, e.consortium, p.fy, p.consortium) AND e.support_type = '伴走支援'
+    WHERE dx_in_report(s.fiscal_year, e.consortium, p.fy, p.consortium)
+),
+held AS (   -- engagements with a session held in the 年度
+    SELECT m.engagement_id, m.client_name, m.client_type, m.planned_sessions
+    FROM mart_engagement_progress AS m
+    WHERE m.engagement_id IN (SELECT engagement_id FROM ses)
 ),
 ev AS (
     SELECT v.*
@@ -50,12 +56,10 @@ actual AS (
            CAST((SELECT coalesce(sum(attendees), 0) FROM ev WHERE kind LIKE '%セミナー%') AS DOUBLE)
     UNION ALL
     SELECT 3, '伴走支援', '支援企業数', '社', '支援企業数',
-           CAST((SELECT count(DISTINCT client_name) FROM eng
-                 WHERE is_supported_company) AS DOUBLE)
+           CAST((SELECT count(DISTINCT client_name) FROM held WHERE client_type = '企業') AS DOUBLE)
     UNION ALL
     SELECT 4, '伴走支援', '伴走支援 予定回数', '回', NULL,
-           CAST((SELECT coalesce(sum(planned_sessions), 0) FROM eng
-                 WHERE support_type = '伴走支援' AND status IS DISTINCT FROM '中止') AS DOUBLE)
+           CAST((SELECT coalesce(sum(planned_sessions), 0) FROM held) AS DOUBLE)
     UNION ALL
     SELECT 5, '伴走支援', '伴走支援 実施回数', '回', '伴走回数',
            CAST((SELECT count(*) FROM ses) AS DOUBLE)

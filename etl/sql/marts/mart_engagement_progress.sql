@@ -1,7 +1,6 @@
 -- One row per engagement: sessions done of planned, the current stage (highest stage reached), the last session,
 -- days since it relative to the data's as-of date, the stalled flag, bank attendance.
--- stalled = status 実施中, sessions planned or held, and no session (with none yet: no start) for more than 30 days
--- before the as-of date.
+-- 停滞 / 経過日数 / データ基準日: data/reference/indicators.csv (the rules themselves: etl/sql/rules.sql).
 WITH as_of AS (
     SELECT coalesce(
         (SELECT try_cast(value AS DATE) FROM meta WHERE key = 'data_as_of'),
@@ -59,10 +58,8 @@ SELECT
     j.status,
     j.deliverable,
     j.deliverable_date,
-    -- the two programme indicators defined here once, for 概要 and 報告 alike:
-    -- 支援企業数 counts 企業 clients under way or done; DX計画書策定数 counts 伴走支援 plans with a completion date
-    (j.client_type = '企業' AND (j.status IN ('実施中', '完了') OR (j.status IS NULL AND j.sessions_done > 0)))
-                                                                  AS is_supported_company,
+    -- DX計画書策定数 (data/reference/indicators.csv dx_plans), for 概要 and 報告 alike: a 伴走支援 engagement whose
+    -- deliverable names a 計画 and has a completion date (the reader checks that date against the selection)
     (j.support_type = '伴走支援' AND j.deliverable LIKE '%計画%' AND j.deliverable_date IS NOT NULL)
                                                                   AS is_dx_plan,
     j.sessions_done,
@@ -72,19 +69,15 @@ SELECT
     j.current_stage_no,
     st.stage                                                      AS current_stage,
     j.as_of_date,
-    date_diff('day', j.last_session_date, j.as_of_date)           AS days_since_last_session,
-    coalesce(
-        j.status = '実施中'
-        AND (j.planned_resolved > 0 OR j.sessions_done > 0)
-        AND date_diff('day', coalesce(j.last_session_date, j.start_date), j.as_of_date) > 30,
-        false
-    )                                                             AS stalled,
+    dx_days_since(j.last_session_date, j.as_of_date)              AS days_since_last_session,
+    dx_is_stalled(j.status, j.planned_resolved, j.sessions_done, j.last_session_date, j.start_date, j.as_of_date)
+                                                                  AS stalled,
     j.bank_sessions,
     j.bank_known_sessions,
     CASE WHEN j.bank_known_sessions > 0 THEN j.bank_sessions / j.bank_known_sessions END AS bank_rate,
     j.total_minutes,
     -- the engagement's span, used by the 期間 filter (an engagement is in a period it overlaps)
     coalesce(j.start_date, j.first_session_date)                  AS span_start,
-    greatest(coalesce(j.end_date, j.as_of_date), coalesce(j.last_session_date, j.end_date, j.as_of_date)) AS span_end
+    dx_span_end(j.end_date, j.last_session_date, j.as_of_date)    AS span_end
 FROM joined AS j
 LEFT JOIN stages AS st ON st.stage_no = j.current_stage_no
