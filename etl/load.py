@@ -422,7 +422,8 @@ def _new_version(db: Path, copy: bool, entry: dict | None = None):
         _stage_hook("copied")
         yield tmp
         entry = entry if entry is not None else versions.new_entry("write")
-        entry.setdefault("id", versions.next_id(db))
+        if "id" not in entry:      # a load set it (its load_id); next_id opens the database, so only when needed
+            entry["id"] = versions.next_id(db)
         entry["counts"] = versions.table_counts(tmp)
         _fsync(tmp)
         _stage_hook("before_replace")
