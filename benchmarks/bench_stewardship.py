@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
                      "each a whole former database file"])
         body = "\n".join([
             f"{args.sessions:,} sessions; freshness summary: {len(df)} groups.", "",
-            table(["step", "time", "note"], rows), "",
+            table(["step", "time (s)", "note"], rows), "",
             "Keeping a version is a hard link (no copy); its disk cost comes later, as the kept files stop being "
             "the database: up to DX_KEEP_VERSIONS (10) former database files."])
         print(body)
