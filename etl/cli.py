@@ -9,7 +9,8 @@ from pathlib import Path
 from .kinds import KINDS
 from .paths import db_path
 
-COMMANDS = ("load", "check", "sample", "rebuild", "template", "generate", "report", "alerts")
+COMMANDS = ("load", "check", "sample", "rebuild", "template", "generate", "report", "alerts", "history", "undo",
+            "backup", "withdraw")
 
 
 def _progress(start: float):
@@ -26,6 +27,7 @@ def print_report(report, out=None, max_problems: int = 50) -> None:
     for t in report.tables:
         where = t.file_name + (f" [{t.sheet}]" if t.sheet else "")
         extra = f"、重複 {t.rows_duplicate:,}" if t.rows_duplicate else ""
+        extra += f"、取り下げ（削除の印） {t.rows_withdrawn:,}" if t.rows_withdrawn else ""
         print(f"{where}: {KINDS[t.kind].label}（{t.kind}） 読込 {t.rows_read:,} 行 → 有効 {t.rows_valid:,}、"
               f"不合格 {t.rows_rejected:,}{extra}", file=out)
     errors = report.errors
@@ -86,9 +88,29 @@ def main(argv: list[str] | None = None) -> int:
                    help="データ基準日を指定する（例: 2024-03-31、令和6年3月31日。省略時は取込日までに実施した活動の最新日）")
 
     p = sub.add_parser("check", help="検証だけを行い、何も書き込まない")
-    p.add_argument("paths", nargs="+", type=Path)
+    p.add_argument("paths", nargs="*", type=Path)
     p.add_argument("--db", help="照合に使うデータベース（既定: DX_DB_PATH か data/dx.duckdb）")
     p.add_argument("--as-of", dest="as_of", metavar="DATE", help="取込時に指定するデータ基準日（その日より後の記録を注意として示す）")
+    p.add_argument("--summary", action="store_true",
+                   help="コンソーシアムごとのデータの鮮度と欠損を表示する（ファイルなしでも可）")
+
+    p = sub.add_parser("history", help="変更の履歴（取込・取消・取り下げ…）と元に戻せる版を表示する")
+    p.add_argument("--db")
+
+    p = sub.add_parser("undo", help="指定した変更（既定: 最新）の前の状態に戻す（この取消も履歴に残り、元に戻せる）")
+    p.add_argument("load_id", nargs="?", type=int, help="履歴の番号（python -m etl history）")
+    p.add_argument("--db")
+
+    p = sub.add_parser("backup", help="表示中でも一貫したデータベースの複製を書き出す")
+    p.add_argument("out", type=Path)
+    p.add_argument("--db")
+
+    p = sub.add_parser("withdraw", help="誤って取り込んだ記録を取り下げる（履歴に残り、元に戻せる）")
+    p.add_argument("--kind", required=True, choices=list(KINDS), help="記録の種類")
+    p.add_argument("--id", action="append", required=True, dest="ids",
+                   help="取り下げる記録の ID（複数可）。sessions は 案件ID:回、targets は 年度:コンソーシアム:指標")
+    p.add_argument("--with-sessions", action="store_true", help="支援案件の伴走記録も一緒に取り下げる")
+    p.add_argument("--db")
 
     p = sub.add_parser("sample", help="data/sample/ のサンプル事業からデータベースを作り直す")
     p.add_argument("--db")
@@ -149,6 +171,15 @@ def main(argv: list[str] | None = None) -> int:
     from .extract import iter_input_files
     from .load import DatabaseUnreadable, LoadBusy, WriteFailed, build_sample_database, check_files, load_files
     db = db_path(getattr(args, "db", None))
+    if args.command in ("history", "undo", "backup", "withdraw"):
+        from .stewardship_cli import run
+        return run(args, db)
+    if args.command == "check" and not args.paths:
+        if not args.summary:
+            print("検証するファイルかフォルダを指定してください（データベースの要約だけなら --summary）", file=sys.stderr)
+            return 2
+        from .stewardship_cli import print_summary
+        return print_summary(db)
     as_of = None
     if getattr(args, "as_of", None) is not None:
         from .macros import parse_date
@@ -208,6 +239,11 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     print_report(report)
+    if args.command == "check" and args.summary and report.exit_code != 2:
+        from .stewardship_cli import print_summary
+        code = print_summary(db, required=False)
+        if code:
+            return code
     if report.loaded:
         print(f"データベース: {db}（{time.monotonic() - start:.1f} 秒）")
     return report.exit_code

@@ -329,9 +329,11 @@ def cell_text(value: object) -> str | None:
 
 
 def choose_kind(name: str, headers: list[object]) -> Kind | None:
-    """Kind from the file or sheet name when its required headers are there, else from the headers."""
+    """Kind from the file or sheet name when its required headers are there (or, for a file of withdrawals, its key
+    and 削除), else from the headers."""
     by_name = kind_from_name(name)
-    if by_name is not None and set(by_name.required) <= set(match_headers(by_name, headers).values()):
+    found = set(match_headers(by_name, headers).values()) if by_name is not None else set()
+    if by_name is not None and (set(by_name.required) <= found or {*by_name.key, "withdraw"} <= found):
         return by_name
     return kind_from_headers(headers)
 

@@ -160,7 +160,8 @@ def _person(pref_code: str, idx: str, seed: int) -> str:
 
 def _copy(con, select_sql: str, kind: str, path: Path, order_by: str) -> None:
     """COPY the kind's columns (Japanese headers) of select_sql, in a total order, to a CSV file."""
-    cols = ", ".join(f'{c.name} AS "{c.label}"' for c in KINDS[kind].columns)
+    # 削除 (withdraw) is for corrections: generated files withdraw nothing
+    cols = ", ".join(f'{c.name} AS "{c.label}"' for c in KINDS[kind].columns if c.name != "withdraw")
     con.execute(f"COPY (SELECT {cols} FROM ({select_sql}) ORDER BY {order_by}) TO '{path.as_posix()}' "
                 "(HEADER, DELIMITER ',')")
 

@@ -61,6 +61,8 @@ def _target_indicators() -> tuple[str, ...]:
 INDICATORS = _target_indicators()
 
 C = Column
+# every kind: a row marked 削除 removes the stored record with its key instead of loading (etl/withdraw.py)
+WITHDRAW = C("withdraw", "削除", ("削除", "取下げ", "取り下げ"), "bool")
 
 ENGAGEMENTS = Kind(
     "engagements", "支援案件", ("engagements", "engagement", "支援案件", "案件"),
@@ -83,6 +85,7 @@ ENGAGEMENTS = Kind(
         C("status", "状況", ("状況", "ステータス"), choices=STATUSES),
         C("deliverable", "成果物", ("成果物",)),
         C("deliverable_date", "成果物完成日", ("成果物完成日",), "date"),
+        WITHDRAW,
     ),
     key=("engagement_id",),
 )
@@ -100,6 +103,7 @@ SESSIONS = Kind(
         C("attendees", "参加人数", ("参加人数", "参加者数"), "int"),
         C("themes", "テーマ", ("テーマ", "議題"), "list"),
         C("notes", "メモ", ("メモ", "内容", "備考")),
+        WITHDRAW,
     ),
     key=("engagement_id", "session_no"),
 )
@@ -120,6 +124,7 @@ CONSULTATIONS = Kind(
         C("coordinator", "対応ITC", ("対応ITC",)),
         C("engagement_id", "案件ID", ("案件ID",)),
         C("summary", "概要", ("概要", "内容")),
+        WITHDRAW,
     ),
     key=("consultation_id",),
 )
@@ -137,6 +142,7 @@ EVENTS = Kind(
         C("attendees", "参加者数", ("参加者数",), "int"),
         C("companies", "参加企業数", ("参加企業数",), "int"),
         C("applicants", "申込者数", ("申込者数",), "int"),
+        WITHDRAW,
     ),
     key=("event_id",),
 )
@@ -148,6 +154,7 @@ TARGETS = Kind(
         C("consortium", "コンソーシアム", ("コンソーシアム",)),
         C("indicator", "指標", ("指標",), required=True, choices=INDICATORS),
         C("target", "目標値", ("目標値",), "number", required=True),
+        WITHDRAW,
     ),
     key=("fiscal_year", "consortium", "indicator"),
 )

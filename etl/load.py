@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import json
+import logging
 import os
 import shutil
 import time
@@ -21,6 +22,7 @@ from typing import Callable, Iterable
 import duckdb
 
 from .dbfile import database_problem
+from . import freshness, versions, withdraw
 from .extract import Extractor, FileResult, RawTable, iter_input_files
 from .kinds import KINDS, LOAD_ORDER
 from .macros import install_macros
@@ -97,6 +99,7 @@ class TableSummary:
     rows_new: int = 0
     rows_updated: int = 0
     rows_unchanged: int = 0
+    rows_withdrawn: int = 0    # marked 削除: the stored record with that key is removed, nothing loaded
 
 
 @dataclass
@@ -313,6 +316,7 @@ class Batch:
         sources = {i: t.file_name + (f" [{t.sheet}]" if t.sheet else "") for i, t in enumerate(self.raw_tables)}
         validate(self.con, self.kinds, {k: self.stored_columns(k) for k in self.kinds}, sources)
         self._cell_problems()
+        self.report.notes.extend(withdraw.mark_rows(self.con, self.kinds, self.db, self.keeps_existing))
         # rows that load: no error; of identical duplicates, the first copy
         self.con.execute("""CREATE OR REPLACE TEMP TABLE rejected AS
             SELECT DISTINCT kind, _src, _row FROM problems WHERE severity = 'error'""")
@@ -324,11 +328,14 @@ class Batch:
             counts = self.con.execute(f"""
                 SELECT (SELECT count(*) FROM rejected WHERE kind = $k AND _src = $s),
                        (SELECT count(*) FROM skipped WHERE kind = $k AND _src = $s
+                          AND (_src, _row) NOT IN (SELECT (_src, _row) FROM rejected WHERE kind = $k)),
+                       (SELECT count(*) FROM withdrawn WHERE kind = $k AND _src = $s
                           AND (_src, _row) NOT IN (SELECT (_src, _row) FROM rejected WHERE kind = $k))""",
                 {"k": t.kind.name, "s": src}).fetchall()[0]
             self.report.tables.append(TableSummary(
                 t.file_name, t.sheet, t.kind.name, t.sha256, t.rows,
-                rows_valid=t.rows - counts[0] - counts[1], rows_rejected=counts[0], rows_duplicate=counts[1]))
+                rows_valid=t.rows - counts[0] - counts[1] - counts[2], rows_rejected=counts[0],
+                rows_duplicate=counts[1], rows_withdrawn=counts[2]))
         for kind, src, row, column, value, reason, severity, n, shown in self.con.execute(
                 "SELECT kind, _src, _row, column_name, value, reason, severity, NULL, '' FROM problems "
                 "UNION ALL SELECT * FROM grouped_problems "
@@ -372,8 +379,10 @@ class Batch:
                                  WHERE c.kind = ?""", [name])
 
     # ── writing ────────────────────────────────────────────────────────────────
-    def write(self, accept_valid: bool = False, fresh: bool = False, is_sample: bool = False) -> BatchReport:
-        """Apply the batch to the database atomically; without accept_valid any error writes nothing."""
+    def write(self, accept_valid: bool = False, fresh: bool = False, is_sample: bool = False,
+              who: str | None = None) -> BatchReport:
+        """Apply the batch to the database atomically; without accept_valid any error writes nothing. The replaced
+        file is kept as a version and the load logged (etl.versions), ``who`` (default: the OS user) with it."""
         report = self.report
         if report.unreadable or (report.errors and not accept_valid):
             return report
@@ -385,8 +394,11 @@ class Batch:
                     self.progress("データベースを複製中")
                 elif self.db.exists() and not fresh and not is_sample:
                     report.notes.append("サンプルデータを外し、取り込んだ記録だけのデータベースにしました")
-                with _new_version(self.db, copy=not start_empty) as tmp:
-                    self._apply(tmp, is_sample)
+                entry = versions.new_entry("sample" if is_sample else "load", who,
+                                           files=[f.file_name for f in report.files], fresh=bool(fresh))
+                with _new_version(self.db, copy=not start_empty, entry=entry) as tmp:
+                    entry["id"] = self._apply(tmp, is_sample)
+                    entry["tables"] = versions.load_tables(tmp, entry["id"])
                 _stage_hook("replaced")
         except (OSError, MemoryError, duckdb.IOException, duckdb.PermissionException, duckdb.FatalException,
                 duckdb.OutOfMemoryException) as e:
@@ -395,7 +407,7 @@ class Batch:
         report.loaded = True
         return report
 
-    def _apply(self, tmp: Path, is_sample: bool) -> None:
+    def _apply(self, tmp: Path, is_sample: bool) -> int:
         con = self.con
         con.execute("ATTACH ? AS target", [str(tmp)])
         try:
@@ -403,7 +415,9 @@ class Batch:
             con.execute(SCHEMA_SQL)
             load_reference(con)
             con.execute("USE memory")
-            load_id = con.execute("SELECT nextval('target.main.load_id_seq')").fetchall()[0][0]
+            # ids go on across undos (an undone file's sequence is behind the history's): the larger of both
+            load_id = max(con.execute("SELECT nextval('target.main.load_id_seq')").fetchall()[0][0],
+                          versions.next_id(self.db))
             now = dt.datetime.now().replace(microsecond=0)
             self._write_sources(con)
             for name in self.kinds:
@@ -413,22 +427,29 @@ class Batch:
                 key_match = " AND ".join(f't."{k}" = s."{k}"' for k in kind.key)
                 # the rows that load: all staged rows unless some are rejected or skipped (then a filtered copy)
                 left_out = con.execute(
-                    "SELECT (SELECT count(*) FROM rejected WHERE kind = $k) + (SELECT count(*) FROM skipped WHERE kind = $k)",
+                    "SELECT (SELECT count(*) FROM rejected WHERE kind = $k) + (SELECT count(*) FROM skipped WHERE kind = $k)"
+                    " + (SELECT count(*) FROM withdrawn WHERE kind = $k)",
                     {"k": name}).fetchall()[0][0]
                 source = f"stg_{name}"
                 if left_out:
                     source = f"load_{name}"
                     con.execute(f"""CREATE OR REPLACE TEMP TABLE load_{name} AS SELECT s.* FROM stg_{name} s
                         WHERE (s._src, s._row) NOT IN (SELECT (_src, _row) FROM rejected WHERE kind = '{name}')
-                          AND (s._src, s._row) NOT IN (SELECT (_src, _row) FROM skipped WHERE kind = '{name}')""")
+                          AND (s._src, s._row) NOT IN (SELECT (_src, _row) FROM skipped WHERE kind = '{name}')
+                          AND (s._src, s._row) NOT IN (SELECT (_src, _row) FROM withdrawn WHERE kind = '{name}')""")
                 # rows whose key is already stored are replaced; an empty table (a fresh database) has none
                 if con.execute(f"SELECT EXISTS (SELECT 1 FROM target.main.{name})").fetchall()[0][0]:
                     self._count_changes(con, name, source, cols, key_match)
                     con.execute(f"DELETE FROM target.main.{name} t WHERE EXISTS (SELECT 1 FROM {source} s WHERE {key_match})")
+                    # rows marked 削除 (not rejected): their stored record goes and nothing takes its place
+                    con.execute(f"""DELETE FROM target.main.{name} t WHERE EXISTS (SELECT 1 FROM stg_{name} s
+                        JOIN withdrawn w ON w.kind = '{name}' AND w._src = s._src AND w._row = s._row
+                        WHERE {key_match} AND (s._src, s._row) NOT IN (SELECT (_src, _row) FROM rejected WHERE kind = '{name}'))""")
                 col_list = ", ".join(f'"{c}"' for c in cols)
                 con.execute(f"""INSERT INTO target.main.{name} ({col_list}, source_file, source_sheet, source_row)
                     SELECT {", ".join(f's."{c}"' for c in cols)}, src.file_name, src.sheet, s._row
                     FROM {source} s JOIN batch_sources src ON src._src = s._src""")
+                freshness.record_load_groups(con, load_id, name, source)
             con.execute("""INSERT INTO target.main.rejected_rows
                 SELECT ?, src.file_name, src.sheet, p._row, p.kind, p.column_name, p.value, p.reason, NULL
                 FROM problems p JOIN batch_sources src ON src._src = p._src WHERE p.severity = 'error'""", [load_id])
@@ -465,6 +486,7 @@ class Batch:
         finally:
             con.execute("USE memory")
             con.execute("DETACH target")
+        return load_id
 
     def _count_changes(self, con, name: str, source: str, cols: list[str], key_match: str) -> None:
         """Of the rows about to be written, per source table: how many replace a stored row with other content
@@ -518,11 +540,12 @@ ACTIVITY_MAX = """SELECT max(d) AS d FROM (
 
 
 @contextmanager
-def _new_version(db: Path, copy: bool):
+def _new_version(db: Path, copy: bool, entry: dict | None = None):
     """The next version of ``db``, written as a temp file next to it: a copy of ``db`` (``copy``) or a new file. The
     body writes it; then it is fsynced and os.replace()d over ``db``, so readers see the old file or the new one,
     never a half-written one. On any failure the temp file goes and ``db`` is as it was. Call holding the writer
-    lock."""
+    lock. The replaced file is kept (a hard link) and ``entry`` (etl.versions.new_entry; the body may set its id)
+    appended to the history."""
     # a symlinked database path: the new version replaces the link's target, so the link keeps pointing at it
     db = Path(os.path.realpath(db))
     # temp copies left by a load that was killed: nobody else holds the lock, so nobody uses them
@@ -534,14 +557,28 @@ def _new_version(db: Path, copy: bool):
             shutil.copyfile(db, tmp)
         _stage_hook("copied")
         yield tmp
+        entry = entry if entry is not None else versions.new_entry("write")
+        if "id" not in entry:      # a load set it (its load_id); next_id opens the database, so only when needed
+            entry["id"] = versions.next_id(db)
+        entry["counts"] = versions.table_counts(tmp)
         _fsync(tmp)
         _stage_hook("before_replace")
-        os.replace(tmp, db)
+        kept = versions.keep_current(db, entry["id"])
+        try:
+            os.replace(tmp, db)
+        except BaseException:
+            if kept:
+                kept.unlink(missing_ok=True)
+            raise
         _fsync_dir(db.parent)
     except BaseException:
         tmp.unlink(missing_ok=True)
         Path(f"{tmp}.wal").unlink(missing_ok=True)
         raise
+    try:
+        versions.record(db, entry, kept)
+    except OSError as e:    # the new version is in place: a log that cannot be written must not undo the load
+        logging.getLogger(__name__).warning("履歴を書き込めませんでした: %s", e)
 
 
 def _remove_stale_temp_files(db: Path) -> list[Path]:
@@ -571,6 +608,17 @@ def _stage_hook(stage: str) -> None:
     deadline = time.monotonic() + float(os.environ.get("DX_LOAD_PAUSE_MAX", "120"))
     while marker_path.exists() and time.monotonic() < deadline:
         time.sleep(0.02)
+
+def set_data_as_of(con) -> None:
+    """meta.data_as_of on the connection's current database after a withdrawal: a date the steward stated stays;
+    otherwise the latest activity that took place by today (data/reference/indicators.csv データ基準日)."""
+    stated = con.execute("SELECT value FROM meta WHERE key = 'data_as_of_source'").fetchall()
+    if stated and stated[0][0] == "stated":
+        return
+    as_of = con.execute(ACTIVITY_MAX.format(db=""), {"today": dt.date.today()}).fetchall()[0][0]
+    con.execute("INSERT OR REPLACE INTO meta VALUES ('data_as_of', ?), ('data_as_of_source', 'activity')",
+                [as_of.isoformat() if as_of else None])
+
 
 def _is_sample_db(db: Path) -> bool:
     con = duckdb.connect()
@@ -624,12 +672,13 @@ def writer_lock(db: Path, wait: float | None = None):
 def load_files(paths: Iterable[Path], db: Path | None = None, accept_valid: bool = False,
                fresh: bool = False, is_sample: bool = False, names: dict[Path, str] | None = None,
                progress: Callable[[str], None] | None = None, marts_dir: Path | None = None,
-               as_of: dt.date | None = None) -> BatchReport:
-    """Validate and load; `as_of` states the データ基準日 (else the latest activity up to today)."""
+               as_of: dt.date | None = None, who: str | None = None) -> BatchReport:
+    """Validate and load; `as_of` states the データ基準日 (else the latest activity up to today), `who` is recorded
+    in the history (etl/versions.py)."""
     batch = Batch(paths, db, names=names, progress=progress, fresh=fresh or is_sample, marts_dir=marts_dir,
                   as_of=as_of)
     try:
-        return batch.write(accept_valid=accept_valid, fresh=fresh, is_sample=is_sample)
+        return batch.write(accept_valid=accept_valid, fresh=fresh, is_sample=is_sample, who=who)
     finally:
         batch.close()
 
@@ -646,14 +695,15 @@ def marts_outdated(db: Path | None = None) -> bool:
     return not rows or rows[0][0] != marts_fingerprint()
 
 
-def rebuild_marts(db: Path | None = None, progress: Callable[[str], None] | None = None) -> list[str]:
+def rebuild_marts(db: Path | None = None, progress: Callable[[str], None] | None = None,
+                  who: str | None = None) -> list[str]:
     """Rebuild the marts of an existing database from the records it holds (after an update changed
     etl/sql/marts), atomically like a load: a copy is rebuilt and replaces the file; the records are not touched."""
     db = Path(db) if db else default_db_path()
     if not db.exists():
         raise FileNotFoundError(f"データベースがありません: {db}")
     progress = progress or (lambda msg: None)
-    with writer_lock(db), _new_version(db, copy=True) as tmp:
+    with writer_lock(db), _new_version(db, copy=True, entry=versions.new_entry("rebuild", who)) as tmp:
         con = duckdb.connect(str(tmp))
         try:
             install_macros(con)

@@ -27,6 +27,8 @@ STAGED_NAME = {
     ("engagements", "planned_sessions"): "planned_sessions_given",
     ("sessions", "stage"): None, ("sessions", "themes"): None, ("sessions", "coordinators"): None,
     ("consultations", "consultation_id"): None, ("consultations", "theme"): None,
+    # 削除 is not staged; etl/withdraw.py checks it
+    **{(k, "withdraw"): None for k in ("engagements", "sessions", "consultations", "events", "targets")},
 }
 
 _ERA_BASE = {"令和": 2018, "r": 2018, "平成": 1988, "h": 1988, "昭和": 1925, "s": 1925}

@@ -29,6 +29,7 @@ from typing import Callable, Iterable
 
 import pandas as pd
 
+from etl import freshness, versions
 from etl.kinds import KINDS, LOAD_ORDER
 from etl.load import Batch, BatchReport, change_text, load_files
 from etl.macros import parse_date
@@ -67,7 +68,8 @@ class Validation:
 
     @property
     def can_load(self) -> bool:
-        return not self.report.unreadable and self.rows_to_load > 0
+        withdrawn = sum(t.rows_withdrawn for t in self.report.tables)   # rows marked 削除 are a change too
+        return not self.report.unreadable and self.rows_to_load + withdrawn > 0
 
     def discard(self) -> None:
         self.uploads = []
@@ -277,10 +279,10 @@ def load_validated(validation: Validation, db: Path | None = None,
 def summary_frame(report: BatchReport, file_name: str | None = None) -> pd.DataFrame:
     rows = [{"ファイル": t.file_name, "シート": t.sheet or "", "記録の種類": KINDS[t.kind].label,
              "読込行数": t.rows_read, "取込予定": t.rows_valid, "不合格": t.rows_rejected,
-             "重複（1件として取込）": t.rows_duplicate}
+             "重複（1件として取込）": t.rows_duplicate, "取り下げ（削除）": t.rows_withdrawn}
             for t in report.tables if file_name is None or t.file_name == file_name]
     return pd.DataFrame(rows, columns=["ファイル", "シート", "記録の種類", "読込行数", "取込予定", "不合格",
-                                       "重複（1件として取込）"])
+                                       "重複（1件として取込）", "取り下げ（削除）"])
 
 
 def problems_frame(report: BatchReport, file_name: str | None = None) -> pd.DataFrame:
@@ -329,6 +331,9 @@ def result_lines(report: BatchReport) -> list[str]:
     totals = report.rows_by_kind()
     changes = report.changes_by_kind()
     lines = [f"{KINDS[k].label}: {n:,} 行を取り込みました（{change_text(*changes[k])}）" for k, n in totals.items()]
+    withdrawn = sum(t.rows_withdrawn for t in report.tables)
+    if withdrawn:
+        lines.append(f"「削除」の印のある {withdrawn:,} 行の記録を取り下げました")
     rejected = sum(t.rows_rejected for t in report.tables)
     if rejected:
         lines.append(f"不合格の {rejected:,} 行は取り込んでいません（下の「不合格の行」から修正用の Excel を取得できます）")
@@ -452,3 +457,65 @@ def template_bytes() -> bytes:
     with tempfile.TemporaryDirectory(prefix="dx-template-") as d:
         path = write_template(Path(d) / "入力テンプレート.xlsx")
         return path.read_bytes()
+
+
+# ── versions, undo and freshness (etl.versions, etl.freshness) ─────────────────────
+
+def change_history(db: Path | None = None) -> pd.DataFrame:
+    """Every write the history log holds (loads, undos, withdrawals…), newest first."""
+    cols = ["番号", "日時", "実行者", "操作", "内容", "件数（変更後）", "元に戻す"]
+    p = resolve_path(db)
+    entries = versions.read_log(p)
+    undone = {i: e["id"] for e in entries if e.get("action") == "undo"
+              for i in [e.get("undoes"), *e.get("also_undone", [])]}
+    rows = []
+    for e in reversed(entries):
+        if e.get("action") == "undo":
+            what = f"{e.get('undone', e.get('undoes'))} を取り消し"
+        elif e.get("action") == "withdraw":
+            what = f"{KINDS[e['kind']].label}: " + "、".join(e.get("ids") or [])
+        else:
+            what = "、".join(e.get("files") or [])
+        if e["id"] in undone:
+            what += f"（取消済み: {undone[e['id']]}）"
+        counts = "、".join(f"{KINDS[k].label} {n:,}" for k, n in (e.get("counts") or {}).items() if k in KINDS)
+        rows.append({"番号": e["id"], "日時": str(e.get("at", "")).replace("T", " "), "実行者": e.get("who", ""),
+                     "操作": versions.ACTION_LABEL.get(e.get("action"), e.get("action")), "内容": what,
+                     "件数（変更後）": counts,
+                     "元に戻す": "可" if versions.available(p, e) else ("版なし" if not e.get("version") else "版は削除済み")})
+    return pd.DataFrame(rows, columns=cols)
+
+
+def latest_change(db: Path | None = None) -> dict | None:
+    """The newest history entry, when its replaced version is still kept (what the page offers to undo)."""
+    p = resolve_path(db)
+    entry = versions.find(p, None)
+    return entry if entry and versions.available(p, entry) else None
+
+
+def undo_change(entry_id: int, db: Path | None = None) -> dict:
+    """Undo one history entry as the page's user (etl.versions.undo: atomic, itself undoable)."""
+    return versions.undo(resolve_path(db), entry_id, who=versions.PAGE_ACTOR)
+
+
+def freshness_table(db: Path | None = None, allowed: tuple[str, ...] | None = None,
+                    today=None) -> tuple[pd.DataFrame, str]:
+    """「データの鮮度と欠損」: the display table and its caption; under DX_ALLOWED_PREFECTURES only the groups of the
+    allowed prefectures."""
+    p = resolve_path(db)
+    if not p.exists():
+        return freshness.display_frame(freshness_empty()), ""
+    con = connect_readonly(p)
+    try:
+        df = freshness.freshness(con, today=today)
+    finally:
+        con.close()
+    if allowed is not None:
+        df = df[df["prefecture"].isin(allowed)]
+    return freshness.display_frame(df), freshness.caption(df)
+
+
+def freshness_empty() -> pd.DataFrame:
+    return pd.DataFrame(columns=["group_name", "prefecture", "last_upload", "latest_record", "days_since", "stale",
+                                 "missing_months", "missing_month_names", "sessions", "no_stage", "no_bank",
+                                 "no_duration", "consultations", "no_theme", "fiscal_year"])

@@ -66,7 +66,9 @@ def run(job: dict) -> dict:
             finally:
                 batch.close()
             return {"ok": True, "report": report_dict(batch.report), "pending": frames_dict(pending)}
-        report = load_files(list(names), db, accept_valid=True, names=names, progress=_progress, as_of=as_of)
+        from etl.versions import PAGE_ACTOR
+        report = load_files(list(names), db, accept_valid=True, names=names, progress=_progress, as_of=as_of,
+                            who=PAGE_ACTOR)
         return {"ok": True, "report": report_dict(report)}
     except LoadBusy as e:
         return {"ok": False, "error": "busy", "message": str(e)}

@@ -3,7 +3,8 @@ below, the load history, the rejected rows as .xlsx and the input template. The 
 through etl.load (a copy of the database swapped in atomically). Logic: monitor/intake.py."""
 import streamlit as st
 
-from etl.load import LoadBusy
+from etl.load import DatabaseUnreadable, LoadBusy
+from etl.versions import Refused
 from monitor import intake, ui
 from monitor.db import meta, resolve_path
 from monitor.queries import data_as_of
@@ -21,6 +22,9 @@ KEY_REJECTED_DOWNLOAD = "intake_rejected_download"
 KEY_TEMPLATE_DOWNLOAD = "intake_template_download"
 STATE_VALIDATION = "_intake_validation"
 STATE_DONE = "_intake_done"          # (signature, outcome message lines, kind) of the last loaded / cancelled upload
+KEY_UNDO = "intake_undo"
+KEY_UNDO_CONFIRM = "intake_undo_confirm"   # + the entry's id, so a new latest change starts unconfirmed
+STATE_UNDONE = "_intake_undone"      # message of the last undo, shown once after the rerun
 
 ui.page_setup("データ取込")
 intake.sweep_once()
@@ -103,7 +107,7 @@ elif uploads and not as_of_error:
 
     if report.unreadable:
         st.error("読めないファイルがあります。そのファイルを外すか直してからアップロードし直してください（何も書き込んでいません）。")
-    elif not validation.rows_to_load:
+    elif not validation.can_load:
         st.warning("取り込める行がありません。")
     elif report.errors:
         st.warning(f"不合格の行が {len(report.errors):,} 件の問題で見つかりました。有効な {validation.rows_to_load:,} 行だけを"
@@ -161,6 +165,46 @@ if history.empty:
     st.caption("まだ取込の記録がありません。")
 else:
     st.dataframe(history, hide_index=True, key="intake_history")
+
+st.subheader("変更の履歴と取消")
+st.caption("取込・取消・取り下げ・集計表の作り直しのたびに、置き換えた前の版を保存しています"
+           "（直近の版のみ。コマンドでは python -m etl history / python -m etl undo 番号）。")
+undone_message = st.session_state.pop(STATE_UNDONE, None)
+if undone_message:
+    st.success(undone_message)
+changes = intake.change_history(db)
+if changes.empty:
+    st.caption("まだ変更の履歴がありません。")
+else:
+    st.dataframe(changes, hide_index=True, key="intake_changes")
+if restricted:
+    st.caption("閲覧範囲が限られているため、取消はできません（取消はすべての都道府県の記録に及びます）。")
+else:
+    latest = intake.latest_change(db)
+    if latest is None:
+        st.caption("取り消せる変更はありません。")
+    else:
+        st.text(f"直前の変更: {intake.versions.describe(latest)}")   # file names as plain text
+        confirmed = st.checkbox("この変更を取り消し、その前の状態に戻すことを確認しました（この取消も履歴に残り、元に戻せます）",
+                                key=f"{KEY_UNDO_CONFIRM}_{latest['id']}")
+        if st.button("直前の変更を取り消す", key=KEY_UNDO, disabled=not confirmed):
+            try:
+                entry = intake.undo_change(latest["id"], db)
+            except (LoadBusy, Refused, DatabaseUnreadable) as e:
+                st.error(f"{e}（データベースは変更していません）")
+            except Exception as e:  # the database is unchanged: the undo writes a copy and swaps it in
+                st.error(f"取り消せませんでした（データベースは変更していません）: {e}")
+            else:
+                st.session_state[STATE_UNDONE] = f"取り消しました: {entry['undone']} の前の状態に戻しました。"
+                st.rerun()
+
+st.subheader("データの鮮度と欠損")
+fresh_table, fresh_note = intake.freshness_table(db, allowed_prefectures())
+if fresh_table.empty:
+    st.caption("記録がありません。")
+else:
+    st.dataframe(fresh_table, hide_index=True, key="intake_freshness")
+    st.caption(fresh_note)
 
 st.subheader("不合格の行")
 loads = [] if restricted else intake.loads_with_rejections(db)

@@ -165,6 +165,13 @@ CREATE TABLE IF NOT EXISTS load_history (
 ALTER TABLE load_history ADD COLUMN IF NOT EXISTS rows_new INTEGER;
 ALTER TABLE load_history ADD COLUMN IF NOT EXISTS rows_updated INTEGER;
 ALTER TABLE load_history ADD COLUMN IF NOT EXISTS rows_unchanged INTEGER;
+CREATE TABLE IF NOT EXISTS load_groups (  -- what each load brought per place (etl/freshness.py: last upload per group)
+    load_id     INTEGER,
+    kind        VARCHAR,
+    consortium  VARCHAR,                   -- the record's (a session's: its engagement's) consortium
+    prefecture  VARCHAR,
+    rows_loaded BIGINT
+);
 CREATE TABLE IF NOT EXISTS rejected_rows (
     load_id    INTEGER,
     file_name  VARCHAR,

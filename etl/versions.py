@@ -1,0 +1,245 @@
+"""Versions: every write (load, sample, rebuild, undo, withdraw) keeps the database file it replaced, and an
+append-only log says who did what; `undo` puts a kept version back.
+
+Beside the database ``<dir>/dx.duckdb`` lives ``<dir>/versions/``:
+  dx.duckdb.history.jsonl   one JSON line per write (id, at, who, action, files, counts, version kept)
+  dx.duckdb.v000012         the file that write 12 replaced (a hard link to the old inode: os.replace leaves the
+                            old file's data to the link, so keeping it costs no copy and no extra disk at the time)
+Only the last DX_KEEP_VERSIONS (10) kept files stay; the log keeps every line, so an undo never erases the record
+of the write it undid. Everything here runs under the writer lock (etl.load.writer_lock).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import json
+import logging
+import os
+import shutil
+from pathlib import Path
+
+import duckdb
+
+log = logging.getLogger(__name__)
+
+RECORD_TABLES = ("engagements", "sessions", "consultations", "events", "targets")
+ACTION_LABEL = {"load": "取込", "sample": "サンプル作成", "rebuild": "集計表の作り直し", "undo": "取消",
+                "withdraw": "取り下げ", "write": "書込"}
+PAGE_ACTOR = "データ取込（画面）"
+
+
+def keep_count() -> int:
+    try:
+        return max(1, int(os.environ.get("DX_KEEP_VERSIONS", "10")))
+    except ValueError:
+        return 10
+
+
+def versions_dir(db: Path) -> Path:
+    return Path(db).parent / "versions"
+
+
+def log_path(db: Path) -> Path:
+    return versions_dir(db) / f"{Path(db).name}.history.jsonl"
+
+
+def version_path(db: Path, entry_id: int) -> Path:
+    return versions_dir(db) / f"{Path(db).name}.v{entry_id:06d}"
+
+
+def current_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:       # no user name in the environment (a container): still record something
+        return f"uid {os.getuid()}"
+
+
+def read_log(db: Path) -> list[dict]:
+    """The history, oldest first. A last line cut short (a write killed while appending) is skipped."""
+    path = log_path(db)
+    if not path.exists():
+        return []
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return out
+
+
+def next_id(db: Path) -> int:
+    """One more than any id in the log or any load_id in the database (a database older than the log has some)."""
+    ids = [e.get("id", 0) for e in read_log(db)]
+    if Path(db).exists():
+        try:
+            con = duckdb.connect(str(db), read_only=True)
+            try:
+                ids.append(con.execute("SELECT coalesce(max(load_id), 0) FROM load_history").fetchall()[0][0])
+            finally:
+                con.close()
+        except duckdb.Error:
+            pass
+    return max(ids, default=0) + 1
+
+
+def table_counts(path: Path) -> dict[str, int]:
+    """Rows per record table of a database file (shown in the history)."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        have = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        return {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in RECORD_TABLES if t in have}
+    finally:
+        con.close()
+
+
+def load_tables(path: Path, load_id: int) -> list[dict]:
+    """The load_history rows of one load, every column there is (rows_new/updated/unchanged where a version has
+    them), for the history."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        df = con.execute("SELECT * EXCLUDE (load_id, loaded_at) FROM load_history WHERE load_id = ? "
+                         "ORDER BY file_name, sheet", [load_id]).df()
+    finally:
+        con.close()
+    return json.loads(df.to_json(orient="records", force_ascii=False))
+
+
+def new_entry(action: str, who: str | None = None, **fields) -> dict:
+    return {"action": action, "who": who or current_user(), **fields}
+
+
+def keep_current(db: Path, entry_id: int) -> Path | None:
+    """Keep the file about to be replaced under the entry's id (a hard link; a copy where links are not possible)."""
+    db = Path(db)
+    if not db.exists():
+        return None
+    target = version_path(db, entry_id)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.unlink(missing_ok=True)
+    try:
+        os.link(db, target)
+    except OSError:
+        shutil.copyfile(db, target)
+    return target
+
+
+def record(db: Path, entry: dict, kept: Path | None) -> None:
+    """Append the entry to the log (fsynced), then drop kept versions beyond DX_KEEP_VERSIONS."""
+    entry = {"id": entry["id"], "at": dt.datetime.now().replace(microsecond=0).isoformat(), **entry,
+             "version": kept.name if kept else None}
+    path = log_path(db)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(json.dumps(entry, ensure_ascii=False, default=str) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    prune(db)
+
+
+def prune(db: Path) -> list[Path]:
+    """Remove kept versions beyond the newest DX_KEEP_VERSIONS, and files no log line names (a write killed
+    between keeping the old file and writing its log line)."""
+    db = Path(db)
+    named = [e["version"] for e in read_log(db) if e.get("version")]
+    keep = set(named[-keep_count():])
+    removed = []
+    for p in versions_dir(db).glob(f"{db.name}.v*"):
+        if p.name not in keep:
+            p.unlink(missing_ok=True)
+            removed.append(p)
+    return removed
+
+
+def find(db: Path, entry_id: int | None) -> dict | None:
+    entries = read_log(db)
+    if entry_id is None:
+        return entries[-1] if entries else None
+    return next((e for e in entries if e.get("id") == entry_id), None)
+
+
+def available(db: Path, entry: dict) -> bool:
+    return bool(entry.get("version")) and (versions_dir(db) / entry["version"]).exists()
+
+
+def describe(entry: dict) -> str:
+    """One line for messages: 取込 12（2026-05-01 10:00、suzuki、伴走記録_5月.csv）."""
+    action = ACTION_LABEL.get(entry.get("action"), entry.get("action"))
+    files = "、".join(entry.get("files") or [])
+    if entry.get("action") == "undo":
+        files = f"{entry.get('undoes')} の取消"
+    elif entry.get("action") == "withdraw":
+        files = f"{entry.get('kind')}: " + "、".join(entry.get("ids") or [])
+    parts = [str(entry.get("at", "")).replace("T", " ")[:16], entry.get("who", "")] + ([files] if files else [])
+    return f"{action} {entry.get('id')}（{'、'.join(p for p in parts if p)}）"
+
+
+# ── undo and backup ──────────────────────────────────────────────────────────
+
+class Refused(Exception):
+    """The request cannot be done as asked; nothing was written (exit 1). The message is Japanese."""
+
+
+def check_readable(path: Path) -> None:
+    """Raise etl.load.DatabaseUnreadable unless ``path`` opens as a dashboard database."""
+    from .load import DatabaseUnreadable
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+        try:
+            con.execute("SELECT count(*) FROM meta").fetchall()
+        finally:
+            con.close()
+    except duckdb.Error as e:
+        raise DatabaseUnreadable(f"データベース {path} を開けません（DuckDB のファイルではないか、壊れています）: "
+                                 f"{str(e).splitlines()[0]}") from e
+
+
+def undo(db: Path, entry_id: int | None = None, who: str | None = None) -> dict:
+    """Put back the file that history entry ``entry_id`` (default: the latest) replaced, atomically: the kept version
+    is copied to a temp file beside the database and os.replace()d over it (etl.load._new_version), so readers see
+    the old file or the restored one. The undo is itself an entry (its replaced file kept), so it can be undone.
+    Writes after the entry are undone with it (the entry's ``also_undone``). Raises Refused, LoadBusy,
+    DatabaseUnreadable."""
+    from .load import _new_version, _stage_hook, writer_lock
+    db = Path(db)
+    with writer_lock(db):
+        target = find(db, entry_id)
+        if target is None:
+            raise Refused("元に戻せる変更の履歴がありません" if entry_id is None
+                          else f"履歴に番号 {entry_id} の変更がありません（python -m etl history で確かめてください）")
+        if not target.get("version"):
+            raise Refused(f"{describe(target)} の前にはデータベースがなかったため、元に戻す版がありません")
+        source = versions_dir(db) / target["version"]
+        if not source.exists():
+            raise Refused(f"{describe(target)} の前の版は、保存数（DX_KEEP_VERSIONS={keep_count()}）を超えたため"
+                          "削除されています")
+        check_readable(source)
+        later = [e["id"] for e in read_log(db) if e.get("id", 0) > target["id"]]
+        entry = new_entry("undo", who, undoes=target["id"], undone=describe(target), also_undone=later, files=[])
+        with _new_version(db, copy=False, entry=entry) as tmp:
+            shutil.copyfile(source, tmp)
+        _stage_hook("replaced")
+    return entry
+
+
+def backup(db: Path, out: Path) -> Path:
+    """A consistent copy of the database at ``out`` while the app serves: under the writer lock no load can swap the
+    file and readers never write it, so a plain copy is a whole version; written as a temp file, fsynced, renamed."""
+    from .load import _fsync, _fsync_dir, writer_lock
+    db, out = Path(db), Path(out)
+    if not db.exists():
+        raise FileNotFoundError(f"データベースがありません: {db}")
+    check_readable(db)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f"{out.name}.tmp-{os.getpid()}")
+    with writer_lock(db):
+        try:
+            shutil.copyfile(db, tmp)
+            _fsync(tmp)
+            check_readable(tmp)
+            os.replace(tmp, out)
+            _fsync_dir(out.parent)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+    return out
