@@ -7,6 +7,7 @@ import streamlit as st
 from monitor import charts, tables, ui
 from monitor.filters import Filters
 from monitor.glossary import help_text
+from monitor.plain import md_frame
 from monitor.print_layout import is_print_mode
 from monitor.queries import run_query
 
@@ -45,7 +46,7 @@ if total > len(progress):
     start = (page_no - 1) * PAGE_ROWS
     st.caption(f"全{total:,}件のうち {start + 1:,}〜{start + len(progress):,}件目を表示しています。")
 if printing:
-    st.table(tables.progress_print_table(tables.progress_table(progress)), hide_index=True)
+    st.table(md_frame(tables.progress_print_table(tables.progress_table(progress))), hide_index=True)
 else:
     st.dataframe(
         tables.progress_table(progress),

@@ -4,6 +4,7 @@ import streamlit as st
 
 from monitor import theme_charts, ui
 from monitor.glossary import help_text
+from monitor.plain import md_escape
 from monitor.print_layout import is_print_mode
 from monitor.queries import run_query
 
@@ -80,5 +81,5 @@ if chosen:
     else:
         n = int(records["total_rows"].iloc[0])
         shown = len(records)
-        st.caption(f"「{chosen}」の記録 {n:,}件" + (f"（新しい順に {shown:,}件を表示）" if n > shown else ""))
+        st.caption(f"「{md_escape(chosen)}」の記録 {n:,}件" + (f"（新しい順に {shown:,}件を表示）" if n > shown else ""))
         st.dataframe(theme_charts.theme_records_table(records), hide_index=True, key="themes_records_table")

@@ -4,6 +4,7 @@ import streamlit as st
 
 from monitor import maps, ui
 from monitor.glossary import help_text
+from monitor.plain import md_escape, md_frame
 from monitor.print_layout import CHART_WIDTH_PX, is_print_mode
 from monitor.queries import run_query
 
@@ -55,7 +56,7 @@ if len(placed) < len(points):
     st.caption(f"所在地が分からず地図に表示できない記録があります（{len(points) - len(placed):,}か所分）。下の表に含めています。")
 if printing:
     st.subheader("市区町村別の件数")
-    st.table(maps.points_table(points), hide_index=True)
+    st.table(md_frame(maps.points_table(points)), hide_index=True)
     st.stop()      # the records below are chosen interactively: not part of the printed page
 with st.expander("表で見る"):
     st.dataframe(maps.points_table(points), hide_index=True, key="map_points_table")
@@ -74,13 +75,13 @@ if chosen:
     engagements = run_query("map_municipality_engagements", filters, municipality_code=chosen)
     consultations = run_query("map_municipality_consultations", filters, municipality_code=chosen,
                               max_rows=RECORDS_MAX)
-    st.markdown(f"**{options[chosen]}の支援案件（{len(engagements):,}件）**")
+    st.markdown(f"**{md_escape(options[chosen])}の支援案件（{len(engagements):,}件）**")
     if engagements.empty:
         st.caption("この条件の支援案件はありません。")
     else:
         st.dataframe(maps.engagements_table(engagements), hide_index=True, key="map_engagements_table")
     n = int(consultations["total_rows"].iloc[0]) if len(consultations) else 0
-    st.markdown(f"**{options[chosen]}の相談記録（{n:,}件）**")
+    st.markdown(f"**{md_escape(options[chosen])}の相談記録（{n:,}件）**")
     if consultations.empty:
         st.caption("この条件の相談記録はありません。")
     else:

@@ -9,6 +9,7 @@ from monitor.db import meta, resolve_path
 from monitor.exports import XLSX_MIME
 from monitor.filters import allowed_prefectures
 from monitor.format import fmt_date
+from monitor.plain import md_escape
 
 KEY_UPLOADER = "intake_files"
 KEY_LOAD = "intake_load"
@@ -24,7 +25,7 @@ ui.page_setup("データ取込")
 restricted = intake.restriction_notice(allowed_prefectures())
 db = resolve_path()
 m = meta()
-st.caption(f"取込先: {db.name}　｜　データ基準日: {fmt_date(m['data_as_of'])}　｜　"
+st.caption(f"取込先: {md_escape(db.name)}　｜　データ基準日: {fmt_date(m['data_as_of'])}　｜　"
            "検証と取込はコマンド（python -m etl load）と同じ処理です。取込はデータベースの複製に書き込んでから"
            "一度に置き換えるため、表示中の画面が途中の状態を見ることはありません。")
 if m["is_sample"]:
@@ -46,7 +47,7 @@ if validation is not None and validation.signature != signature:
 done = st.session_state.get(STATE_DONE)
 if done and done[0] == signature:
     kind, lines = done[2], done[1]
-    (st.success if kind == "loaded" else st.info)("\n\n".join(lines))
+    (st.success if kind == "loaded" else st.info)("\n\n".join(md_escape(line) for line in lines))
 elif uploads:
     if validation is None:
         with st.spinner("検証しています…"):
@@ -57,10 +58,10 @@ elif uploads:
     st.subheader("検証結果")
     for name in intake.file_names(report):
         with st.container(border=True):
-            st.markdown(f"**{name}**")
+            st.markdown(f"**{md_escape(name)}**")       # file, sheet and header names are the uploader's text
             unreadable = [u for u in report.unreadable if u.startswith(f"{name}: ")]
             for u in unreadable:
-                st.error(u)
+                st.error(md_escape(u))
             if not unreadable:
                 c = intake.file_counts(report, name)
                 cols = st.columns(4)
@@ -70,7 +71,7 @@ elif uploads:
                 cols[3].metric("注意", f"{c['warnings']:,}")
                 st.dataframe(intake.summary_frame(report, name), hide_index=True)
             for w in intake.file_warnings(report, name):
-                st.warning(w)
+                st.warning(md_escape(w))
             problems = intake.problems_frame(report, name)
             if not problems.empty:
                 st.dataframe(problems, hide_index=True)
@@ -99,17 +100,17 @@ elif uploads:
         bar = st.progress(0.0, text="取込を始めます")
         with st.status("取り込んでいます…", expanded=True) as status:
             def progress(message: str) -> None:
-                status.write(message)
-                bar.progress(intake.progress_fraction(message), text=message)
+                status.write(md_escape(message))
+                bar.progress(intake.progress_fraction(message), text=md_escape(message))
             try:
                 result = intake.load_validated(validation, db, progress=progress)
             except LoadBusy as e:
                 status.update(label="取り込めませんでした", state="error")
-                st.error(f"{e}（データベースは変更していません）")
+                st.error(f"{md_escape(e)}（データベースは変更していません）")
                 result = None
             except Exception as e:  # the database is unchanged: etl.load writes a copy and swaps it in
                 status.update(label="取り込めませんでした", state="error")
-                st.error(f"取込に失敗しました（データベースは変更していません）: {e}")
+                st.error(f"取込に失敗しました（データベースは変更していません）: {md_escape(e)}")
                 result = None
             else:
                 bar.progress(1.0, text="完了")
