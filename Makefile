@@ -17,7 +17,7 @@ sample: setup
 # (an existing database whose marts an earlier version built gets them rebuilt; its records stay)
 run: setup
 	@if [ -f $(DB) ]; then $(PY) -m etl rebuild --db $(DB) --if-outdated; else $(PY) -m etl sample --db $(DB); fi
-	$(PY) -m streamlit run app.py
+	$(PY) -m streamlit run serve.py
 
 # Installs everything the tests need (Debian chromium + fonts-noto-cjk, pip packages) and runs every test
 test: setup-system
