@@ -49,6 +49,7 @@ else:
     config |= {c: st.column_config.NumberColumn(c, format=f)
                for c, f in tables.COMPARISON_NUMBER_FORMATS.items() if c in comparison.columns}
     st.dataframe(comparison, hide_index=True, key="overview_consortium_table", column_config=config)
+    ui.csv_download(comparison, "コンソーシアム別の比較", "overview_consortium_csv")
 
 st.subheader("月別の活動状況")
 monthly = run_query("monthly_activity", filters)
@@ -70,3 +71,4 @@ else:
     st.dataframe(tables.attention_table(stalled), hide_index=True, key="overview_attention_table",
                  column_config={"経過日数": st.column_config.NumberColumn("経過日数", format="%d日",
                                                                        help="最終実施日からデータ基準日まで")})
+    ui.csv_download(tables.attention_table(stalled), "要注意の案件", "overview_attention_csv")

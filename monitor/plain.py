@@ -9,8 +9,9 @@ interpret it (Streamlit markdown, HTML, plotly's SVG text, deck.gl tooltips, spr
 
 Only what markdown (CommonMark + GFM) and Streamlit's extensions would read is escaped — a backslash before any ASCII
 punctuation character shows that character — so messages stay readable in their source: brackets, emphasis, code,
-HTML and <autolinks>, tables, ~, $…$ math, &entities;, e-mail and www./http:// autolinks, :red[…] colours and
-:icon: codes, and a list, quote or heading marker at the start. In HTML that markdown also reads, numeric character
+HTML and <autolinks>, tables, ~, $…$ math, &entities;, :red[…] colours and :icon: codes, and a list, quote or
+heading marker at the start. http://, www. and e-mail links get an invisible WORD JOINER (U+2060) inside: GFM finds
+them after the escapes are resolved. In HTML that markdown also reads, numeric character
 references are literal text to both parsers, so they escape for both at once.
 """
 from __future__ import annotations
@@ -25,7 +26,10 @@ _NEWLINES = re.compile(r"\r\n?|\n")
 _INERT = re.compile(r"[+-]?\d[\d,]*(?:\.\d+)?[%％]?|\d{4}/\d{1,2}/\d{1,2}")
 # markdown syntax anywhere in a line: emphasis, code, links and images ([ ] — so "](" never forms), raw HTML and
 # <autolinks>, tables, strikethrough, math ($), entities (&), e-mail autolinks (@), headings (#)
-_ALWAYS = set("\\`*[]{}<>|~$&@#")
+_ALWAYS = set("\\`*[]{}<>|~$&#")
+# GFM finds http://, www. and e-mail links in the text *after* escapes are resolved (mdast-util-gfm-autolink-literal
+# searches the text nodes), so no escape stops them: an invisible WORD JOINER inside the pattern does
+BREAK = "\u2060"
 _BLOCK_START = re.compile(r"\s*(?:[-+=>]|\d+[.)])")     # a list, quote or heading marker at the start of the text
 
 
@@ -38,10 +42,14 @@ def _escape(value: Any, esc) -> str:
             out.append(esc(ch))
         elif ch == "_" and not (prev.isalnum() and nxt.isalnum()):
             out.append(esc(ch))                     # emphasis (inside a word such as DX_DB_PATH it is none)
+        elif ch == ":" and s[max(0, i - 5):i].lower().endswith(("http", "https")) and s[i + 1:i + 3] == "//":
+            out.append(esc(ch) + BREAK)             # http:// autolinks (see BREAK)
         elif ch == ":" and nxt.isascii() and (nxt.isalnum() or nxt == "/"):
-            out.append(esc(ch))                     # http:// autolinks, :red[…] colours, :emoji: and :material/…: icons
+            out.append(esc(ch))                     # :red[…] colours, :emoji: and :material/…: icons
         elif ch == "." and s[max(0, i - 3):i].lower() == "www":
-            out.append(esc(ch))                     # www. autolinks
+            out.append(BREAK + esc(ch))             # www. autolinks
+        elif ch == "@":
+            out.append(esc(ch) + BREAK)             # e-mail autolinks
         elif ch in "\"'" and esc is not _backslash:
             out.append(esc(ch))                     # attribute quotes, in HTML only
         else:
@@ -107,4 +115,4 @@ def as_displayed(markup: str) -> str:
     """Roughly the text a reader sees for markdown made with md_escape / html_escape (backslash escapes and
     character references undone; tags are left as they are). For tests that read element sources."""
     import html  # noqa: PLC0415
-    return html.unescape(_BACKSLASHED.sub(r"\1", markup))
+    return html.unescape(_BACKSLASHED.sub(r"\1", markup)).replace(BREAK, "")

@@ -293,5 +293,13 @@ def context_caption(filters: Filters) -> None:
         st.info("サンプルデータを表示しています（企業名・人名は架空です）。実績の記録を取り込むと置き換わります。")
 
 
+def csv_download(df, name: str, key: str) -> None:
+    """A button under a table for its formula-safe CSV (monitor.exports.to_csv; built on click). The tables' own
+    toolbar download is off (client.disableDataExport): it writes =HYPERLINK(…) and the like as formulas."""
+    from monitor.exports import CSV_MIME, safe_file_name, to_csv  # noqa: PLC0415
+    st.download_button(f"CSV（{md_escape(name)}）", lambda d=df: to_csv(d), file_name=f"{safe_file_name(name)}.csv",
+                       mime=CSV_MIME, key=key, on_click="ignore")
+
+
 def empty_state(message: str | None = None) -> None:
     st.info(message or "該当するデータがありません。絞り込みの条件を変えてみてください。")

@@ -58,6 +58,8 @@ else:
             "経過日数": st.column_config.NumberColumn("経過日数", format="%d日", help="最終実施日からデータ基準日まで"),
         },
     )
+    ui.csv_download(tables.progress_table(progress), "案件ごとの進捗" + (f"_{page_no}ページ" if pages > 1 else ""),
+                    "progress_table_csv")
 
 st.subheader("段階別の到達状況")
 funnel = run_query("stage_funnel", filters)
@@ -92,3 +94,4 @@ if chosen:
         ui.empty_state("この案件の支援記録はまだありません。")
     else:
         st.dataframe(tables.session_log_table(log), hide_index=True, key="progress_session_log")
+        ui.csv_download(tables.session_log_table(log), f"支援記録_{chosen}", "progress_session_log_csv")

@@ -60,6 +60,7 @@ if printing:
     st.stop()      # the records below are chosen interactively: not part of the printed page
 with st.expander("表で見る"):
     st.dataframe(maps.points_table(points), hide_index=True, key="map_points_table")
+    ui.csv_download(maps.points_table(points), "市区町村別の件数", "map_points_csv")
 
 st.subheader("市区町村の記録")
 options = maps.municipality_options(points)
@@ -80,6 +81,7 @@ if chosen:
         st.caption("この条件の支援案件はありません。")
     else:
         st.dataframe(maps.engagements_table(engagements), hide_index=True, key="map_engagements_table")
+        ui.csv_download(maps.engagements_table(engagements), f"支援案件_{options[chosen]}", "map_engagements_csv")
     n = int(consultations["total_rows"].iloc[0]) if len(consultations) else 0
     st.markdown(f"**{md_escape(options[chosen])}の相談記録（{n:,}件）**")
     if consultations.empty:
@@ -88,3 +90,5 @@ if chosen:
         if n > len(consultations):
             st.caption(f"新しい順に {len(consultations):,}件を表示しています。")
         st.dataframe(maps.consultations_table(consultations), hide_index=True, key="map_consultations_table")
+        ui.csv_download(maps.consultations_table(consultations), f"相談記録_{options[chosen]}",
+                        "map_consultations_csv")

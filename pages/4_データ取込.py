@@ -132,6 +132,7 @@ if history.empty:
     st.caption("まだ取込の記録がありません。")
 else:
     st.dataframe(history, hide_index=True, key="intake_history")
+    ui.csv_download(history, "取込履歴", "intake_history_csv")
 
 st.subheader("不合格の行")
 loads = [] if restricted else intake.loads_with_rejections(db)
