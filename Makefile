@@ -19,7 +19,7 @@ sample: setup
 PORT ?= 8501
 run: setup
 	@if [ -f $(DB) ]; then $(PY) -m etl rebuild --db $(DB) --if-outdated; else $(PY) -m etl sample --db $(DB); fi
-	$(PY) -m streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT)
+	$(PY) -m streamlit run serve.py --server.address 127.0.0.1 --server.port $(PORT)
 
 # Installs everything the tests need (Debian chromium + fonts-noto-cjk, pip packages) and runs every test
 test: setup-system

@@ -164,6 +164,7 @@ else:
     many = first == "コンソーシアム"      # one row per consortium: choosing a row narrows to it
     st.dataframe(comparison, hide_index=True, key=KEY_COMPARISON_TABLE, column_config=config,
                  on_select=_drill_table_row if many else "ignore", selection_mode="single-row")
+    ui.csv_download(comparison, "コンソーシアム別の比較", "overview_consortium_csv")
 
 st.subheader("月別の活動状況")
 monthly = run_query("monthly_activity", filters)
@@ -187,3 +188,4 @@ else:
     st.dataframe(tables.attention_table(stalled), hide_index=True, key="overview_attention_table",
                  column_config={"経過日数": st.column_config.NumberColumn("経過日数", format="%d日",
                                                                        help="最終実施日からデータ基準日まで")})
+    ui.csv_download(tables.attention_table(stalled), "要注意の案件", "overview_attention_csv")

@@ -11,6 +11,7 @@ import plotly.io as pio
 from plotly.subplots import make_subplots
 
 from monitor.format import fmt_date, fmt_int, fmt_month, fmt_pct
+from monitor.plain import plotly_text
 
 FONT = "Noto Sans CJK JP, Noto Sans JP, Hiragino Sans, Meiryo, sans-serif"
 NO_CONSORTIUM = "コンソーシアム外"
@@ -37,7 +38,8 @@ def style_figure(fig: go.Figure, title: str, context: str, *, height: int = 420,
                  legend_y: float = -0.25, legend_anchor: str = "bottom") -> go.Figure:
     """The on-screen look of every chart: the title says what it shows, the subtitle its context (filters, as-of)."""
     fig.update_layout(
-        title={"text": title, "subtitle": {"text": context}, "x": 0.0, "xanchor": "left"},
+        # the context names filter values (consortia, people): plotly would read markup in them
+        title={"text": plotly_text(title), "subtitle": {"text": plotly_text(context)}, "x": 0.0, "xanchor": "left"},
         font={"family": FONT, "size": 13},
         height=height,
         margin={"l": 10, "r": 10, "t": 80, "b": 10},
@@ -54,7 +56,7 @@ def style_layout(title: str, context: str, *, height: int = 420, legend_y: float
                  legend_anchor: str = "bottom") -> dict:
     """What ``style_figure`` sets, as plain plotly JSON (a new dict each call) for ``figure_from_spec``."""
     return {
-        "title": {"text": title, "subtitle": {"text": context}, "x": 0.0, "xanchor": "left"},
+        "title": {"text": plotly_text(title), "subtitle": {"text": plotly_text(context)}, "x": 0.0, "xanchor": "left"},
         "font": {"family": FONT, "size": 13},
         "height": height,
         "margin": {"l": 10, "r": 10, "t": 80, "b": 10},
@@ -130,7 +132,8 @@ def _achievement_rows(kpi: pd.DataFrame) -> list[tuple[str, dict[str, tuple[floa
             rates[label] = (round(rate * 100, 1), fmt_pct(rate),
                             f"実績 {fmt_int(actual, unit)} / 目標 {fmt_int(target, unit)}")
         if rates:
-            out.append((consortium_label(columns["consortium"][i] if "consortium" in columns else None), rates))
+            out.append((plotly_text(consortium_label(columns["consortium"][i] if "consortium" in columns else None)),
+                        rates))
     return out
 
 
@@ -228,7 +231,7 @@ def stage_funnel_figure(funnel: pd.DataFrame, context: str) -> go.Figure:
     multiples, so no funnel draws over another), stages in order top to bottom, each bar labelled with its count and
     its share of stage 1 (columns: consortium, stage_no, stage, engagements)."""
     df = funnel.copy()
-    df["consortium_label"] = [consortium_label(v) for v in df["consortium"]]
+    df["consortium_label"] = [plotly_text(consortium_label(v)) for v in df["consortium"]]
     groups = list(dict.fromkeys(df["consortium_label"]))
     if len(groups) > MANY_CONSORTIA:
         return _stage_reach_heatmap(df, groups, context)
@@ -328,7 +331,7 @@ def engagement_timeline_figure(sessions: pd.DataFrame, context: str, *, as_of=No
     """One row per engagement, a marker per session coloured by stage; ◆ = bank attended.
     Columns: engagement_id, client_name, session_no, date, stage_no, stage, bank_attended (stalled optional)."""
     df = sessions.copy()
-    df["label"] = [f"{c}（{e}）" for c, e in zip(df["client_name"], df["engagement_id"])]
+    df["label"] = [plotly_text(f"{c}（{e}）") for c, e in zip(df["client_name"], df["engagement_id"])]
     order = list(dict.fromkeys(df["label"]))
     fig = go.Figure()
     for label in order:

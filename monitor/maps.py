@@ -17,6 +17,7 @@ import pandas as pd
 import pydeck as pdk
 
 from monitor.format import fmt_date_short, fmt_int, format_fiscal_year
+from monitor.plain import tooltip_text
 
 ROOT = Path(__file__).resolve().parent.parent
 BOUNDARIES_PATH = ROOT / "data" / "reference" / "prefectures.geojson"
@@ -202,15 +203,16 @@ def point_records(points: pd.DataFrame, size_by: str = "engagements") -> list[di
         counts = {k: int(0 if pd.isna(r.get(k)) else r.get(k)) for k in SIZE_CHOICES}
         out.append({
             "municipality_code": str(r["municipality_code"]),
-            "municipality": str(r["municipality"]),
-            "prefecture": str(r["prefecture"]),
+            # the tooltip template is HTML and deck.gl inserts the values as they are
+            "municipality": tooltip_text(r["municipality"]),
+            "prefecture": tooltip_text(r["prefecture"]),
             "lat": float(r["lat"]),
             "lng": float(r["lng"]),
             **counts,
             "engagements_label": fmt_int(counts["engagements"], "件"),
             "sessions_label": fmt_int(counts["sessions"], "回"),
             "consultations_label": fmt_int(counts["consultations"], "件"),
-            "client_category": cat,
+            "client_category": tooltip_text(cat),
             "color": category_color(cat),
             "radius": float(radii[i]),
         })

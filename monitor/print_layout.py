@@ -14,10 +14,10 @@ charts at a fixed size that fits an A4 landscape page, and nothing cut at a page
 """
 from __future__ import annotations
 
-import html
-
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
+
+from monitor.plain import html_escape
 
 PRINT_PARAM = "print"
 _TRUE = ("1", "true", "yes", "on", "はい")
@@ -92,8 +92,9 @@ def is_print_mode() -> bool:
 
 
 def header_html(title: str, caption_text: str) -> str:
-    return (f'<div class="dx-print-header"><p class="dx-print-title">{html.escape(title)}</p>'
-            f'<p class="dx-print-caption">{html.escape(caption_text)}</p></div>')
+    # markdown runs over this HTML too: html_escape leaves no markdown syntax (links, images) in the text
+    return (f'<div class="dx-print-header"><p class="dx-print-title">{html_escape(title)}</p>'
+            f'<p class="dx-print-caption">{html_escape(caption_text)}</p></div>')
 
 
 def apply_print_layout(title: str, caption_text: str) -> bool:

@@ -19,6 +19,7 @@ from monitor.exports import conditions_for
 from monitor.filters import Filters, allowed_prefectures, describe_access
 from monitor.format import DASH, fmt_date, fmt_month, fmt_number, format_fiscal_year
 from monitor.glossary import definitions_frame
+from monitor.plain import plotly_text
 from monitor.queries import VersionedCache, data_as_of, run_query
 
 REPORT_TITLE = "実績報告"
@@ -334,7 +335,8 @@ def themes_table(df: pd.DataFrame) -> pd.DataFrame:
 def _layout(fig: go.Figure, title: str, context: str, *, height: int = 420) -> go.Figure:
     """Title says what the chart shows; the subtitle carries the context (年度, 対象, data as-of, sample)."""
     fig.update_layout(
-        title={"text": title, "subtitle": {"text": context}, "x": 0.01, "xanchor": "left"},
+        # record text (consortia, companies) reaches titles and labels: plotly would read markup in it
+        title={"text": plotly_text(title), "subtitle": {"text": plotly_text(context)}, "x": 0.01, "xanchor": "left"},
         font={"family": FONT, "size": 14},
         height=height,
         margin={"l": 20, "r": 30, "t": 90, "b": 60},
@@ -373,13 +375,13 @@ def events_figure(events: pd.DataFrame, context: str) -> go.Figure | None:
         return None
     fig = go.Figure()
     fig.add_trace(go.Bar(
-        name="参加者数（人）", x=events["種別"].tolist(), y=_nums(events["参加者数"]),
+        name="参加者数（人）", x=[plotly_text(v) for v in events["種別"]], y=_nums(events["参加者数"]),
         text=[f"{fmt_number(a, 0)}人（{fmt_number(n, 0)}回）" for a, n in zip(events["参加者数"], events["開催回数"])],
         textposition="outside", marker_color=PALETTE[0], cliponaxis=False,
         hovertemplate="%{x}<br>参加者 %{y:,}人<extra></extra>"))
     if events["申込者数"].notna().any():
         fig.add_trace(go.Bar(
-            name="申込者数（人）", x=events["種別"].tolist(), y=_nums(events["申込者数"]),
+            name="申込者数（人）", x=[plotly_text(v) for v in events["種別"]], y=_nums(events["申込者数"]),
             marker_color=PALETTE[5], opacity=0.55, hovertemplate="%{x}<br>申込 %{y:,}人<extra></extra>"))
     fig.update_layout(barmode="group", yaxis={"title": "人数", "rangemode": "tozero", "tickformat": ",d"},
                       xaxis={"title": None, "type": "category"})
@@ -415,13 +417,13 @@ def companies_figure(companies: pd.DataFrame, context: str) -> go.Figure | None:
         return None
     by = company_chart_groups(companies)
     if by is None:
-        names = [str(n).replace("(架空)", "").replace("（架空）", "") for n in companies["支援先"]]
+        names = [plotly_text(str(n).replace("(架空)", "").replace("（架空）", "")) for n in companies["支援先"]]
         planned, held, bank = (companies[c] for c in ("予定回数", "実施回数", "金融機関同行回数"))
         title = "支援企業ごとの伴走支援 予定回数・実施回数・金融機関同行回数"
         unit, dtick = "回", 2
     else:
         sums = _company_sums(companies, by)
-        names = [f"{k}（{int(n):,}社）" for k, n in zip(sums.index, sums["企業数"])]
+        names = [plotly_text(f"{k}（{int(n):,}社）") for k, n in zip(sums.index, sums["企業数"])]
         planned, held, bank = (sums[c] for c in ("予定回数", "実施回数", "金融機関同行回数"))
         title = (f"{by}別の伴走支援 予定回数・実施回数・金融機関同行回数"
                  f"（{len(companies):,}件の案件・{companies['支援先'].nunique():,}社の合計）")
@@ -476,7 +478,7 @@ def themes_figure(themes: pd.DataFrame, context: str) -> go.Figure | None:
     if themes.empty:
         return None
     fig = go.Figure(go.Bar(
-        x=_nums(themes["相談件数"]), y=themes["テーマ"].tolist(), orientation="h", marker_color=PALETTE[3],
+        x=_nums(themes["相談件数"]), y=[plotly_text(v) for v in themes["テーマ"]], orientation="h", marker_color=PALETTE[3],
         text=[f"{fmt_number(n, 0)}件（{fmt_number(s, 1)}%）" for n, s in zip(themes["相談件数"], themes["構成比（%）"])],
         textposition="outside", cliponaxis=False, hovertemplate="%{y}<br>%{x}件<extra></extra>", name="相談件数"))
     xmax = float(themes["相談件数"].max()) * 1.45 if len(themes) else 1

@@ -6,7 +6,8 @@ with one page per report section.
     render_report_pdf(2022, "茨城県DX支援コミュニティ", "report.pdf")      # → Path
     python -m monitor.report_pdf --fiscal-year 2022 [--consortium …] --out report.pdf [--db …]
 
-The browser may only talk to the local Streamlit server: every other request is refused.
+The browser may only talk to the Streamlit server it started (that scheme, host and port): every other request —
+another local port included — is refused (``only_app_requests``).
 """
 from __future__ import annotations
 
@@ -64,13 +65,13 @@ def _free_port() -> int:
 
 @contextlib.contextmanager
 def streamlit_server(db_path: str | os.PathLike | None = None, *, timeout: float = 60.0):
-    """``streamlit run app.py`` on a free local port; yields its base URL, stops it afterwards."""
+    """``streamlit run serve.py`` (app.py behind its guard) on a free local port; yields its base URL, stops it afterwards."""
     port = _free_port()
     env = dict(os.environ)
     if db_path is not None:
         env["DX_DB_PATH"] = str(Path(db_path).resolve())
     env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "serve.py"),
            "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
            "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
            "--server.runOnSave", "false"]
@@ -111,18 +112,51 @@ def report_url(base: str, fiscal_year: int, consortium: str | None) -> str:
     return f"{base}/{urllib.parse.quote(REPORT_PAGE)}?{urllib.parse.urlencode(params)}"
 
 
-def _only_local(route) -> None:
-    host = urllib.parse.urlsplit(route.request.url).hostname or ""
-    if route.request.url.startswith(("data:", "blob:")) or host in ("127.0.0.1", "localhost", "::1"):
-        route.continue_()
-    else:
-        route.abort()
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urllib.parse.urlsplit(url)
+    scheme = {"ws": "http", "wss": "https"}.get(parts.scheme, parts.scheme)
+    return scheme, (parts.hostname or "").lower(), parts.port
+
+
+def same_app(url: str, app_url: str) -> bool:
+    """True for a request to the app itself (same scheme, host and port as ``app_url``; its websocket too) or one
+    that carries no host (data:, blob:). Anything else — another port on this machine included — is refused."""
+    if url.startswith(("data:", "blob:", "about:")):
+        return True
+    return _origin(url) == _origin(app_url)
+
+
+def only_app_requests(page, app_url: str, blocked: list[str] | None = None) -> list[str]:
+    """Abort every request of ``page`` (HTTP and websocket) that is not to the app at ``app_url``; their URLs are
+    appended to ``blocked`` (returned). Record text such as ``![x](http://host/x.png)`` must never make the
+    renderer fetch anything."""
+    blocked = [] if blocked is None else blocked
+
+    def handle(route):
+        if same_app(route.request.url, app_url):
+            route.continue_()
+        else:
+            blocked.append(route.request.url)
+            route.abort("blockedbyclient")
+
+    def handle_ws(ws):
+        if same_app(ws.url, app_url):
+            ws.connect_to_server()
+        else:
+            blocked.append(ws.url)
+            ws.close()
+
+    page.route("**/*", handle)
+    page.route_web_socket("**/*", handle_ws)
+    return blocked
 
 
 def print_page_to_pdf(url: str, out_path: str | os.PathLike, *, expected_charts: int = 0,
-                      timeout_ms: int = 90_000, screenshot: str | os.PathLike | None = None) -> Path:
+                      timeout_ms: int = 90_000, screenshot: str | os.PathLike | None = None,
+                      blocked: list[str] | None = None) -> Path:
     """Open ``url`` (a page in print layout) in the local Chromium, wait for the script and the charts, print it
-    to ``out_path`` (A4 landscape). Optionally also save a full-page screenshot."""
+    to ``out_path`` (A4 landscape). Optionally also save a full-page screenshot. Requests to anything but the app
+    at ``url`` are refused (and their URLs appended to ``blocked``)."""
     problem = chromium_problem()
     if problem:
         raise ChromiumNotFound(problem)
@@ -135,7 +169,7 @@ def print_page_to_pdf(url: str, out_path: str | os.PathLike, *, expected_charts:
         try:
             page = browser.new_page(viewport={"width": VIEWPORT_WIDTH_PX, "height": 1000}, locale="ja-JP",
                                     timezone_id="Asia/Tokyo")
-            page.route("**/*", _only_local)
+            only_app_requests(page, url, blocked)
             page.goto(url, wait_until="domcontentloaded", timeout=timeout_ms)
             page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]',
                                    timeout=timeout_ms, state="attached")
@@ -163,7 +197,7 @@ def print_page_to_pdf(url: str, out_path: str | os.PathLike, *, expected_charts:
 
 def render_report_pdf(fiscal_year: int, consortium: str | None, out_path: str | os.PathLike,
                       db_path: str | os.PathLike | None = None, *, screenshot: str | os.PathLike | None = None,
-                      timeout: float = 120.0) -> Path:
+                      timeout: float = 120.0, blocked: list[str] | None = None) -> Path:
     """The 報告 of ``fiscal_year`` for ``consortium`` (None = the whole programme) as a PDF at ``out_path``: the
     print layout of the 報告 page, A4 landscape, one page per section. Raises ChromiumNotFound (Japanese message
     with the apt-get command) when the local Chromium is missing, PdfError when the page cannot be printed."""
@@ -176,7 +210,7 @@ def render_report_pdf(fiscal_year: int, consortium: str | None, out_path: str | 
     with streamlit_server(db_path) as base:
         return print_page_to_pdf(report_url(base, fiscal_year, consortium or None), out_path,
                                  expected_charts=len(report.figures()), timeout_ms=int(timeout * 1000),
-                                 screenshot=screenshot)
+                                 screenshot=screenshot, blocked=blocked)
 
 
 def pdf_bytes(fiscal_year: int, consortium: str | None, db_path: str | os.PathLike | None = None) -> bytes:

@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 
 from monitor.charts import style_figure
 from monitor.format import fmt_date_short, fmt_int, fmt_month, fmt_pct
+from monitor.plain import plotly_text
 
 UNMAPPED = "未分類"
 OTHERS = "その他"
@@ -55,7 +56,7 @@ def theme_bar_figure(counts: pd.DataFrame, context: str) -> go.Figure:
 
     ``counts``: theme_counts rows (theme, audience, theme_sort_order, records, consultations, sessions, share)."""
     df = counts.copy()
-    df["theme"] = [theme_label(v) for v in df["theme"]]
+    df["theme"] = [plotly_text(theme_label(v)) for v in df["theme"]]
     if "audience" not in df:
         df["audience"] = None
     df["audience"] = [UNMAPPED if t == UNMAPPED else (a if isinstance(a, str) and a in AUDIENCE_COLORS else "共通")
@@ -143,7 +144,7 @@ def theme_trend_figure(trend: pd.DataFrame, context: str, *, grain: str = "month
 
     ``trend``: theme_trend rows (period, theme, theme_sort_order, records)."""
     df = trend.copy()
-    df["theme"] = [theme_label(v) for v in df["theme"]]
+    df["theme"] = [plotly_text(theme_label(v)) for v in df["theme"]]
     df["period"] = [pd.Timestamp(p).date() for p in df["period"]]
     order = _ordered_themes(df)
     keep = order[:top_n]
@@ -204,6 +205,7 @@ def theme_heatmap_figure(heat: pd.DataFrame, context: str, *, area_label: str = 
     The area labels run along the top; the top margin is sized for them (horizontal while they fit, turned
     vertical for many areas such as 47 prefectures) so they never reach the title and its context subtitle."""
     themes, areas, z = heatmap_matrix(heat)
+    themes, areas = [plotly_text(t) for t in themes], [plotly_text(a) for a in areas]
     text = [[fmt_int(v) if v else "" for v in row] for row in z]
     tick_font = HEATMAP_TICK_FONT if len(areas) <= 30 else HEATMAP_TICK_FONT - 2
     longest = max((_label_px(a, tick_font) for a in areas), default=0.0)

@@ -3,7 +3,6 @@ filters (kept in st.session_state across pages and in the URL), the context capt
 from __future__ import annotations
 
 import datetime as dt
-import html
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -17,6 +16,7 @@ from monitor.filters import (
     from_query_params, to_query_params,
 )
 from monitor.format import fmt_date, format_fiscal_year
+from monitor.plain import html_escape, md_escape
 from monitor.queries import VersionedCache, data_as_of, run_query
 from monitor.print_layout import apply_print_layout, is_print_mode
 
@@ -64,7 +64,7 @@ def check_access_setting() -> None:
     try:
         allowed_prefectures()
     except AccessConfigError as exc:
-        st.error(str(exc))
+        st.error(md_escape(exc))       # it quotes the setting's value
         st.stop()
 
 
@@ -260,7 +260,7 @@ def sidebar_filters() -> Filters:
     notices, notice_filters = st.session_state.get(STATE_NOTICES, ([], None))
     if notices and notice_filters == f:      # shown until the user changes the selection
         for n in notices:
-            st.warning(n)
+            st.warning(md_escape(n))       # they quote the URL's values: a crafted link must not format or link
     if swapped:
         st.warning("期間の開始日が終了日より後だったため、入れ替えて表示しています。")
     return f
@@ -312,13 +312,22 @@ def context_caption(filters: Filters) -> None:
         return
     m = meta()
     # the as-of date must not break across lines in a screenshot
-    as_of = html.escape(f"データ基準日: {fmt_date(data_as_of())}")
+    as_of = html_escape(f"データ基準日: {fmt_date(data_as_of())}")
     access = describe_access(allowed_prefectures())
-    st.caption(f"表示条件　{html.escape(describe_filters(filters))}　｜　"
+    # the filters name consortia and people from the records: escaped for markdown and HTML alike
+    st.caption(f"表示条件　{html_escape(describe_filters(filters))}　｜　"
                f"<span style='white-space:nowrap'>{as_of}</span>"
-               + (f"　｜　{html.escape(access)}" if access else ""), unsafe_allow_html=True)
+               + (f"　｜　{html_escape(access)}" if access else ""), unsafe_allow_html=True)
     if m["is_sample"]:
         st.info("サンプルデータを表示しています（企業名・人名は架空です）。実績の記録を取り込むと置き換わります。")
+
+
+def csv_download(df, name: str, key: str) -> None:
+    """A button under a table for its formula-safe CSV (monitor.exports.to_csv; built on click). The tables' own
+    toolbar download is off (client.disableDataExport): it writes =HYPERLINK(…) and the like as formulas."""
+    from monitor.exports import CSV_MIME, safe_file_name, to_csv  # noqa: PLC0415
+    st.download_button(f"CSV（{md_escape(name)}）", lambda d=df: to_csv(d), file_name=f"{safe_file_name(name)}.csv",
+                       mime=CSV_MIME, key=key, on_click="ignore")
 
 
 def empty_state(message: str | None = None) -> None:

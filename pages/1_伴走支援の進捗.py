@@ -7,6 +7,7 @@ import streamlit as st
 from monitor import charts, tables, ui
 from monitor.filters import Filters
 from monitor.glossary import help_text
+from monitor.plain import md_frame
 from monitor.print_layout import is_print_mode
 from monitor.queries import run_query
 
@@ -45,7 +46,7 @@ if total > len(progress):
     start = (page_no - 1) * PAGE_ROWS
     st.caption(f"全{total:,}件のうち {start + 1:,}〜{start + len(progress):,}件目を表示しています。")
 if printing:
-    st.table(tables.progress_print_table(tables.progress_table(progress)), hide_index=True)
+    st.table(md_frame(tables.progress_print_table(tables.progress_table(progress))), hide_index=True)
 else:
     st.dataframe(
         tables.progress_table(progress),
@@ -57,6 +58,8 @@ else:
             "経過日数": st.column_config.NumberColumn("経過日数", format="%d日", help="最終実施日からデータ基準日まで"),
         },
     )
+    ui.csv_download(tables.progress_table(progress), "案件ごとの進捗" + (f"_{page_no}ページ" if pages > 1 else ""),
+                    "progress_table_csv")
 
 st.subheader("段階別の到達状況")
 funnel = run_query("stage_funnel", filters)
@@ -91,3 +94,4 @@ if chosen:
         ui.empty_state("この案件の支援記録はまだありません。")
     else:
         st.dataframe(tables.session_log_table(log), hide_index=True, key="progress_session_log")
+        ui.csv_download(tables.session_log_table(log), f"支援記録_{chosen}", "progress_session_log_csv")

@@ -4,6 +4,7 @@ import streamlit as st
 
 from monitor import theme_charts, ui
 from monitor.glossary import help_text
+from monitor.plain import md_escape
 from monitor.print_layout import is_print_mode
 from monitor.queries import run_query
 
@@ -48,6 +49,7 @@ st.caption(theme_charts.SHARE_NOTE)
 if not printing:
     with st.expander("表で見る"):
         st.dataframe(theme_charts.theme_count_table(counts), hide_index=True, key="themes_count_table")
+        ui.csv_download(theme_charts.theme_count_table(counts), "テーマ別の件数", "themes_count_csv")
 
 st.subheader("テーマ別件数の推移")
 if printing:
@@ -94,5 +96,6 @@ if chosen:
     else:
         n = int(records["total_rows"].iloc[0])
         shown = len(records)
-        st.caption(f"「{chosen}」の記録 {n:,}件" + (f"（新しい順に {shown:,}件を表示）" if n > shown else ""))
+        st.caption(f"「{md_escape(chosen)}」の記録 {n:,}件" + (f"（新しい順に {shown:,}件を表示）" if n > shown else ""))
         st.dataframe(theme_charts.theme_records_table(records), hide_index=True, key="themes_records_table")
+        ui.csv_download(theme_charts.theme_records_table(records), f"テーマの記録_{chosen}", "themes_records_csv")

@@ -4,6 +4,7 @@ import streamlit as st
 
 from monitor import maps, ui
 from monitor.glossary import help_text
+from monitor.plain import md_escape, md_frame
 from monitor.print_layout import CHART_WIDTH_PX, is_print_mode
 from monitor.queries import run_query
 
@@ -55,10 +56,11 @@ if len(placed) < len(points):
     st.caption(f"所在地が分からず地図に表示できない記録があります（{len(points) - len(placed):,}か所分）。下の表に含めています。")
 if printing:
     st.subheader("市区町村別の件数")
-    st.table(maps.points_table(points), hide_index=True)
+    st.table(md_frame(maps.points_table(points)), hide_index=True)
     st.stop()      # the records below are chosen interactively: not part of the printed page
 with st.expander("表で見る"):
     st.dataframe(maps.points_table(points), hide_index=True, key="map_points_table")
+    ui.csv_download(maps.points_table(points), "市区町村別の件数", "map_points_csv")
 
 st.subheader("市区町村の記録")
 options = maps.municipality_options(points)
@@ -74,16 +76,19 @@ if chosen:
     engagements = run_query("map_municipality_engagements", filters, municipality_code=chosen)
     consultations = run_query("map_municipality_consultations", filters, municipality_code=chosen,
                               max_rows=RECORDS_MAX)
-    st.markdown(f"**{options[chosen]}の支援案件（{len(engagements):,}件）**")
+    st.markdown(f"**{md_escape(options[chosen])}の支援案件（{len(engagements):,}件）**")
     if engagements.empty:
         st.caption("この条件の支援案件はありません。")
     else:
         st.dataframe(maps.engagements_table(engagements), hide_index=True, key="map_engagements_table")
+        ui.csv_download(maps.engagements_table(engagements), f"支援案件_{options[chosen]}", "map_engagements_csv")
     n = int(consultations["total_rows"].iloc[0]) if len(consultations) else 0
-    st.markdown(f"**{options[chosen]}の相談記録（{n:,}件）**")
+    st.markdown(f"**{md_escape(options[chosen])}の相談記録（{n:,}件）**")
     if consultations.empty:
         st.caption("この条件の相談記録はありません。")
     else:
         if n > len(consultations):
             st.caption(f"新しい順に {len(consultations):,}件を表示しています。")
         st.dataframe(maps.consultations_table(consultations), hide_index=True, key="map_consultations_table")
+        ui.csv_download(maps.consultations_table(consultations), f"相談記録_{options[chosen]}",
+                        "map_consultations_csv")

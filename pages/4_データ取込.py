@@ -11,6 +11,7 @@ from monitor.queries import data_as_of
 from monitor.exports import XLSX_MIME
 from monitor.filters import allowed_prefectures
 from monitor.format import fmt_date
+from monitor.plain import md_escape
 
 KEY_UPLOADER = "intake_files"
 KEY_AS_OF = "intake_as_of"
@@ -32,7 +33,7 @@ restricted = intake.restriction_notice(allowed_prefectures())
 db = resolve_path()
 m = meta()
 as_of_how = "（取込時に指定）" if m["raw"].get("data_as_of_source") == "stated" else ""
-st.caption(f"取込先: {db.name}　｜　データ基準日: {fmt_date(data_as_of())}{as_of_how}　｜　"
+st.caption(f"取込先: {md_escape(db.name)}　｜　データ基準日: {fmt_date(data_as_of())}{as_of_how}　｜　"
            "検証と取込はコマンド（python -m etl load）と同じ処理です。取込はデータベースの複製に書き込んでから"
            "一度に置き換えるため、表示中の画面が途中の状態を見ることはありません。")
 if m["is_sample"]:
@@ -49,7 +50,7 @@ as_of_text = None if restricted else st.text_input(
          "この日付より後の記録は注意として示します（取り込みます）。")
 as_of, as_of_error = intake.parse_as_of(as_of_text)
 if as_of_error:
-    st.error(as_of_error)
+    st.error(md_escape(as_of_error))
 uploads = [(f.name, f.getvalue()) for f in (files or [])]
 signature = intake.upload_signature(uploads, as_of) if uploads and not as_of_error else None
 
@@ -62,7 +63,7 @@ if validation is not None and validation.signature != signature:
 done = st.session_state.get(STATE_DONE)
 if done and done[0] == signature:
     kind, lines = done[2], done[1]
-    (st.success if kind == "loaded" else st.info)("\n\n".join(lines))
+    (st.success if kind == "loaded" else st.info)("\n\n".join(md_escape(line) for line in lines))
 elif uploads and not as_of_error:
     if validation is None:
         # in the worker process (memory-capped, one at a time): the page shows its progress messages
@@ -84,10 +85,10 @@ elif uploads and not as_of_error:
     st.subheader("検証結果")
     for name in intake.file_names(report):
         with st.container(border=True):
-            st.markdown(f"**{name}**")
+            st.markdown(f"**{md_escape(name)}**")       # file, sheet and header names are the uploader's text
             unreadable = [u for u in report.unreadable if u.startswith(f"{name}: ")]
             for u in unreadable:
-                st.error(u)
+                st.error(md_escape(u))
             if not unreadable:
                 c = intake.file_counts(report, name)
                 cols = st.columns(5)
@@ -98,7 +99,7 @@ elif uploads and not as_of_error:
                 cols[4].metric("メモ（対応づけ）", f"{c['notes']:,}")
                 st.dataframe(intake.summary_frame(report, name), hide_index=True)
             for w in intake.file_warnings(report, name):
-                st.warning(w)
+                st.warning(md_escape(w))
             for n in intake.file_notes(report, name):
                 st.text(f"メモ: {n}")  # plain text: it holds a file name
             problems = intake.problems_frame(report, name)
@@ -130,8 +131,8 @@ elif uploads and not as_of_error:
         bar = st.progress(0.0, text="取込を始めます")
         with st.status("取り込んでいます…", expanded=True) as status:
             def progress(message: str) -> None:
-                status.write(message)
-                bar.progress(intake.progress_fraction(message), text=message)
+                status.write(md_escape(message))
+                bar.progress(intake.progress_fraction(message), text=md_escape(message))
             failure = None
             try:
                 result = intake.load_validated(validation, db, progress=progress)
@@ -147,7 +148,7 @@ elif uploads and not as_of_error:
                 bar.progress(1.0, text="完了")
                 status.update(label="取り込みました", state="complete")
         if failure:       # outside the status box, which collapses: the reason stays in sight
-            st.error(failure)
+            st.error(md_escape(failure))
         if result is not None and result.loaded:
             validation.discard()
             st.session_state.pop(STATE_VALIDATION, None)
@@ -165,6 +166,7 @@ if history.empty:
     st.caption("まだ取込の記録がありません。")
 else:
     st.dataframe(history, hide_index=True, key="intake_history")
+    ui.csv_download(history, "取込履歴", "intake_history_csv")
 
 st.subheader("変更の履歴と取消")
 st.caption("取込・取消・取り下げ・集計表の作り直しのたびに、置き換えた前の版を保存しています"

@@ -15,6 +15,7 @@ from monitor.report import (
     IMAGE_HEIGHT, IMAGE_WIDTH, cached_report, display_frame, report_title, unapplied_filters,
 )
 from monitor.exports import figure_png, figures_zip
+from monitor.plain import md_escape, md_frame
 
 TITLE = "報告"
 KEY_SCOPE = "report_scope"
@@ -46,16 +47,16 @@ report = cached_report(filters.fiscal_year, consortium)
 # the report applies 年度 and 対象 only: its header names those, and says which sidebar filters it left out
 unapplied = unapplied_filters(filters, consortium)
 if not apply_print_layout(title, report.header_text(unapplied)):
-    st.caption(f"表示条件　{report.header_text()}")
+    st.caption(f"表示条件　{md_escape(report.header_text())}")
     if unapplied:
-        st.warning(f"報告は年度と対象（コンソーシアムまたは事業全体）で集計します。サイドバーの {unapplied} "
+        st.warning(f"報告は年度と対象（コンソーシアムまたは事業全体）で集計します。サイドバーの {md_escape(unapplied)} "
                    "は報告には適用していません。")
     if report.is_sample:
         st.info("サンプルデータを表示しています（企業名・人名は架空です）。実績の記録を取り込むと置き換わります。")
 
 if not printing:
-    st.subheader(title)
-    st.caption(f"対象: {report.scope_label}（{'コンソーシアムを1つ選ぶとその報告になります' if not consortium else 'サイドバーでコンソーシアムを外すと事業全体の報告になります'}）。")
+    st.subheader(md_escape(title))
+    st.caption(f"対象: {md_escape(report.scope_label)}（{'コンソーシアムを1つ選ぶとその報告になります' if not consortium else 'サイドバーでコンソーシアムを外すと事業全体の報告になります'}）。")
 
     filters_text = unapplied
     tables = report.tables()
@@ -118,7 +119,7 @@ for section in report.sections:
                 if len(shown) > PRINT_MAX_ROWS:
                     st.caption(f"全{len(shown):,}件のうち先頭の{PRINT_MAX_ROWS:,}件です。全件は Excel / CSV にあります。")
                     shown = shown.head(PRINT_MAX_ROWS)
-                st.table(display_frame(shown), hide_index=True)
+                st.table(md_frame(display_frame(shown)), hide_index=True)   # st.table reads markdown
             else:
                 numeric = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c])]
                 shown = df

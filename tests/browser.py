@@ -72,7 +72,7 @@ def _stop(proc: subprocess.Popen) -> None:
 @contextlib.contextmanager
 def streamlit_server(db_path: str | os.PathLike, port: int | None = None, env: Mapping[str, str] | None = None,
                      *, timeout: float = 60.0, log_path: str | os.PathLike | None = None) -> Iterator[str]:
-    """Run ``python -m streamlit run app.py`` on ``db_path`` (DX_DB_PATH) and yield its base URL
+    """Run ``python -m streamlit run serve.py`` (app.py behind its guard) on ``db_path`` (DX_DB_PATH) and yield its base URL
     (``http://127.0.0.1:<port>``) once ``/_stcore/health`` answers. The process and its children are always ended
     afterwards. ``env`` adds to (or overrides) the environment; DX_BASEMAP is dropped unless ``env`` sets it, so the
     map draws without internet tiles. The server's output goes to ``log_path`` (a temporary file by default) and is
@@ -81,7 +81,7 @@ def streamlit_server(db_path: str | os.PathLike, port: int | None = None, env: M
     full_env = {k: v for k, v in os.environ.items() if k != "DX_BASEMAP"}
     full_env.update(env or {})
     full_env["DX_DB_PATH"] = str(db_path)
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py",
+    cmd = [sys.executable, "-m", "streamlit", "run", "serve.py",
            "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
            "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
     if log_path is None:

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from monitor.plain import as_displayed
 from monitor.charts import MANY_CONSORTIA
 from monitor.exports import (
     CONDITIONS_SHEET, IMAGE_HEIGHT, IMAGE_WIDTH, figure_png, figures_zip, png_size, safe_file_name,
@@ -281,7 +282,7 @@ def test_narrowing_filters_do_not_change_the_report_and_the_page_says_so(sample_
     narrowed = _run_page(**{"年度": str(FY), "担当ITC": coordinator})
     assert narrowed.multiselect(key="flt_coordinators").value == [coordinator]
     assert [d.value.to_dict() for d in narrowed.dataframe] == [d.value.to_dict() for d in plain.dataframe]
-    warnings = " ".join(w.value for w in narrowed.warning)
+    warnings = " ".join(as_displayed(w.value) for w in narrowed.warning)
     assert f"担当ITC: {coordinator} は報告には適用していません" in warnings
     assert not [w for w in plain.warning if "適用していません" in w.value]
 
@@ -289,7 +290,7 @@ def test_narrowing_filters_do_not_change_the_report_and_the_page_says_so(sample_
 def test_print_header_and_conditions_claim_only_what_the_report_applies(sample_db_env, monkeypatch):
     """報告?年度=2024&都道府県=長野県&print=1 showed 「都道府県: 長野県」 above whole-programme figures."""
     at = _run_page(**{"年度": "2024", "都道府県": "長野県", "print": "1"})
-    header = "\n".join(m.value for m in at.markdown if "dx-print-header" in m.value or "データ基準日" in m.value)
+    header = as_displayed("\n".join(m.value for m in at.markdown if "dx-print-header" in m.value or "データ基準日" in m.value))
     assert "年度: 令和6年度（2024年度）｜対象: 事業全体" in header
     assert "報告に適用していない絞り込み: 都道府県: 長野県" in header
     assert "都道府県: 長野県｜" not in header.replace("報告に適用していない絞り込み: 都道府県: 長野県", "")
@@ -309,7 +310,7 @@ def test_print_header_and_conditions_claim_only_what_the_report_applies(sample_d
 
 def test_page_print_layout(sample_db_env):
     at = _run_page(**{"年度": str(FY), "コンソーシアム": IBARAKI, "print": "1"})
-    html = "\n".join(m.value for m in at.markdown)
+    html = as_displayed("\n".join(m.value for m in at.markdown))
     assert "@page" in html and "A4 landscape" in html and 'data-testid="stSidebar"' in html
     assert "令和4年度（2022年度） 実績報告｜茨城県DX支援コミュニティ" in html
     assert "データ基準日: 2025年2月28日" in html
@@ -386,7 +387,7 @@ def test_apply_print_layout_once_per_run(value, on):
         at.query_params["print"] = value
     at.run()
     assert not at.exception
-    texts = [m.value for m in at.markdown]
+    texts = [as_displayed(m.value) for m in at.markdown]
     assert f"print={on},{on},{on}" in texts
     headers = [t for t in texts if "dx-print-header" in t and "<div" in t]
     assert len(headers) == (1 if on else 0)
