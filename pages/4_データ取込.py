@@ -77,7 +77,7 @@ elif uploads and not as_of_error:
                 status.update(label="検証しました", state="complete")
                 failed = None
         if failed:
-            st.error(failed)
+            st.error(md_escape(failed))
             st.stop()
         st.session_state[STATE_VALIDATION] = validation
     report = validation.report

@@ -98,7 +98,10 @@ def _strings_in(obj):
 def test_hostile_records_are_stored_exactly(hostile_db):
     s = strings(TRAP)
     names = {r[0] for r in query(hostile_db, "SELECT client_name FROM engagements WHERE engagement_id LIKE 'HX-%'")}
-    assert names == set(s.values())                     # zero-width, RTL and 3,000-character names kept as they are
+    # RTL marks and 3,000-character names kept as they are; zero-width characters are removed on load (dx_text
+    # normalises look-alike keys, issue 14)
+    invisible = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
+    assert names == {v.translate(invisible) for v in s.values()}
     consortia = {r[0] for r in query(hostile_db, "SELECT DISTINCT consortium FROM engagements "
                                                  "WHERE engagement_id LIKE 'HX-%'")}
     assert hostile_consortium(TRAP) in consortia
