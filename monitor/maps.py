@@ -33,6 +33,7 @@ POINT_LAYER_ID = "municipalities"
 BOUNDARY_LAYER_ID = "prefecture-boundaries"     # the other prefectures, grey, under a prefecture's municipalities
 PREFECTURE_LAYER_ID = "prefecture-choropleth"
 MUNICIPAL_LAYER_ID = "municipal-choropleth"
+CHOSEN_OUTLINE_LAYER_ID = "chosen-prefecture-outline"
 
 SIZE_CHOICES = {"engagements": "案件数", "sessions": "伴走支援 実施回数", "consultations": "相談件数"}
 SIZE_UNITS = {"engagements": "件", "sessions": "回", "consultations": "件"}
@@ -40,9 +41,9 @@ SIZE_UNITS = {"engagements": "件", "sessions": "回", "consultations": "件"}
 # colour carries one measure: a sequential purple scale (ColorBrewer Purples), 0 its own class (land grey)
 CLASSES = 5
 PALETTE: list[list[int]] = [[218, 218, 235], [188, 189, 220], [158, 154, 200], [117, 107, 177], [84, 39, 143]]
-ZERO_COLOR = [238, 240, 243]
+ZERO_COLOR = [229, 231, 235]             # neutral grey: no hue, so it never reads as the lowest class
 FILL_ALPHA = 235
-CONTEXT_FILL = [246, 247, 249, 255]          # prefectures around the chosen one(s)
+CONTEXT_FILL = [250, 250, 251, 255]          # prefectures around the chosen one(s): near white
 LINE_COLOR = [255, 255, 255, 255]            # borders between areas
 PREFECTURE_LINE = [110, 116, 128, 255]
 # hover: a warm translucent tint, outside the purple scale, so a hovered area never reads as another class
@@ -58,8 +59,11 @@ CROWD_MIN_FACTOR = 0.4
 
 # the map's size on screen: its height is set (st.pydeck_chart height); its width follows the page, so the view is
 # fitted to a conservative width
-MAP_HEIGHT = 520
+MAP_HEIGHT = 600                 # a prefecture's municipalities
+NATIONAL_MAP_HEIGHT = 760        # all of Japan, 沖縄 included, about 700 px tall
 MAP_WIDTH = 760
+# the national view fits the four main islands, 南西諸島 and 伊豆諸島 (南鳥島 and 沖ノ鳥島 are left out of the frame)
+NATIONAL_EXTENT = pd.DataFrame({"lat": [24.0, 45.6], "lng": [122.9, 146.0]})
 JAPAN_VIEW = {"latitude": 36.5, "longitude": 137.8, "zoom": 4.3}
 MIN_ZOOM, MAX_ZOOM, SINGLE_POINT_ZOOM = 4.0, 10.5, 9.5
 
@@ -426,15 +430,14 @@ def _deck(layers: list, view: pdk.ViewState, measure: str, basemap: str | None, 
 
 def build_national_map(prefecture_counts: pd.DataFrame, measure: str = "engagements", basemap: str | None = None,
                        *, municipal_counts: pd.DataFrame | None = None, width: int = MAP_WIDTH,
-                       height: int = MAP_HEIGHT) -> tuple[pdk.Deck, list[tuple[int, int]]]:
+                       height: int = NATIONAL_MAP_HEIGHT) -> tuple[pdk.Deck, list[tuple[int, int]]]:
     """National view: a choropleth of the 47 prefectures (layer PREFECTURE_LAYER_ID) by ``measure``; with
     ``municipal_counts`` (map_points rows) every municipality of Japan instead (MUNICIPAL_LAYER_ID) under the
     prefecture borders. The view fits Japan's main islands. Returns (deck, breaks)."""
     if measure not in SIZE_CHOICES:
         raise ValueError(f"measure must be one of {sorted(SIZE_CHOICES)}: {measure!r}")
     prefectures = load_boundaries()
-    view = fit_view(pd.DataFrame({"lat": [30.9, 45.6], "lng": [128.6, 145.9]}), width=width, height=height,
-                    padding=0.02, margin_px=0)
+    view = fit_view(NATIONAL_EXTENT, width=width, height=height, padding=0.02, margin_px=0)
     if municipal_counts is None:
         collection, breaks = choropleth_geojson(prefectures, prefecture_counts, "prefecture_code", measure)
         layers = [choropleth_layer(collection, PREFECTURE_LAYER_ID, line_px=0.8)]
@@ -460,7 +463,12 @@ def build_prefecture_map(points_df: pd.DataFrame, prefecture_codes, measure: str
     municipal = load_municipal_boundaries(prefecture_codes)
     collection, breaks = choropleth_geojson(municipal, points_df, "municipality_code", measure)
     view = fit_view(main_extent(municipal), width=width, height=height, padding=0.04, margin_px=0)
-    layers = [boundary_layer(load_boundaries(), filled=not basemap), choropleth_layer(collection, MUNICIPAL_LAYER_ID)]
+    prefectures = load_boundaries()
+    chosen = {"type": "FeatureCollection",
+              "features": [f for f in prefectures["features"] if f["properties"]["prefecture_code"] in set(prefecture_codes)]}
+    layers = [boundary_layer(prefectures, filled=not basemap), choropleth_layer(collection, MUNICIPAL_LAYER_ID),
+              pdk.Layer("GeoJsonLayer", id=CHOSEN_OUTLINE_LAYER_ID, data=chosen, stroked=True, filled=False,
+                        get_line_color=PREFECTURE_LINE, get_line_width=1, line_width_min_pixels=1.5, pickable=False)]
     records: list[dict] = []
     if show_points:
         records = point_records(points_df, measure)

@@ -125,7 +125,7 @@ with st.container(border=True, key="map_frame"):     # title, context, legend, m
                                 height=maps.MAP_HEIGHT, alt=alt)
     else:
         st.pydeck_chart(deck, on_select=_on_national_click, selection_mode="single-object", key=KEY_NATIONAL_CHART,
-                        height=maps.MAP_HEIGHT, alt=alt)
+                        height=maps.NATIONAL_MAP_HEIGHT, alt=alt)
     st.caption(maps.CREDIT)
 if len(placed) < len(points):
     st.caption(f"所在地が分からず地図に表示できない記録があります（{len(points) - len(placed):,}か所分）。"
