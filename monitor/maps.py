@@ -263,8 +263,9 @@ def _ring_area(ring) -> float:
 
 
 def main_extent(geojson: dict, share: float = 0.05) -> pd.DataFrame:
-    """Corners (lat, lng) of the area worth zooming to: the bounding box of every polygon at least ``share`` of the
-    largest one, so 東京都 zooms to its main land and 大島, not to 小笠原 and 沖ノ鳥島 1,700 km south."""
+    """Corners (lat, lng) of the area worth zooming to: the bounding box of every polygon (of prefecture features)
+    at least ``share`` of the largest one, so 東京都 zooms to its main land and 大島, not to 小笠原 and 沖ノ鳥島
+    1,700 km south, and 北海道 leaves out 北方領土."""
     polys = []
     for f in geojson.get("features", []):
         g = f.get("geometry") or {}
@@ -462,10 +463,10 @@ def build_prefecture_map(points_df: pd.DataFrame, prefecture_codes, measure: str
         raise ValueError(f"measure must be one of {sorted(SIZE_CHOICES)}: {measure!r}")
     municipal = load_municipal_boundaries(prefecture_codes)
     collection, breaks = choropleth_geojson(municipal, points_df, "municipality_code", measure)
-    view = fit_view(main_extent(municipal), width=width, height=height, padding=0.04, margin_px=0)
     prefectures = load_boundaries()
     chosen = {"type": "FeatureCollection",
               "features": [f for f in prefectures["features"] if f["properties"]["prefecture_code"] in set(prefecture_codes)]}
+    view = fit_view(main_extent(chosen), width=width, height=height, padding=0.04, margin_px=0)
     layers = [boundary_layer(prefectures, filled=not basemap), choropleth_layer(collection, MUNICIPAL_LAYER_ID),
               pdk.Layer("GeoJsonLayer", id=CHOSEN_OUTLINE_LAYER_ID, data=chosen, stroked=True, filled=False,
                         get_line_color=PREFECTURE_LINE, get_line_width=1, line_width_min_pixels=1.5, pickable=False)]
@@ -478,7 +479,7 @@ def build_prefecture_map(points_df: pd.DataFrame, prefecture_codes, measure: str
 
 def municipality_options(points: pd.DataFrame) -> dict[str, str]:
     """{municipality_code: '山形市（山形県）'} for the municipalities with activity, in the map's order."""
-    df = points.dropna(subset=["municipality_code"]) if len(points) else points
+    df = points.dropna(subset=["municipality_code", "lat", "lng"]) if len(points) else points
     if df is None or len(df) == 0:
         return {}
     return {str(c): f"{m}（{p}）" for c, m, p in zip(df["municipality_code"], df["municipality"], df["prefecture"])}
