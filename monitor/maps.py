@@ -27,6 +27,7 @@ REFERENCE_DIR = ROOT / "data" / "reference"
 BOUNDARIES_PATH = REFERENCE_DIR / "prefectures.geojson"
 MUNICIPAL_DIR = REFERENCE_DIR / "municipalities_geo"          # PP.geojson: one prefecture's municipalities
 NATIONAL_MUNICIPAL_PATH = REFERENCE_DIR / "municipalities_japan.geojson"
+OUTLINES_PATH = REFERENCE_DIR / "prefectures_outline.geojson"   # coarser: context and borders only
 CREDIT = "出典：国土交通省 国土数値情報（行政区域データ）を加工して作成"
 
 POINT_LAYER_ID = "municipalities"
@@ -110,6 +111,12 @@ def load_municipal_boundaries(prefecture_codes) -> dict:
     for pc in sorted(set(prefecture_codes)):
         features += _read_geojson(MUNICIPAL_DIR / f"{pc}.geojson")["features"]
     return {"type": "FeatureCollection", "features": features}
+
+
+def load_outlines() -> dict:
+    """The prefectures simplified harder (≈ 500 m): grey context around a chosen prefecture and the prefecture
+    borders over the national municipal layer, where the finer file would double the bytes sent."""
+    return _read_geojson(OUTLINES_PATH)
 
 
 def load_national_municipal_boundaries() -> dict:
@@ -445,7 +452,7 @@ def build_national_map(prefecture_counts: pd.DataFrame, measure: str = "engageme
     else:
         collection, breaks = choropleth_geojson(load_national_municipal_boundaries(), municipal_counts,
                                                 "municipality_code", measure)
-        outline = pdk.Layer("GeoJsonLayer", id=BOUNDARY_LAYER_ID, data=prefectures, stroked=True, filled=False,
+        outline = pdk.Layer("GeoJsonLayer", id=BOUNDARY_LAYER_ID, data=load_outlines(), stroked=True, filled=False,
                             get_line_color=PREFECTURE_LINE, get_line_width=1, line_width_min_pixels=0.8,
                             pickable=False)
         layers = [choropleth_layer(collection, MUNICIPAL_LAYER_ID, line_px=0), outline]
@@ -467,7 +474,7 @@ def build_prefecture_map(points_df: pd.DataFrame, prefecture_codes, measure: str
     chosen = {"type": "FeatureCollection",
               "features": [f for f in prefectures["features"] if f["properties"]["prefecture_code"] in set(prefecture_codes)]}
     view = fit_view(main_extent(chosen), width=width, height=height, padding=0.04, margin_px=0)
-    layers = [boundary_layer(prefectures, filled=not basemap), choropleth_layer(collection, MUNICIPAL_LAYER_ID),
+    layers = [boundary_layer(load_outlines(), filled=not basemap), choropleth_layer(collection, MUNICIPAL_LAYER_ID),
               pdk.Layer("GeoJsonLayer", id=CHOSEN_OUTLINE_LAYER_ID, data=chosen, stroked=True, filled=False,
                         get_line_color=PREFECTURE_LINE, get_line_width=1, line_width_min_pixels=1.5, pickable=False)]
     records: list[dict] = []

@@ -34,6 +34,7 @@ PREFECTURES_SRC = "prefectures_s0010.geojson"
 MUNICIPAL_SRC = "municipalities_by_prefecture/N03-21_{pc}_210101.json"
 MUNICIPAL_DIR = "municipalities_geo"            # data/reference/municipalities_geo/PP.geojson
 NATIONAL_MUNICIPAL = "municipalities_japan.geojson"
+PREFECTURE_OUTLINES = "prefectures_outline.geojson"   # coarse: grey context and borders over the municipal layer
 
 # ── hand corrections ──────────────────────────────────────────────────────────
 # JpGeocode name -> current official name. Each entry is documented in SOURCES.md.
@@ -69,7 +70,7 @@ GEOJSON_DECIMALS = 4  # about 10 m; the 1 % source outlines are much coarser
 # browser receives stays well under 2 MB and a prefecture's detail a few hundred KB (docs/performance.md)
 PREFECTURE_TOLERANCE = 0.002      # ≈ 200 m: the national view draws Japan ≈ 1,000 px tall at most
 MUNICIPAL_TOLERANCE = 0.0005      # ≈ 50 m: one prefecture fills the map
-NATIONAL_MUNICIPAL_TOLERANCE = 0.005
+NATIONAL_MUNICIPAL_TOLERANCE = 0.005  # ≈ 500 m (also the prefecture outlines drawn as context)
 NATIONAL_MUNICIPAL_DECIMALS = 3
 # source features that are not municipalities of the reference list (drawn as part of their prefecture only)
 UNLISTED_CODES = {
@@ -384,11 +385,15 @@ def build() -> dict[str, bytes]:
     pref_shapes = load_prefecture_shapes(GEO_DIR)
     if set(pref_shapes) != set(pref_names.values()):
         problems.append(f"prefecture boundaries do not match the code list: {sorted(set(pref_shapes) ^ set(pref_names.values()))}")
-    pref_features = []
+    pref_features, pref_outlines = [], []
     for pc, name in sorted(pref_names.items()):
         if name in pref_shapes:
-            pref_features.append({"type": "Feature", "properties": {"prefecture_code": pc, "prefecture": name},
+            props = {"prefecture_code": pc, "prefecture": name}
+            pref_features.append({"type": "Feature", "properties": props,
                                   "geometry": geometry_json(pref_shapes[name], PREFECTURE_TOLERANCE)})
+            pref_outlines.append({"type": "Feature", "properties": props,
+                                  "geometry": geometry_json(pref_shapes[name], NATIONAL_MUNICIPAL_TOLERANCE,
+                                                            NATIONAL_MUNICIPAL_DECIMALS)})
     muni_shapes = load_municipal_shapes(GEO_DIR, munis, problems)
     by_pref: dict[str, list[dict]] = {}
     national: list[dict] = []
@@ -423,6 +428,7 @@ def build() -> dict[str, bytes]:
         "prefectures.csv": to_csv(["prefecture_code", "prefecture", "prefecture_kana", "region", "lat", "lng"],
                                   pref_rows),
         "prefectures.geojson": feature_collection(pref_features),
+        PREFECTURE_OUTLINES: feature_collection(pref_outlines),
         NATIONAL_MUNICIPAL: feature_collection(national),
         **{f"{MUNICIPAL_DIR}/{pc}.geojson": feature_collection(fs) for pc, fs in sorted(by_pref.items())},
         "municipalities.csv": to_csv(["municipality_code", "code5", "prefecture_code", "prefecture", "municipality",

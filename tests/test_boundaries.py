@@ -122,7 +122,8 @@ def test_island_municipalities_lie_on_land(municipal):
 
 def test_layers_sent_to_the_browser_stay_small():
     assert (REF / "prefectures.geojson").stat().st_size <= 1_000_000          # the national view (≤ 2 MB)
-    assert (REF / "municipalities_japan.geojson").stat().st_size <= 1_600_000  # the national municipal view
+    assert (REF / "municipalities_japan.geojson").stat().st_size <= 1_300_000  # the national municipal view
+    assert (REF / "prefectures_outline.geojson").stat().st_size <= 350_000     # its borders / grey context
     for path in (REF / "municipalities_geo").glob("*.geojson"):
         assert path.stat().st_size <= 400_000, path                          # one prefecture's detail
 
