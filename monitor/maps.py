@@ -180,13 +180,15 @@ def class_index(value, breaks: list[tuple[int, int]]) -> int:
 
 
 def class_colors(n_classes: int) -> list[list[int]]:
-    """Palette colours for ``n_classes`` classes, spread over the scale (the top class always the darkest)."""
+    """Palette colours for ``n_classes`` classes, spread over the scale (the top class always the darkest); with
+    fewer than five classes the palest colour is left out, so the lowest class stands apart from 0's grey."""
     if n_classes <= 0:
         return []
     if n_classes == 1:
         return [PALETTE[-1]]
+    first = 0 if n_classes >= len(PALETTE) else 1
     last = len(PALETTE) - 1
-    return [PALETTE[round(i * last / (n_classes - 1))] for i in range(n_classes)]
+    return [PALETTE[first + round(i * (last - first) / (n_classes - 1))] for i in range(n_classes)]
 
 
 def fill_color(value, breaks: list[tuple[int, int]]) -> list[int]:

@@ -86,7 +86,7 @@ def test_fill_colours_follow_the_classes():
     assert maps.fill_color(300, breaks)[:3] == maps.PALETTE[-1]             # the top class is the darkest
     assert maps.fill_color(1, breaks)[:3] == maps.PALETTE[0]
     assert maps.class_colors(1) == [maps.PALETTE[-1]] and len(maps.class_colors(3)) == 3
-    assert maps.class_colors(2)[-1] == maps.PALETTE[-1]
+    assert maps.class_colors(2) == [maps.PALETTE[1], maps.PALETTE[-1]]     # few classes: the palest left out
     assert maps.ZERO_COLOR not in maps.PALETTE and maps.HIGHLIGHT_COLOR[:3] not in maps.PALETTE
 
 
