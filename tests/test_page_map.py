@@ -1,23 +1,26 @@
-"""地図 in AppTest: the pydeck JSON carries one point per municipality with activity for the filter, with counts
-and client categories equal to an independent SQL computation, for 茨城県 and 長野県 and for all prefectures, on
-the hand-made fixture (consultations without a municipality code, placed by name) and on the loaded sample; the
-list fallback shows a municipality's records; no basemap (no outside request) unless asked for."""
+"""地図 in AppTest, on the hand-made fixture and on the loaded sample: the national view is a choropleth of the 47
+prefectures carrying the chosen measure (counts equal to an independent SQL computation, classes in order); a
+click on a prefecture (the selection event the browser sends) or the prefecture list sets the 都道府県 filter and
+the URL and shows that prefecture's municipal choropleth; a click on a municipality (or the list) shows its
+records; the print layout summarises per prefecture; no basemap (no outside request) unless asked for."""
 from __future__ import annotations
 
+import csv
 import json
 import re
 from pathlib import Path
 
 import duckdb
 import pytest
+from streamlit.proto.WidgetStates_pb2 import WidgetStates
 from streamlit.testing.v1 import AppTest
 
 from monitor import maps
 from conftest import open_page
-from test_marts import make_fixture_db
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = str(ROOT / "pages" / "3_地図.py")
+REF_MUNICIPALITIES = list(csv.DictReader((ROOT / "data" / "reference" / "municipalities.csv").open(encoding="utf-8")))
 
 
 @pytest.fixture()
@@ -38,112 +41,167 @@ def _latest_fy(db: Path) -> int:
 
 
 # Independent computation from the base tables: per municipality (placed by code, else by prefecture + name)
-# engagements of the year, sessions and consultations dated in the year, and the client types seen there.
+# engagements of the year, sessions and consultations dated in the year.
 EXPECTED_SQL = """
 WITH place AS (SELECT municipality_code, prefecture, municipality FROM municipalities),
 e AS (
-    SELECT coalesce(e.municipality_code, p.municipality_code) AS code, e.engagement_id, e.client_type
+    SELECT coalesce(e.municipality_code, p.municipality_code) AS code
     FROM engagements e LEFT JOIN place p ON e.municipality_code IS NULL AND p.prefecture = e.prefecture
                                          AND p.municipality = e.municipality
     WHERE e.fiscal_year = $fy AND ($pref IS NULL OR e.prefecture = $pref)
 ),
 s AS (
-    SELECT coalesce(e.municipality_code, p.municipality_code) AS code, e.client_type
+    SELECT coalesce(e.municipality_code, p.municipality_code) AS code
     FROM sessions s JOIN engagements e ON e.engagement_id = s.engagement_id
     LEFT JOIN place p ON e.municipality_code IS NULL AND p.prefecture = e.prefecture AND p.municipality = e.municipality
     WHERE s.fiscal_year = $fy AND ($pref IS NULL OR e.prefecture = $pref)
 ),
 c AS (
-    SELECT coalesce(c.municipality_code, p.municipality_code) AS code,
-           coalesce(l.client_type, CASE WHEN c.client_name = c.municipality THEN '自治体'
-                                        WHEN regexp_matches(c.client_name, '(都|道|府|県|市|区|町|村)(役所|役場|庁)?$')
-                                        THEN '自治体' ELSE '企業' END) AS client_type
+    SELECT coalesce(c.municipality_code, p.municipality_code) AS code
     FROM consultations c
-    LEFT JOIN engagements l ON l.engagement_id = c.engagement_id
     LEFT JOIN place p ON c.municipality_code IS NULL AND p.prefecture = c.prefecture AND p.municipality = c.municipality
     WHERE c.fiscal_year = $fy AND ($pref IS NULL OR c.prefecture = $pref)
 ),
 allrows AS (
-    SELECT code, 1 AS eng, 0 AS ses, 0 AS con, client_type FROM e
-    UNION ALL SELECT code, 0, 1, 0, client_type FROM s
-    UNION ALL SELECT code, 0, 0, 1, client_type FROM c
+    SELECT code, 1 AS eng, 0 AS ses, 0 AS con FROM e
+    UNION ALL SELECT code, 0, 1, 0 FROM s
+    UNION ALL SELECT code, 0, 0, 1 FROM c
 )
-SELECT m.municipality, m.prefecture, sum(eng), sum(ses), sum(con),
-       list_sort(list_distinct(list(client_type)))
+SELECT m.municipality_code, m.municipality, m.prefecture, sum(eng), sum(ses), sum(con)
 FROM allrows a JOIN municipalities m ON m.municipality_code = a.code
 GROUP BY ALL
 """
 
+# per prefecture, by the record's own prefecture (records without a municipality count too)
+EXPECTED_PREF_SQL = """
+SELECT r.prefecture,
+       (SELECT count(*) FROM engagements e WHERE e.fiscal_year = $fy AND e.prefecture = r.prefecture),
+       (SELECT count(*) FROM sessions s JOIN engagements e USING (engagement_id)
+         WHERE s.fiscal_year = $fy AND e.prefecture = r.prefecture),
+       (SELECT count(*) FROM consultations c WHERE c.fiscal_year = $fy AND c.prefecture = r.prefecture)
+FROM prefectures r
+"""
+
 
 def expected_points(db: Path, prefecture: str | None) -> dict[str, tuple]:
+    """{'山形市（山形県）': (engagements, sessions, consultations)} for the municipalities with activity."""
+    return {f"{muni}（{pref}）": (e, s, c) for _, muni, pref, e, s, c in _expected_by_code(db, prefecture).values()}
+
+
+def _expected_by_code(db: Path, prefecture: str | None) -> dict[str, tuple]:
     fy = _latest_fy(db)
     with duckdb.connect(str(db), read_only=True) as con:
         rows = con.execute(EXPECTED_SQL, {"fy": fy, "pref": prefecture}).fetchall()
-    out = {}
-    for muni, pref, eng, ses, cons, types in rows:
-        category = "企業・自治体" if set(types) >= {"企業", "自治体"} else types[0]
-        out[f"{muni}（{pref}）"] = (int(eng), int(ses), int(cons), category)
-    return out
+    return {code: (code, muni, pref, int(e), int(s), int(c)) for code, muni, pref, e, s, c in rows}
+
+
+def expected_prefectures(db: Path) -> dict[str, tuple[int, int, int]]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        rows = con.execute(EXPECTED_PREF_SQL, {"fy": _latest_fy(db)}).fetchall()
+    return {p: (int(e), int(s), int(c)) for p, e, s, c in rows}
+
+
+def _chart(at: AppTest):
+    charts = at.get("deck_gl_json_chart")
+    assert len(charts) == 1
+    return charts[0]
 
 
 def _deck(at: AppTest) -> dict:
-    charts = at.get("deck_gl_json_chart")
-    assert len(charts) == 1
-    return json.loads(charts[0].proto.json)
+    return json.loads(_chart(at).proto.json)
+
+
+def _layer(spec: dict, layer_id: str) -> dict:
+    found = [layer for layer in spec["layers"] if layer["id"] == layer_id]
+    assert found, f"no layer {layer_id}: {[layer['id'] for layer in spec['layers']]}"
+    return found[0]
+
+
+def _features(spec: dict, layer_id: str) -> list[dict]:
+    return _layer(spec, layer_id)["data"]["features"]
 
 
 def _points(spec: dict) -> list[dict]:
-    return next(layer for layer in spec["layers"] if layer["id"] == maps.POINT_LAYER_ID)["data"]
+    return _layer(spec, maps.POINT_LAYER_ID)["data"]
 
 
-def _shown(spec: dict) -> dict[str, tuple]:
+def _shown_municipalities(spec: dict) -> dict[str, tuple]:
+    """The municipal choropleth's areas with activity, as expected_points keys them."""
     out = {}
-    for p in _points(spec):
-        key = f"{p['municipality']}（{p['prefecture']}）"
-        assert key not in out, f"two points for {key}"
-        out[key] = (p["engagements"], p["sessions"], p["consultations"], p["client_category"])
+    for f in _features(spec, maps.MUNICIPAL_LAYER_ID):
+        p = f["properties"]
+        counts = (p["engagements"], p["sessions"], p["consultations"])
+        if any(counts):
+            out[f"{p['municipality']}（{p['prefecture']}）"] = counts
     return out
 
 
-@pytest.mark.parametrize("prefecture", ["茨城県", "長野県", None])
-def test_one_point_per_municipality_with_sql_counts(db, prefecture):
-    at = (_page(都道府県=prefecture) if prefecture else _page()).run()
-    assert not at.exception
-    spec = _deck(at)
-    exp = expected_points(db, prefecture)
-    assert exp
-    assert _shown(spec) == exp
-    if prefecture == "茨城県" and "筑西市（茨城県）" in exp and db.name == "fixture.duckdb":
-        # the fixture's 筑西市 has a company engagement and a consultation from the city itself
-        assert exp["筑西市（茨城県）"][3] == "企業・自治体"
-    # boundaries from the shipped GeoJSON, under the points
-    geo = next(layer for layer in spec["layers"] if layer["id"] == maps.BOUNDARY_LAYER_ID)
-    assert geo["@@type"] == "GeoJsonLayer" and len(geo["data"]["features"]) == 47
-    # the view fits the points
-    view = spec["initialViewState"]
-    lats = [p["lat"] for p in _points(spec)]
-    lngs = [p["lng"] for p in _points(spec)]
-    assert min(lats) - 0.01 <= view["latitude"] <= max(lats) + 0.01
-    assert min(lngs) - 0.01 <= view["longitude"] <= max(lngs) + 0.01
-    # colours by client type
-    for p in _points(spec):
-        assert p["color"][:3] == maps.COLORS[p["client_category"]]
-    # metrics equal the totals
-    metrics = {m.label: m.value for m in at.metric}
-    assert metrics["市区町村数"] == f"{len(exp):,}"
-    assert metrics["伴走支援 実施回数"] == f"{sum(v[1] for v in exp.values()):,}回"
-    assert metrics["相談件数"] == f"{sum(v[2] for v in exp.values()):,}件"
+def click(at: AppTest, layer_id: str, obj: dict) -> AppTest:
+    """What the browser sends when a map object is clicked (st.pydeck_chart with on_select): the chart's widget
+    value, a JSON selection naming the layer and the clicked object, with the other widgets' values as they are."""
+    chart = _chart(at)
+    states = WidgetStates()
+    states.CopyFrom(at._tree.get_widget_states())
+    w = states.widgets.add()
+    w.id = chart.proto.id
+    w.string_value = json.dumps({"selection": {"indices": {layer_id: [0]}, "objects": {layer_id: [obj]}}},
+                                ensure_ascii=False)
+    return at._run(states)
 
 
-def test_no_basemap_and_japanese_tooltip(db):
+def _assert_classes_in_order(features: list[dict], measure: str) -> None:
+    palette = [tuple(c) for c in maps.PALETTE]
+    for f in features:
+        p = f["properties"]
+        if p[measure] == 0:
+            assert p["fill"][:3] == maps.ZERO_COLOR, p
+        else:
+            assert tuple(p["fill"][:3]) in palette, p
+    ranked = sorted(features, key=lambda f: f["properties"][measure])
+    positions = [palette.index(tuple(f["properties"]["fill"][:3])) for f in ranked if f["properties"][measure] > 0]
+    assert positions == sorted(positions), "a larger count is never drawn lighter"
+    assert len(set(positions)) <= maps.CLASSES
+
+
+# ── national view ────────────────────────────────────────────────────────────
+
+@pytest.mark.parametrize("measure", ["engagements", "consultations"])
+def test_national_view_is_a_choropleth_of_47_prefectures(db, measure):
     at = _page().run()
-    chart = at.get("deck_gl_json_chart")[0]
+    assert not at.exception
+    if measure != "engagements":
+        at.radio(key="map_size_by").set_value(measure).run()
+        assert not at.exception
+    spec = _deck(at)
+    layer = _layer(spec, maps.PREFECTURE_LAYER_ID)
+    assert layer["@@type"] == "GeoJsonLayer" and layer["pickable"] is True
+    features = layer["data"]["features"]
+    assert len(features) == 47
+    assert [f["properties"]["prefecture_code"] for f in features] == [f"{i:02d}" for i in range(1, 48)]
+    exp = expected_prefectures(db)
+    shown = {f["properties"]["prefecture"]: (f["properties"]["engagements"], f["properties"]["sessions"],
+                                             f["properties"]["consultations"]) for f in features}
+    assert set(exp) <= set(shown) and any(sum(v) for v in exp.values())
+    assert shown == {p: exp.get(p, (0, 0, 0)) for p in shown}     # (the fixture lists 3 prefectures only)
+    _assert_classes_in_order(features, measure)
+    assert maps.MUNICIPAL_LAYER_ID not in {l["id"] for l in spec["layers"]}    # no municipal detail sent
+    text = " ".join(m.value for m in at.markdown)
+    assert f"都道府県別の{maps.SIZE_CHOICES[measure]}" in text and "凡例" in text and f"0{maps.SIZE_UNITS[measure]}" in text
+    assert maps.CREDIT in " ".join(c.value for c in at.caption)
+
+
+def test_no_basemap_and_a_tooltip_without_repetition(db):
+    at = _page().run()
+    chart = _chart(at)
     assert "http" not in chart.proto.json                 # no tiles, no style to fetch
     assert json.loads(chart.proto.json).get("mapStyle") == "__MAP_STYLE__"
     tooltip = json.loads(chart.proto.tooltip)["html"]
-    for label in ("市区町村", "都道府県", "案件数", "伴走支援 実施回数", "相談件数"):
-        assert label in tooltip
-    assert "凡例" in " ".join(m.value for m in at.markdown)
+    assert tooltip.count("{name}") == 1 and "市区町村:" not in tooltip and "都道府県:" not in tooltip
+    for label in ("案件数", "伴走支援 実施回数", "相談件数"):
+        assert tooltip.count(label) == 1
+    layer = _layer(json.loads(chart.proto.json), maps.PREFECTURE_LAYER_ID)
+    # hover tint outside the purple scale (never another class's colour)
+    assert layer["highlightColor"][:3] not in maps.PALETTE and layer["highlightColor"][:3] != maps.ZERO_COLOR
 
 
 def test_basemap_toggle_and_env(db, monkeypatch):
@@ -151,35 +209,110 @@ def test_basemap_toggle_and_env(db, monkeypatch):
     assert at.toggle(key="map_basemap").value is False
     at.toggle(key="map_basemap").set_value(True).run()
     assert not at.exception
-    assert "cartocdn" in at.get("deck_gl_json_chart")[0].proto.json
+    assert "cartocdn" in _chart(at).proto.json
     monkeypatch.setenv("DX_BASEMAP", "light")
     at2 = _page().run()
     assert at2.toggle(key="map_basemap").value is True
-    assert "cartocdn" in at2.get("deck_gl_json_chart")[0].proto.json
+    assert "cartocdn" in _chart(at2).proto.json
 
 
-def test_size_choice(db):
+def test_national_municipal_layer(db):
+    at = _page().run()
+    at.radio(key="map_level").set_value("municipality").run()
+    assert not at.exception
+    spec = _deck(at)
+    features = _features(spec, maps.MUNICIPAL_LAYER_ID)
+    assert len(features) == len(REF_MUNICIPALITIES) == 1741
+    assert _shown_municipalities(spec) == expected_points(db, None)
+    _assert_classes_in_order(features, "engagements")
+
+
+# ── choosing a prefecture ────────────────────────────────────────────────────
+
+def _assert_prefecture_view(at: AppTest, db: Path, prefecture: str) -> dict:
+    assert not at.exception
+    assert at.multiselect(key="flt_prefectures").value == [prefecture]
+    assert at.query_params.get("都道府県") == prefecture                             # the URL too
+    spec = _deck(at)
+    features = _features(spec, maps.MUNICIPAL_LAYER_ID)
+    in_ref = {m["municipality_code"] for m in REF_MUNICIPALITIES if m["prefecture"] == prefecture}
+    assert {f["properties"]["municipality_code"] for f in features} == in_ref        # every municipality drawn
+    assert _shown_municipalities(spec) == expected_points(db, prefecture)
+    _assert_classes_in_order(features, "engagements")
+    assert maps.PREFECTURE_LAYER_ID not in {l["id"] for l in spec["layers"]}
+    # zoomed to it: the view's centre lies in the prefecture's extent, closer than the national view
+    lngs = [pt[0] for f in features for poly in _polys(f) for pt in poly[0]]
+    lats = [pt[1] for f in features for poly in _polys(f) for pt in poly[0]]
+    view = spec["initialViewState"]
+    assert min(lngs) <= view["longitude"] <= max(lngs) and min(lats) <= view["latitude"] <= max(lats)
+    assert view["zoom"] > 6
+    assert f"{prefecture}の市区町村別の案件数" in " ".join(m.value for m in at.markdown)
+    return spec
+
+
+def _polys(feature: dict) -> list:
+    g = feature["geometry"]
+    return [g["coordinates"]] if g["type"] == "Polygon" else g["coordinates"]
+
+
+@pytest.mark.parametrize("prefecture", ["茨城県", "長野県"])
+def test_click_on_a_prefecture_sets_the_filter_and_zooms(db, prefecture):
+    at = _page().run()
+    national = _deck(at)
+    feature = next(f for f in _features(national, maps.PREFECTURE_LAYER_ID)
+                   if f["properties"]["prefecture"] == prefecture)
+    click(at, maps.PREFECTURE_LAYER_ID, feature)
+    _assert_prefecture_view(at, db, prefecture)
+    # back to Japan
+    at.button(key="map_back").click().run()
+    assert not at.exception
+    assert at.multiselect(key="flt_prefectures").value == []
+    assert len(_features(_deck(at), maps.PREFECTURE_LAYER_ID)) == 47
+
+
+def test_prefecture_list_sets_the_filter(db):
+    at = _page().run()
+    box = at.selectbox(key="map_prefecture")
+    assert "長野県" in box.options
+    box.select("長野県").run()
+    _assert_prefecture_view(at, db, "長野県")
+
+
+def test_click_on_a_prefecture_without_records_keeps_the_national_view(db):
+    at = _page().run()
+    feature = next(f for f in _features(_deck(at), maps.PREFECTURE_LAYER_ID)
+                   if f["properties"]["prefecture"] == "沖縄県")
+    assert sum(feature["properties"][k] for k in maps.SIZE_CHOICES) == 0     # neither data set has 沖縄県
+    click(at, maps.PREFECTURE_LAYER_ID, feature)
+    assert not at.exception
+    assert at.multiselect(key="flt_prefectures").value == []
+    assert any("沖縄県には、この条件で表示できる記録がありません" in i.value for i in at.info)
+
+
+def test_url_prefecture_opens_its_municipal_view(db):
+    _assert_prefecture_view(_page(都道府県="茨城県").run(), db, "茨城県")
+
+
+def test_points_on_top_with_a_size_legend(db):
     at = _page(都道府県="長野県").run()
+    at.toggle(key="map_show_points").set_value(True).run()
     at.radio(key="map_size_by").set_value("sessions").run()
     assert not at.exception
     pts = _points(_deck(at))
+    assert {f"{p['municipality']}（{p['prefecture']}）" for p in pts} == set(expected_points(db, "長野県"))
+    assert len({tuple(p.get("color", maps.POINT_COLOR)) for p in pts}) == 1     # one colour: size is the measure
+    assert _layer(_deck(at), maps.POINT_LAYER_ID)["getFillColor"] == maps.POINT_COLOR
     top = max(pts, key=lambda p: p["sessions"])
     assert top["radius"] == maps.MAX_RADIUS_PX
     for a in pts:
         for b in pts:
             if a["sessions"] > b["sessions"]:
                 assert a["radius"] > b["radius"]
+    legend = next(m.value for m in at.markdown if m.value.startswith("円の大きさ"))
+    assert f"{top['sessions']:,}回" in legend and "border-radius:50%" in legend
 
 
-def _choose(at: AppTest, label: str) -> AppTest:
-    box = at.selectbox(key="map_municipality")
-    assert label in box.options
-    return box.select(next(code for code, text in maps_options(at).items() if text == label)).run()
-
-
-def maps_options(at: AppTest) -> dict[str, str]:
-    return {p["municipality_code"]: f"{p['municipality']}（{p['prefecture']}）" for p in _points(_deck(at))}
-
+# ── a municipality's records ─────────────────────────────────────────────────
 
 def _expected_records(db: Path, municipality: str) -> tuple[int, int]:
     fy = _latest_fy(db)
@@ -191,36 +324,73 @@ def _expected_records(db: Path, municipality: str) -> tuple[int, int]:
     return n_eng, n_con
 
 
-def test_fallback_list_shows_yamagata_records(db):
-    at = _page().run()
-    _choose(at, "山形市（山形県）")
+def _assert_records(at: AppTest, db: Path, label: str) -> None:
     assert not at.exception
-    n_eng, n_con = _expected_records(db, "山形市")
+    n_eng, n_con = _expected_records(db, label.split("（")[0])
     text = " ".join(m.value for m in at.markdown)
-    assert f"山形市（山形県）の支援案件（{n_eng:,}件）" in text
-    assert f"山形市（山形県）の相談記録（{n_con:,}件）" in text
+    assert f"{label}の支援案件（{n_eng:,}件）" in text
+    assert f"{label}の相談記録（{n_con:,}件）" in text
     tables = {tuple(df.value.columns): df.value for df in at.dataframe}
-    eng = next(v for k, v in tables.items() if "案件ID" in k)
-    assert len(eng) == n_eng and set(eng["支援先"]) == {"山形市"}
+    if n_eng:
+        eng = next(v for k, v in tables.items() if "案件ID" in k)
+        assert len(eng) == n_eng
     if n_con:
         cons = next(v for k, v in tables.items() if "相談内容（原文）" in k)
         assert len(cons) == min(n_con, 300)
         assert all(re.fullmatch(r"\d{4}/\d{2}/\d{2}", d) for d in cons["日付"])
 
 
-def test_fallback_list_for_a_nagano_municipality(db):
+def test_click_on_yamagata_city_lists_its_records(db):
+    at = _page(都道府県="山形県").run()
+    feature = next(f for f in _features(_deck(at), maps.MUNICIPAL_LAYER_ID)
+                   if f["properties"]["municipality"] == "山形市")
+    click(at, maps.MUNICIPAL_LAYER_ID, feature)
+    assert at.selectbox(key="map_municipality").value == feature["properties"]["municipality_code"]
+    _assert_records(at, db, "山形市（山形県）")
+    eng = next(df.value for df in at.dataframe if "案件ID" in df.value.columns)
+    assert set(eng["支援先"]) == {"山形市"}
+
+
+def test_list_for_a_nagano_municipality(db):
     at = _page(都道府県="長野県").run()
-    options = maps_options(at)
-    assert set(options.values()) == set(expected_points(db, "長野県"))
-    label = sorted(options.values())[0]
-    _choose(at, label)
-    assert not at.exception
-    n_eng, n_con = _expected_records(db, label.split("（")[0])
-    assert f"{label}の支援案件（{n_eng:,}件）" in " ".join(m.value for m in at.markdown)
+    box = at.selectbox(key="map_municipality")
+    labels = expected_points(db, "長野県")
+    assert labels and set(box.options) == set(labels)
+    code_by_label = {f"{v[1]}（{v[2]}）": c for c, v in _expected_by_code(db, "長野県").items()}
+    label = sorted(labels)[0]
+    box.select(code_by_label[label]).run()
+    _assert_records(at, db, label)
     # changing the filter so the municipality is no longer on the map clears the choice instead of failing
     at.multiselect(key="flt_prefectures").set_value(["茨城県"]).run()
     assert not at.exception
     assert at.selectbox(key="map_municipality").value is None
+
+
+def test_click_on_a_municipality_without_records(db):
+    at = _page(都道府県="長野県").run()
+    active = set(expected_points(db, "長野県"))
+    feature = next(f for f in _features(_deck(at), maps.MUNICIPAL_LAYER_ID)
+                   if f"{f['properties']['municipality']}（長野県）" not in active)
+    click(at, maps.MUNICIPAL_LAYER_ID, feature)
+    assert not at.exception
+    assert at.selectbox(key="map_municipality").value is None
+    assert any("この市区町村には、この条件の記録がありません" in i.value for i in at.info)
+
+
+# ── print, empty ─────────────────────────────────────────────────────────────
+
+def test_print_layout_summarises_per_prefecture(db):
+    at = _page(print="1").run()
+    assert not at.exception
+    assert len(_features(_deck(at), maps.PREFECTURE_LAYER_ID)) == 47
+    assert len(at.table) == 1
+    table = at.table[0].value
+    exp = {p: v for p, v in expected_prefectures(db).items() if any(v)}
+    assert list(table.columns) == ["都道府県", "案件数", "伴走支援 実施回数", "相談件数"]
+    assert dict(zip(table["都道府県"], table["案件数"])) == {p: f"{v[0]:,}件" for p, v in exp.items()}
+    assert "都道府県別の案件数" in " ".join(m.value for m in at.markdown)     # the map's own title
+    assert "データ基準日" in " ".join(t.value for t in at.text)                 # and its context line
+    assert maps.CREDIT in " ".join(c.value for c in at.caption)
 
 
 def test_nothing_matches(db):
