@@ -180,16 +180,12 @@ def test_charts_carry_hostile_names_as_entities(hostile_env):
 def test_map_tooltip_values_are_html_escaped():
     s = strings(TRAP)
     points = pd.DataFrame({"municipality_code": ["082279"], "municipality": [s["html"]], "prefecture": [s["md_link"]],
-                           "lat": [36.3], "lng": [139.9], "engagements": [1], "sessions": [2], "consultations": [0],
-                           "client_category": [s["plotly"]]})
-    deck = maps.build_map(points, {"type": "FeatureCollection", "features": []})
-    spec = json.loads(deck.to_json())
-    layer = next(layer for layer in spec["layers"] if layer["id"] == maps.POINT_LAYER_ID)
-    record = layer["data"][0]
-    for field in ("municipality", "prefecture", "client_category"):
+                           "lat": [36.3], "lng": [139.9], "engagements": [1], "sessions": [2], "consultations": [0]})
+    (record,) = maps.point_records(points)
+    for field in ("name", "area", "municipality", "prefecture"):
         assert "<" not in record[field] and ">" not in record[field], field
-    assert record["municipality"] == tooltip_text(s["html"]) and "&lt;b&gt;" in record["municipality"]
-    assert "{municipality}" in maps.TOOLTIP_HTML      # the template deck.gl fills with these values as HTML
+    assert record["name"] == tooltip_text(s["html"]) and "&lt;b&gt;" in record["name"]
+    assert "{name}" in maps.tooltip("engagements")["html"]    # the template deck.gl fills with these values as HTML
 
 
 # ── exports: nothing evaluable ───────────────────────────────────────────────
