@@ -45,6 +45,8 @@ _MADE_FROM_TEXT = """(mark) => {
     const hits = [];
     const sel = 'a, img, b, strong, em, i, code, del, s, span[style], iframe, svg a, tspan[style*="bold"], math, .katex';
     for (const el of document.querySelectorAll(sel)) {
+        // st.code (報告's copyable narrative) draws its plain text in a <code> block of its own: not markup
+        if (el.closest('[data-testid="stCode"]')) continue;
         const attrs = [...el.attributes].map(a => a.value).join(' ');
         if ((el.textContent || '').includes(mark) || attrs.includes(mark)) hits.push(el.outerHTML.slice(0, 200));
     }
