@@ -3,6 +3,7 @@ its subtitle carries the context (filters, data as-of), so an exported image or 
 from __future__ import annotations
 
 import math
+import re
 from functools import lru_cache
 
 import pandas as pd
@@ -272,6 +273,34 @@ def stage_funnel_figure(funnel: pd.DataFrame, context: str) -> go.Figure:
                   height=n_rows * (44 * max(1, len(stage_labels)) + 60) + 130)
     fig.update_layout(margin={"t": 120})
     return fig
+
+
+def funnel_choices(funnel: pd.DataFrame) -> tuple[dict[int, str], dict[str, str | None]]:
+    """The stages (stage_no → 「N. 段階」) and consortia (label → value, None = outside any) of stage_funnel, in the
+    chart's order: the choices of 「段階を選ぶ」 beside the chart."""
+    stages = dict(zip(funnel["stage_no"].astype(int), [f"{int(n)}. {s}" for n, s in
+                                                        zip(funnel["stage_no"], funnel["stage"])]))
+    groups = {plotly_text(consortium_label(v)): (v if isinstance(v, str) else None) for v in funnel["consortium"]}
+    return dict(sorted(stages.items())), groups
+
+
+def funnel_stage_pick(funnel: pd.DataFrame, point: dict) -> tuple[str | None, int] | None:
+    """The (consortium, stage_no) a click on stage_funnel_figure chose: a funnel bar (trace = consortium, y = stage
+    label) or a heatmap cell (y = consortium label, x = stage label); consortium None = outside any consortium."""
+    labels = [plotly_text(consortium_label(v)) for v in funnel["consortium"]]
+    by_label = dict(zip(labels, funnel["consortium"]))
+    groups = list(dict.fromkeys(labels))
+    if len(groups) <= MANY_CONSORTIA:        # small multiples: one funnel trace per consortium
+        i = point.get("curve_number")
+        group = groups[i] if isinstance(i, int) and 0 <= i < len(groups) else None
+        stage_label = point.get("y")
+    else:                                    # the reach heatmap: a row per consortium, a column per stage
+        group, stage_label = point.get("y"), point.get("x")
+    found = re.match(r"\s*(\d+)\.", stage_label) if isinstance(stage_label, str) else None
+    if group not in by_label or not found:
+        return None
+    consortium = by_label[group]
+    return (consortium if isinstance(consortium, str) else None), int(found.group(1))
 
 
 def _stage_reach_heatmap(df: pd.DataFrame, groups: list[str], context: str) -> go.Figure:

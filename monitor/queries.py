@@ -42,6 +42,14 @@ def _sql(name: str) -> tuple[str, frozenset]:
     return text, params
 
 
+@lru_cache(maxsize=None)
+def _optional(name: str) -> frozenset:
+    """Parameters a query declares optional in a header line ``-- optional: $a, $b``: NULL when not given."""
+    text, _ = _sql(name)
+    found = re.search(r"^-- optional:(.*)$", text, flags=re.MULTILINE)
+    return frozenset(_PARAM.findall(found.group(1))) if found else frozenset()
+
+
 def query_names() -> list[str]:
     return sorted(p.stem for p in SQL_DIR.glob("*.sql"))
 
@@ -192,6 +200,7 @@ def query_params(name: str, filters: Filters, **extra) -> dict:
     given = {**filters.sql_params(), **extra}
     # the access restriction wins over anything a caller passes
     given["prefectures"] = scoped_prefectures(given.get("prefectures") or (), allowed_prefectures())
+    given.update({k: None for k in _optional(name) - given.keys()})
     missing = wanted - given.keys()
     if missing:
         raise KeyError(f"query {name} needs parameters: {sorted(missing)}")

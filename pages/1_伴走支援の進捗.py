@@ -7,13 +7,26 @@ import streamlit as st
 from monitor import charts, tables, ui
 from monitor.filters import Filters
 from monitor.glossary import help_text
-from monitor.plain import md_frame
+from monitor.plain import md_escape, md_frame
 from monitor.print_layout import is_print_mode
 from monitor.queries import run_query
 
 TIMELINE_MAX = 30
 PAGE_ROWS = 500          # engagements per page of the table (and choices of the session-log select box)
 PRINT_MAX_ROWS = 300     # printed: the most urgent engagements, and a note how many there are in all
+KEY_FUNNEL_CHART = "progress_funnel_chart"
+KEY_STAGE = "progress_stage_pick"
+KEY_STAGE_CONSORTIUM = "progress_stage_consortium"
+
+
+def _pick_stage() -> None:
+    """A funnel bar chooses its stage and consortium in 「段階を選ぶ」 (its engagements below the chart)."""
+    for point in ui.selected_points(KEY_FUNNEL_CHART):
+        pick = charts.funnel_stage_pick(funnel, point)
+        if pick:
+            st.session_state[KEY_STAGE] = pick[1]
+            st.session_state[KEY_STAGE_CONSORTIUM] = charts.consortium_label(pick[0])
+            return
 
 ui.page_setup("伴走支援の進捗")
 printing = is_print_mode()      # ?print=1: the most urgent engagements in a static table, no controls
@@ -68,7 +81,27 @@ if funnel.empty:
 else:
     # 47 consortia make 47 small funnels: slow to build, so kept per filters and data version
     fig = ui.cached_figure("stage_funnel", filters, context, lambda: charts.stage_funnel_figure(funnel, context))
-    st.plotly_chart(fig, key="progress_funnel_chart")
+    st.plotly_chart(fig, key=KEY_FUNNEL_CHART, on_select="ignore" if printing else _pick_stage,
+                    selection_mode="points")
+    if not printing:
+        stages, groups = charts.funnel_choices(funnel)
+        for key, valid in ((KEY_STAGE, stages), (KEY_STAGE_CONSORTIUM, groups)):
+            if st.session_state.get(key) is not None and st.session_state[key] not in valid:
+                del st.session_state[key]      # a choice the new filters no longer offer
+        left, right = st.columns(2)
+        stage_no = left.selectbox("段階を選ぶ（その段階に到達した案件を表示）", [None, *stages], key=KEY_STAGE,
+                                  format_func=lambda n: "選んでください" if n is None else stages[n])
+        group = right.selectbox("コンソーシアム", list(groups), key=KEY_STAGE_CONSORTIUM) if len(groups) > 1 \
+            else next(iter(groups))
+        if stage_no is not None:
+            reached = run_query("engagement_progress_page", filters, only_stalled=False, progress_only=False,
+                                max_rows=PAGE_ROWS, offset=0, reached_stage=stage_no, stage_consortium=groups[group],
+                                outside_consortia=groups[group] is None)
+            n = int(reached["total_rows"].iloc[0]) if len(reached) else 0
+            st.caption(f"{md_escape(group)}で「{md_escape(stages[stage_no])}」に到達した案件: {n:,}件"
+                       + (f"（停滞中・経過日数の長い順に{len(reached):,}件を表示）" if n > len(reached) else ""))
+            if n:
+                st.dataframe(tables.progress_table(reached), hide_index=True, key="progress_stage_table")
 
 st.subheader("伴走支援のタイムライン")
 timeline = run_query("engagement_sessions", filters, max_engagements=TIMELINE_MAX)
