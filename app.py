@@ -108,10 +108,9 @@ if pace:
     elapsed = next(iter(pace.values()))["elapsed"]
     line = (f"年度経過率 {elapsed * 100:.1f}%｜" + (f"目標ペースを下回る指標: {'・'.join(behind)}" if behind
                                                      else "すべての指標が目標ペース以上です"))
-    left, right = st.columns([4, 1])
-    left.markdown(f"**{html.escape(line)}**｜停滞案件 **{int(total['stalled']):,}件**")
+    st.markdown(f"**{html.escape(line)}**｜停滞案件 **{int(total['stalled']):,}件**")
     try:
-        right.page_link("pages/1_伴走支援の進捗.py", label="停滞案件を見る →")
+        st.page_link("pages/1_伴走支援の進捗.py", label="停滞案件を見る →")
     except StreamlitAPIException:      # run on its own (a test): no other pages to link to
         pass
 cards = tables.kpi_cards(total) if filters.fiscal_year is not None else []

@@ -51,7 +51,7 @@ def _optional(name: str) -> frozenset:
 
 
 def query_names() -> list[str]:
-    return sorted(p.stem for p in SQL_DIR.glob("*.sql"))
+    return sorted(p.stem for p in SQL_DIR.glob("[a-z]*.sql"))   # _macros.sql is not a query
 
 
 def _freeze(v):

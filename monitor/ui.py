@@ -45,9 +45,21 @@ STATE_TITLE = "dx_page_title"
 
 # ── set-up ──────────────────────────────────────────────────────────────────
 
+# A KPI value or label is never cut with an ellipsis: the value shrinks with the window (36 px at 1400 px, ≈ 27 px
+# at 1024 px) and, if it still does not fit, wraps.
+SCREEN_CSS = """<style>
+[data-testid="stMetricValue"] { font-size: clamp(1.5rem, 2.6vw, 2.25rem); }
+[data-testid="stMetricValue"] .stMarkdownEllipsis, [data-testid="stMetricLabel"] .stMarkdownEllipsis {
+  white-space: normal; overflow: visible; text-overflow: clip; }
+[data-testid="stMetricLabel"] > div { min-width: 0; flex: 0 1 auto; }
+[data-testid="stMetricLabel"] p { white-space: normal; overflow-wrap: anywhere; }
+</style>"""
+
+
 def page_setup(title: str) -> None:
     """First call of every page: page config, the database (built from the sample when missing), title, nav."""
     st.set_page_config(page_title=f"{title}｜{APP_TITLE}", layout="wide")
+    st.html(SCREEN_CSS)
     check_access_setting()
     ensure_database()
     _page_nav()
