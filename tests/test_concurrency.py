@@ -184,18 +184,26 @@ def test_kill_at_stage_keeps_old_database(db, medium_files, tmp_path, stage):
 
 
 @pytest.mark.parametrize("after", [0.2, 0.5, 1.0, 2.0, 4.0])
-def test_kill_after_time_is_all_or_nothing(db, medium_files, after):
+def test_kill_after_time_is_all_or_nothing(db, medium_files, after, record_property):
+    """Killed after a time, a load leaves the old content or the complete new one. Which branch a run tested is
+    recorded (the junit property ``branch`` and the assertion messages): ``killed`` (SIGKILL while it ran),
+    ``finished`` (it ended before the kill); and what the database held: ``old content kept`` or ``new content
+    complete``. test_kill_at_stage_keeps_old_database kills at each stage deterministically."""
     old = content(db)
     proc = start_load([medium_files], db)
     time.sleep(after)
-    if proc.poll() is None:
+    killed = proc.poll() is None
+    if killed:
         os.kill(proc.pid, signal.SIGKILL)
     proc.communicate(timeout=60)
     sessions = count(db, "sessions")
+    branch = f"{'killed' if killed else 'finished'} after {after} s: " + (
+        "old content kept" if sessions == 0 else "new content complete")
+    record_property("branch", branch)
     if sessions == 0:
-        assert content(db) == old
+        assert content(db) == old, branch
     else:
-        assert sessions == 20_000           # finished before the kill: all of it
+        assert sessions == 20_000, branch           # finished before the kill: all of it
     again = start_load([medium_files], db)
     out, err = again.communicate(timeout=300)
     assert again.returncode == 0, (out, err)

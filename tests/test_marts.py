@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from etl.marts import build_marts, mart_files
+from tests.support import oracle
 from tests.support.fixture_db import AS_OF, ENGAGEMENTS, IBARAKI, NAGANO, STAGES, D, make_fixture_db
 
 
@@ -225,16 +226,113 @@ def test_engagement_queries(fixture_db):
     assert run_query("session_log", Filters(), path=fixture_db, engagement_id="E1' OR '1'='1").empty
 
 
-def test_every_query_runs_with_the_standard_filters(fixture_db):
+# Every query in monitor/sql and the columns the pages, the report and the alerts read from its result.
+QUERY_COLUMNS = {
+    "alerts_stalled": {"client_name", "consortium", "days_since_last_session", "engagement_id", "last_session_date",
+                       "total_rows"},
+    "consortium_freshness": {"consortium", "last_activity_date"},
+    "data_as_of": {"as_of_date"},
+    "engagement_progress_page": {"as_of_date", "bank", "bank_known_sessions", "bank_rate", "bank_sessions",
+                                 "client_name", "client_type", "consortium", "current_stage", "current_stage_no",
+                                 "days_since_last_session", "deliverable", "deliverable_date", "end_date",
+                                 "engagement_id", "first_session_date", "fiscal_year", "last_session_date",
+                                 "lead_coordinator", "municipality", "municipality_code", "planned_sessions",
+                                 "prefecture", "progress_ratio", "sessions_done", "stalled", "start_date", "status",
+                                 "support_type", "total_rows"},
+    "engagement_progress_summary": {"as_of_date", "completed", "engagements", "in_progress", "stalled",
+                                    "with_sessions"},
+    "engagement_sessions": {"bank_attended", "client_name", "consortium", "date", "engagement_id", "session_no",
+                            "stage", "stage_no", "stalled"},
+    "filter_choices": {"kind", "ord", "value"},
+    "kpi": {"bank_known_sessions", "bank_rate", "bank_sessions", "companies", "companies_cancelled",
+            "companies_completed", "consortium", "consultations", "dx_plans", "engagements", "is_total",
+            "planned_engagements", "planned_sessions", "seminar_attendees", "sessions", "stalled", "target_bank_rate",
+            "target_companies", "target_consultations", "target_dx_plans", "target_seminar_attendees",
+            "target_sessions"},
+    "kpi_pace": {"companies", "companies_prev_same", "companies_prev_total", "consortium", "consultations",
+                 "consultations_prev_same", "consultations_prev_total", "dx_plans", "dx_plans_prev_same",
+                 "dx_plans_prev_total", "is_total", "seminar_attendees", "seminar_attendees_prev_same",
+                 "seminar_attendees_prev_total", "sessions", "sessions_prev_same", "sessions_prev_total"},
+    "map_municipality_consultations": {"channel", "client_name", "consultation_id", "coordinator", "date",
+                                       "department", "summary", "theme", "theme_original", "total_rows"},
+    "map_municipality_engagements": {"client_name", "client_type", "consortium", "end_date", "engagement_id",
+                                     "fiscal_year", "last_session_date", "lead_coordinator", "planned_sessions",
+                                     "sessions_done", "start_date", "status", "support_type"},
+    "map_points": {"client_category", "consultations", "engagements", "lat", "lng", "municipality",
+                   "municipality_code", "prefecture", "prefecture_code", "sessions"},
+    "map_prefectures": {"consultations", "engagements", "prefecture", "prefecture_code", "sessions"},
+    "monthly_activity": {"bank_sessions", "consultations", "event_attendees", "month", "seminar_attendees",
+                         "sessions"},
+    "report_companies": {"bank", "bank_sessions", "client_name", "client_type", "consortium", "current_stage",
+                         "end_date", "engagement_id", "industry", "lead_coordinator", "municipality", "plan_date",
+                         "planned_sessions", "progress_pct", "sessions", "start_date", "status"},
+    "report_events": {"applicants", "attendees", "category", "companies", "events", "first_date", "kind",
+                      "last_date"},
+    "report_monthly": {"bank_rate_pct", "bank_sessions", "cumulative_sessions", "month", "sessions"},
+    "report_municipalities": {"consultations", "engagements", "municipality", "municipality_code", "prefecture",
+                              "support_types", "trainees", "trainings"},
+    "report_summary": {"actual", "item", "ord", "rate_pct", "section", "target", "unit"},
+    "report_themes": {"audience", "consultations", "share_pct", "theme"},
+    "session_log": {"attendees", "bank_attended", "coordinators", "date", "duration_min", "notes", "session_no",
+                    "stage", "stage_no", "themes"},
+    "stage_funnel": {"consortium", "engagements", "stage", "stage_no"},
+    "theme_counts": {"audience", "consultations", "records", "sessions", "share", "theme", "theme_id",
+                     "theme_sort_order"},
+    "theme_heatmap": {"area", "area_order", "records", "theme", "theme_sort_order"},
+    "theme_records": {"client_name", "date", "engagement_id", "municipality", "original_text", "prefecture",
+                      "record_id", "source", "summary", "total_rows"},
+    "theme_trend": {"consultations", "period", "records", "sessions", "theme", "theme_sort_order"},
+}
+
+
+@pytest.fixture(params=["fixture", "sample"])
+def any_db(request, fixture_db) -> Path:
+    """The hand-made fixture and the loaded sample (both read only here)."""
+    return fixture_db if request.param == "fixture" else request.getfixturevalue("sample_db_master")
+
+
+def test_every_query_runs_with_the_standard_filters(any_db):
+    sql_files = {p.stem for p in (Path(__file__).resolve().parents[1] / "monitor" / "sql").glob("*.sql")
+                 if not p.stem.startswith("_")}                       # _macros.sql is the macros, not a query
+    assert set(QUERY_COLUMNS) == sql_files
+    assert sql_files <= set(query_names())
     extra = {"only_stalled": False, "progress_only": False, "max_rows": 50, "offset": 0,
-             "max_engagements": 5, "engagement_id": "E1"}
+             "max_engagements": 5, "engagement_id": "E1", "as_of": AS_OF, "cutoff": AS_OF,
+             "prev_cutoff": D(2021, 12, 20), "grain": "month", "by_municipality": False, "theme": "業務効率化",
+             "municipality_code": "082279", "consortium": IBARAKI}
     f = Filters(2022, prefectures=("茨城県",), consortia=(IBARAKI,), date_from=D(2022, 4, 1),
                 date_to=D(2023, 3, 31), support_types=("伴走支援",))
-    mine = ["filter_choices", "kpi", "monthly_activity", "engagement_progress_page", "stage_funnel",
-            "engagement_sessions", "session_log"]
-    assert set(mine) <= set(query_names())
-    for name in mine:
-        run_query(name, f, path=fixture_db, **extra)
+    results = {}
+    for name in sorted(sql_files):
+        df = run_query(name, f, path=any_db, **extra)
+        missing = QUERY_COLUMNS[name] - set(df.columns)
+        assert not missing, f"{name}: no column {sorted(missing)}"
+        results[name] = df
+    # where an independent number is cheap, the result's size or figure equals it (plain SQL on the record tables)
+    with duckdb.connect(str(any_db), read_only=True) as con:
+        e1_sessions = con.execute("SELECT count(*) FROM sessions WHERE engagement_id = 'E1'").fetchall()[0][0]
+        prefectures = {r[0] for r in con.execute(
+            "SELECT prefecture FROM engagements WHERE prefecture IS NOT NULL UNION "
+            "SELECT prefecture FROM consultations WHERE prefecture IS NOT NULL UNION "
+            "SELECT prefecture FROM events WHERE prefecture IS NOT NULL").fetchall()}
+    assert len(results["session_log"]) == e1_sessions
+    with oracle.connect(any_db) as con:                                # the latest activity (no restriction here)
+        assert pd.Timestamp(results["data_as_of"]["as_of_date"].iloc[0]).date() == oracle.as_of_date(con)
+    assert set(results["filter_choices"].query("kind == 'prefecture'")["value"]) == prefectures
+    assert len(results["stage_funnel"]) % 7 == 0                       # seven stages per consortium shown
+    for name in ("alerts_stalled", "engagement_progress_page", "map_municipality_consultations", "theme_records"):
+        df = results[name]
+        assert df.empty or (len(df) <= 50 and (df["total_rows"] >= len(df)).all()), name
+    # the KPI totals equal the glossary's rules (tests/support/oracle.py) for the same selection
+    sel = oracle.Selection(fiscal_year=2022, prefecture="茨城県", consortium=IBARAKI, date_from=D(2022, 4, 1),
+                           date_to=D(2023, 3, 31))
+    total = _total(run_query("kpi", Filters(2022, prefectures=("茨城県",), consortia=(IBARAKI,),
+                                            date_from=D(2022, 4, 1), date_to=D(2023, 3, 31)), path=any_db))
+    with oracle.connect(any_db) as con:
+        assert (total["companies"], total["sessions"], total["consultations"]) == (
+            oracle.companies(con, sel), oracle.sessions(con, sel), oracle.consultations(con, sel))
+    # the months add up to the year's total under the standard filters
+    assert results["monthly_activity"]["sessions"].sum() == _total(results["kpi"])["sessions"]
 
 
 def test_a_new_load_is_seen_without_restart(tmp_path):
