@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -65,17 +66,19 @@ def db(base_master, tmp_path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def medium_files(tmp_path_factory) -> Path:
+def medium_files(tmp_path_factory) -> Iterator[Path]:
     out = tmp_path_factory.mktemp("medium")
     generate(out, sessions=20_000)
-    return out
+    yield out
+    shutil.rmtree(out, ignore_errors=True)          # big: not kept until the end of the run
 
 
 @pytest.fixture(scope="module")
-def large_files(tmp_path_factory) -> Path:
+def large_files(tmp_path_factory) -> Iterator[Path]:
     out = tmp_path_factory.mktemp("large")
     generate(out, sessions=LARGE)
-    return out
+    yield out
+    shutil.rmtree(out, ignore_errors=True)          # big: not kept until the end of the run
 
 
 def temp_files(db: Path) -> list[str]:

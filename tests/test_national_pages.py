@@ -21,8 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="module")
 def national_db(tmp_path_factory) -> Path:
-    from etl.generate import generate  # noqa: PLC0415  (imported where used (heavy))
-    from etl.load import load_files  # noqa: PLC0415  (imported where used (heavy))
+    from etl.generate import generate  # noqa: PLC0415  (heavy: imported where used)
+    from etl.load import load_files  # noqa: PLC0415  (heavy: imported where used)
     out = tmp_path_factory.mktemp("national")
     generate(out / "records", sessions=3_000)
     db = out / "dx.duckdb"

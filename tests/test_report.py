@@ -7,9 +7,11 @@ import datetime as dt
 import io
 import math
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -410,16 +412,17 @@ def test_apply_print_layout_once_per_run(value, on):
 # ── at scale: a long company list is paged on screen, summed in the chart, complete in the exports ─────────────
 
 @pytest.fixture(scope="module")
-def large_db(tmp_path_factory) -> Path:
-    from etl.generate import generate  # noqa: PLC0415  (imported where used (heavy))
-    from etl.load import load_files  # noqa: PLC0415  (imported where used (heavy))
+def large_db(tmp_path_factory) -> Iterator[Path]:
+    from etl.generate import generate  # noqa: PLC0415  (heavy: imported where used)
+    from etl.load import load_files  # noqa: PLC0415  (heavy: imported where used)
 
     out = tmp_path_factory.mktemp("large_report")
     generate(out / "records", sessions=40_000)
     db = out / "dx.duckdb"
     report = load_files(sorted((out / "records").glob("*.csv")), db, fresh=True)
     assert report.loaded
-    return db
+    yield db
+    shutil.rmtree(out, ignore_errors=True)          # big: not kept until the end of the run
 
 
 @pytest.mark.slow  # a generated programme of thousands of companies
