@@ -27,9 +27,9 @@ PYTEST_WORKERS ?= 2
 test: setup-system lint
 	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile
 
-# The quick loop while working: lint, then every test but the browser (Chromium) and slow (large data, killed or
-# concurrent loads) ones — see the markers in pyproject.toml. Under 3 minutes on a 2-core machine.
-test-fast: setup lint
+# The quick loop while working: every test but the browser (Chromium) and slow (large data, killed or concurrent
+# loads) ones — see the markers in pyproject.toml. Under 3 minutes on a 2-core machine. `make lint` separately.
+test-fast: setup
 	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile -m "not browser and not slow"
 
 lint:
