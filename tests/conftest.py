@@ -1,14 +1,30 @@
-"""Shared fixtures: a database built from the sample programme through the real load path."""
+"""Shared fixtures only (what they build lives in tests/support): the sample programme and the sample loaded as
+ordinary records, each built once per run through the real load path and copied for a test that writes; the
+hand-made fixture database; a private temp folder per run."""
 from __future__ import annotations
 
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from etl.load import build_sample_database
+from tests.support.fixture_db import make_fixture_db, records_database
 
-ROOT = Path(__file__).resolve().parent.parent
+
+@pytest.fixture(scope="session", autouse=True)
+def private_tempdir(tmp_path_factory, request) -> Path:
+    """TMPDIR for this run (and each xdist worker) under pytest's own bounded temp folder: upload folders, the
+    intake worker's machine-wide lock (dx-worker.lock) and the loads' temp files are then neither shared with another
+    run on the machine nor left behind."""
+    path = tmp_path_factory.mktemp("tmpdir")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("TMPDIR", str(path))
+    mp.setattr(tempfile, "tempdir", None)          # gettempdir() reads TMPDIR again
+    yield path
+    mp.undo()
+    tempfile.tempdir = None
 
 
 @pytest.fixture(scope="session")
@@ -16,6 +32,18 @@ def sample_db_master(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("sample") / "dx.duckdb"
     build_sample_database(path)
     return path
+
+
+@pytest.fixture(scope="session")
+def records_db_master(tmp_path_factory) -> Path:
+    """The sample loaded as ordinary records (never written: tests copy it)."""
+    return records_database(tmp_path_factory.mktemp("records") / "dx.duckdb")
+
+
+@pytest.fixture(scope="session")
+def fixture_db_master(tmp_path_factory) -> Path:
+    """The hand-made fixture database (tests/support/fixture_db.py), never written: tests copy it."""
+    return make_fixture_db(tmp_path_factory.mktemp("fixture") / "fixture.duckdb")
 
 
 @pytest.fixture()
@@ -36,19 +64,10 @@ def sample_db_env(sample_db, monkeypatch) -> Path:
 @pytest.fixture(params=["fixture", "sample"])
 def page_db(request, tmp_path, monkeypatch) -> Path:
     """Each page test runs twice: on a small hand-made database with known figures, and on the sample."""
-    from test_marts import make_fixture_db
     if request.param == "fixture":
-        path = make_fixture_db(tmp_path / "fixture.duckdb")
+        path = tmp_path / "fixture.duckdb"
+        shutil.copyfile(request.getfixturevalue("fixture_db_master"), path)
     else:
         path = request.getfixturevalue("sample_db")
     monkeypatch.setenv("DX_DB_PATH", str(path))
     return path
-
-
-def open_page(page: str, **query):
-    """An AppTest of a page script with URL query parameters set."""
-    from streamlit.testing.v1 import AppTest
-    at = AppTest.from_file(page, default_timeout=60)
-    for k, v in query.items():
-        at.query_params[k] = v
-    return at

@@ -13,12 +13,19 @@ from streamlit.testing.v1 import AppTest
 
 from monitor import maps
 from monitor.filters import (
-    NO_PREFECTURE, AccessConfigError, Filters, allowed_prefectures, scoped_prefectures,
+    NO_PREFECTURE,
+    AccessConfigError,
+    Filters,
+    allowed_prefectures,
+    scoped_prefectures,
 )
 from monitor.queries import clear_cache, run_query
 from monitor.report import T_COMPANIES, T_SUMMARY, build_report
-from test_page_map import _deck, _features, click, expected_points
-from test_page_overview import displayed_kpis, expected_kpis, latest_fiscal_year
+from tests.support.kpis import displayed_kpis, expected_kpis
+from tests.support.map_page import click, expected_points
+from tests.support.map_page import deck_spec as _deck
+from tests.support.map_page import features as _features
+from tests.support.pages import latest_fiscal_year, run_page
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -32,13 +39,6 @@ def nagano_only(sample_db_env, monkeypatch) -> Path:
     monkeypatch.setenv(ENV, "長野県")
     monkeypatch.delenv("DX_BASEMAP", raising=False)
     return sample_db_env
-
-
-def _run(script: str, **query) -> AppTest:
-    at = AppTest.from_file(script, default_timeout=120)
-    for k, v in query.items():
-        at.query_params[k] = v
-    return at.run()
 
 
 def _captions(at: AppTest) -> str:
@@ -109,7 +109,7 @@ def test_queries_without_a_prefecture_parameter_are_restricted_too(nagano_only):
 # ── pages ───────────────────────────────────────────────────────────────────
 
 def test_overview_shows_only_nagano(nagano_only):
-    at = _run(APP)
+    at = run_page(APP)
     assert not at.exception
     assert at.multiselect(key="flt_prefectures").options == ["長野県"]
     assert at.multiselect(key="flt_prefectures").value == []
@@ -118,7 +118,7 @@ def test_overview_shows_only_nagano(nagano_only):
 
 
 def test_url_asking_for_another_prefecture_is_dropped(nagano_only):
-    at = _run(APP, 都道府県="茨城県")
+    at = run_page(APP, 都道府県="茨城県")
     assert not at.exception
     warnings = " ".join(w.value for w in at.warning)
     assert "茨城県" in warnings and "閲覧範囲外" in warnings
@@ -127,14 +127,14 @@ def test_url_asking_for_another_prefecture_is_dropped(nagano_only):
     assert "茨城" not in " ".join(str(df.value.to_dict()) for df in at.dataframe)
     assert "茨城県" not in (at.query_params.get("都道府県") or "")
 
-    at = _run(APP, 都道府県="茨城県,長野県")
+    at = run_page(APP, 都道府県="茨城県,長野県")
     assert not at.exception
     assert at.multiselect(key="flt_prefectures").value == ["長野県"]
     assert any("茨城県" in w.value for w in at.warning)
 
 
 def test_map_shows_no_ibaraki_municipality(nagano_only):
-    at = _run(MAP)
+    at = run_page(MAP)
     assert not at.exception
     national = {f["properties"]["prefecture"]: f for f in _features(_deck(at), maps.PREFECTURE_LAYER_ID)}
     assert {p for p, f in national.items() if f["properties"]["engagements"] or f["properties"]["sessions"]
@@ -157,7 +157,7 @@ def test_map_shows_no_ibaraki_municipality(nagano_only):
 @pytest.mark.parametrize("fy", [2022, None])
 def test_report_page_is_restricted(nagano_only, fy):
     fy = fy or latest_fiscal_year(nagano_only)
-    at = _run(REPORT, 年度=str(fy))
+    at = run_page(REPORT, 年度=str(fy))
     assert not at.exception
     assert "閲覧範囲: 長野県" in _captions(at) and "都道府県のない記録は表示しません" in _captions(at)
     report = build_report(fy, None)
@@ -189,7 +189,7 @@ def test_report_page_is_restricted(nagano_only, fy):
 def test_unknown_names_in_the_setting_are_a_message_not_a_crash(sample_db_env, monkeypatch):
     monkeypatch.setenv(ENV, "長野,Tokyo")
     for script in (APP, REPORT):
-        at = _run(script)
+        at = run_page(script)
         assert not at.exception
         errors = " ".join(e.value for e in at.error)
         assert ENV in errors and "長野" in errors and "Tokyo" in errors

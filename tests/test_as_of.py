@@ -9,10 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from etl.load import load_files
-from etl_helpers import query, write_csv
+from tests.support.etl_helpers import query, sha256, write_csv
+from tests.support.pages import INTAKE_PAGE, run_page
 
 ROOT = Path(__file__).resolve().parent.parent
 TODAY = dt.date.today()
@@ -157,12 +159,8 @@ def test_an_unreadable_stated_date_exits_2_and_writes_nothing(tmp_path, text, me
 # ── データ取込 (AppTest): the same rule through the page ──────────────────────────────────────
 
 def _intake_page(db: Path, monkeypatch):
-    from streamlit.testing.v1 import AppTest
     monkeypatch.setenv("DX_DB_PATH", str(db))
-    at = AppTest.from_file(str(ROOT / "pages" / "4_データ取込.py"), default_timeout=120)
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return run_page(INTAKE_PAGE)
 
 
 def _upload(at, files: dict[str, Path]):
@@ -202,7 +200,6 @@ def test_page_field_with_an_impossible_date_says_so_and_validates_nothing(tmp_pa
     files = write_records(tmp_path / "in")
     db = tmp_path / "dx.duckdb"
     at = _intake_page(db, monkeypatch)                 # opening the page on no database writes the sample
-    from etl_helpers import sha256
     digest = sha256(db)
     at.text_input(key="intake_as_of").input("令和6年2月30日").run()
     _upload(at, files)
@@ -212,7 +209,6 @@ def test_page_field_with_an_impossible_date_says_so_and_validates_nothing(tmp_pa
 
 
 def test_rebuild_corrects_the_as_of_date_of_a_database_written_before_the_rule(tmp_path):
-    import duckdb
     files = write_records(tmp_path / "in")
     db = tmp_path / "dx.duckdb"
     load_files(list(files.values()), db)

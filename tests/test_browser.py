@@ -27,7 +27,9 @@ from pathlib import Path
 
 import pytest
 
-from tests import browser as B
+from tests.support import browser as B
+
+pytestmark = pytest.mark.browser  # Chromium via Playwright
 
 ROOT = B.ROOT
 ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
@@ -60,7 +62,7 @@ def pw():
     if problem:
         pytest.fail(problem, pytrace=False)
     try:
-        from playwright.sync_api import sync_playwright
+        from playwright.sync_api import sync_playwright  # noqa: PLC0415  (imported when a browser test runs: a clear message if the package is missing)
     except ImportError:
         pytest.fail("the playwright pip package is missing: run `scripts/setup.sh` (requirements.txt). "
                     "Do not let Playwright download a browser: the test drives Debian's /usr/bin/chromium.", pytrace=False)
@@ -113,7 +115,7 @@ def tab(chromium):
 
 @pytest.fixture()
 def print_tab(chromium):
-    from monitor.print_layout import VIEWPORT_WIDTH_PX
+    from monitor.print_layout import VIEWPORT_WIDTH_PX  # noqa: PLC0415  (imported where used, after the test's environment is set)
     t = Tab(chromium, {"width": VIEWPORT_WIDTH_PX, "height": 2400})
     yield t
     t.close()
@@ -205,8 +207,9 @@ def assert_drawn(tab: Tab, label: str, where: str) -> None:
         canvas = deck.first.locator("canvas").first
         box = canvas.bounding_box()
         assert box and box["width"] > 100 and box["height"] > 100, f"{where}: map canvas is {box}"
-        from io import BytesIO
-        from PIL import Image
+        from io import BytesIO  # noqa: PLC0415  (only for the screenshot check)
+
+        from PIL import Image  # noqa: PLC0415  (only for the screenshot check)
         img = Image.open(BytesIO(canvas.screenshot())).convert("RGB").resize((120, 80))
         colours = len(set(img.getdata()))
         assert colours > 8, f"{where}: the map canvas is blank ({colours} colours): deck.gl drew nothing (WebGL?)"
@@ -241,7 +244,7 @@ def test_page_renders_in_chromium(server, tab, label):
 
 
 def test_url_filter_opens_filtered_and_survives_page_switch(server, tab):
-    from monitor.filters import KEY_PREFECTURES
+    from monitor.filters import KEY_PREFECTURES  # noqa: PLC0415  (imported where used, after the test's environment is set)
     urls = B.page_urls(server, {KEY_PREFECTURES: "長野県"})
     first, second = FILTERED[0], FILTERED[1]
     tab.open(urls[first])
@@ -265,7 +268,7 @@ def test_url_filter_opens_filtered_and_survives_page_switch(server, tab):
 
 @pytest.mark.parametrize("label", FILTERED)
 def test_print_layout(server, print_tab, label):
-    from monitor.print_layout import PRINT_PARAM
+    from monitor.print_layout import PRINT_PARAM  # noqa: PLC0415  (imported where used, after the test's environment is set)
     url = B.page_urls(server, {PRINT_PARAM: "1"})[label]
     where = f"{label} print layout ({urllib.parse.unquote(url)})"
     tab = print_tab
@@ -291,7 +294,7 @@ def test_print_layout(server, print_tab, label):
 
 def test_a_click_on_a_chart_narrows_the_filters(server, tab):
     """Drill-down on 概要: a consortium's bar sets the コンソーシアム filter, a month narrows 期間 (URL too)."""
-    from monitor.filters import KEY_CONSORTIA, KEY_PERIOD
+    from monitor.filters import KEY_CONSORTIA, KEY_PERIOD  # noqa: PLC0415  (imported where used, after the test's environment is set)
     urls = B.page_urls(server, {"年度": "2024"})
     tab.open(urls[LABELS[0]])
     charts = tab.page.locator(B.PLOTLY)

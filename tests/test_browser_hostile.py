@@ -1,4 +1,4 @@
-"""The hostile record set (tests/hostile.py) in real Chromium (Debian's /usr/bin/chromium via Playwright, never a
+"""The hostile record set (tests/support/hostile.py) in real Chromium (Debian's /usr/bin/chromium via Playwright, never a
 downloaded browser) against a real `streamlit run serve.py`, and the served app's own hardening:
 
 - every page, normal and ?print=1, with the hostile records and a crafted URL: no <a>, <img>, <b>/<strong>, <em>,
@@ -28,14 +28,15 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from pypdf import PdfReader
 
 from monitor.plain import BREAK
 from monitor.report_pdf import only_app_requests
-from tests import browser as B
-from tests.hostile import FY, MARK, build_hostile_db, hostile_consortium, url_params
-from tests.hostile import Trap as _Trap
-from tests.hostile import http_server as _http_server
+from tests.support import browser as B
+from tests.support.hostile import FY, MARK, build_hostile_db, hostile_consortium, url_params
+from tests.support.hostile import Trap as _Trap
+from tests.support.hostile import http_server as _http_server
+
+pytestmark = pytest.mark.browser  # Chromium via Playwright
 
 ROOT = B.ROOT
 ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
@@ -71,7 +72,7 @@ def pw():
     problem = B.chromium_missing_message()
     if problem:
         pytest.fail(problem, pytrace=False)
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415  (imported when a browser test runs: a clear message if the package is missing)
     with sync_playwright() as p:
         yield p
 

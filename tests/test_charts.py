@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
 import pytest
 
 from monitor import charts, tables
@@ -149,9 +151,7 @@ def _monthly_frame():
 def test_spec_figures_are_what_plotly_validation_makes_of_them():
     """The overview charts skip plotly's per-property validation when built; the same spec through the validating
     constructor must come out unchanged (so every property name and value is one plotly accepts as given)."""
-    import json
 
-    import plotly.io as pio
     for fig in (charts.kpi_comparison_figure(_kpi_frame(), CTX), charts.monthly_activity_figure(_monthly_frame(), CTX),
                 charts.kpi_comparison_figure(_kpi_frame().iloc[0:0], CTX)):
         spec = json.loads(pio.to_json(fig.to_dict(), validate=False))
@@ -216,9 +216,7 @@ def test_kpi_comparison_with_many_consortia_is_a_heatmap_one_row_each():
 
 
 def test_many_consortia_heatmap_spec_is_what_plotly_validation_makes_of_it():
-    import json
 
-    import plotly.io as pio
     fig = charts.kpi_comparison_figure(_many_kpi_frame(), CTX)
     spec = json.loads(pio.to_json(fig.to_dict(), validate=False))
     validated = json.loads(pio.to_json(go.Figure(fig.to_dict()).to_dict(), validate=False))

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from etl.cli import main
-from etl_helpers import count, folder_listing, query, sha256, write_csv, write_engagements
+from tests.support.etl_helpers import count, folder_listing, query, sha256, write_csv, write_engagements
 
 ROOT = Path(__file__).resolve().parent.parent
 FILES = Path(__file__).parent / "files"

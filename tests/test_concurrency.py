@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -24,7 +25,9 @@ from etl.load import LOAD_STAGES, load_files
 from monitor.db import connect_readonly
 from monitor.filters import Filters
 from monitor.queries import run_query
-from tests.etl_helpers import content, count, query
+from tests.support.etl_helpers import content, count, query
+
+pytestmark = pytest.mark.slow  # killed and concurrent loads, a large load
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE = ROOT / "tests" / "files" / "messy" / "支援案件_utf8_bom.csv"
@@ -63,17 +66,19 @@ def db(base_master, tmp_path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def medium_files(tmp_path_factory) -> Path:
+def medium_files(tmp_path_factory) -> Iterator[Path]:
     out = tmp_path_factory.mktemp("medium")
     generate(out, sessions=20_000)
-    return out
+    yield out
+    shutil.rmtree(out, ignore_errors=True)          # big: not kept until the end of the run
 
 
 @pytest.fixture(scope="module")
-def large_files(tmp_path_factory) -> Path:
+def large_files(tmp_path_factory) -> Iterator[Path]:
     out = tmp_path_factory.mktemp("large")
     generate(out, sessions=LARGE)
-    return out
+    yield out
+    shutil.rmtree(out, ignore_errors=True)          # big: not kept until the end of the run
 
 
 def temp_files(db: Path) -> list[str]:
@@ -101,7 +106,7 @@ def test_readers_see_old_or_new_never_an_error(db, large_files):
                 finally:
                     con.close()
                 reads[0] += 1
-            except Exception as e:  # any reader error fails the test
+            except Exception as e:  # noqa: BLE001 - any reader error fails the test (recorded, asserted after)
                 errors.append(f"{type(e).__name__}: {e}")
             time.sleep(0.005)
 
@@ -182,18 +187,26 @@ def test_kill_at_stage_keeps_old_database(db, medium_files, tmp_path, stage):
 
 
 @pytest.mark.parametrize("after", [0.2, 0.5, 1.0, 2.0, 4.0])
-def test_kill_after_time_is_all_or_nothing(db, medium_files, after):
+def test_kill_after_time_is_all_or_nothing(db, medium_files, after, record_property):
+    """Killed after a time, a load leaves the old content or the complete new one. Which branch a run tested is
+    recorded (the junit property ``branch`` and the assertion messages): ``killed`` (SIGKILL while it ran),
+    ``finished`` (it ended before the kill); and what the database held: ``old content kept`` or ``new content
+    complete``. test_kill_at_stage_keeps_old_database kills at each stage deterministically."""
     old = content(db)
     proc = start_load([medium_files], db)
     time.sleep(after)
-    if proc.poll() is None:
+    killed = proc.poll() is None
+    if killed:
         os.kill(proc.pid, signal.SIGKILL)
     proc.communicate(timeout=60)
     sessions = count(db, "sessions")
+    branch = f"{'killed' if killed else 'finished'} after {after} s: " + (
+        "old content kept" if sessions == 0 else "new content complete")
+    record_property("branch", branch)
     if sessions == 0:
-        assert content(db) == old
+        assert content(db) == old, branch
     else:
-        assert sessions == 20_000           # finished before the kill: all of it
+        assert sessions == 20_000, branch           # finished before the kill: all of it
     again = start_load([medium_files], db)
     out, err = again.communicate(timeout=300)
     assert again.returncode == 0, (out, err)

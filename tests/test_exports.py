@@ -12,7 +12,14 @@ import pandas as pd
 import pytest
 
 from monitor.exports import (
-    CONDITIONS_SHEET, EXPORTED_AT, conditions_for, display_width, safe_text, to_csv, to_csv_zip, to_xlsx,
+    CONDITIONS_SHEET,
+    EXPORTED_AT,
+    conditions_for,
+    display_width,
+    safe_text,
+    to_csv,
+    to_csv_zip,
+    to_xlsx,
 )
 
 INJECTIONS = [

@@ -14,8 +14,17 @@ import pytest
 
 import etl.extract
 from etl.load import check_files, load_files
-from etl_helpers import (ENGAGEMENT_HEADER, content, csv_text, engagement_row, folder_listing, query, sha256, write_csv,
-                         write_engagements)
+from tests.support.etl_helpers import (
+    ENGAGEMENT_HEADER,
+    content,
+    csv_text,
+    engagement_row,
+    folder_listing,
+    query,
+    sha256,
+    write_csv,
+    write_engagements,
+)
 
 FILES = Path(__file__).parent / "files"
 
@@ -73,6 +82,7 @@ def test_committed_cp932_export_with_title_blank_row_and_trailing_columns(tmp_pa
     assert not any("未知の列" in w for w in report.warnings)
 
 
+@pytest.mark.slow
 def test_large_csv_path_gives_the_same_rows(tmp_path, monkeypatch):
     """Above SMALL_CSV_BYTES DuckDB's reader does the parsing (CP932 transcoded); same content, same rows."""
     src = tmp_path / "in"
@@ -89,6 +99,7 @@ def test_large_csv_path_gives_the_same_rows(tmp_path, monkeypatch):
     assert query(large, "SELECT source_row FROM sessions ORDER BY 1") == [(3,), (4,)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("blank_line", [False, True], ids=["no-blank-line", "blank-line"])
 def test_large_utf8_csv_row_numbers_with_and_without_blank_lines(tmp_path, monkeypatch, blank_line):
     """A large UTF-8 file is read by DuckDB while its scan runs; a blank line found by the scan (DuckDB's reader

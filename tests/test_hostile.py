@@ -1,4 +1,4 @@
-"""A hostile record set (tests/hostile.py: markdown links and images, HTML tags, formula prefixes, zero-width and RTL
+"""A hostile record set (tests/support/hostile.py: markdown links and images, HTML tags, formula prefixes, zero-width and RTL
 characters, very long strings — in client and consortium names, coordinators, themes, notes, a file name, a sheet
 name, a CSV header and URL filter values) loaded through the real loader, then every page in AppTest (normal and
 ?print=1), the charts' plotly JSON, the map tooltip and every export: nothing reaches markdown, HTML or plotly as
@@ -21,8 +21,17 @@ import pytest
 from monitor import exports, intake, maps
 from monitor.plain import as_displayed, html_escape, md_escape, md_frame, plotly_text, tooltip_text
 from monitor.report import build_report
-from tests.hostile import FY, MARK, build_hostile_db, hostile_consortium, strings, url_params, write_hostile_files
-from tests.etl_helpers import query
+from tests.support.etl_helpers import query
+from tests.support.hostile import (
+    FY,
+    MARK,
+    build_hostile_db,
+    hostile_consortium,
+    strings,
+    url_params,
+    write_hostile_files,
+)
+from tests.support.pages import open_page
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
 TRAP = "http://127.0.0.1:9"          # nothing listens there; the browser test runs a counting server instead
@@ -138,7 +147,6 @@ def test_md_frame_escapes_text_cells_only():
 @pytest.mark.parametrize("printing", [False, True])
 @pytest.mark.parametrize("page", PAGES)
 def test_pages_render_record_and_url_text_as_text(hostile_env, page, printing):
-    from tests.conftest import open_page
     params = {**url_params(TRAP), **({"print": "1"} if printing else {})}
     if page.endswith("5_報告.py"):
         params["コンソーシアム"] = hostile_consortium(TRAP)           # 報告 of the hostile consortium
@@ -163,7 +171,6 @@ def test_pages_render_record_and_url_text_as_text(hostile_env, page, printing):
 
 def test_charts_carry_hostile_names_as_entities(hostile_env):
     """The 報告 and 進捗 charts name the hostile consortium and clients; plotly gets them as entities only."""
-    from tests.conftest import open_page
     seen = entities = 0
     for page, extra in (("pages/5_報告.py", {"コンソーシアム": hostile_consortium(TRAP)}), ("pages/1_伴走支援の進捗.py", {})):
         at = open_page(str(ROOT / page), 年度=str(FY), **extra).run()
@@ -237,9 +244,9 @@ def test_report_exports_hold_hostile_text_as_text(hostile_env):
 
 
 def test_page_table_csvs_are_formula_safe(hostile_env):
-    from monitor import tables, theme_charts
-    from monitor.filters import Filters
-    from monitor.queries import run_query
+    from monitor import tables, theme_charts  # noqa: PLC0415  (imported where used, after the test's environment is set)
+    from monitor.filters import Filters  # noqa: PLC0415  (imported where used, after the test's environment is set)
+    from monitor.queries import run_query  # noqa: PLC0415  (imported where used, after the test's environment is set)
     f = Filters(fiscal_year=FY)
     frames = [tables.progress_table(run_query("engagement_progress_page", f, only_stalled=False, progress_only=True,
                                               max_rows=500, offset=0)),

@@ -2,17 +2,16 @@
 independent computation over the base tables of the sample."""
 import pytest
 
-import oracle
-
 from monitor.filters import Filters
 from monitor.queries import run_query
 from monitor.report import build_report
+from tests.support import oracle
 
 CONSORTIA = ["茨城県DX支援コミュニティ", "長野県DX支援コミュニティ", None]
 
 
 def independent(db, fy, consortium):
-    """DX計画書策定数 and 支援企業数 by the glossary's rules (tests/oracle.py)."""
+    """DX計画書策定数 and 支援企業数 by the glossary's rules (tests/support/oracle.py)."""
     sel = oracle.Selection(fiscal_year=fy, consortium=consortium)
     with oracle.connect(db) as con:
         return oracle.dx_plans(con, sel), oracle.companies(con, sel)

@@ -15,8 +15,19 @@ import pytest
 from etl.kinds import KINDS
 from etl.load import build_sample_database, check_files, load_files
 from etl.paths import SAMPLE_DIR
-from etl_helpers import (ENGAGEMENT_HEADER, RECORD_TABLES, content, count, engagement_row, folder_listing, query,
-                         sha256, table_rows, write_csv, write_engagements)
+from tests.support.etl_helpers import (
+    ENGAGEMENT_HEADER,
+    RECORD_TABLES,
+    content,
+    count,
+    engagement_row,
+    folder_listing,
+    query,
+    sha256,
+    table_rows,
+    write_csv,
+    write_engagements,
+)
 
 # ── every value format, one row per case, through the real load path ─────────
 

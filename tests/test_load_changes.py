@@ -11,7 +11,8 @@ import duckdb
 import pytest
 
 from etl.load import load_files
-from etl_helpers import query, write_csv
+from tests.support.etl_helpers import query, write_csv
+from tests.support.pages import INTAKE_PAGE, run_page
 
 ROOT = Path(__file__).resolve().parent.parent
 ENG_HEADER = ["案件ID", "年度", "支援種別", "支援先名", "支援先区分", "都道府県", "市区町村"]
@@ -100,7 +101,7 @@ def _old_database(db: Path) -> None:
 
 
 def test_an_old_database_opens_loads_and_rebuilds(tmp_path, monkeypatch):
-    from monitor import intake
+    from monitor import intake  # noqa: PLC0415  (imported where used, after the test's environment is set)
     db = tmp_path / "dx.duckdb"
     eng = engagements(tmp_path / "支援案件.csv")
     load_files([eng], db)
@@ -123,12 +124,8 @@ def test_an_old_database_opens_loads_and_rebuilds(tmp_path, monkeypatch):
 # ── データ取込 (AppTest) ───────────────────────────────────────────────────────────────
 
 def _page(db: Path, monkeypatch):
-    from streamlit.testing.v1 import AppTest
     monkeypatch.setenv("DX_DB_PATH", str(db))
-    at = AppTest.from_file(str(ROOT / "pages" / "4_データ取込.py"), default_timeout=120)
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return run_page(INTAKE_PAGE)
 
 
 @pytest.mark.parametrize("renamed,expected", [

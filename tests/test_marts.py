@@ -1,7 +1,8 @@
-"""Marts on a small hand-made database whose figures are known (see FIXTURE_FIGURES)."""
+"""Marts on a small hand-made database whose figures are known (tests/support/fixture_db.py)."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import duckdb
@@ -9,132 +10,8 @@ import pandas as pd
 import pytest
 
 from etl.marts import build_marts, mart_files
-from etl.paths import SQL_DIR
-
-D = dt.date
-AS_OF = D(2022, 12, 20)
-IBARAKI = "茨城県DX支援コミュニティ"
-NAGANO = "長野県DX支援コミュニティ"
-STAGES = ["経営理念・ミッションの確認", "DX構想の検討", "DXシステム構成検討", "現状分析",
-          "実施項目の抽出", "セキュリティ対策の検討", "DX計画書のとりまとめ"]
-
-
-def _sessions_every(eng, start: dt.date, stages, banks, step=14):
-    return [(eng, i + 1, start + dt.timedelta(days=step * i), stages[i], banks[i]) for i in range(len(stages))]
-
-
-# engagement_id, fy, consortium, support_type, client, client_type, pref, pref_code, muni, muni_code, planned,
-# status, start, end, deliverable, deliverable_date, lead ITC
-ENGAGEMENTS = [
-    ("E1", 2022, IBARAKI, "伴走支援", "架空A社", "企業", "茨城県", "08", "筑西市", "082279", 10, "実施中",
-     D(2022, 8, 1), None, None, None, "架空ITC一郎"),
-    ("E2", 2022, IBARAKI, "伴走支援", "架空B社", "企業", "茨城県", "08", "水戸市", "082015", 10, "完了",
-     D(2022, 7, 1), D(2022, 12, 10), "DX計画書", D(2022, 12, 10), "架空ITC二郎"),
-    ("E3", 2022, NAGANO, "伴走支援", "架空C社", "企業", "長野県", "20", "長野市", "202011", 10, "実施中",
-     D(2022, 9, 1), None, None, None, "架空ITC三郎"),
-    ("E4", 2022, NAGANO, "伴走支援", "架空D社", "企業", "長野県", "20", "長野市", "202011", 8, "中止",
-     D(2022, 8, 1), D(2022, 9, 30), None, None, "架空ITC三郎"),
-    ("E5", 2022, None, "ITCアドバイザー", "山形市", "自治体", "山形県", "06", "山形市", "062014", None, "実施中",
-     D(2022, 4, 1), D(2023, 3, 31), None, None, "架空ITC四郎"),
-    ("E6", 2021, IBARAKI, "伴走支援", "架空Z社", "企業", "茨城県", "08", "筑西市", "082279", 2, "完了",
-     D(2021, 9, 1), D(2022, 2, 28), "DX計画書", D(2022, 2, 28), "架空ITC一郎"),
-]
-SESSIONS = (
-    [("E1", 1, D(2022, 8, 10), 1, True), ("E1", 2, D(2022, 8, 24), 2, False),
-     ("E1", 3, D(2022, 9, 7), 2, True), ("E1", 4, D(2022, 9, 21), 3, None)]
-    + _sessions_every("E2", D(2022, 8, 1), [1, 1, 2, 3, 4, 4, 5, 6, 7, 7],
-                      [True, False] * 5)
-    + _sessions_every("E3", D(2022, 9, 26), [1, 2, 2, 3, 3, 4], [False] * 6)
-    + [("E4", 1, D(2022, 8, 2), 1, False), ("E4", 2, D(2022, 8, 16), 1, False)]
-    + [("E6", 1, D(2021, 10, 1), 1, True), ("E6", 2, D(2021, 10, 15), 7, True)]
-)
-SESSION_THEMES = {("E1", 1): ["経営ビジョン・DX戦略", "業務効率化", "業務効率化"], ("E1", 2): ["業務効率化"],
-                  ("E3", 1): ["データ活用"]}
-# consultation_id, date, client, pref, muni, theme, engagement_id
-CONSULTATIONS = [
-    ("C1", D(2022, 10, 5), "山形市", "山形県", "山形市", "セキュリティ対策の徹底", None),
-    ("C2", D(2022, 11, 10), "山形市", "山形県", "山形市", "調達支援", "E5"),
-    ("C3", D(2022, 9, 1), "筑西市", "茨城県", "筑西市", "AI・RPAの利用推進", None),
-    ("C4", D(2022, 9, 15), "架空A社", "茨城県", "筑西市", "業務効率化", "E1"),
-    ("C5", D(2022, 10, 20), "長野市", "長野県", "長野市", "自治体フロントヤード改革", None),
-]
-# event_id, name, kind, date, consortium, prefecture, attendees
-EVENTS = [
-    ("EV1", "DX気づきセミナー（茨城）", "DX気づきセミナー", D(2022, 6, 10), IBARAKI, "茨城県", 40),
-    ("EV2", "DXセミナー1（茨城）", "DXセミナー1", D(2022, 7, 8), IBARAKI, "茨城県", 30),
-    ("EV3", "DX気づきセミナー（長野）", "DX気づきセミナー", D(2022, 6, 15), NAGANO, "長野県", 55),
-    ("EV4", "自治体ビジネス基礎研修", "基礎研修", D(2022, 5, 20), None, None, 120),
-    ("EV5", "DXセミナー1（茨城）", "DXセミナー1", D(2021, 11, 1), IBARAKI, "茨城県", 25),
-]
-TARGETS = [
-    (2022, "", "支援企業数", 10), (2022, "", "伴走回数", 100), (2022, "", "DX計画書策定数", 10),
-    (2022, "", "セミナー参加者数", 300), (2022, "", "相談件数", 20),
-    (2022, IBARAKI, "支援企業数", 5), (2022, IBARAKI, "伴走回数", 50), (2022, IBARAKI, "DX計画書策定数", 5),
-    (2022, IBARAKI, "セミナー参加者数", 140),
-    (2022, NAGANO, "支援企業数", 4), (2022, NAGANO, "伴走回数", 40), (2022, NAGANO, "DX計画書策定数", 4),
-    (2022, NAGANO, "セミナー参加者数", 110),
-    (2022, IBARAKI, "金融機関同行率", 50), (2022, NAGANO, "金融機関同行率", 40),
-    (2021, IBARAKI, "支援企業数", 1),
-]
-
-
-def fiscal_year_of(d: dt.date) -> int:
-    return d.year if d.month >= 4 else d.year - 1
-
-
-def make_fixture_db(path: Path, *, is_sample: bool = False) -> Path:
-    """Schema + the rows above + marts, in a new DuckDB file at ``path``."""
-    con = duckdb.connect(str(path))
-    try:
-        con.execute((SQL_DIR / "schema.sql").read_text(encoding="utf-8"))
-        con.executemany("INSERT INTO prefectures (prefecture_code, prefecture, lat, lng) VALUES (?, ?, ?, ?)",
-                        [("06", "山形県", 38.24, 140.36), ("08", "茨城県", 36.34, 140.45),
-                         ("20", "長野県", 36.65, 138.18)])
-        con.executemany("INSERT INTO municipalities (municipality_code, code5, prefecture_code, prefecture, "
-                        "municipality, lat, lng) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        [("062014", "06201", "06", "山形県", "山形市", 38.25, 140.33),
-                         ("082015", "08201", "08", "茨城県", "水戸市", 36.36, 140.47),
-                         ("082279", "08227", "08", "茨城県", "筑西市", 36.31, 139.98),
-                         ("202011", "20201", "20", "長野県", "長野市", 36.65, 138.18)])
-        con.executemany("INSERT INTO stages VALUES (?, ?, ?)", [(i + 1, s, []) for i, s in enumerate(STAGES)])
-        con.executemany("INSERT INTO themes (theme_id, theme, audience, sort_order) VALUES (?, ?, ?, ?)",
-                        [("C01", "経営ビジョン・DX戦略", "企業", 1), ("C02", "業務効率化", "企業", 2),
-                         ("C06", "データ活用", "企業", 6), ("M01", "自治体フロントヤード改革", "自治体", 11),
-                         ("M05", "セキュリティ対策の徹底", "自治体", 15), ("M06", "AI・RPAの利用推進", "自治体", 16),
-                         ("M10", "調達支援", "自治体", 20)])
-        con.executemany("INSERT INTO support_types (support_type, client_type, sort_order) VALUES (?, ?, ?)",
-                        [("伴走支援", "企業", 1), ("CIO補佐官", "自治体", 2), ("ITCアドバイザー", "自治体", 3),
-                         ("研修", None, 7), ("相談会", None, 8)])
-        con.executemany("INSERT INTO consortia (consortium, prefecture, lead_org) VALUES (?, ?, ?)",
-                        [(IBARAKI, "茨城県", "ITコーディネータ茨城"), (NAGANO, "長野県", "長野県ITコーディネータ協議会")])
-        con.executemany(
-            "INSERT INTO engagements (engagement_id, fiscal_year, consortium, support_type, client_name, client_type,"
-            " prefecture, prefecture_code, municipality, municipality_code, planned_sessions, status, start_date,"
-            " end_date, deliverable, deliverable_date, lead_coordinator) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", ENGAGEMENTS)
-        con.executemany(
-            "INSERT INTO sessions (engagement_id, session_no, date, fiscal_year, duration_min, stage_no, stage,"
-            " stage_original, coordinators, bank_attended, attendees, themes, themes_original, notes) "
-            "VALUES (?, ?, ?, ?, 120, ?, ?, ?, ?, ?, 3, ?, ?, ?)",
-            [(e, n, d, fiscal_year_of(d), st, STAGES[st - 1], STAGES[st - 1], ["架空ITC一郎"], bank,
-              SESSION_THEMES.get((e, n), []), "、".join(SESSION_THEMES.get((e, n), [])),
-              f"第{n}回の記録。\n\"引用\", カンマ") for e, n, d, st, bank in SESSIONS])
-        con.executemany(
-            "INSERT INTO consultations (consultation_id, date, fiscal_year, client_name, prefecture, municipality,"
-            " theme, theme_original, channel, engagement_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '相談会', ?)",
-            [(c, d, fiscal_year_of(d), cl, p, m, t, t, e) for c, d, cl, p, m, t, e in CONSULTATIONS])
-        con.executemany(
-            "INSERT INTO events (event_id, name, kind, date, fiscal_year, consortium, prefecture, attendees) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [(i, n, k, d, fiscal_year_of(d), c, p, a) for i, n, k, d, c, p, a in EVENTS])
-        con.executemany("INSERT INTO targets (fiscal_year, consortium, indicator, target) VALUES (?, ?, ?, ?)",
-                        TARGETS)
-        con.executemany("INSERT INTO meta VALUES (?, ?)",
-                        [("data_as_of", AS_OF.isoformat()), ("is_sample", "true" if is_sample else "false")])
-        build_marts(con)
-    finally:
-        con.close()
-    return path
+from tests.support import oracle
+from tests.support.fixture_db import AS_OF, ENGAGEMENTS, IBARAKI, NAGANO, STAGES, D, make_fixture_db
 
 
 @pytest.fixture(scope="module")
@@ -304,7 +181,6 @@ def test_kpi_per_consortium_and_prefecture(fixture_db):
 
 
 def pd_isna(v) -> bool:
-    import pandas as pd
     return bool(pd.isna(v))
 
 
@@ -350,16 +226,113 @@ def test_engagement_queries(fixture_db):
     assert run_query("session_log", Filters(), path=fixture_db, engagement_id="E1' OR '1'='1").empty
 
 
-def test_every_query_runs_with_the_standard_filters(fixture_db):
+# Every query in monitor/sql and the columns the pages, the report and the alerts read from its result.
+QUERY_COLUMNS = {
+    "alerts_stalled": {"client_name", "consortium", "days_since_last_session", "engagement_id", "last_session_date",
+                       "total_rows"},
+    "consortium_freshness": {"consortium", "last_activity_date"},
+    "data_as_of": {"as_of_date"},
+    "engagement_progress_page": {"as_of_date", "bank", "bank_known_sessions", "bank_rate", "bank_sessions",
+                                 "client_name", "client_type", "consortium", "current_stage", "current_stage_no",
+                                 "days_since_last_session", "deliverable", "deliverable_date", "end_date",
+                                 "engagement_id", "first_session_date", "fiscal_year", "last_session_date",
+                                 "lead_coordinator", "municipality", "municipality_code", "planned_sessions",
+                                 "prefecture", "progress_ratio", "sessions_done", "stalled", "start_date", "status",
+                                 "support_type", "total_rows"},
+    "engagement_progress_summary": {"as_of_date", "completed", "engagements", "in_progress", "stalled",
+                                    "with_sessions"},
+    "engagement_sessions": {"bank_attended", "client_name", "consortium", "date", "engagement_id", "session_no",
+                            "stage", "stage_no", "stalled"},
+    "filter_choices": {"kind", "ord", "value"},
+    "kpi": {"bank_known_sessions", "bank_rate", "bank_sessions", "companies", "companies_cancelled",
+            "companies_completed", "consortium", "consultations", "dx_plans", "engagements", "is_total",
+            "planned_engagements", "planned_sessions", "seminar_attendees", "sessions", "stalled", "target_bank_rate",
+            "target_companies", "target_consultations", "target_dx_plans", "target_seminar_attendees",
+            "target_sessions"},
+    "kpi_pace": {"companies", "companies_prev_same", "companies_prev_total", "consortium", "consultations",
+                 "consultations_prev_same", "consultations_prev_total", "dx_plans", "dx_plans_prev_same",
+                 "dx_plans_prev_total", "is_total", "seminar_attendees", "seminar_attendees_prev_same",
+                 "seminar_attendees_prev_total", "sessions", "sessions_prev_same", "sessions_prev_total"},
+    "map_municipality_consultations": {"channel", "client_name", "consultation_id", "coordinator", "date",
+                                       "department", "summary", "theme", "theme_original", "total_rows"},
+    "map_municipality_engagements": {"client_name", "client_type", "consortium", "end_date", "engagement_id",
+                                     "fiscal_year", "last_session_date", "lead_coordinator", "planned_sessions",
+                                     "sessions_done", "start_date", "status", "support_type"},
+    "map_points": {"client_category", "consultations", "engagements", "lat", "lng", "municipality",
+                   "municipality_code", "prefecture", "prefecture_code", "sessions"},
+    "map_prefectures": {"consultations", "engagements", "prefecture", "prefecture_code", "sessions"},
+    "monthly_activity": {"bank_sessions", "consultations", "event_attendees", "month", "seminar_attendees",
+                         "sessions"},
+    "report_companies": {"bank", "bank_sessions", "client_name", "client_type", "consortium", "current_stage",
+                         "end_date", "engagement_id", "industry", "lead_coordinator", "municipality", "plan_date",
+                         "planned_sessions", "progress_pct", "sessions", "start_date", "status"},
+    "report_events": {"applicants", "attendees", "category", "companies", "events", "first_date", "kind",
+                      "last_date"},
+    "report_monthly": {"bank_rate_pct", "bank_sessions", "cumulative_sessions", "month", "sessions"},
+    "report_municipalities": {"consultations", "engagements", "municipality", "municipality_code", "prefecture",
+                              "support_types", "trainees", "trainings"},
+    "report_summary": {"actual", "item", "ord", "rate_pct", "section", "target", "unit"},
+    "report_themes": {"audience", "consultations", "share_pct", "theme"},
+    "session_log": {"attendees", "bank_attended", "coordinators", "date", "duration_min", "notes", "session_no",
+                    "stage", "stage_no", "themes"},
+    "stage_funnel": {"consortium", "engagements", "stage", "stage_no"},
+    "theme_counts": {"audience", "consultations", "records", "sessions", "share", "theme", "theme_id",
+                     "theme_sort_order"},
+    "theme_heatmap": {"area", "area_order", "records", "theme", "theme_sort_order"},
+    "theme_records": {"client_name", "date", "engagement_id", "municipality", "original_text", "prefecture",
+                      "record_id", "source", "summary", "total_rows"},
+    "theme_trend": {"consultations", "period", "records", "sessions", "theme", "theme_sort_order"},
+}
+
+
+@pytest.fixture(params=["fixture", "sample"])
+def any_db(request, fixture_db) -> Path:
+    """The hand-made fixture and the loaded sample (both read only here)."""
+    return fixture_db if request.param == "fixture" else request.getfixturevalue("sample_db_master")
+
+
+def test_every_query_runs_with_the_standard_filters(any_db):
+    sql_files = {p.stem for p in (Path(__file__).resolve().parents[1] / "monitor" / "sql").glob("*.sql")
+                 if not p.stem.startswith("_")}                       # _macros.sql is the macros, not a query
+    assert set(QUERY_COLUMNS) == sql_files
+    assert sql_files <= set(query_names())
     extra = {"only_stalled": False, "progress_only": False, "max_rows": 50, "offset": 0,
-             "max_engagements": 5, "engagement_id": "E1"}
+             "max_engagements": 5, "engagement_id": "E1", "as_of": AS_OF, "cutoff": AS_OF,
+             "prev_cutoff": D(2021, 12, 20), "grain": "month", "by_municipality": False, "theme": "業務効率化",
+             "municipality_code": "082279", "consortium": IBARAKI}
     f = Filters(2022, prefectures=("茨城県",), consortia=(IBARAKI,), date_from=D(2022, 4, 1),
                 date_to=D(2023, 3, 31), support_types=("伴走支援",))
-    mine = ["filter_choices", "kpi", "monthly_activity", "engagement_progress_page", "stage_funnel",
-            "engagement_sessions", "session_log"]
-    assert set(mine) <= set(query_names())
-    for name in mine:
-        run_query(name, f, path=fixture_db, **extra)
+    results = {}
+    for name in sorted(sql_files):
+        df = run_query(name, f, path=any_db, **extra)
+        missing = QUERY_COLUMNS[name] - set(df.columns)
+        assert not missing, f"{name}: no column {sorted(missing)}"
+        results[name] = df
+    # where an independent number is cheap, the result's size or figure equals it (plain SQL on the record tables)
+    with duckdb.connect(str(any_db), read_only=True) as con:
+        e1_sessions = con.execute("SELECT count(*) FROM sessions WHERE engagement_id = 'E1'").fetchall()[0][0]
+        prefectures = {r[0] for r in con.execute(
+            "SELECT prefecture FROM engagements WHERE prefecture IS NOT NULL UNION "
+            "SELECT prefecture FROM consultations WHERE prefecture IS NOT NULL UNION "
+            "SELECT prefecture FROM events WHERE prefecture IS NOT NULL").fetchall()}
+    assert len(results["session_log"]) == e1_sessions
+    with oracle.connect(any_db) as con:                                # the latest activity (no restriction here)
+        assert pd.Timestamp(results["data_as_of"]["as_of_date"].iloc[0]).date() == oracle.as_of_date(con)
+    assert set(results["filter_choices"].query("kind == 'prefecture'")["value"]) == prefectures
+    assert len(results["stage_funnel"]) % 7 == 0                       # seven stages per consortium shown
+    for name in ("alerts_stalled", "engagement_progress_page", "map_municipality_consultations", "theme_records"):
+        df = results[name]
+        assert df.empty or (len(df) <= 50 and (df["total_rows"] >= len(df)).all()), name
+    # the KPI totals equal the glossary's rules (tests/support/oracle.py) for the same selection
+    sel = oracle.Selection(fiscal_year=2022, prefecture="茨城県", consortium=IBARAKI, date_from=D(2022, 4, 1),
+                           date_to=D(2023, 3, 31))
+    total = _total(run_query("kpi", Filters(2022, prefectures=("茨城県",), consortia=(IBARAKI,),
+                                            date_from=D(2022, 4, 1), date_to=D(2023, 3, 31)), path=any_db))
+    with oracle.connect(any_db) as con:
+        assert (total["companies"], total["sessions"], total["consultations"]) == (
+            oracle.companies(con, sel), oracle.sessions(con, sel), oracle.consultations(con, sel))
+    # the months add up to the year's total under the standard filters
+    assert results["monthly_activity"]["sessions"].sum() == _total(results["kpi"])["sessions"]
 
 
 def test_a_new_load_is_seen_without_restart(tmp_path):
@@ -372,7 +345,6 @@ def test_a_new_load_is_seen_without_restart(tmp_path):
         c.execute("DELETE FROM sessions WHERE engagement_id = 'E2'")
         build_marts(c)
         c.close()
-        import os
         os.replace(new, path)
         after = _total(run_query("kpi", Filters(2022), path=path))["sessions"]
     finally:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from etl.load import check_files, load_files
-from etl_helpers import ENGAGEMENT_HEADER, engagement_row, write_csv
+from tests.support.etl_helpers import ENGAGEMENT_HEADER, engagement_row, query, write_csv, write_engagements
 
 
 def _reason(tmp_path, column: str, **over) -> str:
@@ -36,7 +36,6 @@ def test_unreadable_date_keeps_the_general_message(tmp_path, value):
 
 
 def test_impossible_session_date_is_rejected_with_the_reason_and_kept_in_rejected_rows(tmp_path):
-    from etl_helpers import query, write_engagements
     eng = write_engagements(tmp_path / "支援案件.csv")
     ses = write_csv(tmp_path / "伴走記録.csv", ["案件ID", "回", "実施日"],
                     [["E-1", "1", "2024-05-01"], ["E-1", "2", "令和6年2月30日"]])

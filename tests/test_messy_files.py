@@ -18,7 +18,7 @@ import pytest
 from etl import cli
 from etl.extract import combine_header_rows
 from etl.load import load_files
-from tests.etl_helpers import content, count, query, sha256, write_engagements
+from tests.support.etl_helpers import content, count, query, sha256, write_engagements
 
 FILES = Path(__file__).resolve().parent / "files"
 MESSY = FILES / "messy"

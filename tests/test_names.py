@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from etl.load import check_files, load_files
-from etl_helpers import ENGAGEMENT_HEADER, engagement_row, query, write_csv
+from tests.support.etl_helpers import ENGAGEMENT_HEADER, engagement_row, query, write_csv
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -9,20 +9,20 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import open_page
 from monitor.charts import MANY_CONSORTIA
 from monitor.filters import Filters
 from monitor.queries import run_query
 from monitor.tables import CARD_VALUE_MAX, COMPARISON_NUMBER_FORMATS
 from monitor.ui import KEY_FY
+from tests.support.pages import open_page
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
 def national_db(tmp_path_factory) -> Path:
-    from etl.generate import generate
-    from etl.load import load_files
+    from etl.generate import generate  # noqa: PLC0415  (heavy: imported where used)
+    from etl.load import load_files  # noqa: PLC0415  (heavy: imported where used)
     out = tmp_path_factory.mktemp("national")
     generate(out / "records", sessions=3_000)
     db = out / "dx.duckdb"

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-import oracle
-from conftest import open_page
 from etl.load import load_files
-from etl_helpers import write_csv
 from monitor import pace
 from monitor.queries import clear_cache
 from monitor.report import T_MONTHLY, T_SUMMARY, build_report
+from tests.support import oracle
+from tests.support.etl_helpers import write_csv
+from tests.support.pages import open_page
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")

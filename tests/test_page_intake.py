@@ -5,7 +5,6 @@ page is driven through its real st.file_uploader; no test-only hook is involved.
 """
 from __future__ import annotations
 
-import csv
 import io
 import re
 import shutil
@@ -16,42 +15,17 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import etl.load
-from etl.load import load_files, writer_lock
-from etl.paths import SAMPLE_DIR
+from etl.load import writer_lock
 from monitor import intake
-from tests.etl_helpers import count, query, sha256
+from tests.support.etl_helpers import count, query, sha256
+from tests.support.pages import APP, ROOT, run_page
+from tests.support.pages import INTAKE_PAGE as PAGE
+from tests.support.upload_files import NAME, TWO_BAD, consultation_file
 
-ROOT = Path(__file__).resolve().parent.parent
-PAGE = str(ROOT / "pages" / "4_データ取込.py")
-APP = str(ROOT / "app.py")
 BAD = ROOT / "tests" / "files" / "bad"
 FY = 2024                     # the sample programme's latest fiscal year: the overview's default selection
 
 
-def consultation_file(rows: list[list[str]]) -> bytes:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow(["相談ID", "相談日", "相談元", "都道府県", "市区町村", "相談テーマ", "形式"])
-    w.writerows(rows)
-    return buf.getvalue().encode("utf-8")
-
-
-TWO_BAD = consultation_file([
-    ["T-001", "2025-01-20", "架空市（架空）", "茨城県", "筑西市", "RPAの導入", "相談会"],
-    ["T-002", "来月のどこか", "架空町（架空）", "茨城県", "境町", "ホームページ", "訪問"],          # row 3: date
-    ["T-003", "2025-02-03", "架空村（架空）", "茨城県", "東海村", "セキュリティ", "オンライン"],
-    ["T-004", "2025-02-10", "架空区（架空）", "架空県", "", "AI活用", "電話"],                    # row 5: prefecture
-])
-NAME = "相談記録_追加.csv"
-
-
-@pytest.fixture(scope="module")
-def records_db_master(tmp_path_factory) -> Path:
-    """The sample programme loaded as ordinary records (not marked as sample), so a new load adds to it."""
-    db = tmp_path_factory.mktemp("intake") / "dx.duckdb"
-    report = load_files([SAMPLE_DIR], db)
-    assert report.loaded
-    return db
 
 
 @pytest.fixture()
@@ -63,10 +37,7 @@ def db(records_db_master, tmp_path, monkeypatch) -> Path:
 
 
 def page() -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=120)
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return run_page(PAGE)
 
 
 def upload(at: AppTest, name: str, data: bytes) -> AppTest:
@@ -87,9 +58,7 @@ def metric(at: AppTest, label: str) -> str:
 
 
 def overview_consultations() -> int:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    assert not at.exception, at.exception
+    at = run_page(APP)
     return int(re.sub(r"\D", "", next(m.value for m in at.metric if m.label == "相談件数")))
 
 

@@ -12,14 +12,19 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from streamlit.proto.WidgetStates_pb2 import WidgetStates
 from streamlit.testing.v1 import AppTest
 
 from monitor import maps
-from conftest import open_page
+from tests.support.map_page import click, expected_points, expected_prefectures
+from tests.support.map_page import deck_chart as _chart
+from tests.support.map_page import deck_spec as _deck
+from tests.support.map_page import expected_by_code as _expected_by_code
+from tests.support.map_page import features as _features
+from tests.support.map_page import layer as _layer
+from tests.support.pages import MAP_PAGE as PAGE
+from tests.support.pages import ROOT, open_page
+from tests.support.pages import latest_fiscal_year as _latest_fy
 
-ROOT = Path(__file__).resolve().parent.parent
-PAGE = str(ROOT / "pages" / "3_地図.py")
 REF_MUNICIPALITIES = list(csv.DictReader((ROOT / "data" / "reference" / "municipalities.csv").open(encoding="utf-8")))
 
 
@@ -31,94 +36,6 @@ def db(page_db, monkeypatch) -> Path:
 
 def _page(**query) -> AppTest:
     return open_page(PAGE, **query)
-
-
-def _latest_fy(db: Path) -> int:
-    with duckdb.connect(str(db), read_only=True) as con:
-        return con.execute("""SELECT max(fiscal_year) FROM (SELECT fiscal_year FROM engagements UNION ALL
-                              SELECT fiscal_year FROM sessions UNION ALL SELECT fiscal_year FROM consultations
-                              UNION ALL SELECT fiscal_year FROM events)""").fetchall()[0][0]
-
-
-# Independent computation from the base tables: per municipality (placed by code, else by prefecture + name)
-# engagements of the year, sessions and consultations dated in the year.
-EXPECTED_SQL = """
-WITH place AS (SELECT municipality_code, prefecture, municipality FROM municipalities),
-e AS (
-    SELECT coalesce(e.municipality_code, p.municipality_code) AS code
-    FROM engagements e LEFT JOIN place p ON e.municipality_code IS NULL AND p.prefecture = e.prefecture
-                                         AND p.municipality = e.municipality
-    WHERE e.fiscal_year = $fy AND ($pref IS NULL OR e.prefecture = $pref)
-),
-s AS (
-    SELECT coalesce(e.municipality_code, p.municipality_code) AS code
-    FROM sessions s JOIN engagements e ON e.engagement_id = s.engagement_id
-    LEFT JOIN place p ON e.municipality_code IS NULL AND p.prefecture = e.prefecture AND p.municipality = e.municipality
-    WHERE s.fiscal_year = $fy AND ($pref IS NULL OR e.prefecture = $pref)
-),
-c AS (
-    SELECT coalesce(c.municipality_code, p.municipality_code) AS code
-    FROM consultations c
-    LEFT JOIN place p ON c.municipality_code IS NULL AND p.prefecture = c.prefecture AND p.municipality = c.municipality
-    WHERE c.fiscal_year = $fy AND ($pref IS NULL OR c.prefecture = $pref)
-),
-allrows AS (
-    SELECT code, 1 AS eng, 0 AS ses, 0 AS con FROM e
-    UNION ALL SELECT code, 0, 1, 0 FROM s
-    UNION ALL SELECT code, 0, 0, 1 FROM c
-)
-SELECT m.municipality_code, m.municipality, m.prefecture, sum(eng), sum(ses), sum(con)
-FROM allrows a JOIN municipalities m ON m.municipality_code = a.code
-GROUP BY ALL
-"""
-
-# per prefecture, by the record's own prefecture (records without a municipality count too)
-EXPECTED_PREF_SQL = """
-SELECT r.prefecture,
-       (SELECT count(*) FROM engagements e WHERE e.fiscal_year = $fy AND e.prefecture = r.prefecture),
-       (SELECT count(*) FROM sessions s JOIN engagements e USING (engagement_id)
-         WHERE s.fiscal_year = $fy AND e.prefecture = r.prefecture),
-       (SELECT count(*) FROM consultations c WHERE c.fiscal_year = $fy AND c.prefecture = r.prefecture)
-FROM prefectures r
-"""
-
-
-def expected_points(db: Path, prefecture: str | None) -> dict[str, tuple]:
-    """{'山形市（山形県）': (engagements, sessions, consultations)} for the municipalities with activity."""
-    return {f"{muni}（{pref}）": (e, s, c) for _, muni, pref, e, s, c in _expected_by_code(db, prefecture).values()}
-
-
-def _expected_by_code(db: Path, prefecture: str | None) -> dict[str, tuple]:
-    fy = _latest_fy(db)
-    with duckdb.connect(str(db), read_only=True) as con:
-        rows = con.execute(EXPECTED_SQL, {"fy": fy, "pref": prefecture}).fetchall()
-    return {code: (code, muni, pref, int(e), int(s), int(c)) for code, muni, pref, e, s, c in rows}
-
-
-def expected_prefectures(db: Path) -> dict[str, tuple[int, int, int]]:
-    with duckdb.connect(str(db), read_only=True) as con:
-        rows = con.execute(EXPECTED_PREF_SQL, {"fy": _latest_fy(db)}).fetchall()
-    return {p: (int(e), int(s), int(c)) for p, e, s, c in rows}
-
-
-def _chart(at: AppTest):
-    charts = at.get("deck_gl_json_chart")
-    assert len(charts) == 1
-    return charts[0]
-
-
-def _deck(at: AppTest) -> dict:
-    return json.loads(_chart(at).proto.json)
-
-
-def _layer(spec: dict, layer_id: str) -> dict:
-    found = [layer for layer in spec["layers"] if layer["id"] == layer_id]
-    assert found, f"no layer {layer_id}: {[layer['id'] for layer in spec['layers']]}"
-    return found[0]
-
-
-def _features(spec: dict, layer_id: str) -> list[dict]:
-    return _layer(spec, layer_id)["data"]["features"]
 
 
 def _points(spec: dict) -> list[dict]:
@@ -134,19 +51,6 @@ def _shown_municipalities(spec: dict) -> dict[str, tuple]:
         if any(counts):
             out[f"{p['municipality']}（{p['prefecture']}）"] = counts
     return out
-
-
-def click(at: AppTest, layer_id: str, obj: dict) -> AppTest:
-    """What the browser sends when a map object is clicked (st.pydeck_chart with on_select): the chart's widget
-    value, a JSON selection naming the layer and the clicked object, with the other widgets' values as they are."""
-    chart = _chart(at)
-    states = WidgetStates()
-    states.CopyFrom(at._tree.get_widget_states())
-    w = states.widgets.add()
-    w.id = chart.proto.id
-    w.string_value = json.dumps({"selection": {"indices": {layer_id: [0]}, "objects": {layer_id: [obj]}}},
-                                ensure_ascii=False)
-    return at._run(states)
 
 
 def _assert_classes_in_order(features: list[dict], measure: str) -> None:
@@ -184,7 +88,7 @@ def test_national_view_is_a_choropleth_of_47_prefectures(db, measure):
     assert set(exp) <= set(shown) and any(sum(v) for v in exp.values())
     assert shown == {p: exp.get(p, (0, 0, 0)) for p in shown}     # (the fixture lists 3 prefectures only)
     _assert_classes_in_order(features, measure)
-    assert maps.MUNICIPAL_LAYER_ID not in {l["id"] for l in spec["layers"]}    # no municipal detail sent
+    assert maps.MUNICIPAL_LAYER_ID not in {lyr["id"] for lyr in spec["layers"]}    # no municipal detail sent
     text = " ".join(m.value for m in at.markdown)
     assert f"都道府県別の{maps.SIZE_CHOICES[measure]}" in text and "凡例" in text and f"0{maps.SIZE_UNITS[measure]}" in text
     assert maps.CREDIT in " ".join(c.value for c in at.caption)
@@ -239,7 +143,7 @@ def _assert_prefecture_view(at: AppTest, db: Path, prefecture: str) -> dict:
     assert {f["properties"]["municipality_code"] for f in features} == in_ref        # every municipality drawn
     assert _shown_municipalities(spec) == expected_points(db, prefecture)
     _assert_classes_in_order(features, "engagements")
-    assert maps.PREFECTURE_LAYER_ID not in {l["id"] for l in spec["layers"]}
+    assert maps.PREFECTURE_LAYER_ID not in {lyr["id"] for lyr in spec["layers"]}
     # zoomed to it: the view's centre lies in the prefecture's extent, closer than the national view
     lngs = [pt[0] for f in features for poly in _polys(f) for pt in poly[0]]
     lats = [pt[1] for f in features for poly in _polys(f) for pt in poly[0]]

@@ -3,65 +3,22 @@ on a hand-made fixture and on the loaded sample; URL filters; notices; page swit
 from __future__ import annotations
 
 import datetime as dt
-import re
 from pathlib import Path
 
 import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import oracle
-from test_marts import make_fixture_db
+from tests.support.fixture_db import make_fixture_db
+from tests.support.kpis import displayed_kpis, expected_kpis
+from tests.support.pages import APP, latest_fiscal_year, open_page
 
-ROOT = Path(__file__).resolve().parent.parent
-APP = str(ROOT / "app.py")
 PROGRESS = "pages/1_伴走支援の進捗.py"
 
 
 @pytest.fixture()
 def db(page_db) -> Path:
     return page_db
-
-
-def _app(**query) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    for k, v in query.items():
-        at.query_params[k] = v
-    return at
-
-
-# ── the independent computation (base tables, not the marts or the page's queries) ──
-
-def latest_fiscal_year(db: Path) -> int:
-    with duckdb.connect(str(db), read_only=True) as con:
-        return con.execute("""SELECT max(fiscal_year) FROM (SELECT fiscal_year FROM engagements UNION ALL
-                              SELECT fiscal_year FROM sessions UNION ALL SELECT fiscal_year FROM consultations
-                              UNION ALL SELECT fiscal_year FROM events)""").fetchone()[0]
-
-
-def expected_kpis(db: Path, fy: int, prefecture: str | None, coordinator: str | None = None) -> dict:
-    """The overview figures computed from the record tables by the glossary's rules (tests/oracle.py)."""
-    sel = oracle.Selection(fiscal_year=fy, prefecture=prefecture, coordinator=coordinator)
-    with oracle.connect(db) as con:
-        bank = oracle.bank_rate(con, sel)
-        return {"支援企業数": oracle.companies(con, sel), "実施回数": oracle.sessions(con, sel),
-                "予定回数": oracle.planned_sessions(con, sel), "DX計画書策定数": oracle.dx_plans(con, sel),
-                "セミナー参加者数": oracle.seminar_attendees(con, sel), "相談件数": oracle.consultations(con, sel),
-                "金融機関同行率": None if bank is None else round(bank * 100, 1)}
-
-
-def _ints(text: str) -> list[int]:
-    return [int(x.replace(",", "")) for x in re.findall(r"\d[\d,]*", text)]
-
-
-def displayed_kpis(at: AppTest) -> dict:
-    m = {x.label: x.value for x in at.metric}
-    done, planned = _ints(m["伴走支援 実施回数 / 予定回数"])
-    rate = m["金融機関同行率"]
-    return {"支援企業数": _ints(m["支援企業数"])[0], "実施回数": done, "予定回数": planned,
-            "DX計画書策定数": _ints(m["DX計画書策定数"])[0], "セミナー参加者数": _ints(m["セミナー参加者数"])[0],
-            "相談件数": _ints(m["相談件数"])[0],
-            "金融機関同行率": None if rate == "—" else float(rate.rstrip("%"))}
 
 
 def _qp(at: AppTest, key: str) -> list[str]:
@@ -74,7 +31,7 @@ def _qp(at: AppTest, key: str) -> list[str]:
 # ── tests ───────────────────────────────────────────────────────────────────
 
 def test_overview_runs_with_defaults(db):
-    at = _app().run()
+    at = open_page(APP).run()
     assert not at.exception
     fy = latest_fiscal_year(db)
     assert at.selectbox(key="flt_fy").value == fy
@@ -88,7 +45,7 @@ def test_overview_runs_with_defaults(db):
 
 @pytest.mark.parametrize("prefecture", ["茨城県", "長野県"])
 def test_overview_figures_per_prefecture(db, prefecture):
-    at = _app().run()
+    at = open_page(APP).run()
     at.multiselect(key="flt_prefectures").set_value([prefecture]).run()
     assert not at.exception
     fy = latest_fiscal_year(db)
@@ -106,7 +63,7 @@ def busiest_coordinator(db: Path, fy: int) -> str:
 def test_overview_figures_per_coordinator(db):
     fy = latest_fiscal_year(db)
     coordinator = busiest_coordinator(db, fy)
-    at = _app().run()
+    at = open_page(APP).run()
     assert coordinator in at.multiselect(key="flt_coordinators").options
     at.multiselect(key="flt_coordinators").set_value([coordinator]).run()
     assert not at.exception
@@ -119,13 +76,13 @@ def test_overview_figures_per_coordinator(db):
     assert "達成率" not in captions and "目標値の設定なし" in captions    # targets are per consortium, not per person
     assert _qp(at, "担当ITC") == [coordinator]
     # the same view from its URL
-    again = _app(担当ITC=coordinator).run()
+    again = open_page(APP, 担当ITC=coordinator).run()
     assert not again.exception and displayed_kpis(again) == shown
 
 
 @pytest.mark.parametrize("prefecture", ["茨城県", "長野県"])
 def test_url_opens_filtered(db, prefecture):
-    at = _app(都道府県=prefecture).run()
+    at = open_page(APP, 都道府県=prefecture).run()
     assert not at.exception
     assert at.multiselect(key="flt_prefectures").value == [prefecture]
     assert displayed_kpis(at) == expected_kpis(db, latest_fiscal_year(db), prefecture)
@@ -133,7 +90,7 @@ def test_url_opens_filtered(db, prefecture):
 
 
 def test_bad_url_values_give_a_notice(db):
-    at = _app(都道府県="東京都,長野県", 年度="abc", 支援種別="宇宙支援").run()
+    at = open_page(APP, 都道府県="東京都,長野県", 年度="abc", 支援種別="宇宙支援").run()
     assert not at.exception
     warnings = " ".join(w.value for w in at.warning)
     assert "東京都" in warnings and "abc" in warnings and "宇宙支援" in warnings
@@ -143,7 +100,7 @@ def test_bad_url_values_give_a_notice(db):
 
 
 def test_switching_pages_keeps_the_selection(db):
-    at = _app().run()
+    at = open_page(APP).run()
     at.multiselect(key="flt_prefectures").set_value(["長野県"]).run()
     at.switch_page(PROGRESS).run()
     assert not at.exception
@@ -163,7 +120,7 @@ def test_switching_pages_keeps_every_filter(db):
     with duckdb.connect(str(db), read_only=True) as con:
         years = [r[0] for r in con.execute("SELECT DISTINCT fiscal_year FROM sessions ORDER BY 1 DESC").fetchall()]
     older = years[-1]
-    at = _app(年度=str(older), 期間=f"{older}-04-01~{older + 1}-03-31").run()
+    at = open_page(APP, 年度=str(older), 期間=f"{older}-04-01~{older + 1}-03-31").run()
     at.multiselect(key="flt_consortia").set_value(["長野県DX支援コミュニティ"]).run()
     at.switch_page(PROGRESS).run()
     assert not at.exception
@@ -178,7 +135,7 @@ def test_switching_pages_keeps_every_filter(db):
 
 
 def test_a_selection_that_matches_nothing_is_calm(db):
-    at = _app(期間="2000-01-01~2000-01-31").run()
+    at = open_page(APP, 期間="2000-01-01~2000-01-31").run()
     assert not at.exception
     assert any("該当するデータがありません" in i.value for i in at.info)
     assert not at.get("plotly_chart")
@@ -187,11 +144,11 @@ def test_a_selection_that_matches_nothing_is_calm(db):
 def test_sample_data_is_announced(tmp_path, monkeypatch):
     path = make_fixture_db(tmp_path / "s.duckdb", is_sample=True)
     monkeypatch.setenv("DX_DB_PATH", str(path))
-    at = _app().run()
+    at = open_page(APP).run()
     assert any("サンプルデータ" in i.value for i in at.info)
     path2 = make_fixture_db(tmp_path / "r.duckdb", is_sample=False)
     monkeypatch.setenv("DX_DB_PATH", str(path2))
-    at = _app().run()
+    at = open_page(APP).run()
     assert not any("サンプルデータ" in i.value for i in at.info)
 
 
@@ -199,7 +156,7 @@ def test_missing_database_is_built_from_the_sample(tmp_path, monkeypatch):
     path = tmp_path / "new" / "dx.duckdb"
     path.parent.mkdir()
     monkeypatch.setenv("DX_DB_PATH", str(path))
-    at = AppTest.from_file(APP, default_timeout=300).run()
+    at = open_page(APP, timeout=300).run()
     assert not at.exception
     assert path.exists()
     assert any("サンプルデータから作成しました" in i.value for i in at.info)
@@ -209,7 +166,7 @@ def test_missing_database_is_built_from_the_sample(tmp_path, monkeypatch):
 def test_period_filter(db):
     fy = latest_fiscal_year(db)
     start, end = dt.date(fy, 10, 1), dt.date(fy, 12, 31)
-    at = _app().run()
+    at = open_page(APP).run()
     at.date_input(key="flt_date_from").set_value(start)
     at.date_input(key="flt_date_to").set_value(end).run()
     assert not at.exception

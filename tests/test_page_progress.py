@@ -2,21 +2,15 @@
 SQL computation over the database, for 茨城県 and 長野県, on the hand-made fixture and on the loaded sample."""
 from __future__ import annotations
 
-import base64
-import json
 import re
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import open_page
-from test_marts import make_fixture_db
-
-ROOT = Path(__file__).resolve().parent.parent
-PAGE = str(ROOT / "pages" / "1_伴走支援の進捗.py")
+from tests.support.pages import PROGRESS_PAGE as PAGE
+from tests.support.pages import latest_fiscal_year, open_page, plotly_figures, plotly_values
 
 
 @pytest.fixture()
@@ -28,19 +22,13 @@ def _page(**query) -> AppTest:
     return open_page(PAGE, **query)
 
 
-def _latest_fy(con) -> int:
-    return con.execute("""SELECT max(fiscal_year) FROM (SELECT fiscal_year FROM engagements UNION ALL
-                          SELECT fiscal_year FROM sessions UNION ALL SELECT fiscal_year FROM consultations
-                          UNION ALL SELECT fiscal_year FROM events)""").fetchone()[0]
-
-
 def expected(db: Path, prefecture: str | None, coordinator: str | None = None) -> dict:
     """Per engagement (done, planned), stalled ids, and the funnel per consortium, from the base tables; for one
     prefecture and/or one 担当ITC (the engagement's lead_coordinator)."""
     where = " AND ".join(["e.fiscal_year = $fy"] + (["e.prefecture = $pref"] if prefecture else [])
                          + (["e.lead_coordinator = $coord"] if coordinator else []))
     with duckdb.connect(str(db), read_only=True) as con:
-        fy = _latest_fy(con)
+        fy = latest_fiscal_year(db)
         params = {"fy": fy} | ({"pref": prefecture} if prefecture else {}) | ({"coord": coordinator} if coordinator else {})
         as_of = con.execute("SELECT CAST(value AS DATE) FROM meta WHERE key = 'data_as_of'").fetchone()[0]
         rows = con.execute(f"""
@@ -61,21 +49,6 @@ def expected(db: Path, prefecture: str | None, coordinator: str | None = None) -
             for k in range(stage):
                 counts[k] += 1
     return {"table": table, "stalled": stalled, "funnel": funnel}
-
-
-def _decode(v):
-    """plotly 7 JSON keeps numeric arrays as {'dtype', 'bdata'} (base64); lists stay lists."""
-    if isinstance(v, dict) and "bdata" in v:
-        return np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"])).tolist()
-    return list(v)
-
-
-def _figures(at: AppTest) -> dict[str, dict]:
-    out = {}
-    for el in at.get("plotly_chart"):
-        spec = json.loads(el.proto.spec)
-        out[spec["layout"]["title"]["text"]] = spec
-    return out
 
 
 def _shown_table(at: AppTest) -> dict:
@@ -100,15 +73,15 @@ def test_progress_page_figures(db, prefecture):
     assert metrics["停滞案件"] == f"{len(exp['stalled'])}件"
     assert metrics["伴走支援の案件数"] == f"{len(exp['table'])}件"
     # the stage funnel carries the expected numbers
-    funnel = _figures(at)["伴走支援 段階別の到達件数（コンソーシアム別）"]
-    got = {t["name"]: _decode(t["x"]) for t in funnel["data"]}
+    funnel = plotly_figures(at)["伴走支援 段階別の到達件数（コンソーシアム別）"]
+    got = {t["name"]: plotly_values(t["x"]) for t in funnel["data"]}
     assert got == exp["funnel"]
     assert prefecture in funnel["layout"]["title"]["subtitle"]["text"]
 
 
 def test_progress_page_per_coordinator(db):
     with duckdb.connect(str(db), read_only=True) as con:
-        fy = _latest_fy(con)
+        fy = latest_fiscal_year(db)
         coordinator = con.execute("""SELECT lead_coordinator FROM engagements WHERE fiscal_year = ?
                                      GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1""", [fy]).fetchall()[0][0]
     at = _page(担当ITC=coordinator).run()
@@ -139,10 +112,10 @@ def test_session_log_of_the_chosen_engagement(db):
 
 def test_timeline_marks_every_session_shown(db):
     at = _page(都道府県="茨城県").run()
-    fig = _figures(at)["伴走支援のタイムライン（案件別）"]
-    n_markers = sum(len(_decode(t["x"])) for t in fig["data"] if t.get("mode") == "markers")
+    fig = plotly_figures(at)["伴走支援のタイムライン（案件別）"]
+    n_markers = sum(len(plotly_values(t["x"])) for t in fig["data"] if t.get("mode") == "markers")
     with duckdb.connect(str(db), read_only=True) as con:
-        fy = _latest_fy(con)
+        fy = latest_fiscal_year(db)
         n = con.execute("""SELECT count(*) FROM sessions s JOIN engagements e USING (engagement_id)
                            WHERE e.fiscal_year = ? AND e.prefecture = '茨城県'""", [fy]).fetchone()[0]
         n_eng = con.execute("""SELECT count(DISTINCT engagement_id) FROM sessions s JOIN engagements e

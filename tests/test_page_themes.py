@@ -3,21 +3,17 @@ computation over the database, for 茨城県 and 長野県, on the hand-made fix
 prefectures and sessions without a theme → 未分類) and on the loaded sample."""
 from __future__ import annotations
 
-import base64
-import json
 import re
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import open_page
-from test_marts import make_fixture_db
+from tests.support.fixture_db import make_fixture_db
+from tests.support.pages import THEMES_PAGE as PAGE
+from tests.support.pages import latest_fiscal_year, open_page, plotly_figures, plotly_values
 
-ROOT = Path(__file__).resolve().parent.parent
-PAGE = str(ROOT / "pages" / "2_相談テーマ.py")
 BAR_TITLE = "テーマ別の件数と構成比（相談記録・伴走記録）"
 
 
@@ -35,15 +31,6 @@ def _rows(db: Path, sql: str, params=()) -> list[tuple]:
         return con.execute(sql, params if isinstance(params, dict) else list(params)).fetchall()
 
 
-def _latest_fy(db: Path) -> int:
-    return _rows(db, """SELECT max(fiscal_year) FROM (SELECT fiscal_year FROM engagements UNION ALL
-                        SELECT fiscal_year FROM sessions UNION ALL SELECT fiscal_year FROM consultations
-                        UNION ALL SELECT fiscal_year FROM events)""")[0][0]
-
-
-# Independent computation from the base tables (not the marts, not the page's SQL): one row per consultation
-# (its theme or 未分類) and one per distinct theme of a session (未分類 when it has none), by the session's own
-# date and its engagement's prefecture.
 THEME_ROWS = """
 WITH s AS (
     SELECT list_distinct(s.themes) AS ts, e.prefecture, e.municipality, e.municipality_code, e.lead_coordinator
@@ -81,39 +68,21 @@ def expected_matrix(db: Path, fy: int, prefecture: str | None) -> dict[tuple[str
     return {(t, a): n for t, a, n in rows}
 
 
-def _decode(v):
-    """plotly 7 JSON keeps numeric arrays as {'dtype', 'bdata'} (base64, optionally with a 2-D shape)."""
-    if isinstance(v, dict) and "bdata" in v:
-        arr = np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"]))
-        if "shape" in v:
-            arr = arr.reshape([int(x) for x in str(v["shape"]).split(",")])
-        return arr.tolist()
-    return list(v)
-
-
-def _figures(at: AppTest) -> dict[str, dict]:
-    out = {}
-    for el in at.get("plotly_chart"):
-        spec = json.loads(el.proto.spec)
-        out[spec["layout"]["title"]["text"]] = spec
-    return out
-
-
 def _bar_counts(at: AppTest) -> dict[str, int]:
-    spec = _figures(at)[BAR_TITLE]
+    spec = plotly_figures(at)[BAR_TITLE]
     out: dict[str, int] = {}
     for tr in spec["data"]:
-        for y, x in zip(_decode(tr["y"]), _decode(tr["x"])):
+        for y, x in zip(plotly_values(tr["y"]), plotly_values(tr["x"])):
             assert y not in out, f"{y} in two traces"
             out[y] = int(x)
     return out
 
 
 def _heatmap(at: AppTest) -> tuple[dict[tuple[str, str], int], dict]:
-    spec = next(s for t, s in _figures(at).items() if t.startswith("テーマ × "))
+    spec = next(s for t, s in plotly_figures(at).items() if t.startswith("テーマ × "))
     hm = spec["data"][0]
-    z = _decode(hm["z"])
-    xs, ys = _decode(hm["x"]), _decode(hm["y"])
+    z = plotly_values(hm["z"])
+    xs, ys = plotly_values(hm["x"]), plotly_values(hm["y"])
     return {(y, x): int(z[i][j]) for i, y in enumerate(ys) for j, x in enumerate(xs) if z[i][j]}, spec
 
 
@@ -122,12 +91,12 @@ def test_theme_counts_and_heatmap_equal_sql(db, prefecture):
     at = _page(都道府県=prefecture).run()
     assert not at.exception
     assert at.multiselect(key="flt_prefectures").value == [prefecture]
-    fy = _latest_fy(db)
+    fy = latest_fiscal_year(db)
     exp = expected_counts(db, prefecture, fy)
     assert exp, "the database should have theme records for the prefecture"
     assert _bar_counts(at) == exp
     # the figure states its context
-    spec = _figures(at)[BAR_TITLE]
+    spec = plotly_figures(at)[BAR_TITLE]
     assert prefecture in spec["layout"]["title"]["subtitle"]["text"]
     # metrics: consultations and session-theme rows
     metrics = {m.label: m.value for m in at.metric}
@@ -141,7 +110,7 @@ def test_theme_counts_and_heatmap_equal_sql(db, prefecture):
 
 
 def test_theme_counts_per_coordinator(db):
-    fy = _latest_fy(db)
+    fy = latest_fiscal_year(db)
     coordinator = _rows(db, THEME_ROWS + """SELECT coordinator FROM rows_ WHERE coordinator IS NOT NULL
                                             GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1""", {"fy": fy})[0][0]
     at = _page(担当ITC=coordinator).run()
@@ -154,7 +123,7 @@ def test_theme_counts_per_coordinator(db):
 def test_heatmap_by_prefecture_without_a_prefecture_filter(db):
     at = _page().run()
     assert not at.exception
-    fy = _latest_fy(db)
+    fy = latest_fiscal_year(db)
     cells, spec = _heatmap(at)
     assert spec["layout"]["title"]["text"] == "テーマ × 都道府県の件数"
     assert cells == expected_matrix(db, fy, None)
@@ -163,28 +132,28 @@ def test_heatmap_by_prefecture_without_a_prefecture_filter(db):
 
 def test_trend_by_month_and_by_quarter_add_up(db):
     at = _page(都道府県="長野県").run()
-    fy = _latest_fy(db)
+    fy = latest_fiscal_year(db)
     total = sum(expected_counts(db, "長野県", fy).values())
 
     def trend_total(at):
-        spec = next(s for t, s in _figures(at).items() if t.startswith("テーマ別件数の推移"))
-        return spec, sum(int(v) for tr in spec["data"] for v in _decode(tr["y"]))
+        spec = next(s for t, s in plotly_figures(at).items() if t.startswith("テーマ別件数の推移"))
+        return spec, sum(int(v) for tr in spec["data"] for v in plotly_values(tr["y"]))
 
     spec, n = trend_total(at)
     assert n == total
-    assert all(re.fullmatch(r"\d{4}年\d{1,2}月", x) for x in _decode(spec["data"][0]["x"]))
+    assert all(re.fullmatch(r"\d{4}年\d{1,2}月", x) for x in plotly_values(spec["data"][0]["x"]))
     at.radio(key="themes_grain").set_value("quarter").run()
     assert not at.exception
     spec, n = trend_total(at)
     assert n == total
     assert "四半期別" in spec["layout"]["title"]["text"]
-    assert all(re.fullmatch(rf"{fy}年度 第[1-4]四半期", x) for x in _decode(spec["data"][0]["x"]))
+    assert all(re.fullmatch(rf"{fy}年度 第[1-4]四半期", x) for x in plotly_values(spec["data"][0]["x"]))
 
 
 def test_records_behind_a_theme(db):
     at = _page(都道府県="茨城県").run()
     box = at.selectbox(key="themes_records_theme")
-    fy = _latest_fy(db)
+    fy = latest_fiscal_year(db)
     exp = expected_counts(db, "茨城県", fy)
     assert set(box.options) == {f"{t}（{n:,}件）" for t, n in exp.items()}
     theme = min(exp, key=lambda t: (-exp[t], t))          # the most frequent theme
@@ -202,7 +171,7 @@ def test_unmapped_themes_are_shown_as_mishunrui(tmp_path, monkeypatch):
     """Sessions without a theme and a consultation whose theme is NULL count as 未分類, and can be listed."""
     path = make_fixture_db(tmp_path / "fixture.duckdb")
     monkeypatch.setenv("DX_DB_PATH", str(path))
-    fy = _latest_fy(path)
+    fy = latest_fiscal_year(path)
     exp = expected_counts(path, "茨城県", fy)
     assert exp.get("未分類", 0) > 0
     at = _page(都道府県="茨城県").run()
@@ -224,7 +193,7 @@ def test_nothing_matches(db):
 def test_chosen_theme_label_follows_the_filters(db):
     """After a filter change the chosen theme's label carries the new count (issue: 58件 kept while the list said 28)."""
     at = _page().run()
-    fy = _latest_fy(db)
+    fy = latest_fiscal_year(db)
     exp = expected_counts(db, "茨城県", fy)
     box = at.selectbox(key="themes_records_theme")
     # a theme whose count differs once 茨城県 is chosen

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import threading
+import time
 
+import duckdb
 import pandas as pd
 import pytest
 
@@ -107,7 +110,6 @@ def test_shared_connection_follows_the_database_version(sample_db, tmp_path, rea
     # a "load": a new file with fewer sessions os.replace-d over the old one
     new = tmp_path / "new.duckdb"
     shutil.copyfile(sample_db, new)
-    import duckdb
     with duckdb.connect(str(new)) as w:
         w.execute("DELETE FROM sessions WHERE session_no > 1")
         m = w.execute("SELECT count(*) FROM sessions").fetchall()[0][0]
@@ -150,7 +152,6 @@ def test_report_is_cached_per_version_and_equals_a_fresh_build(sample_db):
 
 
 def test_idle_shared_connection_is_closed(sample_db, monkeypatch):
-    import time
     monkeypatch.setattr(dbmod, "READ_SHARED", True)
     monkeypatch.setattr(dbmod, "READ_IDLE_SECONDS", 0.1)
     dbmod.close_shared()
@@ -193,7 +194,6 @@ def test_read_memory_is_given_back():
     """On Linux DuckDB allocates with jemalloc: after each query its free memory goes back to the system (the
     server's peak RSS depends on it, docs/performance.md). A DuckDB upgrade that hides the control function shows
     up here."""
-    import sys
     if not sys.platform.startswith("linux"):
         pytest.skip("DuckDB uses jemalloc on Linux only")
     mallctl = dbmod._jemalloc_mallctl()

@@ -12,8 +12,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import open_page
 from etl.marts import MARTS_DIR, marts_fingerprint
+from tests.support.pages import open_page
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -6,7 +6,12 @@ import csv
 import datetime as dt
 import io
 import math
+import os
+import shutil
+import subprocess
+import sys
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -15,17 +20,31 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from monitor.plain import as_displayed
 from monitor.charts import MANY_CONSORTIA
 from monitor.exports import (
-    CONDITIONS_SHEET, IMAGE_HEIGHT, IMAGE_WIDTH, figure_png, figures_zip, png_size, safe_file_name,
+    CONDITIONS_SHEET,
+    IMAGE_HEIGHT,
+    IMAGE_WIDTH,
+    figure_png,
+    figures_zip,
+    png_size,
+    safe_file_name,
 )
+from monitor.plain import as_displayed
 from monitor.report import (
-    T_COMPANIES, T_EVENTS, T_MONTHLY, T_MUNICIPALITIES, T_SUMMARY, T_THEMES, build_report, display_frame,
+    T_COMPANIES,
+    T_EVENTS,
+    T_MONTHLY,
+    T_MUNICIPALITIES,
+    T_SUMMARY,
+    T_THEMES,
+    build_report,
+    display_frame,
 )
+from tests.support.pages import REPORT_PAGE as PAGE
+from tests.support.pages import run_page
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGE = str(ROOT / "pages" / "5_報告.py")
 FY = 2022
 IBARAKI = "茨城県DX支援コミュニティ"
 
@@ -186,7 +205,7 @@ def _rows(df: pd.DataFrame) -> list[list]:
 def _deferred_downloads(monkeypatch) -> dict:
     """file name → the callable a download button of the page serves (the page builds exports only on click: the
     data of its download buttons are callables, which Streamlit registers with the media file manager)."""
-    from streamlit.runtime.media_file_manager import MediaFileManager
+    from streamlit.runtime.media_file_manager import MediaFileManager  # noqa: PLC0415  (inside the script AppTest runs)
 
     seen: dict = {}
     original = MediaFileManager.add_deferred
@@ -200,12 +219,7 @@ def _deferred_downloads(monkeypatch) -> dict:
 
 
 def _run_page(**query) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=120)
-    for k, v in query.items():
-        at.query_params[k] = v
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return run_page(PAGE, **query)
 
 
 @pytest.mark.parametrize("consortium", [IBARAKI, None])
@@ -325,6 +339,7 @@ def test_page_without_fiscal_year_asks_for_one(sample_db_env):
     assert any("年度を選んでください" in i.value for i in at.info)
 
 
+@pytest.mark.browser  # Kaleido renders the PNGs in Chromium
 def test_chart_pngs_are_images_of_the_stated_size(sample_db, tmp_path):
     report = build_report(FY, IBARAKI, path=sample_db)
     figures = report.figures()
@@ -347,13 +362,11 @@ def test_chart_pngs_are_images_of_the_stated_size(sample_db, tmp_path):
         assert "データ基準日" in fig.layout.title.subtitle.text
 
 
+@pytest.mark.browser  # Kaleido renders the PNGs in Chromium
 @pytest.mark.parametrize("chromium, renders", [("/usr/bin/chromium", True), ("/nonexistent/chromium", False)])
 def test_chart_png_uses_only_the_configured_chromium(chromium, renders):
     """kaleido renders with DX_CHROMIUM (Debian's Chromium) and nothing else: pointed at a missing one, it fails
     instead of finding or downloading another browser. In a fresh process, so BROWSER_PATH is not inherited."""
-    import os
-    import subprocess
-    import sys
     script = ("import plotly.graph_objects as go\n"
               "from monitor.exports import figure_png, png_size\n"
               "import os\n"
@@ -371,9 +384,9 @@ def test_chart_png_uses_only_the_configured_chromium(chromium, renders):
 
 
 def _print_layout_script():
-    import streamlit as st
+    import streamlit as st  # noqa: PLC0415  (inside the script AppTest runs)
 
-    from monitor.print_layout import apply_print_layout, is_print_mode
+    from monitor.print_layout import apply_print_layout, is_print_mode  # noqa: PLC0415  (inside the script AppTest runs)
 
     first = apply_print_layout("概要", "年度: 令和4年度（2022年度）｜データ基準日: 2025年2月28日")
     second = apply_print_layout("概要", "二度目")
@@ -399,18 +412,20 @@ def test_apply_print_layout_once_per_run(value, on):
 # ── at scale: a long company list is paged on screen, summed in the chart, complete in the exports ─────────────
 
 @pytest.fixture(scope="module")
-def large_db(tmp_path_factory) -> Path:
-    from etl.generate import generate
-    from etl.load import load_files
+def large_db(tmp_path_factory) -> Iterator[Path]:
+    from etl.generate import generate  # noqa: PLC0415  (heavy: imported where used)
+    from etl.load import load_files  # noqa: PLC0415  (heavy: imported where used)
 
     out = tmp_path_factory.mktemp("large_report")
     generate(out / "records", sessions=40_000)
     db = out / "dx.duckdb"
     report = load_files(sorted((out / "records").glob("*.csv")), db, fresh=True)
     assert report.loaded
-    return db
+    yield db
+    shutil.rmtree(out, ignore_errors=True)          # big: not kept until the end of the run
 
 
+@pytest.mark.slow  # a generated programme of thousands of companies
 def test_long_company_list_is_paged_and_the_exports_hold_every_row(large_db, monkeypatch):
     monkeypatch.setenv("DX_DB_PATH", str(large_db))
     with duckdb.connect(str(large_db), read_only=True) as con:

@@ -17,6 +17,8 @@ from monitor.exports import png_size
 from monitor.report import build_report
 from monitor.report_pdf import CHROMIUM, chromium_problem, render_report_pdf
 
+pytestmark = pytest.mark.browser  # the PDF is printed by Chromium via Playwright
+
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = Path(os.environ.get("DX_TEST_ARTIFACTS", ROOT / "test-artifacts"))
 IBARAKI = "茨城県DX支援コミュニティ"

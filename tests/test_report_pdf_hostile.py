@@ -1,4 +1,4 @@
-"""The 報告 PDF of the hostile record set (tests/hostile.py): the renderer (a real `streamlit run serve.py`, Debian's
+"""The 報告 PDF of the hostile record set (tests/support/hostile.py): the renderer (a real `streamlit run serve.py`, Debian's
 Chromium via Playwright) asks for nothing but the app — a local trap server named in the records' images gets no
 request and the route handler blocked none — and the PDF carries the hostile names as text, with no link
 annotations. Its own module: render_report_pdf starts Playwright itself, which cannot run inside another module's
@@ -9,7 +9,10 @@ import pytest
 from pypdf import PdfReader
 
 from monitor.report_pdf import chromium_problem, render_report_pdf
-from tests.hostile import FY, MARK, Trap as _Trap, build_hostile_db, hostile_consortium, http_server
+from tests.support.hostile import FY, MARK, build_hostile_db, hostile_consortium, http_server
+from tests.support.hostile import Trap as _Trap
+
+pytestmark = pytest.mark.browser  # the PDF is printed by Chromium via Playwright
 
 
 @pytest.fixture(scope="module")

@@ -21,13 +21,13 @@ import pytest
 
 from etl import versions
 from etl.cli import main
-from etl.freshness import freshness, summary_for
+from etl.freshness import summary_for
 from etl.load import load_files, writer_lock
-from etl.paths import SAMPLE_DIR
 from etl.withdraw import withdraw
 from monitor.filters import Filters
 from monitor.queries import run_query
-from tests.etl_helpers import RECORD_TABLES, content, count, query, sha256, write_csv, write_engagements
+from tests.support.etl_helpers import RECORD_TABLES, content, count, query, sha256, write_csv, write_engagements
+from tests.support.pages import INTAKE_PAGE, run_page
 
 ROOT = Path(__file__).resolve().parent.parent
 SESSION_HEADER = ["案件ID", "回", "実施日", "時間", "段階", "金融機関同行"]
@@ -137,6 +137,7 @@ def _wait_for(path: Path, proc: subprocess.Popen, timeout: float = 60) -> None:
         time.sleep(0.02)
 
 
+@pytest.mark.slow  # kills a process at each stage
 @pytest.mark.parametrize("stage", ["copied", "before_replace", "replaced"])
 def test_kill_during_undo_leaves_a_consistent_database(tmp_path, db, stage):
     _, after_a, after_b, _, _ = load_a_and_b(tmp_path, db)
@@ -176,18 +177,11 @@ def test_backup_is_a_whole_copy_and_waits_for_no_half_load(tmp_path, db):
 
 # ── 2. withdraw ─────────────────────────────────────────────────────────────────
 
-@pytest.fixture(scope="module")
-def records_master(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("records") / "dx.duckdb"
-    assert load_files([SAMPLE_DIR], path).loaded          # the sample as ordinary records
-    return path
-
-
 @pytest.fixture()
-def records(records_master, tmp_path) -> Path:
+def records(records_db_master, tmp_path) -> Path:
     path = tmp_path / "rec" / "dx.duckdb"
     path.parent.mkdir()
-    shutil.copyfile(records_master, path)
+    shutil.copyfile(records_db_master, path)
     return path
 
 
@@ -437,16 +431,13 @@ def test_history_log_is_append_only_json_lines(tmp_path, db):
 
 # ── データ取込: undo behind a confirmation, the freshness section ─────────────────────
 
-PAGE = str(ROOT / "pages" / "4_データ取込.py")
+PAGE = INTAKE_PAGE
 
 
 def test_intake_page_undoes_the_latest_load_after_confirmation(tmp_path, db, monkeypatch):
-    from streamlit.testing.v1 import AppTest
     monkeypatch.setenv("DX_DB_PATH", str(db))
     _, after_a, after_b, _, id_b = load_a_and_b(tmp_path, db)
-    at = AppTest.from_file(PAGE, default_timeout=120)
-    at.run()
-    assert not at.exception, at.exception
+    at = run_page(PAGE)
     assert "データの鮮度と欠損" in [h.value for h in at.subheader]
     fresh = next(d.value for d in at.dataframe if "状態" in d.value.columns)
     assert list(fresh["コンソーシアム・地域"]) == ["茨城県DX支援コミュニティ"]
@@ -467,12 +458,9 @@ def test_intake_page_undoes_the_latest_load_after_confirmation(tmp_path, db, mon
 
 
 def test_intake_page_offers_no_undo_under_a_prefecture_restriction(tmp_path, db, monkeypatch):
-    from streamlit.testing.v1 import AppTest
     monkeypatch.setenv("DX_DB_PATH", str(db))
     monkeypatch.setenv("DX_ALLOWED_PREFECTURES", "長野県")
     load_a_and_b(tmp_path, db)
-    at = AppTest.from_file(PAGE, default_timeout=120)
-    at.run()
-    assert not at.exception, at.exception
+    at = run_page(PAGE)
     assert not [b for b in at.button if b.key == "intake_undo"]
     assert not [d for d in at.dataframe if "状態" in d.value.columns]   # 茨城 only: nothing of 長野 to show

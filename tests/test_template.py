@@ -1,6 +1,7 @@
 """The Excel input template: sheets, Japanese headers, drop-down lists, and a filled template that loads."""
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import pytest
 
 from etl.kinds import CLIENT_TYPES, EVENT_KINDS, INDICATORS, KINDS, LOAD_ORDER, STAGES, STATUSES, SUPPORT_TYPES
 from etl.load import load_files
-from etl_helpers import query
+from tests.support.etl_helpers import query
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -66,7 +67,6 @@ def test_drop_down_lists(template, sheet, column, expected):
 
 
 def _reference(file_name: str, column: str) -> list[str]:
-    import csv
     with open(ROOT / "data" / "reference" / file_name, encoding="utf-8", newline="") as f:
         return [r[column] for r in csv.DictReader(f)]
 

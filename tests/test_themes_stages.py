@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from etl.load import load_files
-from etl_helpers import query, write_csv, write_engagements
+from tests.support.etl_helpers import query, write_csv, write_engagements
 
 # (free text in a session's テーマ cell, the canonical themes expected)
 SESSION_THEMES = [

@@ -1,7 +1,7 @@
 """Figures a METI report can trust, on a record set shaped like real ones (not the sample): a planned engagement that
 starts after the last activity, a planned seminar after it, an engagement cancelled after three sessions, one done,
 three in progress. The as-of date, 停滞, 経過日数, 支援企業数, 予定回数 and 実施率 on 概要, 伴走支援の進捗 and 報告
-equal the glossary's rules computed in tests/oracle.py; under a prefecture restriction the as-of date is the scope's."""
+equal the glossary's rules computed in tests/support/oracle.py; under a prefecture restriction the as-of date is the scope's."""
 from __future__ import annotations
 
 import datetime as dt
@@ -11,13 +11,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import oracle
-from conftest import open_page
 from etl.load import load_files
-from etl_helpers import write_csv
 from monitor.glossary import label
 from monitor.queries import clear_cache
 from monitor.report import T_SUMMARY, build_report
+from tests.support import oracle
+from tests.support.etl_helpers import write_csv
+from tests.support.pages import open_page
 
 ROOT = Path(__file__).resolve().parent.parent
 APP, PROGRESS, REPORT = (str(ROOT / p) for p in ("app.py", "pages/1_伴走支援の進捗.py", "pages/5_報告.py"))

@@ -21,32 +21,23 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from etl.extract import column_letters
 from etl.load import check_files, load_files
-from etl.paths import SAMPLE_DIR
 from monitor import exports, intake
-from tests import upload_files
-from tests.etl_helpers import count, query, sha256, write_csv, write_engagements
-from tests.test_page_intake import NAME, TWO_BAD
+from tests.support import upload_files
+from tests.support.etl_helpers import count, query, sha256, write_csv, write_engagements
+from tests.support.pages import INTAKE_PAGE, open_page
+from tests.support.upload_files import NAME, TWO_BAD
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]
-INTAKE_PAGE = str(ROOT / "pages" / "4_データ取込.py")
-
-
-@pytest.fixture(scope="module")
-def records_master(tmp_path_factory) -> Path:
-    db = tmp_path_factory.mktemp("upload") / "dx.duckdb"
-    assert load_files([SAMPLE_DIR], db).loaded
-    return db
 
 
 @pytest.fixture()
-def db(records_master, tmp_path, monkeypatch) -> Path:
+def db(records_db_master, tmp_path, monkeypatch) -> Path:
     path = tmp_path / "dx.duckdb"
-    shutil.copyfile(records_master, path)
+    shutil.copyfile(records_db_master, path)
     monkeypatch.setenv("DX_DB_PATH", str(path))
     return path
 
@@ -153,6 +144,7 @@ def test_long_cell_and_large_unpacked_workbook_are_refused(tmp_path, monkeypatch
 
 # ── b. CSV fields and lines ─────────────────────────────────────────────────────────
 
+@pytest.mark.slow  # files of several MB
 @pytest.mark.parametrize("make, name, fragment", [
     (lambda p: upload_files.long_field_csv(p), "伴走記録_長い欄.csv", "3 行目付近: 1つの欄が長すぎます（上限 131,072 文字"),
     (lambda p: upload_files.long_line_csv(p), "伴走記録_長い行.csv", "3 行目が長すぎます（1行の上限 2 MB）"),
@@ -193,12 +185,12 @@ def mounted_tmpfs(where: Path, size: int | None = None):
         subprocess.run(["umount", "-l", str(where)], check=False)
 
 
-def test_disk_full_during_a_load_is_exit_2_and_changes_nothing(records_master, tmp_path):
+def test_disk_full_during_a_load_is_exit_2_and_changes_nothing(records_db_master, tmp_path):
     """A real full disk: a tmpfs with room for the database but not for its copy."""
-    size = records_master.stat().st_size
+    size = records_db_master.stat().st_size
     with mounted_tmpfs(tmp_path / "small", size=size * 3 // 2) as disk:
         db = disk / "dx.duckdb"
-        shutil.copyfile(records_master, db)
+        shutil.copyfile(records_db_master, db)
         digest = sha256(db)
         r = run_etl("load", str(ok_consultation(tmp_path / NAME)), "--db", str(db))
         assert_fault(r, f"データベース {db} に書き込めませんでした（ディスクの空きが足りないか", "データベースは変更していません")
@@ -206,10 +198,10 @@ def test_disk_full_during_a_load_is_exit_2_and_changes_nothing(records_master, t
         assert sorted(p.name for p in disk.iterdir()) == ["dx.duckdb", "dx.duckdb.lock"]   # no temp copy left
 
 
-def test_read_only_database_folder_is_exit_2(records_master, tmp_path):
+def test_read_only_database_folder_is_exit_2(records_db_master, tmp_path):
     with mounted_tmpfs(tmp_path / "ro") as folder:
         db = folder / "dx.duckdb"
-        shutil.copyfile(records_master, db)
+        shutil.copyfile(records_db_master, db)
         digest = sha256(db)
         subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
         r = run_etl("load", str(ok_consultation(tmp_path / NAME)), "--db", str(db))
@@ -223,8 +215,8 @@ def truncated(master: Path, path: Path) -> Path:
     return path
 
 
-def test_truncated_database_is_exit_2_for_load_and_check(records_master, tmp_path):
-    db = truncated(records_master, tmp_path / "dx.duckdb")
+def test_truncated_database_is_exit_2_for_load_and_check(records_db_master, tmp_path):
+    db = truncated(records_db_master, tmp_path / "dx.duckdb")
     digest = sha256(db)
     csv_path = ok_consultation(tmp_path / NAME)
     for verb in ("load", "check"):
@@ -233,25 +225,25 @@ def test_truncated_database_is_exit_2_for_load_and_check(records_master, tmp_pat
 
 
 @pytest.mark.parametrize("damage", ["truncated", "garbage"])
-def test_damaged_database_shows_a_japanese_message_on_every_page(records_master, tmp_path, monkeypatch, damage):
+def test_damaged_database_shows_a_japanese_message_on_every_page(records_db_master, tmp_path, monkeypatch, damage):
     db = tmp_path / "dx.duckdb"
     if damage == "truncated":
-        truncated(records_master, db)
+        truncated(records_db_master, db)
     else:
         db.write_bytes(os.urandom(64 * 1024))
     monkeypatch.setenv("DX_DB_PATH", str(db))
     for page in PAGES:
-        at = AppTest.from_file(str(page), default_timeout=60)
+        at = open_page(page, timeout=60)
         at.run()
         assert not at.exception, (page.name, at.exception)
         errors = [e.value for e in at.error]
         assert any(f"データベース（{db}）を開けません" in e for e in errors), (page.name, errors)
 
 
-def test_symlinked_database_keeps_pointing_at_its_target(records_master, tmp_path):
+def test_symlinked_database_keeps_pointing_at_its_target(records_db_master, tmp_path):
     target = tmp_path / "data" / "dx.duckdb"
     target.parent.mkdir()
-    shutil.copyfile(records_master, target)
+    shutil.copyfile(records_db_master, target)
     link = tmp_path / "current.duckdb"
     link.symlink_to(target)
     before = count(target, "consultations")
@@ -266,7 +258,7 @@ def test_a_100_character_japanese_file_name_uploads_and_loads(db, private_tmp):
     name = "相談記録_" + "令和六年度第三四半期分の追加記録" * 6
     name = name[:96] + ".csv"
     assert len(name) == 100 and len(name.encode()) > 255
-    at = AppTest.from_file(INTAKE_PAGE, default_timeout=120)
+    at = open_page(INTAKE_PAGE)
     at.run()
     at.file_uploader(key="intake_files").set_value([(name, TWO_BAD, "text/csv")])
     at.run()
@@ -294,7 +286,7 @@ def test_upload_folder_exists_only_while_the_worker_runs(db, private_tmp):
 
 
 def test_a_validated_upload_neither_loaded_nor_cancelled_leaves_nothing(db, private_tmp):
-    at = AppTest.from_file(INTAKE_PAGE, default_timeout=120)
+    at = open_page(INTAKE_PAGE)
     at.run()
     at.file_uploader(key="intake_files").set_value([(NAME, TWO_BAD, "text/csv")])
     at.run()
@@ -318,6 +310,7 @@ def test_start_up_sweeps_only_old_upload_folders(private_tmp):
 
 # ── f. the worker process ────────────────────────────────────────────────────────────
 
+@pytest.mark.slow
 def test_worker_out_of_memory_is_a_japanese_message_and_changes_nothing(db, private_tmp, monkeypatch):
     digest = sha256(db)
     v = intake.validate_uploads([(NAME, TWO_BAD)], db)
@@ -325,7 +318,7 @@ def test_worker_out_of_memory_is_a_japanese_message_and_changes_nothing(db, priv
     with pytest.raises(intake.WorkerFailed, match=r"メモリの上限（300 MB、環境変数 DX_WORKER_MEMORY_MB）"):
         intake.load_validated(v, db)
     assert sha256(db) == digest and upload_folders(private_tmp) == []
-    at = AppTest.from_file(INTAKE_PAGE, default_timeout=120)
+    at = open_page(INTAKE_PAGE)
     at.run()
     at.file_uploader(key="intake_files").set_value([(NAME, TWO_BAD, "text/csv")])
     at.run()
@@ -334,6 +327,7 @@ def test_worker_out_of_memory_is_a_japanese_message_and_changes_nothing(db, priv
     assert sha256(db) == digest
 
 
+@pytest.mark.slow
 def test_worker_killed_during_a_load_changes_nothing(db, private_tmp, tmp_path, monkeypatch):
     """SIGKILL (what the kernel's OOM killer sends) once the copy is written: the page's process survives, says
     so in Japanese, and the database is the one before."""

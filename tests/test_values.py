@@ -451,6 +451,7 @@ def test_present_but_unparseable_detection(con):
 N = 200_000
 
 
+@pytest.mark.slow
 def test_macros_on_200k_rows(con):
     """Each macro over a 200,000-row VARCHAR column (mixed formats), checked on a sample of rows."""
     con.execute(f"""

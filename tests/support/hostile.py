@@ -15,7 +15,7 @@ from pathlib import Path
 import openpyxl
 
 from etl.load import build_sample_database, load_files
-from tests.etl_helpers import write_csv
+from tests.support.etl_helpers import write_csv
 
 MARK = "ZQX"                      # in every hostile string (never in the sample)
 FY = 2022
