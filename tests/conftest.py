@@ -46,6 +46,19 @@ def fixture_db_master(tmp_path_factory) -> Path:
     return make_fixture_db(tmp_path_factory.mktemp("fixture") / "fixture.duckdb")
 
 
+@pytest.fixture(scope="session")
+def national_db(tmp_path_factory) -> Path:
+    """A generated national programme (a consortium in every prefecture, 3,000 sessions) loaded through the real load
+    path; never written: tests copy it."""
+    from etl.generate import generate  # noqa: PLC0415  (heavy: imported where used)
+    from etl.load import load_files  # noqa: PLC0415
+    out = tmp_path_factory.mktemp("national")
+    generate(out / "records", sessions=3_000)
+    path = out / "national.duckdb"
+    assert load_files(sorted((out / "records").glob("*.csv")), path, fresh=True).loaded
+    return path
+
+
 @pytest.fixture()
 def sample_db(sample_db_master, tmp_path) -> Path:
     """A private copy of the sample database (tests may load into it)."""

@@ -5,17 +5,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 from streamlit.proto.WidgetStates_pb2 import WidgetStates
 from streamlit.testing.v1 import AppTest
 
-from conftest import open_page
+from monitor import charts
 from monitor.charts import MANY_CONSORTIA
 from monitor.filters import PERIOD_SEP
+from tests.support.pages import open_page
 
 ROOT = Path(__file__).resolve().parent.parent
 OVERVIEW = str(ROOT / "app.py")
@@ -204,17 +205,6 @@ def test_every_kpi_card_links_to_the_page_with_its_records(db):
 
 # ── at national scale (a consortium in every prefecture) ───────────────────────
 
-@pytest.fixture(scope="module")
-def national_db(tmp_path_factory) -> Path:
-    from etl.generate import generate
-    from etl.load import load_files
-    out = tmp_path_factory.mktemp("national_drills")
-    generate(out / "records", sessions=3_000)
-    path = out / "national.duckdb"
-    assert load_files(sorted((out / "records").glob("*.csv")), path, fresh=True).loaded
-    return path
-
-
 @pytest.fixture()
 def national(national_db, monkeypatch) -> Path:
     monkeypatch.setenv("DX_DB_PATH", str(national_db))
@@ -251,8 +241,7 @@ def test_at_national_scale_a_stage_is_chosen_beside_the_reach_heatmap(national):
         assert _stage_table_ids(at) == expected
 
 
-def _funnel_frame(consortia: list) -> "pd.DataFrame":
-    import pandas as pd
+def _funnel_frame(consortia: list) -> pd.DataFrame:
     return pd.DataFrame([{"consortium": c, "stage_no": n, "stage": f"段階{n}", "engagements": 1}
                          for c in consortia for n in range(1, 8)])
 
@@ -266,5 +255,4 @@ def _funnel_frame(consortia: list) -> "pd.DataFrame":
     ([f"C{i:02d}" for i in range(10)], {"x": "4. 段階4", "y": "C99"}, None),
 ])
 def test_funnel_stage_pick(consortia, point, expected):
-    from monitor.charts import funnel_stage_pick
-    assert funnel_stage_pick(_funnel_frame(consortia), point) == expected
+    assert charts.funnel_stage_pick(_funnel_frame(consortia), point) == expected

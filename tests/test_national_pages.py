@@ -19,17 +19,6 @@ from tests.support.pages import open_page
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(scope="module")
-def national_db(tmp_path_factory) -> Path:
-    from etl.generate import generate  # noqa: PLC0415  (heavy: imported where used)
-    from etl.load import load_files  # noqa: PLC0415  (heavy: imported where used)
-    out = tmp_path_factory.mktemp("national")
-    generate(out / "records", sessions=3_000)
-    db = out / "dx.duckdb"
-    assert load_files(sorted((out / "records").glob("*.csv")), db, fresh=True).loaded
-    return db
-
-
 @pytest.fixture()
 def db(national_db, monkeypatch) -> Path:
     monkeypatch.setenv("DX_DB_PATH", str(national_db))
