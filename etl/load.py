@@ -33,6 +33,16 @@ from .validate import batch_checks, validate
 
 SCHEMA_SQL = (SQL_DIR / "schema.sql").read_text(encoding="utf-8")
 STAGING_DIR = SQL_DIR / "staging"
+# the staging scripts, run in this order over the raw_<kind> tables (each reads what the ones before it made), then
+# stg_<kind>.sql for each kind in LOAD_ORDER (each one SELECT, materialised as the temp table stg_<kind>)
+STAGING_SCRIPTS = (
+    "lookups.sql",        # views over the reference tables: prefecture aliases, unique municipality names, keywords
+    "place_input.sql",    # place_raw: the batch's distinct place texts, cleaned once → view place_input
+    "place.sql",          # place_input → place_resolved (codes and current names)
+    "place_by_raw.sql",   # place_by_raw: raw text → resolved place, for the staging models to join on
+    "theme_input.sql",    # session_theme_texts, consultation_theme_texts: distinct theme texts → view theme_input
+    "themes.sql",         # theme_input → theme_resolved (the taxonomy)
+)
 LOCK_WAIT_SECONDS = float(os.environ.get("DX_LOCK_WAIT", "30"))
 WARNING_ROWS_SHOWN = 5
 
@@ -268,39 +278,8 @@ class Batch:
                 con.execute(f"CREATE OR REPLACE TEMP VIEW raw_{name} AS {parts[0]}")
             else:
                 con.execute(f"CREATE OR REPLACE TEMP TABLE raw_{name} AS " + " UNION ALL ".join(parts))
-        con.execute((STAGING_DIR / "00_lookups.sql").read_text(encoding="utf-8"))
-        # one pass over the distinct places and themes of the whole batch: values are parsed once per distinct raw
-        # text and the staging models join back on the raw text (place_by_raw, session_theme_texts,
-        # consultation_theme_texts), so nothing is parsed twice and no macro runs once per row for them
-        con.execute("""CREATE OR REPLACE TEMP TABLE place_raw AS
-            SELECT prefecture_raw, municipality_raw,
-                   dx_text(prefecture_raw) AS prefecture_text, dx_text(municipality_raw) AS municipality_text
-            FROM (SELECT prefecture AS prefecture_raw, municipality AS municipality_raw FROM raw_engagements
-                  UNION SELECT prefecture, municipality FROM raw_consultations
-                  UNION SELECT prefecture, municipality FROM raw_events)""")
-        con.execute("""CREATE OR REPLACE TEMP VIEW place_input AS
-            SELECT prefecture_text, municipality_text FROM place_raw""")
-        con.execute((STAGING_DIR / "place.sql").read_text(encoding="utf-8"))
-        con.execute("""CREATE OR REPLACE TEMP TABLE place_by_raw AS
-            SELECT pr.prefecture_raw, pr.municipality_raw, pr.prefecture_text, pr.municipality_text,
-                   place.prefecture, place.prefecture_code, place.municipality, place.municipality_code,
-                   place.prefecture_mismatch
-            FROM place_raw pr
-            LEFT JOIN place_resolved place
-                   ON place.prefecture_text IS NOT DISTINCT FROM pr.prefecture_text
-                  AND place.municipality_text IS NOT DISTINCT FROM pr.municipality_text""")
-        # theme cells repeat a lot: parse each distinct raw text once (stg_sessions joins back by the raw text)
-        con.execute("""CREATE OR REPLACE TEMP TABLE session_theme_texts AS
-            SELECT themes_raw, themes_original, dx_list(themes_original) AS theme_items
-            FROM (SELECT themes_raw, dx_text(themes_raw) AS themes_original
-                  FROM (SELECT DISTINCT themes AS themes_raw FROM raw_sessions WHERE themes IS NOT NULL))""")
-        con.execute("""CREATE OR REPLACE TEMP TABLE consultation_theme_texts AS
-            SELECT theme_raw, dx_text(theme_raw) AS theme_original
-            FROM (SELECT DISTINCT theme AS theme_raw FROM raw_consultations WHERE theme IS NOT NULL)""")
-        con.execute("""CREATE OR REPLACE TEMP VIEW theme_input AS
-            SELECT DISTINCT unnest(theme_items) AS item, '企業' AS audience FROM session_theme_texts
-            UNION ALL SELECT DISTINCT theme_original, '自治体' FROM consultation_theme_texts""")
-        con.execute((STAGING_DIR / "themes.sql").read_text(encoding="utf-8"))
+        for script in STAGING_SCRIPTS:
+            con.execute((STAGING_DIR / script).read_text(encoding="utf-8"))
         for name in LOAD_ORDER:
             sql = (STAGING_DIR / f"stg_{name}.sql").read_text(encoding="utf-8")
             con.execute(f"CREATE OR REPLACE TEMP TABLE stg_{name} AS {sql}")
