@@ -192,7 +192,7 @@ def test_a_mart_file_missing_from_the_stated_order_is_refused(tmp_path, monkeypa
 
 def test_every_staging_file_runs_in_the_stated_order():
     from etl.kinds import LOAD_ORDER
-    from etl.load import STAGING_DIR, STAGING_SCRIPTS
+    from etl.prepare import STAGING_DIR, STAGING_SCRIPTS
     files = {p.name for p in STAGING_DIR.glob("*.sql")}
     assert files == set(STAGING_SCRIPTS) | {f"stg_{k}.sql" for k in LOAD_ORDER}
 
