@@ -402,7 +402,7 @@ def main(argv: list[str] | None = None) -> int:
                f"{stored_all / bare_sessions:.1f}× the yardstick ({fmt_s(stored_all)} s). "
                f"Rejected rows: {res['rejected']}.")
     out = "\n\n".join([
-        f"Data set: `python -m etl.generate --sessions {args.sessions} --seed {args.seed}` → "
+        f"Data set: `.venv/bin/python -m etl.generate --sessions {args.sessions} --seed {args.seed}` → "
         + ", ".join(f"{k} {v:,}" for k, v in res["rows"].items()) + ".",
         main_table, verdict,
         "Time per stage of `load_files()` (in-process, exclusive times from timers around the loader's methods; "
@@ -413,7 +413,7 @@ def main(argv: list[str] | None = None) -> int:
     ])
     if monthly:
         kept = monthly["before"] == monthly["after"]
-        out += (f"\n\nA monthly-size batch into the loaded database (`python -m etl load DIR --db FILE` on a copy, "
+        out += (f"\n\nA monthly-size batch into the loaded database (`.venv/bin/python -m etl load DIR --db FILE` on a copy, "
                 f"not --fresh): the last {monthly['rows']:,} sessions and {monthly['rows']:,} consultations of the data "
                 f"set, already stored, so they are replaced: **{fmt_s(monthly['seconds'])} s**, peak RSS of the load "
                 f"process {monthly['peak_mb']:,.0f} MB; stored sessions / consultations {monthly['before'][0]:,} / "

@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         db.unlink(missing_ok=True)
     changes = report.changes_by_kind()
 
-    body = [f"Data set: `python -m etl.generate --sessions {args.sessions}` (cached under {BENCH_DIR}).", "",
+    body = [f"Data set: `.venv/bin/python -m etl.generate --sessions {args.sessions}` (cached under {BENCH_DIR}).", "",
             f"Validating all five files (`Batch`: extract, stage, validate, these checks included): {fmt_s(batch_s)} s; "
             f"{notes} theme notes, {new_names} new-consortium warnings (the generated consortia are not in "
             "data/reference/consortia.csv).", "",
