@@ -192,7 +192,6 @@ def change_text(new: int, updated: int, unchanged: int) -> str:
 
 # ── preparing a batch (extract → stage → validate), no writes ─────────────────────
 
-
 class Batch:
     """Files read, staged and validated in an in-memory DuckDB; nothing written anywhere."""
 

@@ -58,7 +58,6 @@ def _write_failed(db: Path, e: BaseException) -> WriteFailed:
 
 # ── writing a prepared batch ─────────────────────────────────────────────────────
 
-
 def write_batch(batch: Batch, accept_valid: bool = False, fresh: bool = False, is_sample: bool = False,
                 who: str | None = None, marts_dir: Path | None = None) -> BatchReport:
     """Apply a prepared batch to its database atomically; without accept_valid any error writes nothing. The replaced
@@ -337,7 +336,6 @@ def writer_lock(db: Path, wait: float | None = None):
 
 
 # ── the marts alone ────────────────────────────────────────────────────────────
-
 
 def marts_outdated(db: Path | None = None) -> bool:
     """True when the database's marts were built from other mart definitions than this version's (or by a version
