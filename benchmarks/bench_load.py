@@ -151,10 +151,11 @@ def _label(sql: object) -> str:
 
 @contextlib.contextmanager
 def instrumented(stages: dict, statements: list):
-    """Patch the loader's module globals and Batch methods with timers; restore afterwards."""
+    """Patch the loader's module globals (etl.prepare, etl.write) and Batch methods with timers; restore afterwards."""
     import duckdb
 
-    import etl.load as L
+    import etl.prepare as P
+    import etl.write as W
 
     active: list = []        # exclusive times: a timed call inside another is not counted twice
 
@@ -178,7 +179,7 @@ def instrumented(stages: dict, statements: list):
         saved[(obj, attr)] = getattr(obj, attr)
         setattr(obj, attr, new)
 
-    class _DuckShim:                         # etl.load.duckdb.connect() → a timed connection
+    class _DuckShim:                         # etl.prepare/etl.write duckdb.connect() → a timed connection
         def __getattr__(self, name):
             return getattr(duckdb, name)
 
@@ -186,17 +187,18 @@ def instrumented(stages: dict, statements: list):
         def connect(*a, **k):
             return _TimedConnection(duckdb.connect(*a, **k), statements)
 
-    patch(L, "duckdb", _DuckShim())
-    patch(L, "install_macros", timer("setup", L.install_macros))
-    patch(L, "load_reference", timer("setup", L.load_reference))
-    patch(L.Batch, "_known_records", timer("setup", L.Batch._known_records))
-    patch(L.Extractor, "read", timer("extract", L.Extractor.read))
-    patch(L.Batch, "_stage", timer("stage", L.Batch._stage))
-    patch(L.Batch, "_validate", timer("validate", L.Batch._validate))
-    patch(L.Batch, "_apply", timer("write", L.Batch._apply))
-    patch(L, "build_marts", timer("marts", L.build_marts))
-    patch(L.Batch, "_store_rejected_records", timer("rejected rows", L.Batch._store_rejected_records))
-    patch(L, "_fsync", timer("fsync", L._fsync))
+    for module in (P, W):
+        patch(module, "duckdb", _DuckShim())
+        patch(module, "install_macros", timer("setup", module.install_macros))
+        patch(module, "load_reference", timer("setup", module.load_reference))
+    patch(P.Batch, "_known_records", timer("setup", P.Batch._known_records))
+    patch(P.Extractor, "read", timer("extract", P.Extractor.read))
+    patch(P.Batch, "_stage", timer("stage", P.Batch._stage))
+    patch(P.Batch, "_validate", timer("validate", P.Batch._validate))
+    patch(W, "_apply", timer("write", W._apply))
+    patch(W, "build_marts", timer("marts", W.build_marts))
+    patch(W, "_store_rejected_records", timer("rejected rows", W._store_rejected_records))
+    patch(W, "_fsync", timer("fsync", W._fsync))
     try:
         yield
     finally:
@@ -400,7 +402,7 @@ def main(argv: list[str] | None = None) -> int:
                f"{stored_all / bare_sessions:.1f}× the yardstick ({fmt_s(stored_all)} s). "
                f"Rejected rows: {res['rejected']}.")
     out = "\n\n".join([
-        f"Data set: `python -m etl.generate --sessions {args.sessions} --seed {args.seed}` → "
+        f"Data set: `.venv/bin/python -m etl.generate --sessions {args.sessions} --seed {args.seed}` → "
         + ", ".join(f"{k} {v:,}" for k, v in res["rows"].items()) + ".",
         main_table, verdict,
         "Time per stage of `load_files()` (in-process, exclusive times from timers around the loader's methods; "
@@ -411,7 +413,7 @@ def main(argv: list[str] | None = None) -> int:
     ])
     if monthly:
         kept = monthly["before"] == monthly["after"]
-        out += (f"\n\nA monthly-size batch into the loaded database (`python -m etl load DIR --db FILE` on a copy, "
+        out += (f"\n\nA monthly-size batch into the loaded database (`.venv/bin/python -m etl load DIR --db FILE` on a copy, "
                 f"not --fresh): the last {monthly['rows']:,} sessions and {monthly['rows']:,} consultations of the data "
                 f"set, already stored, so they are replaced: **{fmt_s(monthly['seconds'])} s**, peak RSS of the load "
                 f"process {monthly['peak_mb']:,.0f} MB; stored sessions / consultations {monthly['before'][0]:,} / "

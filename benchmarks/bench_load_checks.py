@@ -1,6 +1,6 @@
 """What issue 11's load checks cost: the as-of date and the warnings for activity after it, new consortia, the
 keyword-mapped theme notes (all in etl/validate.py, run while a batch is validated), and the new / updated /
-unchanged counts (etl/load.py Batch._count_changes, run while a batch is written).
+unchanged counts (etl/write.py _count_changes, run while a batch is written).
 
     .venv/bin/python benchmarks/bench_load_checks.py --sessions 200000 [--write-docs]
 
@@ -38,11 +38,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write-docs", action="store_true")
     args = parser.parse_args(argv)
     import etl.load as L
+    import etl.write as W
     from etl import validate as V
 
     src = run_all.dataset(args.sessions)
     t = time.perf_counter()
-    batch = L.Batch([src], BENCH_DIR / "none.duckdb")
+    batch = L.Batch.prepare([src], BENCH_DIR / "none.duckdb")
     batch_s = time.perf_counter() - t
     con, kinds, rep = batch.con, batch.kinds, batch.report
 
@@ -67,23 +68,23 @@ def main(argv: list[str] | None = None) -> int:
     db = BENCH_DIR / f"bench-checks-{args.sessions}.duckdb"
     shutil.copyfile(loaded, db)
     spent: list[tuple[str, float]] = []
-    original = L.Batch._count_changes
+    original = W._count_changes
 
-    def timed(self, con, name, *a):
+    def timed(batch, con, name, *a):
         t0 = time.perf_counter()
-        original(self, con, name, *a)
+        original(batch, con, name, *a)
         spent.append((name, time.perf_counter() - t0))
-    L.Batch._count_changes = timed
+    W._count_changes = timed
     try:
         t = time.perf_counter()
         report = L.load_files([monthly], db)
         load_s = time.perf_counter() - t
     finally:
-        L.Batch._count_changes = original
+        W._count_changes = original
         db.unlink(missing_ok=True)
     changes = report.changes_by_kind()
 
-    body = [f"Data set: `python -m etl.generate --sessions {args.sessions}` (cached under {BENCH_DIR}).", "",
+    body = [f"Data set: `.venv/bin/python -m etl.generate --sessions {args.sessions}` (cached under {BENCH_DIR}).", "",
             f"Validating all five files (`Batch`: extract, stage, validate, these checks included): {fmt_s(batch_s)} s; "
             f"{notes} theme notes, {new_names} new-consortium warnings (the generated consortia are not in "
             "data/reference/consortia.csv).", "",

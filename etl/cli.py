@@ -75,159 +75,246 @@ def as_of_text(report) -> str:
     return f"{report.as_of:%Y-%m-%d}（{how}）"
 
 
-def main(argv: list[str] | None = None) -> int:
+DB_HELP = "データベースファイル（既定: DX_DB_PATH か data/dx.duckdb）"
+AS_OF_FORMS = "例: 2024-03-31、令和6年3月31日"
+
+
+def _add_db(p: argparse.ArgumentParser, help: str | None = None) -> None:
+    p.add_argument("--db", help=help)
+
+
+def _add_as_of(p: argparse.ArgumentParser, help: str) -> None:
+    p.add_argument("--as-of", dest="as_of", metavar="DATE", help=help)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The verbs, each with the function that runs it (``set_defaults(func=…)``)."""
     parser = argparse.ArgumentParser(prog="python -m etl", description="地域DX支援モニター: 記録ファイルの取込")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("load", help="記録ファイル（CSV/XLSX、フォルダ可）を検証してデータベースに取り込む")
     p.add_argument("paths", nargs="+", type=Path)
-    p.add_argument("--db", help="データベースファイル（既定: DX_DB_PATH か data/dx.duckdb）")
+    _add_db(p, DB_HELP)
     p.add_argument("--accept-valid", action="store_true", help="不合格の行を除き、有効な行だけ取り込む")
     p.add_argument("--fresh", action="store_true", help="既存の記録を捨て、空のデータベースから取り込む")
-    p.add_argument("--as-of", dest="as_of", metavar="DATE",
-                   help="データ基準日を指定する（例: 2024-03-31、令和6年3月31日。省略時は取込日までに実施した活動の最新日）")
+    _add_as_of(p, f"データ基準日を指定する（{AS_OF_FORMS}。省略時は取込日までに実施した活動の最新日）")
+    p.set_defaults(func=cmd_load)
 
     p = sub.add_parser("check", help="検証だけを行い、何も書き込まない")
     p.add_argument("paths", nargs="*", type=Path)
-    p.add_argument("--db", help="照合に使うデータベース（既定: DX_DB_PATH か data/dx.duckdb）")
-    p.add_argument("--as-of", dest="as_of", metavar="DATE", help="取込時に指定するデータ基準日（その日より後の記録を注意として示す）")
+    _add_db(p, "照合に使うデータベース（既定: DX_DB_PATH か data/dx.duckdb）")
+    _add_as_of(p, "取込時に指定するデータ基準日（その日より後の記録を注意として示す）")
     p.add_argument("--summary", action="store_true",
                    help="コンソーシアムごとのデータの鮮度と欠損を表示する（ファイルなしでも可）")
+    p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("history", help="変更の履歴（取込・取消・取り下げ…）と元に戻せる版を表示する")
-    p.add_argument("--db")
+    _add_db(p)
+    p.set_defaults(func=cmd_stewardship)
 
     p = sub.add_parser("undo", help="指定した変更（既定: 最新）の前の状態に戻す（この取消も履歴に残り、元に戻せる）")
     p.add_argument("load_id", nargs="?", type=int, help="履歴の番号（python -m etl history）")
-    p.add_argument("--db")
+    _add_db(p)
+    p.set_defaults(func=cmd_stewardship)
 
     p = sub.add_parser("backup", help="表示中でも一貫したデータベースの複製を書き出す")
     p.add_argument("out", type=Path)
-    p.add_argument("--db")
+    _add_db(p)
+    p.set_defaults(func=cmd_stewardship)
 
     p = sub.add_parser("withdraw", help="誤って取り込んだ記録を取り下げる（履歴に残り、元に戻せる）")
     p.add_argument("--kind", required=True, choices=list(KINDS), help="記録の種類")
     p.add_argument("--id", action="append", required=True, dest="ids",
                    help="取り下げる記録の ID（複数可）。sessions は 案件ID:回、targets は 年度:コンソーシアム:指標")
     p.add_argument("--with-sessions", action="store_true", help="支援案件の伴走記録も一緒に取り下げる")
-    p.add_argument("--db")
+    _add_db(p)
+    p.set_defaults(func=cmd_stewardship)
 
     p = sub.add_parser("sample", help="data/sample/ のサンプル事業からデータベースを作り直す")
-    p.add_argument("--db")
+    _add_db(p)
+    p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser("rebuild", help="更新で集計表の定義が変わったとき、記録はそのままで集計表だけを作り直す")
-    p.add_argument("--db")
+    _add_db(p)
     p.add_argument("--if-outdated", action="store_true", help="集計表が古い版のときだけ作り直す")
+    p.set_defaults(func=cmd_rebuild)
 
     p = sub.add_parser("template", help="Excel の入力テンプレートを書き出す")
     p.add_argument("out", type=Path)
+    p.set_defaults(func=cmd_template)
 
     p = sub.add_parser("generate", help="全国規模の合成記録ファイルを書き出す（性能測定用）")
     p.add_argument("--sessions", type=int, required=True, help="伴走記録の行数（支援案件はその約1/10、相談記録は約同数）")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("out_dir", type=Path)
+    p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("report", help="報告ページ（印刷レイアウト）を A4 横の PDF にする（Chromium が必要）")
     p.add_argument("--fiscal-year", type=int, required=True, help="年度（西暦、例: 2022）")
     p.add_argument("--consortium", default=None, help="コンソーシアム（省略時は事業全体）")
     p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--db")
+    _add_db(p)
+    p.set_defaults(func=cmd_report)
 
+    # its options are monitor/alerts.py's own (main() hands it the arguments before this parser sees them)
     p = sub.add_parser("alerts", add_help=False,
                        help="停滞案件・目標に届かない見込み・データが届いていないグループ（cron 向け。あれば終了コード 1）")
     p.add_argument("alerts_args", nargs=argparse.REMAINDER)
+    p.set_defaults(func=lambda args: cmd_alerts(args.alerts_args))
+    return parser
 
+
+def main(argv: list[str] | None = None) -> int:
     if argv is None:
         argv = sys.argv[1:]
     if argv[:1] == ["alerts"]:
-        # read side, like report: the alerts are the dashboard's figures (monitor/alerts.py has the options)
-        from monitor.alerts import main as alerts_main
-        return alerts_main(argv[1:])
-    args = parser.parse_args(argv)
-    start = time.monotonic()
+        return cmd_alerts(argv[1:])
+    args = build_parser().parse_args(argv)
+    args.start = time.monotonic()
+    return args.func(args)
 
-    if args.command == "generate":
-        from .generate import generate
-        counts = generate(args.out_dir, args.sessions, args.seed)
-        for kind, n in counts.items():
-            print(f"{kind}: {n:,} 行")
-        print(f"書き出しました: {args.out_dir}（{time.monotonic() - start:.1f} 秒）")
-        return 0
 
-    if args.command == "report":
-        # the PDF is rendered by the read side (the 報告 page in print layout)
-        from monitor.report_pdf import main as report_main
-        report_argv = ["--fiscal-year", str(args.fiscal_year), "--out", str(args.out)]
-        report_argv += ["--consortium", args.consortium] if args.consortium else []
-        report_argv += ["--db", args.db] if args.db else []
-        return report_main(report_argv)
+# ── the read side: the one place etl imports monitor ─────────────────────────────
 
-    if args.command == "template":
-        from .template import write_template
-        write_template(args.out)
-        print(f"テンプレートを書き出しました: {args.out}")
-        return 0
+READ_SIDE_VERBS = {"report": "monitor.report_pdf", "alerts": "monitor.alerts"}
 
-    from .extract import iter_input_files
-    from .load import DatabaseUnreadable, LoadBusy, WriteFailed, build_sample_database, check_files, load_files
-    db = db_path(getattr(args, "db", None))
-    if args.command in ("history", "undo", "backup", "withdraw"):
-        from .stewardship_cli import run
-        return run(args, db)
-    if args.command == "check" and not args.paths:
+
+def read_side_main(verb: str):
+    """``main`` of the read-side module behind ``verb`` (report, alerts), imported only when that verb runs.
+
+    The one exception to "etl does not import monitor" (docs/development.md): the PDF report and the alerts are the
+    dashboard's figures, computed by the read side, and stewards run them next to load and check (cron, one entry
+    point). Importing lazily keeps every other verb, and every etl import, free of monitor and Streamlit."""
+    import importlib
+    return importlib.import_module(READ_SIDE_VERBS[verb]).main
+
+
+def cmd_report(args) -> int:
+    argv = ["--fiscal-year", str(args.fiscal_year), "--out", str(args.out)]
+    argv += ["--consortium", args.consortium] if args.consortium else []
+    argv += ["--db", args.db] if args.db else []
+    return read_side_main("report")(argv)
+
+
+def cmd_alerts(argv: list[str]) -> int:
+    return read_side_main("alerts")(argv)
+
+
+# ── the write side ───────────────────────────────────────────────────────────────
+
+def cmd_generate(args) -> int:
+    from .generate import generate
+    counts = generate(args.out_dir, args.sessions, args.seed)
+    for kind, n in counts.items():
+        print(f"{kind}: {n:,} 行")
+    print(f"書き出しました: {args.out_dir}（{time.monotonic() - args.start:.1f} 秒）")
+    return 0
+
+
+def cmd_template(args) -> int:
+    from .template import write_template
+    write_template(args.out)
+    print(f"テンプレートを書き出しました: {args.out}")
+    return 0
+
+
+def cmd_stewardship(args) -> int:
+    from .stewardship_cli import run
+    return run(args, db_path(args.db))
+
+
+def cmd_rebuild(args) -> int:
+    import duckdb
+
+    from .load import LoadBusy, marts_outdated, rebuild_marts
+    db = db_path(args.db)
+    if not db.exists():
+        print(f"データベースがありません: {db}（`python -m etl sample` か `python -m etl load` で作成）",
+              file=sys.stderr)
+        return 2
+    try:
+        if args.if_outdated and not marts_outdated(db):
+            print(f"集計表は最新です: {db}")
+            return 0
+        built = rebuild_marts(db, progress=_progress(args.start))
+    except LoadBusy as e:
+        print(str(e), file=sys.stderr)
+        return 3
+    except duckdb.Error as e:
+        print(f"データベース {db} を開けません（DuckDB のファイルではないか、壊れています）: "
+              f"{str(e).splitlines()[0]}", file=sys.stderr)
+        return 2
+    print(f"集計表を作り直しました: {len(built)} 表（{db}、{time.monotonic() - args.start:.1f} 秒）")
+    return 0
+
+
+def cmd_sample(args) -> int:
+    from .load import build_sample_database
+    db = db_path(args.db)
+    return _finish(args, db, lambda: build_sample_database(db, progress=_progress(args.start)))
+
+
+def cmd_check(args) -> int:
+    from .load import check_files
+    db = db_path(args.db)
+    if not args.paths:
         if not args.summary:
             print("検証するファイルかフォルダを指定してください（データベースの要約だけなら --summary）", file=sys.stderr)
             return 2
         from .stewardship_cli import print_summary
         return print_summary(db)
-    as_of = None
-    if getattr(args, "as_of", None) is not None:
-        from .macros import parse_date
-        from .validate import impossible_date_reason
-        as_of = parse_date(args.as_of)
-        if as_of is None:
-            why = impossible_date_reason(args.as_of) or "日付として読めません（例: 2024-03-31、2024/3/31、R6.3.31、令和6年3月31日）"
-            print(f"--as-of「{args.as_of}」: {why}", file=sys.stderr)
-            return 2
-    if args.command in ("load", "check"):
-        missing = [str(p) for p in args.paths if not p.exists()]
-        if missing:
-            print(f"ファイルがありません: {', '.join(missing)}", file=sys.stderr)
-            return 2
-        if not iter_input_files(args.paths):
-            print("取り込む記録ファイル（.csv / .tsv / .txt / .xlsx）が見つかりません: "
-                  + ", ".join(map(str, args.paths)), file=sys.stderr)
-            return 2
-    if args.command == "rebuild":
-        import duckdb
+    as_of, code = _as_of(args)
+    if code is None:
+        code = _paths_problem(args.paths)
+    if code is not None:
+        return code
+    return _finish(args, db, lambda: check_files(args.paths, db, as_of=as_of))
 
-        from .load import marts_outdated, rebuild_marts
-        if not db.exists():
-            print(f"データベースがありません: {db}（`python -m etl sample` か `python -m etl load` で作成）",
-                  file=sys.stderr)
-            return 2
-        try:
-            if args.if_outdated and not marts_outdated(db):
-                print(f"集計表は最新です: {db}")
-                return 0
-            built = rebuild_marts(db, progress=_progress(start))
-        except LoadBusy as e:
-            print(str(e), file=sys.stderr)
-            return 3
-        except duckdb.Error as e:
-            print(f"データベース {db} を開けません（DuckDB のファイルではないか、壊れています）: "
-                  f"{str(e).splitlines()[0]}", file=sys.stderr)
-            return 2
-        print(f"集計表を作り直しました: {len(built)} 表（{db}、{time.monotonic() - start:.1f} 秒）")
-        return 0
+
+def cmd_load(args) -> int:
+    from .load import load_files
+    db = db_path(args.db)
+    as_of, code = _as_of(args)
+    if code is None:
+        code = _paths_problem(args.paths)
+    if code is not None:
+        return code
+    return _finish(args, db, lambda: load_files(args.paths, db, accept_valid=args.accept_valid, fresh=args.fresh,
+                                                progress=_progress(args.start), as_of=as_of))
+
+
+def _as_of(args):
+    """(the --as-of date or None, None) or (None, 2) after saying why it is not a date."""
+    if args.as_of is None:
+        return None, None
+    from .macros import parse_date
+    from .validate import impossible_date_reason
+    as_of = parse_date(args.as_of)
+    if as_of is None:
+        why = impossible_date_reason(args.as_of) or "日付として読めません（例: 2024-03-31、2024/3/31、R6.3.31、令和6年3月31日）"
+        print(f"--as-of「{args.as_of}」: {why}", file=sys.stderr)
+        return None, 2
+    return as_of, None
+
+
+def _paths_problem(paths: list[Path]) -> int | None:
+    from .extract import iter_input_files
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        print(f"ファイルがありません: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    if not iter_input_files(paths):
+        print("取り込む記録ファイル（.csv / .tsv / .txt / .xlsx）が見つかりません: "
+              + ", ".join(map(str, paths)), file=sys.stderr)
+        return 2
+    return None
+
+
+def _finish(args, db: Path, run) -> int:
+    """Run a load, check or sample (``run`` → BatchReport), print its report, return its exit code."""
+    from .load import DatabaseUnreadable, LoadBusy, WriteFailed
     try:
-        if args.command == "sample":
-            report = build_sample_database(db, progress=_progress(start))
-        elif args.command == "check":
-            report = check_files(args.paths, db, as_of=as_of)
-        else:
-            report = load_files(args.paths, db, accept_valid=args.accept_valid, fresh=args.fresh,
-                                progress=_progress(start), as_of=as_of)
+        report = run()
     except LoadBusy as e:
         print(str(e), file=sys.stderr)
         return 3
@@ -245,5 +332,5 @@ def main(argv: list[str] | None = None) -> int:
         if code:
             return code
     if report.loaded:
-        print(f"データベース: {db}（{time.monotonic() - start:.1f} 秒）")
+        print(f"データベース: {db}（{time.monotonic() - args.start:.1f} 秒）")
     return report.exit_code

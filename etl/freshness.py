@@ -31,7 +31,7 @@ def stale_days() -> int:
 
 
 def record_load_groups(con, load_id: int, kind: str, source: str) -> None:
-    """During a load (etl.load.Batch._apply, records of ``kind`` just inserted from the temp table ``source``): how
+    """During a load (etl.write._apply, records of ``kind`` just inserted from the temp table ``source``): how
     many rows this load brought per (consortium, prefecture); a session's are its engagement's."""
     if kind == "sessions":
         select = f"""SELECT e.consortium, e.prefecture FROM {source} s

@@ -59,38 +59,52 @@ def history_lines(db: Path) -> list[str]:
     return lines
 
 
+def history(args, db: Path) -> int:
+    for line in history_lines(db):
+        print(line)
+    return 0
+
+
+def undo(args, db: Path) -> int:
+    if not db.exists() and not versions.read_log(db):
+        _err(f"データベースがありません: {db}")
+        return 2
+    entry = versions.undo(db, args.load_id)
+    print(f"元に戻しました: {entry['undone']} の前の状態です（{db}）")
+    if entry["also_undone"]:
+        print(f"あとの変更も取り消されました: {', '.join(map(str, entry['also_undone']))}")
+    print(f"この取消も元に戻せます: python -m etl undo {entry['id']}")
+    return 0
+
+
+def backup(args, db: Path) -> int:
+    if not db.exists():
+        _err(f"データベースがありません: {db}")
+        return 2
+    out = versions.backup(db, args.out)
+    print(f"複製を書き出しました: {out}（{out.stat().st_size / 1e6:,.1f} MB、{db} から）")
+    return 0
+
+
+def withdraw(args, db: Path) -> int:
+    from .withdraw import result_line, withdraw as withdraw_records
+    if not db.exists():
+        _err(f"データベースがありません: {db}")
+        return 2
+    entry = withdraw_records(db, args.kind, args.ids, with_sessions=args.with_sessions)
+    print(result_line(entry))
+    return 0
+
+
+VERBS = {"history": history, "undo": undo, "backup": backup, "withdraw": withdraw}
+
+
 def run(args, db: Path) -> int:
+    """Run the verb ``args.command`` (one of VERBS) on ``db``; its errors become the exit codes above."""
     from .load import DatabaseUnreadable, LoadBusy
+    verb = VERBS[args.command]
     try:
-        if args.command == "history":
-            for line in history_lines(db):
-                print(line)
-            return 0
-        if args.command == "undo":
-            if not db.exists() and not versions.read_log(db):
-                _err(f"データベースがありません: {db}")
-                return 2
-            entry = versions.undo(db, args.load_id)
-            print(f"元に戻しました: {entry['undone']} の前の状態です（{db}）")
-            if entry["also_undone"]:
-                print(f"あとの変更も取り消されました: {', '.join(map(str, entry['also_undone']))}")
-            print(f"この取消も元に戻せます: python -m etl undo {entry['id']}")
-            return 0
-        if args.command == "backup":
-            if not db.exists():
-                _err(f"データベースがありません: {db}")
-                return 2
-            out = versions.backup(db, args.out)
-            print(f"複製を書き出しました: {out}（{out.stat().st_size / 1e6:,.1f} MB、{db} から）")
-            return 0
-        if args.command == "withdraw":
-            from .withdraw import result_line, withdraw
-            if not db.exists():
-                _err(f"データベースがありません: {db}")
-                return 2
-            entry = withdraw(db, args.kind, args.ids, with_sessions=args.with_sessions)
-            print(result_line(entry))
-            return 0
+        return verb(args, db)
     except versions.Refused as e:
         _err(str(e))
         return 1
@@ -103,7 +117,6 @@ def run(args, db: Path) -> int:
     except (OSError, duckdb.Error) as e:    # disk full, a read-only folder…: the database is as it was
         _err(f"書き込めませんでした（データベースは変更していません）: {e}")
         return 2
-    raise AssertionError(args.command)
 
 
 def print_summary(db: Path, required: bool = True) -> int:

@@ -6,7 +6,7 @@ Beside the database ``<dir>/dx.duckdb`` lives ``<dir>/versions/``:
   dx.duckdb.v000012         the file that write 12 replaced (a hard link to the old inode: os.replace leaves the
                             old file's data to the link, so keeping it costs no copy and no extra disk at the time)
 Only the last DX_KEEP_VERSIONS (10) kept files stay; the log keeps every line, so an undo never erases the record
-of the write it undid. Everything here runs under the writer lock (etl.load.writer_lock).
+of the write it undid. Everything here runs under the writer lock (etl.write.writer_lock).
 """
 from __future__ import annotations
 
@@ -182,7 +182,7 @@ class Refused(Exception):
 
 def check_readable(path: Path) -> None:
     """Raise etl.load.DatabaseUnreadable unless ``path`` opens as a dashboard database."""
-    from .load import DatabaseUnreadable
+    from .prepare import DatabaseUnreadable
     try:
         con = duckdb.connect(str(path), read_only=True)
         try:
@@ -196,11 +196,11 @@ def check_readable(path: Path) -> None:
 
 def undo(db: Path, entry_id: int | None = None, who: str | None = None) -> dict:
     """Put back the file that history entry ``entry_id`` (default: the latest) replaced, atomically: the kept version
-    is copied to a temp file beside the database and os.replace()d over it (etl.load._new_version), so readers see
+    is copied to a temp file beside the database and os.replace()d over it (etl.write._new_version), so readers see
     the old file or the restored one. The undo is itself an entry (its replaced file kept), so it can be undone.
     Writes after the entry are undone with it (the entry's ``also_undone``). Raises Refused, LoadBusy,
     DatabaseUnreadable."""
-    from .load import _new_version, _stage_hook, writer_lock
+    from .write import _new_version, _stage_hook, writer_lock
     db = Path(db)
     with writer_lock(db):
         target = find(db, entry_id)
@@ -225,7 +225,7 @@ def undo(db: Path, entry_id: int | None = None, who: str | None = None) -> dict:
 def backup(db: Path, out: Path) -> Path:
     """A consistent copy of the database at ``out`` while the app serves: under the writer lock no load can swap the
     file and readers never write it, so a plain copy is a whole version; written as a temp file, fsynced, renamed."""
-    from .load import _fsync, _fsync_dir, writer_lock
+    from .write import _fsync, _fsync_dir, writer_lock
     db, out = Path(db), Path(out)
     if not db.exists():
         raise FileNotFoundError(f"データベースがありません: {db}")

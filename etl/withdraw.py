@@ -1,7 +1,7 @@
 """Withdraw records loaded by mistake: `python -m etl withdraw --kind KIND --id ID…`, or a 削除 column in a record
 file (rows marked there are removed instead of loaded).
 
-Either way the write goes through etl.load._new_version (a copy, swapped in atomically; the replaced file kept and
+Either way the write goes through etl.write._new_version (a copy, swapped in atomically; the replaced file kept and
 the change logged in etl.versions, so it can be undone) and the marts are rebuilt as after a load.
 
 Sessions of a withdrawn engagement are never left pointing at nothing: the verb refuses unless --with-sessions
@@ -72,7 +72,7 @@ def withdraw(db: Path, kind: str, ids: list[str], with_sessions: bool = False, w
     Nothing is written when an id cannot be read or is not stored, or (engagements) when sessions would be left
     behind without ``with_sessions``. Returns the history entry, with ``removed`` (rows per kind). Raises
     versions.Refused, etl.load.LoadBusy, etl.load.DatabaseUnreadable."""
-    from .load import _new_version, _stage_hook, set_data_as_of, writer_lock
+    from .write import _new_version, _stage_hook, set_data_as_of, writer_lock
     db = Path(db)
     if kind not in KINDS:
         raise versions.Refused(f"記録の種類「{kind}」はありません（{', '.join(LOAD_ORDER)} のいずれか）")
@@ -146,7 +146,7 @@ def result_line(entry: dict) -> str:
             f"元に戻すには python -m etl undo {entry['id']}")
 
 
-# ── the 削除 column in record files (called by etl.load.Batch) ──────────────────
+# ── the 削除 column in record files (called by etl.prepare.Batch) ──────────────────
 
 WITHDRAW_VALUE_REASON = "「削除」は有/無、○/×、はい/いいえ、TRUE/FALSE、1/0 のいずれかで指定してください"
 

@@ -1,7 +1,7 @@
 """データ取込: the logic behind pages/4_データ取込.py (no Streamlit here, so it is tested with real files).
 
 The page and the CLI share one code path: uploaded files are saved under a private temp folder (``dx-intake-*``)
-with their original names kept for messages (``names=``), validated by ``etl.load.Batch`` (what ``python -m etl
+with their original names kept for messages (``names=``), validated by ``etl.load.Batch.prepare`` (what ``python -m etl
 check`` does) and loaded by ``etl.load.load_files`` (what ``python -m etl load --accept-valid`` does): a copy of the
 database is written and swapped in with os.replace, so a reader never sees half a load and a failed load changes
 nothing. Both run in a worker process (monitor/intake_worker.py) with a memory limit, one at a time, so a huge or
@@ -31,11 +31,10 @@ import pandas as pd
 
 from etl import freshness, versions
 from etl.kinds import KINDS, LOAD_ORDER
-from etl.load import Batch, BatchReport, change_text, load_files
+from etl.extract import FileResult
+from etl.load import Batch, BatchReport, LoadBusy, Problem, Progress, TableSummary, change_text
 from etl.macros import parse_date
 from etl.validate import impossible_date_reason
-from etl.extract import FileResult
-from etl.load import Batch, BatchReport, LoadBusy, Problem, TableSummary
 from etl.paths import ROOT
 from monitor.db import connect_readonly, resolve_path
 from monitor.exports import safe_file_name, to_xlsx
@@ -46,9 +45,8 @@ SEVERITY_LABEL = {"error": "エラー（取り込みません）", "warning": "�
 REASON_COLUMN = "理由"
 ROW_COLUMN = "行"
 FILE_COLUMN = "元ファイル"
-# progress messages of etl.load → a fraction for the progress bar
-PROGRESS_STEPS = (("読込中", 0.1), ("検証中", 0.3), ("データベースを複製中", 0.45), ("書込中", 0.6),
-                  ("集計表を作成中", 0.85))
+# the stage of a progress report (etl.load.Progress) → a fraction for the progress bar
+PROGRESS_FRACTION = {"read": 0.1, "validate": 0.3, "copy": 0.45, "write": 0.6, "marts": 0.85}
 
 
 @dataclass
@@ -179,7 +177,7 @@ def _worker_slot(progress: Callable[[str], None]):
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            progress("待ち: 別の検証・取込が実行中です。終わりしだい始めます")
+            progress(Progress("wait", "待ち: 別の検証・取込が実行中です。終わりしだい始めます"))
             fcntl.flock(f, fcntl.LOCK_EX)
         try:
             yield
@@ -196,7 +194,7 @@ def _memory_message() -> str:
 def run_worker(action: str, uploads: list[tuple[str, bytes]], db: Path,
                progress: Callable[[str], None] | None = None, as_of: dt.date | None = None) -> dict:
     """Save ``uploads`` to a private temp folder, run the worker process on them (``action``: validate | load),
-    pass its progress messages to ``progress``, remove the folder, and return the worker's result. Raises
+    pass its progress reports to ``progress`` (etl.load.Progress: a stage and its Japanese text), remove the folder, and return the worker's result. Raises
     LoadBusy (another load holds the database) or WorkerFailed (Japanese message; the database unchanged)."""
     progress = progress or (lambda message: None)
     with _worker_slot(progress):
@@ -215,11 +213,11 @@ def run_worker(action: str, uploads: list[tuple[str, bytes]], db: Path,
                 try:
                     for line in proc.stdout:
                         try:
-                            message = json.loads(line).get("progress")
+                            message = json.loads(line)
                         except ValueError:
                             continue
-                        if message:
-                            progress(message)
+                        if isinstance(message, dict) and message.get("progress"):
+                            progress(Progress(message["stage"], message["progress"]))
                 finally:
                     proc.stdout.close()
                     proc.wait()
@@ -258,11 +256,9 @@ def validate_uploads(uploads: list[tuple[str, bytes]], db: Path | None = None, a
     return Validation(upload_signature(uploads, as_of), keep, report, pending, as_of)
 
 
-def progress_fraction(message: str) -> float:
-    for prefix, fraction in PROGRESS_STEPS:
-        if message.startswith(prefix):
-            return fraction
-    return 0.0
+def progress_fraction(message: Progress) -> float:
+    """Where the progress bar stands at this report (by its stage; the wait before the worker starts is 0)."""
+    return PROGRESS_FRACTION.get(getattr(message, "stage", None), 0.0)
 
 
 def load_validated(validation: Validation, db: Path | None = None,
@@ -425,24 +421,9 @@ def rejected_frames(load_id: int, db: Path | None = None) -> dict[str, pd.DataFr
 
 
 def rejected_frames_from_batch(batch: Batch) -> dict[str, pd.DataFrame]:
-    """The rows a validated (not yet loaded) batch would reject, with their original values, from its
-    in-memory tables: the same frames as rejected_frames()."""
-    if not batch.report.errors:
-        return {}
-    records = []
-    sources = {i: (t.file_name, t.sheet) for i, t in enumerate(batch.raw_tables)}
-    for name in batch.kinds:
-        rows = batch.con.execute(f"""
-            SELECT p._src, p._row, any_value(CAST(to_json(r) AS VARCHAR)),
-                   string_agg('「' || p.column_name || '」' || p.reason, ' / ' ORDER BY p.column_name)
-            FROM problems p JOIN (SELECT * EXCLUDE (_src, _row), _src AS __src, _row AS __row FROM raw_{name}) r
-              ON r.__src = p._src AND r.__row = p._row
-            WHERE p.kind = ? AND p.severity = 'error'
-            GROUP BY p._src, p._row ORDER BY p._src, p._row""", [name]).fetchall()
-        for src, row, record, reasons in rows:
-            file_name, sheet = sources[src]
-            records.append((name, file_name, sheet, row, record, reasons))
-    return _frames(records)
+    """The rows a validated (not yet loaded) batch would reject, with their original values
+    (Batch.rejected_records): the same frames as rejected_frames()."""
+    return _frames(batch.rejected_records())
 
 
 def rejected_xlsx(frames: dict[str, pd.DataFrame], source: str) -> bytes:

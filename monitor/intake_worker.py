@@ -2,7 +2,7 @@
 take the Streamlit server down: `python -m monitor.intake_worker JOB.json`, started by monitor/intake.py.
 
 It caps its own address space first (RLIMIT_AS = DX_WORKER_MEMORY_MB), then runs exactly what the CLI runs
-(etl.load.Batch, etl.load.load_files) on the saved files, prints each progress message as a JSON line on stdout and
+(etl.load.Batch.prepare, etl.load.load_files) on the saved files, prints each progress message as a JSON line on stdout and
 writes its result as JSON to the job's result file. A worker killed for memory leaves no result and, as every load
 writes a copy and swaps it in, the database as it was. Nothing here imports Streamlit."""
 from __future__ import annotations
@@ -47,8 +47,9 @@ def frames_dict(frames) -> dict:
             for name, df in frames.items()}
 
 
-def _progress(message: str) -> None:
-    print(json.dumps({"progress": message}, ensure_ascii=False), flush=True)
+def _progress(message) -> None:
+    """One progress report (etl.load.Progress) as a JSON line: its Japanese text and its stage."""
+    print(json.dumps({"progress": str(message), "stage": message.stage}, ensure_ascii=False), flush=True)
 
 
 def run(job: dict) -> dict:
@@ -60,7 +61,7 @@ def run(job: dict) -> dict:
     try:
         if job["action"] == "validate":
             from monitor.intake import rejected_frames_from_batch
-            batch = Batch(list(names), db, names=names, progress=_progress, as_of=as_of)
+            batch = Batch.prepare(list(names), db, names=names, progress=_progress, as_of=as_of)
             try:
                 pending = rejected_frames_from_batch(batch)
             finally:

@@ -158,3 +158,23 @@ def test_report_refuses_a_year_without_records_or_an_unknown_consortium(sample_d
     for text in expected:
         assert text in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_etl_imports_monitor_only_through_read_side_main():
+    """etl/ is the write side: it imports monitor/ nowhere but in cli.read_side_main (the report and alerts verbs),
+    the one exception docs/development.md names."""
+    import ast
+
+    from etl.cli import READ_SIDE_VERBS
+    offenders = []
+    for path in sorted((ROOT / "etl").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
+            offenders += [f"{path.name}:{node.lineno} {n}" for n in names if n.split(".")[0] == "monitor"]
+            if isinstance(node, ast.Attribute) and node.attr == "import_module":
+                offenders += [] if path.name == "cli.py" else [f"{path.name}:{node.lineno} import_module"]
+    assert offenders == []
+    assert set(READ_SIDE_VERBS) == {"report", "alerts"}
+    assert all(m.startswith("monitor.") for m in READ_SIDE_VERBS.values())

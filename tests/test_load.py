@@ -532,3 +532,17 @@ def test_build_sample_database_twice_is_identical_in_content(tmp_path):
     build_sample_database(db)
     assert content(db) == first
     assert len({r[0] for r in table_rows(db, "load_history")}) == 1  # the sample is rebuilt, not appended
+
+
+def test_progress_reports_carry_their_stage(tmp_path):
+    """Progress comes as (stage, text): code branches on the stage (データ取込's bar), the text is what is shown."""
+    db = tmp_path / "dx.duckdb"
+    assert load_files([write_engagements(tmp_path / "支援案件.csv", ids=("P-1",))], db).loaded
+    seen = []
+    assert load_files([_good_batch(tmp_path / "in")], db, progress=seen.append).loaded
+    stages = [m.stage for m in seen]
+    assert stages[0] == "read" and stages[-1] == "marts"
+    assert [s for i, s in enumerate(stages) if i == 0 or s != stages[i - 1]] == ["read", "validate", "copy", "write",
+                                                                               "marts"]
+    assert all(m == m.text and m.text.startswith(("読込中: ", "検証中", "データベースを複製中", "書込中: ", "集計表を作成中"))
+               for m in seen)

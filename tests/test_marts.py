@@ -9,7 +9,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from etl.marts import build_marts, mart_files
+from etl.marts import MART_ORDER, MARTS_DIR, build_marts, mart_files
 from tests.support import oracle
 from tests.support.fixture_db import AS_OF, ENGAGEMENTS, IBARAKI, NAGANO, STAGES, D, make_fixture_db
 
@@ -42,6 +42,36 @@ def test_build_marts_is_repeatable(tmp_path):
         assert c.execute("SELECT count(*) FROM mart_engagement_progress").fetchone()[0] == len(ENGAGEMENTS)
     finally:
         c.close()
+
+
+def test_every_mart_file_is_in_the_stated_order_and_reads_only_marts_built_before_it():
+    import re
+    files = {p.stem for p in MARTS_DIR.glob("*.sql")}
+    assert files == set(MART_ORDER) and len(MART_ORDER) == len(set(MART_ORDER))
+    for i, name in enumerate(MART_ORDER):
+        sql = re.sub(r"--[^\n]*", "", (MARTS_DIR / f"{name}.sql").read_text(encoding="utf-8"))
+        read = set(re.findall(r"\bmart_[a-z0-9_]+\b", sql)) & files
+        assert read <= set(MART_ORDER[:i]), f"{name} reads {sorted(read - set(MART_ORDER[:i]))}, built after it"
+
+
+def test_a_mart_file_missing_from_the_stated_order_is_refused(tmp_path, monkeypatch):
+    import etl.marts as marts
+    folder = tmp_path / "marts"
+    folder.mkdir()
+    for name in MART_ORDER:
+        (folder / f"{name}.sql").write_text("SELECT 1", encoding="utf-8")
+    (folder / "mart_new.sql").write_text("SELECT 1", encoding="utf-8")
+    assert [p.stem for p in mart_files(folder)] == [*MART_ORDER, "mart_new"]     # a test's folder: after the listed
+    monkeypatch.setattr(marts, "MARTS_DIR", folder)
+    with pytest.raises(ValueError, match="mart_new"):
+        marts.mart_files(folder)
+
+
+def test_every_staging_file_runs_in_the_stated_order():
+    from etl.kinds import LOAD_ORDER
+    from etl.prepare import STAGING_DIR, STAGING_SCRIPTS
+    files = {p.name for p in STAGING_DIR.glob("*.sql")}
+    assert files == set(STAGING_SCRIPTS) | {f"stg_{k}.sql" for k in LOAD_ORDER}
 
 
 def _progress(con) -> dict[str, dict]:

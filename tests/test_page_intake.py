@@ -101,6 +101,19 @@ def test_loading_valid_rows_changes_the_overview(db):
     assert at.selectbox(key="intake_rejected_load").value == history.iloc[0]["取込ID"]
 
 
+def test_progress_reaches_the_page_with_its_stage(db):
+    """The worker's progress crosses the process boundary as (stage, text); the bar follows the stage."""
+    seen = []
+    v = intake.validate_uploads([(NAME, TWO_BAD)], db, progress=seen.append)
+    assert [m.stage for m in seen] == ["read", "validate"]
+    assert seen == [f"読込中: {NAME}", "検証中"]
+    assert [intake.progress_fraction(m) for m in seen] == [0.1, 0.3]
+    seen.clear()
+    assert intake.load_validated(v, db, progress=seen.append).loaded
+    assert {m.stage for m in seen} == {"read", "validate", "copy", "write", "marts"}
+    assert [intake.progress_fraction(m) for m in seen] == sorted(intake.progress_fraction(m) for m in seen)
+
+
 def test_cancel_writes_nothing(db):
     digest = sha256(db)
     at = upload(page(), NAME, TWO_BAD)
