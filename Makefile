@@ -17,7 +17,8 @@ sample: setup
 # (an existing database whose marts an earlier version built gets them rebuilt; its records stay).
 # Local use without sign-in: it listens on 127.0.0.1 only (PORT=8502 make run for another port; Ctrl+C stops it).
 PORT ?= 8501
-run: setup
+run:
+	scripts/setup.sh --system-if-missing
 	@if [ -f $(DB) ]; then $(PY) -m etl rebuild --db $(DB) --if-outdated; else $(PY) -m etl sample --db $(DB); fi
 	$(PY) -m streamlit run serve.py --server.address 127.0.0.1 --server.port $(PORT)
 
