@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write-docs", action="store_true")
     args = parser.parse_args(argv)
 
-    from etl import freshness, versions
+    from etl import freshness, restore, versions
     from etl.load import load_files
     from etl.withdraw import withdraw
 
@@ -98,12 +98,12 @@ def main(argv: list[str] | None = None) -> int:
             rows.append([label, fmt_s(time.perf_counter() - t), ""])
             return out
 
-        timed("undo of that load", lambda: versions.undo(db))
+        timed("undo of that load", lambda: restore.undo(db))
         eid = run_all_query(db, "SELECT engagement_id FROM sessions GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1")
         timed("withdraw one engagement --with-sessions (marts rebuilt)",
               lambda: withdraw(db, "engagements", [eid], with_sessions=True))
-        timed("undo of the withdraw", lambda: versions.undo(db))
-        timed("backup", lambda: versions.backup(db, work / "backup.duckdb"))
+        timed("undo of the withdraw", lambda: restore.undo(db))
+        timed("backup", lambda: restore.backup(db, work / "backup.duckdb"))
         df = timed("freshness summary (check --summary's query)", lambda: freshness.summary_for(db))
         kept = sorted(versions.versions_dir(db).glob(f"{db.name}.v*"))
         size_mb = db.stat().st_size / 1e6

@@ -9,6 +9,8 @@ import os
 import struct
 from pathlib import Path
 
+import duckdb
+
 HEADER_BYTES = 3 * 4096
 
 
@@ -50,3 +52,20 @@ def _free_bytes(path: Path, block_size: int) -> int:
         return 0
     finally:
         con.close()
+
+
+class DatabaseUnreadable(Exception):
+    """The existing database file cannot be opened; the message is Japanese and names it."""
+
+
+def check_readable(path: Path) -> None:
+    """Raise etl.load.DatabaseUnreadable unless ``path`` opens as a dashboard database."""
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+        try:
+            con.execute("SELECT count(*) FROM meta").fetchall()
+        finally:
+            con.close()
+    except duckdb.Error as e:
+        raise DatabaseUnreadable(f"データベース {path} を開けません（DuckDB のファイルではないか、壊れています）: "
+                                 f"{str(e).splitlines()[0]}") from e

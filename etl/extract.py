@@ -12,13 +12,17 @@ import datetime as dt
 import hashlib
 import io
 import os
+import posixpath
 import re
 import tempfile
+import threading
+import xml.etree.ElementTree as ET
 import zipfile
 import zlib
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from queue import Queue
 
 import duckdb
 
@@ -126,8 +130,6 @@ def scan_text_file(path: Path, check_utf8: bool = True) -> TextScan:
     whether it has blank lines and, with check_utf8, whether it decodes as UTF-8 (with or without BOM). A large
     file is not decoded here: DuckDB's CSV reader rejects invalid UTF-8 itself, and only then is the file decoded
     (detect_encoding, CP932 and a transcode)."""
-    import threading
-    from queue import Queue
     h = hashlib.sha256()
     chunks: Queue = Queue(maxsize=4)
 
@@ -423,8 +425,6 @@ def workbook_bounds(path: Path) -> dict[str, SheetBounds]:
     """SheetBounds of every worksheet part (zip member name → bounds), before openpyxl opens the workbook: opening
     it read-only already scans a sheet without <dimension> to its end (67 s for 3,000,000 rows). Sheet titles for
     the messages come from xl/workbook.xml and its relationships (two small parts, parsed by ElementTree)."""
-    import posixpath
-    import xml.etree.ElementTree as ET
     ns_main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
     ns_rel = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
     out: dict[str, SheetBounds] = {}
@@ -465,7 +465,7 @@ def _check_bounds(b: SheetBounds, sheet: str, max_rows: int, max_cols: int, max_
 def _formula_workbook(path: Path):
     """The workbook with formulas as text (openpyxl data_only=False), only when some sheet holds a formula;
     used to tell a formula without a stored result from a blank cell. Nothing is ever evaluated."""
-    import openpyxl
+    import openpyxl  # noqa: PLC0415  (heavy: only for .xlsx files)
     with zipfile.ZipFile(path) as z:
         has_formula = False
         for name in z.namelist():
@@ -689,7 +689,7 @@ class Extractor:
 
     # XLSX --------------------------------------------------------------------
     def _read_xlsx(self, path: Path, result: FileResult) -> None:
-        import openpyxl
+        import openpyxl  # noqa: PLC0415  (heavy: only for .xlsx files)
         if not zipfile.is_zipfile(path):
             raise UnreadableFile("Excel ブック（.xlsx）として開けません。ファイルが壊れているか、別の形式です")
         check_xlsx_size(path)
@@ -743,7 +743,7 @@ class Extractor:
 
     # shared ------------------------------------------------------------------
     def _table_from_rows(self, kind: Kind, positions: dict[int, str], rows, excel: bool = False) -> str:
-        import pandas as pd
+        import pandas as pd  # noqa: PLC0415  (heavy: only for .xlsx files and odd CSVs)
         names = list(positions.values())
         idx = list(positions.keys())
         data: dict[str, list] = {"_row": [], **{n: [] for n in names}}

@@ -14,6 +14,8 @@ from typing import Callable, Iterable
 import duckdb
 
 from . import withdraw
+from .as_of import ACTIVITY_MAX
+from .dbfile import DatabaseUnreadable
 from .dbfile import database_problem
 from .extract import Extractor, FileResult, RawTable, iter_input_files
 from .kinds import KINDS, LOAD_ORDER
@@ -36,16 +38,6 @@ STAGING_SCRIPTS = (
 )
 WARNING_ROWS_SHOWN = 5
 # the latest activity that took place: sessions, consultations and events dated on or before $today ({db}: a schema)
-ACTIVITY_MAX = """SELECT max(d) AS d FROM (
-    SELECT max(date) FROM {db}sessions WHERE date <= $today
-    UNION ALL SELECT max(date) FROM {db}consultations WHERE date <= $today
-    UNION ALL SELECT max(date) FROM {db}events WHERE date <= $today) t(d)"""
-
-
-class DatabaseUnreadable(Exception):
-    """The existing database file cannot be opened; the message is Japanese and names it."""
-
-
 # what a load reports, in order: read (one per file), validate, then, writing (etl/write.py), copy, write (one per
 # kind), marts; データ取込 adds wait (another validation or load runs first)
 PROGRESS_STAGES = ("wait", "read", "validate", "copy", "write", "marts")
@@ -319,7 +311,7 @@ class Batch:
         self._as_of()
         batch_checks(self.con, self.kinds, self.report.as_of, self.as_of_stated is not None)
         for src, t in enumerate(self.raw_tables):
-            counts = self.con.execute(f"""
+            counts = self.con.execute("""
                 SELECT (SELECT count(*) FROM rejected WHERE kind = $k AND _src = $s),
                        (SELECT count(*) FROM skipped WHERE kind = $k AND _src = $s
                           AND (_src, _row) NOT IN (SELECT (_src, _row) FROM rejected WHERE kind = $k)),

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import duckdb
 
-from . import freshness, versions
+from . import freshness, restore, versions
 from .kinds import KINDS
+from .load import DatabaseUnreadable, LoadBusy
+from .withdraw import result_line, withdraw as withdraw_records
 
 COUNT_LABELS = {"rows_read": "読込", "rows_loaded": "取込", "rows_rejected": "不合格", "rows_new": "新規",
                 "rows_updated": "更新", "rows_unchanged": "変更なし"}
@@ -69,7 +71,7 @@ def undo(args, db: Path) -> int:
     if not db.exists() and not versions.read_log(db):
         _err(f"データベースがありません: {db}")
         return 2
-    entry = versions.undo(db, args.load_id)
+    entry = restore.undo(db, args.load_id)
     print(f"元に戻しました: {entry['undone']} の前の状態です（{db}）")
     if entry["also_undone"]:
         print(f"あとの変更も取り消されました: {', '.join(map(str, entry['also_undone']))}")
@@ -81,13 +83,12 @@ def backup(args, db: Path) -> int:
     if not db.exists():
         _err(f"データベースがありません: {db}")
         return 2
-    out = versions.backup(db, args.out)
+    out = restore.backup(db, args.out)
     print(f"複製を書き出しました: {out}（{out.stat().st_size / 1e6:,.1f} MB、{db} から）")
     return 0
 
 
 def withdraw(args, db: Path) -> int:
-    from .withdraw import result_line, withdraw as withdraw_records
     if not db.exists():
         _err(f"データベースがありません: {db}")
         return 2
@@ -101,7 +102,6 @@ VERBS = {"history": history, "undo": undo, "backup": backup, "withdraw": withdra
 
 def run(args, db: Path) -> int:
     """Run the verb ``args.command`` (one of VERBS) on ``db``; its errors become the exit codes above."""
-    from .load import DatabaseUnreadable, LoadBusy
     verb = VERBS[args.command]
     try:
         return verb(args, db)

@@ -6,7 +6,7 @@ Beside the database ``<dir>/dx.duckdb`` lives ``<dir>/versions/``:
   dx.duckdb.v000012         the file that write 12 replaced (a hard link to the old inode: os.replace leaves the
                             old file's data to the link, so keeping it costs no copy and no extra disk at the time)
 Only the last DX_KEEP_VERSIONS (10) kept files stay; the log keeps every line, so an undo never erases the record
-of the write it undid. Everything here runs under the writer lock (etl.write.writer_lock).
+of the write it undid. Everything here runs under the writer lock (etl.swap.writer_lock); undo and backup are in etl/restore.py.
 """
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def version_path(db: Path, entry_id: int) -> Path:
 def current_user() -> str:
     try:
         return getpass.getuser()
-    except Exception:       # no user name in the environment (a container): still record something
+    except (KeyError, OSError):   # no user name in the environment (a container): still record something
         return f"uid {os.getuid()}"
 
 
@@ -174,72 +174,5 @@ def describe(entry: dict) -> str:
     return f"{action} {entry.get('id')}（{'、'.join(p for p in parts if p)}）"
 
 
-# ── undo and backup ──────────────────────────────────────────────────────────
-
 class Refused(Exception):
     """The request cannot be done as asked; nothing was written (exit 1). The message is Japanese."""
-
-
-def check_readable(path: Path) -> None:
-    """Raise etl.load.DatabaseUnreadable unless ``path`` opens as a dashboard database."""
-    from .prepare import DatabaseUnreadable
-    try:
-        con = duckdb.connect(str(path), read_only=True)
-        try:
-            con.execute("SELECT count(*) FROM meta").fetchall()
-        finally:
-            con.close()
-    except duckdb.Error as e:
-        raise DatabaseUnreadable(f"データベース {path} を開けません（DuckDB のファイルではないか、壊れています）: "
-                                 f"{str(e).splitlines()[0]}") from e
-
-
-def undo(db: Path, entry_id: int | None = None, who: str | None = None) -> dict:
-    """Put back the file that history entry ``entry_id`` (default: the latest) replaced, atomically: the kept version
-    is copied to a temp file beside the database and os.replace()d over it (etl.write._new_version), so readers see
-    the old file or the restored one. The undo is itself an entry (its replaced file kept), so it can be undone.
-    Writes after the entry are undone with it (the entry's ``also_undone``). Raises Refused, LoadBusy,
-    DatabaseUnreadable."""
-    from .write import _new_version, _stage_hook, writer_lock
-    db = Path(db)
-    with writer_lock(db):
-        target = find(db, entry_id)
-        if target is None:
-            raise Refused("元に戻せる変更の履歴がありません" if entry_id is None
-                          else f"履歴に番号 {entry_id} の変更がありません（python -m etl history で確かめてください）")
-        if not target.get("version"):
-            raise Refused(f"{describe(target)} の前にはデータベースがなかったため、元に戻す版がありません")
-        source = versions_dir(db) / target["version"]
-        if not source.exists():
-            raise Refused(f"{describe(target)} の前の版は、保存数（DX_KEEP_VERSIONS={keep_count()}）を超えたため"
-                          "削除されています")
-        check_readable(source)
-        later = [e["id"] for e in read_log(db) if e.get("id", 0) > target["id"]]
-        entry = new_entry("undo", who, undoes=target["id"], undone=describe(target), also_undone=later, files=[])
-        with _new_version(db, copy=False, entry=entry) as tmp:
-            shutil.copyfile(source, tmp)
-        _stage_hook("replaced")
-    return entry
-
-
-def backup(db: Path, out: Path) -> Path:
-    """A consistent copy of the database at ``out`` while the app serves: under the writer lock no load can swap the
-    file and readers never write it, so a plain copy is a whole version; written as a temp file, fsynced, renamed."""
-    from .write import _fsync, _fsync_dir, writer_lock
-    db, out = Path(db), Path(out)
-    if not db.exists():
-        raise FileNotFoundError(f"データベースがありません: {db}")
-    check_readable(db)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f"{out.name}.tmp-{os.getpid()}")
-    with writer_lock(db):
-        try:
-            shutil.copyfile(db, tmp)
-            _fsync(tmp)
-            check_readable(tmp)
-            os.replace(tmp, out)
-            _fsync_dir(out.parent)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-    return out

@@ -15,9 +15,12 @@ from pathlib import Path
 import duckdb
 
 from . import versions
+from .as_of import set_data_as_of
+from .dbfile import check_readable
 from .kinds import KINDS, LOAD_ORDER
 from .macros import install_macros
 from .marts import build_marts
+from .swap import _new_version, _stage_hook, writer_lock
 
 # how an id is written on the command line, and how each part is typed (the loader's macros, so the keys match)
 ID_FORMAT = {"engagements": "案件ID", "sessions": "案件ID:回", "consultations": "相談ID", "events": "イベントID",
@@ -72,7 +75,6 @@ def withdraw(db: Path, kind: str, ids: list[str], with_sessions: bool = False, w
     Nothing is written when an id cannot be read or is not stored, or (engagements) when sessions would be left
     behind without ``with_sessions``. Returns the history entry, with ``removed`` (rows per kind). Raises
     versions.Refused, etl.load.LoadBusy, etl.load.DatabaseUnreadable."""
-    from .write import _new_version, _stage_hook, set_data_as_of, writer_lock
     db = Path(db)
     if kind not in KINDS:
         raise versions.Refused(f"記録の種類「{kind}」はありません（{', '.join(LOAD_ORDER)} のいずれか）")
@@ -80,7 +82,7 @@ def withdraw(db: Path, kind: str, ids: list[str], with_sessions: bool = False, w
         raise versions.Refused("取り下げる記録の ID を --id で指定してください")
     if not db.exists():
         raise FileNotFoundError(f"データベースがありません: {db}")
-    versions.check_readable(db)
+    check_readable(db)
     label = KINDS[kind].label
     with writer_lock(db):
         con = duckdb.connect()

@@ -29,7 +29,7 @@ from typing import Callable, Iterable
 
 import pandas as pd
 
-from etl import freshness, versions
+from etl import freshness, restore, versions
 from etl.kinds import KINDS, LOAD_ORDER
 from etl.extract import FileResult
 from etl.load import Batch, BatchReport, LoadBusy, Problem, Progress, TableSummary, change_text
@@ -476,7 +476,7 @@ def latest_change(db: Path | None = None) -> dict | None:
 
 def undo_change(entry_id: int, db: Path | None = None) -> dict:
     """Undo one history entry as the page's user (etl.versions.undo: atomic, itself undoable)."""
-    return versions.undo(resolve_path(db), entry_id, who=versions.PAGE_ACTOR)
+    return restore.undo(resolve_path(db), entry_id, who=versions.PAGE_ACTOR)
 
 
 def freshness_table(db: Path | None = None, allowed: tuple[str, ...] | None = None,

@@ -19,7 +19,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from etl import versions
+from etl import restore, versions
 from etl.cli import main
 from etl.freshness import summary_for
 from etl.load import load_files, writer_lock
@@ -79,10 +79,10 @@ def load_a_and_b(tmp_path: Path, db: Path) -> tuple[dict, dict, dict, int, int]:
 def test_undo_b_gives_after_a_and_undo_a_gives_before_a(tmp_path, db):
     before, after_a, after_b, id_a, id_b = load_a_and_b(tmp_path, db)
     assert after_a != after_b and before != after_a
-    undo_b = versions.undo(db)                          # default: the latest change, B
+    undo_b = restore.undo(db)                          # default: the latest change, B
     assert undo_b["undoes"] == id_b
     assert all_tables(db) == after_a
-    undo_a = versions.undo(db, id_a)
+    undo_a = restore.undo(db, id_a)
     assert undo_a["undoes"] == id_a
     assert all_tables(db) == before
     # the history survives the undos: every load and both undos, oldest first
@@ -90,13 +90,13 @@ def test_undo_b_gives_after_a_and_undo_a_gives_before_a(tmp_path, db):
     assert [e["action"] for e in log] == ["load", "load", "load", "undo", "undo"]
     assert [e["id"] for e in log] == sorted({e["id"] for e in log})
     # an undo is undoable: undoing the undo of A gives the state after A again
-    versions.undo(db, undo_a["id"])
+    restore.undo(db, undo_a["id"])
     assert all_tables(db) == after_a
 
 
 def test_load_ids_go_on_after_an_undo(tmp_path, db):
     _, _, _, _, id_b = load_a_and_b(tmp_path, db)
-    undo = versions.undo(db)
+    undo = restore.undo(db)
     c = write_engagements(tmp_path / "支援案件_c.csv", ids=("C-1",))
     assert load_files([c], db).loaded
     last = versions.read_log(db)[-1]
@@ -112,7 +112,7 @@ def test_old_versions_are_pruned_and_their_undo_refused(tmp_path, db, monkeypatc
     log = versions.read_log(db)
     assert kept == [log[-2]["version"], log[-1]["version"]]
     with pytest.raises(versions.Refused, match="DX_KEEP_VERSIONS=2"):
-        versions.undo(db, log[1]["id"])
+        restore.undo(db, log[1]["id"])
     assert len(versions.read_log(db)) == len(log)         # a refused undo writes nothing
 
 
@@ -214,7 +214,7 @@ def test_withdraw_an_engagement_with_its_sessions_from_every_page_and_undo(recor
     assert int(kpi[kpi["is_total"]].iloc[0]["sessions"]) == query(
         records, "SELECT count(*) FROM sessions WHERE fiscal_year = ?", [fy])[0][0]
     # undo brings every row back
-    versions.undo(records)
+    restore.undo(records)
     assert all_tables(records) == before
 
 
@@ -269,7 +269,7 @@ def test_a_withdraw_column_in_a_file_removes_instead_of_loading(tmp_path, db):
     assert load_files([both], db).loaded
     assert query(db, "SELECT engagement_id FROM engagements ORDER BY 1") == [("B-1",)]
     assert count(db, "sessions") == 0
-    versions.undo(db)
+    restore.undo(db)
     assert query(db, "SELECT engagement_id, session_no FROM sessions ORDER BY 1") == [("B-2", 1)]
 
 
@@ -421,7 +421,7 @@ def test_undo_of_a_corrupt_version_is_exit_2(tmp_path, db, capsys):
 
 def test_history_log_is_append_only_json_lines(tmp_path, db):
     load_a_and_b(tmp_path, db)
-    versions.undo(db)
+    restore.undo(db)
     lines = versions.log_path(db).read_text(encoding="utf-8").splitlines()
     parsed = [json.loads(line) for line in lines]
     assert {"id", "at", "who", "action", "counts", "version"} <= set(parsed[-1])
