@@ -1,6 +1,7 @@
 """python -m etl: help, exit codes 0/1/2, the per-file summary, aggregated warnings, the sample verb."""
 from __future__ import annotations
 
+import ast
 import os
 import re
 import subprocess
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from etl.cli import main
+from etl.cli import READ_SIDE_VERBS, main
 from tests.support.etl_helpers import count, folder_listing, query, sha256, write_csv, write_engagements
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -163,9 +164,6 @@ def test_report_refuses_a_year_without_records_or_an_unknown_consortium(sample_d
 def test_etl_imports_monitor_only_through_read_side_main():
     """etl/ is the write side: it imports monitor/ nowhere but in cli.read_side_main (the report and alerts verbs),
     the one exception docs/development.md names."""
-    import ast
-
-    from etl.cli import READ_SIDE_VERBS
     offenders = []
     for path in sorted((ROOT / "etl").glob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))

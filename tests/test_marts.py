@@ -3,13 +3,17 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
 
+import etl.marts as marts
+from etl.kinds import LOAD_ORDER
 from etl.marts import MART_ORDER, MARTS_DIR, build_marts, mart_files
+from etl.prepare import STAGING_DIR, STAGING_SCRIPTS
 from tests.support import oracle
 from tests.support.fixture_db import AS_OF, ENGAGEMENTS, IBARAKI, NAGANO, STAGES, D, make_fixture_db
 
@@ -45,7 +49,6 @@ def test_build_marts_is_repeatable(tmp_path):
 
 
 def test_every_mart_file_is_in_the_stated_order_and_reads_only_marts_built_before_it():
-    import re
     files = {p.stem for p in MARTS_DIR.glob("*.sql")}
     assert files == set(MART_ORDER) and len(MART_ORDER) == len(set(MART_ORDER))
     for i, name in enumerate(MART_ORDER):
@@ -55,7 +58,6 @@ def test_every_mart_file_is_in_the_stated_order_and_reads_only_marts_built_befor
 
 
 def test_a_mart_file_missing_from_the_stated_order_is_refused(tmp_path, monkeypatch):
-    import etl.marts as marts
     folder = tmp_path / "marts"
     folder.mkdir()
     for name in MART_ORDER:
@@ -68,8 +70,6 @@ def test_a_mart_file_missing_from_the_stated_order_is_refused(tmp_path, monkeypa
 
 
 def test_every_staging_file_runs_in_the_stated_order():
-    from etl.kinds import LOAD_ORDER
-    from etl.prepare import STAGING_DIR, STAGING_SCRIPTS
     files = {p.name for p in STAGING_DIR.glob("*.sql")}
     assert files == set(STAGING_SCRIPTS) | {f"stg_{k}.sql" for k in LOAD_ORDER}
 
