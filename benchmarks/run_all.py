@@ -5,7 +5,7 @@
 
 Figures are printed, never asserted: a benchmark fails (non-zero exit) only when something crashes. Each script
 can also run alone (bench_load.py, bench_pages.py, bench_memory.py, each with --sessions N [--write-docs];
-bench_uploads.py [--rows N] [--write-docs]).
+bench_uploads.py [--rows N] [--write-docs], bench_sessions.py --clients N… [--think MIN MAX]).
 
 This module also holds the helpers the scripts share: the machine description, the generated data sets (cached
 under $DX_BENCH_DIR, default /tmp/dx-bench), a markdown table, and the section writer for docs/performance.md.
@@ -216,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", choices=sorted(SCALES), default="small")
     parser.add_argument("--write-docs", action="store_true")
-    parser.add_argument("--skip", nargs="*", default=[], choices=["load", "pages", "memory", "uploads"])
+    parser.add_argument("--skip", nargs="*", default=[], choices=["load", "pages", "memory", "uploads", "sessions"])
     args = parser.parse_args(argv)
     scales = SCALES[args.scale]
     big = max(scales)
@@ -234,6 +234,11 @@ def main(argv: list[str] | None = None) -> int:
         # the small scale (CI) refuses a workbook just over the row limit; the full one the 3,000,000-row workbook
         rows = ["--rows", "600000"] if args.scale == "small" else []
         steps.append(("bench_uploads.py", ["--sessions", str(min(scales)), *rows]))
+    if "sessions" not in args.skip:
+        # many people at once over the websocket: a short run in CI; the full scale with think time as issue 19 asks
+        sessions = (["--clients", "1", "5", "--seconds", "10"] if args.scale == "small"
+                    else ["--clients", "5", "10", "20", "30", "--think", "5", "10", "--seconds", "60"])
+        steps.append(("bench_sessions.py", ["--sessions", str(big), *sessions]))
     here = Path(__file__).resolve().parent
     for script, script_args in steps:
         cmd = [sys.executable, str(here / script), *script_args, *extra]
