@@ -138,14 +138,16 @@ for section in report.sections:
                                "（全件は Excel / CSV にあります）。")
                 st.dataframe(shown, hide_index=True, key=f"report_table_{section.key}_{name}", placeholder="—",
                              column_config={c: st.column_config.NumberColumn(format="localized") for c in numeric})
-                st.download_button(f"CSV（{name}）", lambda df=df: exports.to_csv(df),
+                st.download_button(f"CSV（{name}）", access.audited("export", f"{report.file_stem()}_{name}.csv",
+                                                                   lambda df=df: exports.to_csv(df)),
                                    file_name=exports.safe_file_name(f"{report.file_stem()}_{name}") + ".csv",
                                    mime=exports.CSV_MIME, key=f"report_dl_csv_{section.key}_{name}",
                                    on_click="ignore")
 
         def show_figure(name, fig, section=section):
             st.plotly_chart(fig, key=f"report_chart_{section.key}_{name}", config={"displaylogo": False})
-            st.download_button(f"PNG 画像（{name}・{IMAGE_WIDTH}×{IMAGE_HEIGHT}）", lambda f=fig: figure_png(f),
+            st.download_button(f"PNG 画像（{name}・{IMAGE_WIDTH}×{IMAGE_HEIGHT}）",
+                               access.audited("export", f"{report.file_stem()}_{name}.png", lambda f=fig: figure_png(f)),
                                file_name=exports.safe_file_name(f"{report.file_stem()}_{name}") + ".png",
                                mime="image/png", key=f"report_dl_png_{section.key}_{name}", on_click="ignore")
 
