@@ -195,3 +195,22 @@ def test_proxy_pdf_carries_the_scope_and_a_forged_token_shows_nothing(chromium, 
         context.close()
     rows = audit.read(folder / "proxy.sqlite", action="pdf")
     assert rows and rows[0]["who"] == "nagano@example.jp"
+
+
+def test_oidc_a_sign_in_older_than_the_max_age_must_sign_in_again(chromium, folder, sample_db_master):
+    port = B.free_port()
+    with oidc_provider() as provider:
+        env = _env(folder, "oidc", STREAMLIT_SECRETS_FILES=str(write_secrets(folder, port, provider)),
+                   DX_SESSION_MAX_HOURS="0.001", DX_AUDIT_PATH=str(folder / "short.sqlite"))     # 3.6 seconds
+        with B.streamlit_server(sample_db_master, port=port, env=env, log_path=folder / "short.log"):
+            app = f"http://localhost:{port}"
+            context, page, _ = _open(chromium, _overview(app))
+            try:
+                sign_in(page, app, "ibaraki@example.jp")
+                page.wait_for_timeout(4000)
+                page.goto(_overview(app))
+                B.wait_for_page(page)
+                _assert_no_data(page, "サインインから 0.001 時間を過ぎたため、もう一度サインインしてください")
+                assert page.get_by_role("button", name="もう一度サインイン").count() == 1
+            finally:
+                context.close()
