@@ -10,7 +10,7 @@ from .kinds import KINDS
 from .paths import db_path
 
 COMMANDS = ("load", "check", "sample", "rebuild", "template", "generate", "report", "alerts", "history", "undo",
-            "backup", "withdraw")
+            "backup", "withdraw", "access")
 
 
 def _progress(start: float):
@@ -108,6 +108,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="コンソーシアムごとのデータの鮮度と欠損を表示する（ファイルなしでも可）")
     p.set_defaults(func=cmd_check)
 
+    p = sub.add_parser("access", help="サインインの付与ファイル（access.toml）を確かめる")
+    verbs = p.add_subparsers(dest="access_verb", required=True)
+    q = verbs.add_parser("check", help="付与ファイルを検証する（誤りがあれば行と理由を示し、終了コード 1）")
+    q.add_argument("--file", type=Path, help="付与ファイル（既定: DX_ACCESS_FILE か access.toml）")
+    q.set_defaults(func=cmd_access_check)
+
     p = sub.add_parser("history", help="変更の履歴（取込・取消・取り下げ…）と元に戻せる版を表示する")
     _add_db(p)
     p.set_defaults(func=cmd_stewardship)
@@ -201,6 +207,36 @@ def cmd_alerts(argv: list[str]) -> int:
 
 
 # ── the write side ───────────────────────────────────────────────────────────────
+
+def cmd_access_check(args) -> int:
+    """Validate the grants file: each problem with its line and entry; exit 0 valid, 1 not. Written to the audit trail."""
+    from .audit import AuditUnavailable, record  # noqa: PLC0415
+    from .grants import ROLE_LABELS, grants_path, read_grants  # noqa: PLC0415
+    path = args.file or grants_path()
+    grants, errors, warnings = read_grants(path)
+    for e in errors:
+        print(f"エラー: {e}")
+    for w in warnings:
+        print(f"注意: {w}")
+    if not errors:
+        counts = "、".join(f"{ROLE_LABELS[r]} {sum(g.role == r for g in grants)} 人" for r in ROLE_LABELS)
+        print(f"{path}: 正しく読めました（{len(grants)} 人: {counts}）")
+    else:
+        print(f"{path}: エラーが {len(errors)} 件あります。直すまで、サインインした誰もデータを見られません。")
+    try:
+        record(_os_user(), "grants_check", str(path), "", "正しい" if not errors else f"エラー {len(errors)} 件")
+    except AuditUnavailable as exc:
+        print(f"注意: {exc}", file=sys.stderr)
+    return 0 if not errors else 1
+
+
+def _os_user() -> str:
+    import getpass  # noqa: PLC0415
+    try:
+        return f"コマンド（{getpass.getuser()}）"
+    except (KeyError, OSError):
+        return "コマンド"
+
 
 def cmd_generate(args) -> int:
     from .generate import generate

@@ -81,13 +81,23 @@ def allowed_prefectures() -> tuple[str, ...] | None:
     such as '茨城県,長野県'), in the order given; None when unset or blank (everything). Raises AccessConfigError
     when a name is not one of the 47 prefectures: a typo must not silently widen or empty the view."""
     raw = os.environ.get(ENV_ALLOWED, "")
-    if raw in _PARSED:
-        return _PARSED[raw]
+    if raw not in _PARSED:
+        _PARSED[raw] = _parse_allowed(raw)
+    from monitor.access import scope_bound  # noqa: PLC0415  (the signed-in person's scope within the bound)
+    return scope_bound(_PARSED[raw])
+
+
+def _parse_allowed(raw: str) -> tuple[str, ...] | None:
     names: list[str] = []
     for part in _LIST_SPLIT.split(raw):
         part = _norm(part)
         if part and part not in names:
             names.append(part)
+    if not names and _norm(raw):
+        # "," or "、" names no prefecture: an error, never "no restriction" (fail closed)
+        raise AccessConfigError(
+            f"設定 {ENV_ALLOWED}「{raw}」に都道府県名がありません。「茨城県,長野県」のように書くか、"
+            "制限しないなら設定を外してください。設定を直すまで、データは表示しません。")
     if not names:
         result = None
     else:
@@ -103,7 +113,6 @@ def allowed_prefectures() -> tuple[str, ...] | None:
                 "「茨城県,長野県」のように、都道府県名を「県」「府」「都」「道」まで書いてカンマで区切ってください。"
                 "設定を直すまで、データは表示しません。")
         result = tuple(names)
-    _PARSED[raw] = result
     return result
 
 
@@ -115,7 +124,7 @@ def scoped_prefectures(chosen: Iterable[str], allowed: tuple[str, ...] | None) -
     if allowed is None:
         return chosen
     if not chosen:
-        return list(allowed)
+        return list(allowed) or [NO_PREFECTURE]      # an empty scope shows nothing, never 'all'
     inside = [p for p in chosen if p in allowed]
     return inside or [NO_PREFECTURE]
 

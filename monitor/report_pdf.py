@@ -23,6 +23,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from monitor import access
 from monitor.print_layout import PAGE_MARGIN_MM, PDF_SCALE, PRINT_PARAM, VIEWPORT_WIDTH_PX
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,6 +71,7 @@ def streamlit_server(db_path: str | os.PathLike | None = None, *, timeout: float
     env = dict(os.environ)
     if db_path is not None:
         env["DX_DB_PATH"] = str(Path(db_path).resolve())
+    env.update(access.child_env())       # the child verifies the scope tokens this process signs
     env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "serve.py"),
            "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
@@ -109,6 +111,7 @@ def report_url(base: str, fiscal_year: int, consortium: str | None) -> str:
     params = {"年度": str(int(fiscal_year)), PRINT_PARAM: "1"}
     if consortium:
         params["コンソーシアム"] = consortium
+    params.update(access.token_params())     # with sign-in: this caller's scope, signed and short-lived
     return f"{base}/{urllib.parse.quote(REPORT_PAGE)}?{urllib.parse.urlencode(params)}"
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
+from monitor import access
 from monitor.db import db_version, meta, resolve_path
 from monitor.filters import (
     URL_KEYS, AccessConfigError, Filters, allowed_prefectures, default_filters, describe_access, describe_filters,
@@ -61,6 +62,7 @@ def page_setup(title: str) -> None:
     st.set_page_config(page_title=f"{title}｜{APP_TITLE}", layout="wide")
     st.html(SCREEN_CSS)
     check_access_setting()
+    access.gate()                     # sign-in, grant, this session's scope (monitor/access.py); stops if none
     ensure_database()
     _page_nav()
     st.session_state[STATE_TITLE] = title
@@ -153,7 +155,7 @@ def _page_nav() -> None:
             except StreamlitAPIException:
                 # a page script run on its own (not under app.py, e.g. in a test) has no other pages to link to
                 pass
-        st.caption(serving_notice(st.get_option("server.address")))
+        st.caption(access.sidebar_notice() or serving_notice(st.get_option("server.address")))
         st.divider()
 
 
@@ -338,7 +340,8 @@ def csv_download(df, name: str, key: str) -> None:
     """A button under a table for its formula-safe CSV (monitor.exports.to_csv; built on click). The tables' own
     toolbar download is off (client.disableDataExport): it writes =HYPERLINK(…) and the like as formulas."""
     from monitor.exports import CSV_MIME, safe_file_name, to_csv  # noqa: PLC0415
-    st.download_button(f"CSV（{md_escape(name)}）", lambda d=df: to_csv(d), file_name=f"{safe_file_name(name)}.csv",
+    st.download_button(f"CSV（{md_escape(name)}）", access.audited("export", f"{name}.csv", lambda d=df: to_csv(d),
+                                                                st.session_state.get(STATE_FILTERS)), file_name=f"{safe_file_name(name)}.csv",
                        mime=CSV_MIME, key=key, on_click="ignore")
 
 

@@ -5,7 +5,7 @@ import streamlit as st
 
 from etl.load import DatabaseUnreadable, LoadBusy
 from etl.versions import Refused
-from monitor import intake, ui
+from monitor import access, intake, ui
 from monitor.db import meta, resolve_path
 from monitor.queries import data_as_of
 from monitor.exports import XLSX_MIME
@@ -28,6 +28,7 @@ KEY_UNDO_CONFIRM = "intake_undo_confirm"   # + the entry's id, so a new latest c
 STATE_UNDONE = "_intake_undone"      # message of the last undo, shown once after the rerun
 
 ui.page_setup("データ取込")
+access.require_role("steward", "データ取込")      # viewers: refused (monitor/access.py), with an audit row
 intake.sweep_once()
 restricted = intake.restriction_notice(allowed_prefectures())
 db = resolve_path()
@@ -76,6 +77,7 @@ elif uploads and not as_of_error:
             else:
                 status.update(label="検証しました", state="complete")
                 failed = None
+                access.log("validate", [n for n, _ in uploads], "", f"不合格 {len(validation.report.errors):,} 件")
         if failed:
             st.error(md_escape(failed))
             st.stop()
@@ -116,7 +118,8 @@ elif uploads and not as_of_error:
     st.caption(intake.as_of_line(report) + "（取込後の値は、残る記録全体から計算し直します）")
     if validation.pending_rejected:
         st.download_button("不合格の行をダウンロード（.xlsx、修正して再アップロード用）",
-                           intake.rejected_xlsx(validation.pending_rejected, "未取込（検証のみ）"),
+                           access.audited("rejected_rows", "未取込（検証のみ）", lambda v=validation: intake.rejected_xlsx(
+                               v.pending_rejected, "未取込（検証のみ）")),
                            file_name="不合格の行.xlsx", mime=XLSX_MIME, key=KEY_PENDING_DOWNLOAD)
 
     c1, c2 = st.columns(2)
@@ -134,6 +137,7 @@ elif uploads and not as_of_error:
                 status.write(md_escape(message))
                 bar.progress(intake.progress_fraction(message), text=md_escape(message))
             failure = None
+            access.log("load", [n for n, _ in uploads], "", "開始")
             try:
                 result = intake.load_validated(validation, db, progress=progress)
             except LoadBusy as e:
@@ -149,6 +153,8 @@ elif uploads and not as_of_error:
                 status.update(label="取り込みました", state="complete")
         if failure:       # outside the status box, which collapses: the reason stays in sight
             st.error(md_escape(failure))
+        access.log("load", [n for n, _ in uploads], "", "取り込みました" if result is not None and result.loaded
+                   else f"取り込めませんでした: {failure or '検証結果'}")
         if result is not None and result.loaded:
             validation.discard()
             st.session_state.pop(STATE_VALIDATION, None)
@@ -181,6 +187,8 @@ else:
     st.dataframe(changes, hide_index=True, key="intake_changes")
 if restricted:
     st.caption("閲覧範囲が限られているため、取消はできません（取消はすべての都道府県の記録に及びます）。")
+elif not access.role_allows("admin"):
+    st.caption("取消は管理者だけが行えます。")
 else:
     latest = intake.latest_change(db)
     if latest is None:
@@ -190,6 +198,8 @@ else:
         confirmed = st.checkbox("この変更を取り消し、その前の状態に戻すことを確認しました（この取消も履歴に残り、元に戻せます）",
                                 key=f"{KEY_UNDO_CONFIRM}_{latest['id']}")
         if st.button("直前の変更を取り消す", key=KEY_UNDO, disabled=not confirmed):
+            access.require_role("admin", "取消")     # also when the button is forged for a non-admin
+            access.log("undo", intake.versions.describe(latest), "", "開始")
             try:
                 entry = intake.undo_change(latest["id"], db)
             except (LoadBusy, Refused, DatabaseUnreadable) as e:
@@ -218,7 +228,9 @@ else:
     labels = dict(loads)
     chosen = st.selectbox("取込", [lid for lid, _ in loads], format_func=labels.get, key=KEY_REJECTED_LOAD)
     frames = intake.rejected_frames(chosen, db)
-    st.download_button("不合格の行をダウンロード（.xlsx、理由の列つき）", intake.rejected_xlsx(frames, labels[chosen]),
+    st.download_button("不合格の行をダウンロード（.xlsx、理由の列つき）",
+                       access.audited("rejected_rows", labels[chosen], lambda f=frames, n=labels[chosen]:
+                                      intake.rejected_xlsx(f, n)),
                        file_name=f"不合格の行_取込{chosen}.xlsx", mime=XLSX_MIME, key=KEY_REJECTED_DOWNLOAD)
 
 st.subheader("入力テンプレート")

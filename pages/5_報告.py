@@ -7,7 +7,7 @@ page at a time (the exports hold every row)."""
 import pandas as pd
 import streamlit as st
 
-from monitor import exports, ui
+from monitor import access, exports, ui
 from monitor.print_layout import (
     CHART_WIDTH_PX, PAGE_HEIGHT_PX, apply_print_layout, fixed_size, is_print_mode, page_section,
 )
@@ -65,20 +65,25 @@ if not printing:
     # built on click (the callables run when the button is pressed; 出力日時 is the time of the click)
     c1, c2, c3, c4 = st.columns(4)
     c1.download_button("Excel（全表・条件シート付き）",
-                       lambda r=report, t=filters_text: exports.to_xlsx(r.tables(), r.conditions(t), r.definitions),
+                       access.audited("export", f"{stem}.xlsx",
+                                      lambda r=report, t=filters_text: exports.to_xlsx(r.tables(), r.conditions(t),
+                                                                                       r.definitions)),
                        file_name=f"{stem}.xlsx", mime=exports.XLSX_MIME, key="report_dl_xlsx",
                        on_click="ignore")
     c2.download_button("CSV（全表・zip）",
-                       lambda r=report, t=filters_text: exports.to_csv_zip(r.tables(), r.conditions(t), r.definitions),
+                       access.audited("export", f"{stem}_csv.zip",
+                                      lambda r=report, t=filters_text: exports.to_csv_zip(r.tables(), r.conditions(t),
+                                                                                          r.definitions)),
                        file_name=f"{stem}_csv.zip", mime=exports.ZIP_MIME, key="report_dl_csv_zip",
                        on_click="ignore")
     c3.download_button(f"グラフ画像（PNG {IMAGE_WIDTH}×{IMAGE_HEIGHT}・zip）",
-                       lambda figs=figures: figures_zip(figs), file_name=f"{stem}_グラフ.zip",
+                       access.audited("export", f"{stem}_グラフ.zip", lambda figs=figures: figures_zip(figs)),
+                       file_name=f"{stem}_グラフ.zip",
                        mime=exports.ZIP_MIME, key="report_dl_png_zip", on_click="ignore")
     from monitor.report_pdf import chromium_problem, pdf_bytes  # noqa: E402  (imports playwright lazily)
     problem = chromium_problem()
     c4.download_button("PDF（印刷レイアウト）",
-                       lambda fy=report.fiscal_year, c=consortium: pdf_bytes(fy, c),
+                       access.audited("pdf", f"{stem}.pdf", lambda fy=report.fiscal_year, c=consortium: pdf_bytes(fy, c)),
                        file_name=f"{stem}.pdf", mime="application/pdf", key="report_dl_pdf",
                        on_click="ignore", disabled=problem is not None,
                        help=problem or "印刷レイアウトを Chromium で A4 横の PDF にします（数十秒かかります）。")
@@ -133,14 +138,16 @@ for section in report.sections:
                                "（全件は Excel / CSV にあります）。")
                 st.dataframe(shown, hide_index=True, key=f"report_table_{section.key}_{name}", placeholder="—",
                              column_config={c: st.column_config.NumberColumn(format="localized") for c in numeric})
-                st.download_button(f"CSV（{name}）", lambda df=df: exports.to_csv(df),
+                st.download_button(f"CSV（{name}）", access.audited("export", f"{report.file_stem()}_{name}.csv",
+                                                                   lambda df=df: exports.to_csv(df)),
                                    file_name=exports.safe_file_name(f"{report.file_stem()}_{name}") + ".csv",
                                    mime=exports.CSV_MIME, key=f"report_dl_csv_{section.key}_{name}",
                                    on_click="ignore")
 
         def show_figure(name, fig, section=section):
             st.plotly_chart(fig, key=f"report_chart_{section.key}_{name}", config={"displaylogo": False})
-            st.download_button(f"PNG 画像（{name}・{IMAGE_WIDTH}×{IMAGE_HEIGHT}）", lambda f=fig: figure_png(f),
+            st.download_button(f"PNG 画像（{name}・{IMAGE_WIDTH}×{IMAGE_HEIGHT}）",
+                               access.audited("export", f"{report.file_stem()}_{name}.png", lambda f=fig: figure_png(f)),
                                file_name=exports.safe_file_name(f"{report.file_stem()}_{name}") + ".png",
                                mime="image/png", key=f"report_dl_png_{section.key}_{name}", on_click="ignore")
 

@@ -21,6 +21,7 @@ def private_tempdir(tmp_path_factory, request) -> Path:
     path = tmp_path_factory.mktemp("tmpdir")
     mp = pytest.MonkeyPatch()
     mp.setenv("TMPDIR", str(path))
+    mp.setenv("DX_AUDIT_PATH", str(path / "audit.sqlite"))   # the audit trail of this run, never data/audit.sqlite
     mp.setattr(tempfile, "tempdir", None)          # gettempdir() reads TMPDIR again
     yield path
     mp.undo()
