@@ -10,7 +10,7 @@ need_system=""
 if [ "${1:-}" = "--system" ]; then
   need_system=1
 elif [ "${1:-}" = "--system-if-missing" ]; then
-  for pkg in chromium fonts-noto-cjk poppler-utils; do
+  for pkg in chromium fonts-noto-cjk poppler-utils haproxy; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_system=1
   done
 fi
@@ -19,7 +19,7 @@ if [ -n "$need_system" ]; then
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -q
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends \
-    chromium fonts-noto-cjk poppler-utils
+    chromium fonts-noto-cjk poppler-utils haproxy
 fi
 
 PYTHON="${PYTHON:-python3}"
