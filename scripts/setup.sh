@@ -4,22 +4,23 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# --system: always (make test, CI); --system-if-missing: only when a package is not there yet (make run: 報告's
-# PDF and PNG exports need Chromium and the Japanese fonts)
-need_system=""
+# --system: always, and haproxy for the deployment test (make test, CI); --system-if-missing: what the app itself
+# needs, only when a package is not there yet (make run: 報告's PDF and PNG exports need Chromium and the fonts)
+RUN_PACKAGES="chromium fonts-noto-cjk poppler-utils"
+packages=""
 if [ "${1:-}" = "--system" ]; then
-  need_system=1
+  packages="$RUN_PACKAGES haproxy"
 elif [ "${1:-}" = "--system-if-missing" ]; then
-  for pkg in chromium fonts-noto-cjk poppler-utils haproxy; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_system=1
+  for pkg in $RUN_PACKAGES; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || packages="$RUN_PACKAGES"
   done
 fi
-if [ -n "$need_system" ]; then
+if [ -n "$packages" ]; then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -q
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends \
-    chromium fonts-noto-cjk poppler-utils haproxy
+  # shellcheck disable=SC2086
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $packages
 fi
 
 PYTHON="${PYTHON:-python3}"
