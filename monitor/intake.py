@@ -188,7 +188,7 @@ def _worker_slot(progress: Callable[[str], None]):
 
 
 def _memory_message() -> str:
-    from monitor.intake_worker import memory_limit_mb
+    from monitor.worker_memory import memory_limit_mb
     return (f"処理がメモリの上限（{memory_limit_mb():,} MB、環境変数 DX_WORKER_MEMORY_MB）を超えたか、途中で止まったため"
             "中止しました。データベースは変更していません。ファイルを分けて取り込むか、管理者に上限を確認してください")
 
