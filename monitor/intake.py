@@ -37,7 +37,7 @@ from etl.validate import impossible_date_reason
 from etl.extract import FileResult
 from etl.load import Batch, BatchReport, LoadBusy, Problem, TableSummary
 from etl.paths import ROOT
-from monitor.db import connect_readonly, resolve_path
+from monitor.read.db import connect_readonly, resolve_path
 from monitor.exports import safe_file_name, to_xlsx
 
 ACCEPTED_TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm", "xls"]

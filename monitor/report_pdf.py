@@ -188,7 +188,7 @@ def render_report_pdf(fiscal_year: int, consortium: str | None, out_path: str | 
     problem = chromium_problem()
     if problem:
         raise ChromiumNotFound(problem)
-    from monitor.report import build_report  # noqa: PLC0415
+    from monitor.views.report import build_report  # noqa: PLC0415
 
     report = build_report(int(fiscal_year), consortium or None, path=db_path)
     with streamlit_server(db_path) as base:
@@ -212,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="出力する PDF ファイル")
     parser.add_argument("--db", default=None, help="データベースファイル（既定: DX_DB_PATH か data/dx.duckdb）")
     args = parser.parse_args(argv)
-    from monitor.report import scope_problem  # noqa: PLC0415
+    from monitor.views.report import scope_problem  # noqa: PLC0415
     db = Path(args.db) if args.db else None
     if db is not None and not db.exists():
         print(f"エラー: データベースがありません: {db}", file=sys.stderr)

@@ -4,12 +4,13 @@ Counts come from an aggregate query; the engagement table is read and sent a pag
 the browser gets a bounded table at any scale."""
 import streamlit as st
 
-from monitor import charts, tables, ui
-from monitor.filters import Filters
+from monitor import ui
+from monitor.views import progress as progress_view
+from monitor.read.filters import Filters
 from monitor.glossary import help_text
 from monitor.plain import md_frame
 from monitor.print_layout import is_print_mode
-from monitor.queries import run_query
+from monitor.read.queries import run_query
 
 TIMELINE_MAX = 30
 PAGE_ROWS = 500          # engagements per page of the table (and choices of the session-log select box)
@@ -46,10 +47,10 @@ if total > len(progress):
     start = (page_no - 1) * PAGE_ROWS
     st.caption(f"全{total:,}件のうち {start + 1:,}〜{start + len(progress):,}件目を表示しています。")
 if printing:
-    st.table(md_frame(tables.progress_print_table(tables.progress_table(progress))), hide_index=True)
+    st.table(md_frame(progress_view.progress_print_table(progress_view.progress_table(progress))), hide_index=True)
 else:
     st.dataframe(
-        tables.progress_table(progress),
+        progress_view.progress_table(progress),
         hide_index=True,
         key="progress_table",
         column_config={
@@ -58,7 +59,7 @@ else:
             "経過日数": st.column_config.NumberColumn("経過日数", format="%d日", help="最終実施日からデータ基準日まで"),
         },
     )
-    ui.csv_download(tables.progress_table(progress), "案件ごとの進捗" + (f"_{page_no}ページ" if pages > 1 else ""),
+    ui.csv_download(progress_view.progress_table(progress), "案件ごとの進捗" + (f"_{page_no}ページ" if pages > 1 else ""),
                     "progress_table_csv")
 
 st.subheader("段階別の到達状況")
@@ -67,7 +68,7 @@ if funnel.empty:
     ui.empty_state("段階の記録がある伴走支援はありません。")
 else:
     # 47 consortia make 47 small funnels: slow to build, so kept per filters and data version
-    fig = ui.cached_figure("stage_funnel", filters, context, lambda: charts.stage_funnel_figure(funnel, context))
+    fig = ui.cached_figure("stage_funnel", filters, context, lambda: progress_view.stage_funnel_figure(funnel, context))
     st.plotly_chart(fig, key="progress_funnel_chart")
 
 st.subheader("伴走支援のタイムライン")
@@ -78,7 +79,7 @@ else:
     if int(summary["with_sessions"]) > TIMELINE_MAX:
         st.caption(f"停滞中・最近実施した順に {TIMELINE_MAX}件まで表示しています。")
     as_of = summary["as_of_date"]
-    st.plotly_chart(charts.engagement_timeline_figure(timeline, context, as_of=as_of),
+    st.plotly_chart(progress_view.engagement_timeline_figure(timeline, context, as_of=as_of),
                     key="progress_timeline_chart")
 
 if printing:
@@ -93,5 +94,5 @@ if chosen:
     if log.empty:
         ui.empty_state("この案件の支援記録はまだありません。")
     else:
-        st.dataframe(tables.session_log_table(log), hide_index=True, key="progress_session_log")
-        ui.csv_download(tables.session_log_table(log), f"支援記録_{chosen}", "progress_session_log_csv")
+        st.dataframe(progress_view.session_log_table(log), hide_index=True, key="progress_session_log")
+        ui.csv_download(progress_view.session_log_table(log), f"支援記録_{chosen}", "progress_session_log_csv")

@@ -12,10 +12,10 @@ import pytest
 import oracle
 from conftest import open_page
 from monitor import glossary
-from monitor.filters import Filters
-from monitor.queries import clear_cache, run_query
-from monitor.report import T_SUMMARY, build_report
-from monitor.tables import COMPARISON_COLUMNS
+from monitor.read.filters import Filters
+from monitor.read.queries import clear_cache, run_query
+from monitor.views.report import T_SUMMARY, build_report
+from monitor.views.overview import COMPARISON_COLUMNS
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ["app.py", *sorted(f"pages/{p.name}" for p in (ROOT / "pages").glob("*.py") if "データ取込" not in p.name)]

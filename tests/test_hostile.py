@@ -18,9 +18,10 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from monitor import exports, intake, maps
+from monitor import exports, intake
+from monitor.views import map as maps
 from monitor.plain import as_displayed, html_escape, md_escape, md_frame, plotly_text, tooltip_text
-from monitor.report import build_report
+from monitor.views.report import build_report
 from tests.hostile import FY, MARK, build_hostile_db, hostile_consortium, strings, url_params, write_hostile_files
 from tests.etl_helpers import query
 
@@ -237,13 +238,13 @@ def test_report_exports_hold_hostile_text_as_text(hostile_env):
 
 
 def test_page_table_csvs_are_formula_safe(hostile_env):
-    from monitor import tables, theme_charts
-    from monitor.filters import Filters
-    from monitor.queries import run_query
+    from monitor.views import progress, themes
+    from monitor.read.filters import Filters
+    from monitor.read.queries import run_query
     f = Filters(fiscal_year=FY)
-    frames = [tables.progress_table(run_query("engagement_progress_page", f, only_stalled=False, progress_only=True,
+    frames = [progress.progress_table(run_query("engagement_progress_page", f, only_stalled=False, progress_only=True,
                                               max_rows=500, offset=0)),
-              theme_charts.theme_records_table(run_query("theme_records", f, theme=theme_charts.UNMAPPED,
+              themes.theme_records_table(run_query("theme_records", f, theme=themes.UNMAPPED,
                                                          max_rows=300)),
               intake.load_history()]
     assert sum(_check_csv(exports.to_csv(df)) for df in frames) > 0

@@ -4,9 +4,9 @@ import pytest
 
 import oracle
 
-from monitor.filters import Filters
-from monitor.queries import run_query
-from monitor.report import build_report
+from monitor.read.filters import Filters
+from monitor.read.queries import run_query
+from monitor.views.report import build_report
 
 CONSORTIA = ["茨城県DX支援コミュニティ", "長野県DX支援コミュニティ", None]
 

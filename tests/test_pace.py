@@ -17,8 +17,8 @@ from conftest import open_page
 from etl.load import load_files
 from etl_helpers import write_csv
 from monitor import pace
-from monitor.queries import clear_cache
-from monitor.report import T_MONTHLY, T_SUMMARY, build_report
+from monitor.read.queries import clear_cache
+from monitor.views.report import T_MONTHLY, T_SUMMARY, build_report
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")

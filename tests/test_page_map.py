@@ -15,7 +15,7 @@ import pytest
 from streamlit.proto.WidgetStates_pb2 import WidgetStates
 from streamlit.testing.v1 import AppTest
 
-from monitor import maps
+from monitor.views import map as maps
 from conftest import open_page
 
 ROOT = Path(__file__).resolve().parent.parent

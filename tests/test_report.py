@@ -16,11 +16,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from monitor.plain import as_displayed
-from monitor.charts import MANY_CONSORTIA
+from monitor.views.style import MANY_CONSORTIA
 from monitor.exports import (
     CONDITIONS_SHEET, IMAGE_HEIGHT, IMAGE_WIDTH, figure_png, figures_zip, png_size, safe_file_name,
 )
-from monitor.report import (
+from monitor.views.report import (
     T_COMPANIES, T_EVENTS, T_MONTHLY, T_MUNICIPALITIES, T_SUMMARY, T_THEMES, build_report, display_frame,
 )
 

@@ -14,7 +14,7 @@ import pytest
 from pypdf import PdfReader
 
 from monitor.exports import png_size
-from monitor.report import build_report
+from monitor.views.report import build_report
 from monitor.report_pdf import CHROMIUM, chromium_problem, render_report_pdf
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -25,8 +25,8 @@ from etl.freshness import freshness, summary_for
 from etl.load import load_files, writer_lock
 from etl.paths import SAMPLE_DIR
 from etl.withdraw import withdraw
-from monitor.filters import Filters
-from monitor.queries import run_query
+from monitor.read.filters import Filters
+from monitor.read.queries import run_query
 from tests.etl_helpers import RECORD_TABLES, content, count, query, sha256, write_csv, write_engagements
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -16,8 +16,8 @@ from conftest import open_page
 from etl.load import load_files
 from etl_helpers import write_csv
 from monitor.glossary import label
-from monitor.queries import clear_cache
-from monitor.report import T_SUMMARY, build_report
+from monitor.read.queries import clear_cache
+from monitor.views.report import T_SUMMARY, build_report
 
 ROOT = Path(__file__).resolve().parent.parent
 APP, PROGRESS, REPORT = (str(ROOT / p) for p in ("app.py", "pages/1_伴走支援の進捗.py", "pages/5_報告.py"))
