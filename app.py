@@ -5,12 +5,13 @@ import pandas as pd
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from monitor import charts, intake, tables, ui
+from monitor import intake, ui
+from monitor.views import overview, style
 from monitor import pace as pace_rules
 from monitor.alerts import build_alerts
-from monitor.filters import Filters
+from monitor.read.filters import Filters
 from monitor.glossary import help_text
-from monitor.queries import data_as_of, run_query
+from monitor.read.queries import data_as_of, run_query
 
 ATTENTION_MAX = 100      # stalled engagements listed here (most days without support first); all on 伴走支援の進捗
 
@@ -32,7 +33,7 @@ KEY_MONTHLY_CHART = "overview_monthly_chart"
 
 
 def _consortia_by_label() -> dict[str, str | None]:
-    return {charts.consortium_label(c): (c if isinstance(c, str) else None)
+    return {style.consortium_label(c): (c if isinstance(c, str) else None)
             for c in kpi[~kpi["is_total"]]["consortium"]}
 
 
@@ -47,7 +48,7 @@ def _drill_consortium() -> None:
     for point in ui.selected_points(KEY_KPI_CHART):
         label = point.get("y") if isinstance(point.get("y"), str) else None
         if label is None and "curve_number" in point:
-            series = charts.achievement_series(kpi)
+            series = overview.achievement_series(kpi)
             label = series[point["curve_number"]] if point["curve_number"] < len(series) else None
         _narrow_to(label)
         return
@@ -56,7 +57,7 @@ def _drill_consortium() -> None:
 def _drill_table_row() -> None:
     rows = ui.selected_rows(KEY_COMPARISON_TABLE)
     if rows:
-        _narrow_to(tables.consortium_comparison_table(kpi).iloc[rows[0]]["コンソーシアム"])
+        _narrow_to(overview.consortium_comparison_table(kpi).iloc[rows[0]]["コンソーシアム"])
 
 
 def _drill_month() -> None:
@@ -88,23 +89,23 @@ if filters.fiscal_year is not None and not (filters.date_from or filters.date_to
     if cutoff is not None:
         pace_row = run_query("kpi_pace", filters, cutoff=cutoff,
                              prev_cutoff=pace_rules.same_day_last_year(cutoff)).iloc[0]
-        pace = tables.pace_cards(total, pace_row, filters.fiscal_year, as_of)
+        pace = overview.pace_cards(total, pace_row, filters.fiscal_year, as_of)
 
 if filters.fiscal_year is None:
     # 全年度: the years side by side (a sum of three years' figures against three years' targets reads as one year)
     st.subheader("主要指標（年度別・目標との比較）")
     years = ui.filter_choices()["fiscal_years"]
     by_year = {fy: run_query("kpi", Filters(**{**filters.__dict__, "fiscal_year": fy})) for fy in years}
-    st.dataframe(tables.years_table(by_year), hide_index=True, key="overview_years_table",
+    st.dataframe(overview.years_table(by_year), hide_index=True, key="overview_years_table",
                  column_config={c: st.column_config.NumberColumn(c, format=f)
-                                for c, f in tables.YEARS_NUMBER_FORMATS.items()})
+                                for c, f in overview.YEARS_NUMBER_FORMATS.items()})
     st.caption("全年度を選ぶと、各指標を年度ごとに示します（3年分を合計すると、1年度の目標と比べられないため）。"
                "年度を1つ選ぶと、目標ペースと着地見込みのカードになります。")
 
 if filters.fiscal_year is not None:
     st.subheader("主要指標（目標との比較）")
 if pace:
-    behind = tables.behind_pace(pace)
+    behind = overview.behind_pace(pace)
     elapsed = next(iter(pace.values()))["elapsed"]
     line = (f"年度経過率 {elapsed * 100:.1f}%｜" + (f"目標ペースを下回る指標: {'・'.join(behind)}" if behind
                                                      else "すべての指標が目標ペース以上です"))
@@ -113,19 +114,19 @@ if pace:
         st.page_link("pages/1_伴走支援の進捗.py", label="停滞案件を見る →")
     except StreamlitAPIException:      # run on its own (a test): no other pages to link to
         pass
-cards = tables.kpi_cards(total) if filters.fiscal_year is not None else []
+cards = overview.kpi_cards(total) if filters.fiscal_year is not None else []
 for row in (cards[:3], cards[3:]):
     for col, card in zip(st.columns(3), row):
         with col.container(border=True):
             st.metric(card["label"], card["value"], help=card["help"])
             p = (pace or {}).get(card["key"])
             if p and p["status_word"]:
-                colour = tables.STATUS_COLOURS[p["status"]]
+                colour = style.STATUS_COLOURS[p["status"]]
                 st.markdown(f'<span style="color:{colour};font-weight:700">● {p["status_word"]}</span>',
                             unsafe_allow_html=True, help=help_text("pace_status"))
             st.caption(_unbroken_segments(card["detail"]), unsafe_allow_html=True)
             if card["rate"] is not None:
-                st.markdown(tables.pace_bar_html(card["rate"], p["elapsed"] if p else None, p and p["status"]),
+                st.markdown(overview.pace_bar_html(card["rate"], p["elapsed"] if p else None, p and p["status"]),
                             unsafe_allow_html=True)
             for text in (p["lines"] if p else []):
                 st.caption(text)
@@ -152,14 +153,14 @@ if filters.fiscal_year is None:
 elif by_consortium.empty:
     ui.empty_state()
 else:
-    st.plotly_chart(charts.kpi_comparison_figure(kpi, context), key=KEY_KPI_CHART, on_select=_drill_consortium,
+    st.plotly_chart(overview.kpi_comparison_figure(kpi, context), key=KEY_KPI_CHART, on_select=_drill_consortium,
                     selection_mode="points")
     st.caption("グラフのコンソーシアムをクリックすると、そのコンソーシアムに絞り込みます。")
-    comparison = tables.consortium_comparison_table(kpi)
+    comparison = overview.consortium_comparison_table(kpi)
     first = comparison.columns[0]               # 項目, or コンソーシアム when there is one row per consortium
     config = {first: st.column_config.TextColumn(first, width="medium", pinned=True)}
     config |= {c: st.column_config.NumberColumn(c, format=f)
-               for c, f in tables.COMPARISON_NUMBER_FORMATS.items() if c in comparison.columns}
+               for c, f in overview.COMPARISON_NUMBER_FORMATS.items() if c in comparison.columns}
     many = first == "コンソーシアム"      # one row per consortium: choosing a row narrows to it
     st.dataframe(comparison, hide_index=True, key=KEY_COMPARISON_TABLE, column_config=config,
                  on_select=_drill_table_row if many else "ignore", selection_mode="single-row")
@@ -170,7 +171,7 @@ monthly = run_query("monthly_activity", filters)
 if monthly.empty:
     ui.empty_state()
 else:
-    st.plotly_chart(charts.monthly_activity_figure(monthly, context), key=KEY_MONTHLY_CHART,
+    st.plotly_chart(overview.monthly_activity_figure(monthly, context), key=KEY_MONTHLY_CHART,
                     on_select=_drill_month, selection_mode="points")
     st.caption("月をクリックすると、期間をその月に絞り込みます。")
 
@@ -184,7 +185,7 @@ else:
     if n_stalled > len(stalled):
         st.caption(f"停滞中の{n_stalled:,}件のうち、支援のない期間が長い順に{len(stalled):,}件を表示しています"
                    "（すべての案件は「伴走支援の進捗」にあります）。")
-    st.dataframe(tables.attention_table(stalled), hide_index=True, key="overview_attention_table",
+    st.dataframe(overview.attention_table(stalled), hide_index=True, key="overview_attention_table",
                  column_config={"経過日数": st.column_config.NumberColumn("経過日数", format="%d日",
                                                                        help="最終実施日からデータ基準日まで")})
-    ui.csv_download(tables.attention_table(stalled), "要注意の案件", "overview_attention_csv")
+    ui.csv_download(overview.attention_table(stalled), "要注意の案件", "overview_attention_csv")

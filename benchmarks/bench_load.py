@@ -294,7 +294,7 @@ def run_monthly_batch_in_app(loaded: Path, sessions: int) -> dict:
     """The same monthly batch uploaded through データ取込 (monitor.intake: validate, then load the valid rows) from this
     process, as the Streamlit server runs it (the work itself runs in intake's worker process since issue 14):
     time, and how much this process's RSS rises at peak and stays after."""
-    from monitor import db as read_db
+    from monitor.read import db as read_db
     from monitor import intake
     batch = BENCH_DIR / f"monthly-batch-{sessions}"
     uploads = [(p.name, p.read_bytes()) for p in sorted(batch.glob("*.csv"))]

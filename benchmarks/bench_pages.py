@@ -62,7 +62,7 @@ def clear_caches() -> None:
                 if (not isinstance(obj, type) and callable(getattr(obj, "cache_clear", None))
                         and hasattr(obj, "cache_info")):
                     obj.cache_clear()
-    db = sys.modules.get("monitor.db")
+    db = sys.modules.get("monitor.read.db")
     if db is not None and hasattr(db, "close_shared"):     # the shared read connections (buffer pool) too
         db.close_shared()
 
@@ -91,9 +91,9 @@ def sent_sizes(at) -> tuple[int, int]:
 def child_pages(db: str) -> list[dict]:
     os.environ["DX_DB_PATH"] = db
     from streamlit.testing.v1 import AppTest
-    for p in sorted((ROOT / "monitor").glob("*.py")):      # imports are a server's one-time cost
+    for p in sorted((ROOT / "monitor").rglob("*.py")):     # imports are a server's one-time cost
         try:
-            importlib.import_module(f"monitor.{p.stem}")
+            importlib.import_module(".".join(p.relative_to(ROOT).with_suffix("").parts))
         except Exception:  # noqa: BLE001
             pass
     for mod in ("plotly.graph_objects", "plotly.express", "pydeck", "pandas"):

@@ -235,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     out = table(headers, rows)
     print(out)
     if args.write_docs:
-        from monitor.intake_worker import memory_limit_mb
+        from monitor.worker_memory import memory_limit_mb
         body = (f"The server serves a {args.sessions:,}-session database; uploads go through データ取込 in headless "
                 f"Chromium. The worker process (memory limit {memory_limit_mb():,} MB, `DX_WORKER_MEMORY_MB`) does "
                 "the reading; its peak is its own VmHWM. \"s to answer\" runs from the upload (or the page opened) "

@@ -264,7 +264,7 @@ def token_params() -> dict[str, str]:
     """The URL parameter that carries this caller's scope to the PDF renderer ({} without sign-in)."""
     if auth_mode() == "none":
         return {}
-    from monitor.filters import allowed_prefectures  # noqa: PLC0415  (filters asks this module back)
+    from monitor.read.filters import allowed_prefectures  # noqa: PLC0415  (filters asks this module back)
     return {TOKEN_PARAM: sign_scope(allowed_prefectures(), f"PDF出力（{who()}）", scope_secret())}
 
 
@@ -446,7 +446,7 @@ def stamp(filters=None) -> str:
     """Filters as text for an audit row."""
     if filters is None:
         return ""
-    from monitor.filters import describe_filters  # noqa: PLC0415
+    from monitor.read.filters import describe_filters  # noqa: PLC0415
     try:
         return describe_filters(filters)
     except Exception:  # noqa: BLE001 - never lose the row over its description

@@ -15,9 +15,9 @@ from dataclasses import asdict, dataclass
 import pandas as pd
 
 from monitor import pace as pace_rules
-from monitor.filters import Filters
+from monitor.read.filters import Filters
 from monitor.format import fmt_date, format_fiscal_year
-from monitor.queries import data_as_of, run_query
+from monitor.read.queries import data_as_of, run_query
 
 STALE_DAYS = int(os.environ.get("DX_STALE_DAYS", "45"))
 STALLED_LISTED = 20
@@ -48,7 +48,7 @@ def pace_by_consortium(filters: Filters, as_of: dt.date) -> tuple[pd.DataFrame, 
 def build_alerts(filters: Filters, as_of: dt.date | None = None, stale_days: int = STALE_DAYS) -> list[Alert]:
     """The alerts of ``filters`` (one 年度; its 期間 and 担当ITC are not applied: pace is about the year) at
     ``as_of`` (default: the data's as-of date)."""
-    from monitor.tables import KPI_INDICATORS, pace_cards  # noqa: PLC0415
+    from monitor.views.overview import KPI_INDICATORS, pace_cards  # noqa: PLC0415
 
     as_of = as_of or data_as_of()
     if as_of is None:
@@ -120,7 +120,7 @@ def to_json(alerts: list[Alert], fy: int, as_of: dt.date) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m etl alerts`: exit 0 without alerts, 1 with alerts, 2 when the database cannot be read."""
-    from monitor.filters import parse_date  # noqa: PLC0415
+    from monitor.read.filters import parse_date  # noqa: PLC0415
 
     parser = argparse.ArgumentParser(prog="python -m etl alerts", description="停滞案件・目標に届かない見込み・"
                                      "データが届いていないグループを一覧にする（cron 向け。アラートがあれば終了コード 1）")
@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.db:
         os.environ["DX_DB_PATH"] = args.db
-    from monitor.db import resolve_path  # noqa: PLC0415
+    from monitor.read.db import resolve_path  # noqa: PLC0415
     if not resolve_path().exists():
         print(f"エラー: データベースがありません: {resolve_path()}", file=sys.stderr)
         return 2

@@ -432,11 +432,11 @@ def _use_local_chromium() -> None:
     suggest downloading Chrome, which fails offline)."""
     import os  # noqa: PLC0415
 
-    from monitor.report_pdf import CHROMIUM, INSTALL_HINT, ChromiumNotFound  # noqa: PLC0415
+    from monitor.chromium import CHROMIUM, ChromiumNotFound, missing  # noqa: PLC0415
 
     path = os.environ.setdefault("BROWSER_PATH", CHROMIUM)
-    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
-        raise ChromiumNotFound(f"Chromium が見つかりません（{path}）。" + INSTALL_HINT)
+    if problem := missing(path):
+        raise ChromiumNotFound(problem)
 
 
 @functools.lru_cache(maxsize=64)

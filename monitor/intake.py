@@ -36,7 +36,7 @@ from etl.load import Batch, BatchReport, LoadBusy, Problem, Progress, TableSumma
 from etl.macros import parse_date
 from etl.validate import impossible_date_reason
 from etl.paths import ROOT
-from monitor.db import connect_readonly, resolve_path
+from monitor.read.db import connect_readonly, resolve_path
 from monitor.exports import safe_file_name, to_xlsx
 
 ACCEPTED_TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm", "xls"]
@@ -186,7 +186,7 @@ def _worker_slot(progress: Callable[[str], None]):
 
 
 def _memory_message() -> str:
-    from monitor.intake_worker import memory_limit_mb
+    from monitor.worker_memory import memory_limit_mb
     return (f"処理がメモリの上限（{memory_limit_mb():,} MB、環境変数 DX_WORKER_MEMORY_MB）を超えたか、途中で止まったため"
             "中止しました。データベースは変更していません。ファイルを分けて取り込むか、管理者に上限を確認してください")
 

@@ -13,15 +13,7 @@ import resource
 import sys
 from pathlib import Path
 
-DEFAULT_MEMORY_MB = 6144
-
-
-def memory_limit_mb() -> int:
-    try:
-        value = int(float(os.environ.get("DX_WORKER_MEMORY_MB", DEFAULT_MEMORY_MB)))
-    except ValueError:
-        value = DEFAULT_MEMORY_MB
-    return value if value > 0 else DEFAULT_MEMORY_MB
+from monitor.worker_memory import DEFAULT_MEMORY_MB, memory_limit_mb  # noqa: F401  (the limit it sets)
 
 
 def _limit_memory() -> None:

@@ -18,6 +18,7 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from monitor.plain import html_escape
+from monitor.views.style import BLUE
 
 PRINT_PARAM = "print"
 _TRUE = ("1", "true", "yes", "on", "はい")
@@ -70,7 +71,7 @@ h2, h3 {{ break-after: avoid; page-break-after: avoid; }}
 }}
 [data-testid="stTable"] table {{ font-size: 12.5px; }}
 [data-testid="stTable"] th, [data-testid="stTable"] td {{ padding: 2px 6px !important; line-height: 1.35; }}
-.dx-print-header {{ border-bottom: 2px solid #1f5fa8; margin: 0 0 6px 0; padding: 0 0 4px 0; }}
+.dx-print-header {{ border-bottom: 2px solid {BLUE}; margin: 0 0 6px 0; padding: 0 0 4px 0; }}
 .dx-print-header .dx-print-title {{ font-size: 26px; font-weight: 700; margin: 0; color: #1c2430; }}
 .dx-print-header .dx-print-caption {{ font-size: 14px; margin: 2px 0 0 0; color: #333; }}
 @page {{ size: A4 landscape; margin: {PAGE_MARGIN_MM}mm; }}

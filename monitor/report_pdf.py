@@ -24,33 +24,17 @@ import urllib.request
 from pathlib import Path
 
 from monitor import access
+from monitor.chromium import CHROMIUM, CHROMIUM_ARGS, INSTALL_HINT, ChromiumNotFound, PdfError, missing  # noqa: F401
 from monitor.print_layout import PAGE_MARGIN_MM, PDF_SCALE, PRINT_PARAM, VIEWPORT_WIDTH_PX
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = os.environ.get("DX_CHROMIUM", "/usr/bin/chromium")
 REPORT_PAGE = "報告"          # URL path of pages/5_報告.py
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-extensions",
-    "--disable-default-apps", "--metrics-recording-only", "--no-default-browser-check",
-]
-INSTALL_HINT = ("PDF の作成にはローカルの Chromium と日本語フォントが必要です。"
-                "Debian/Ubuntu では `sudo apt-get install chromium fonts-noto-cjk` でインストールしてください"
-                f"（{CHROMIUM} を使います。別の場所にある場合は環境変数 DX_CHROMIUM で指定できます）。")
-
-
-class PdfError(RuntimeError):
-    """The PDF could not be made; the message (Japanese) says why and what to do."""
-
-
-class ChromiumNotFound(PdfError):
-    pass
 
 
 def chromium_problem() -> str | None:
     """None when a PDF can be made here; otherwise a Japanese sentence saying what is missing and how to get it."""
-    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
-        return f"Chromium が見つかりません（{CHROMIUM}）。" + INSTALL_HINT
+    if problem := missing(CHROMIUM):
+        return problem
     try:
         import playwright.sync_api  # noqa: F401, PLC0415
     except ImportError:
@@ -207,7 +191,7 @@ def render_report_pdf(fiscal_year: int, consortium: str | None, out_path: str | 
     problem = chromium_problem()
     if problem:
         raise ChromiumNotFound(problem)
-    from monitor.report import build_report  # noqa: PLC0415
+    from monitor.views.report import build_report  # noqa: PLC0415
 
     report = build_report(int(fiscal_year), consortium or None, path=db_path)
     with streamlit_server(db_path) as base:
@@ -231,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="出力する PDF ファイル")
     parser.add_argument("--db", default=None, help="データベースファイル（既定: DX_DB_PATH か data/dx.duckdb）")
     args = parser.parse_args(argv)
-    from monitor.report import scope_problem  # noqa: PLC0415
+    from monitor.views.report import scope_problem  # noqa: PLC0415
     db = Path(args.db) if args.db else None
     if db is not None and not db.exists():
         print(f"エラー: データベースがありません: {db}", file=sys.stderr)

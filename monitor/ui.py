@@ -11,14 +11,15 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from monitor import access
-from monitor.db import db_version, meta, resolve_path
-from monitor.filters import (
+from monitor.read.db import db_version, meta, resolve_path
+from monitor.read.filters import (
     URL_KEYS, AccessConfigError, Filters, allowed_prefectures, default_filters, describe_access, describe_filters,
     from_query_params, to_query_params,
 )
 from monitor.format import fmt_date, format_fiscal_year
 from monitor.plain import html_escape, md_escape
-from monitor.queries import VersionedCache, data_as_of, run_query
+from monitor.read.cache import VersionedCache
+from monitor.read.queries import data_as_of, run_query
 from monitor.print_layout import apply_print_layout, is_print_mode
 
 APP_TITLE = "地域DX支援モニター"

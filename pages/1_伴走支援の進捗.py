@@ -4,12 +4,13 @@ Counts come from an aggregate query; the engagement table is read and sent a pag
 the browser gets a bounded table at any scale."""
 import streamlit as st
 
-from monitor import charts, tables, ui
-from monitor.filters import Filters
+from monitor import ui
+from monitor.views import progress as progress_view
+from monitor.read.filters import Filters
 from monitor.glossary import help_text
 from monitor.plain import md_escape, md_frame
 from monitor.print_layout import is_print_mode
-from monitor.queries import run_query
+from monitor.read.queries import run_query
 
 TIMELINE_MAX = 30
 PAGE_ROWS = 500          # engagements per page of the table (and choices of the session-log select box)
@@ -22,10 +23,10 @@ KEY_STAGE_CONSORTIUM = "progress_stage_consortium"
 def _pick_stage() -> None:
     """A funnel bar chooses its stage and consortium in 「段階を選ぶ」 (its engagements below the chart)."""
     for point in ui.selected_points(KEY_FUNNEL_CHART):
-        pick = charts.funnel_stage_pick(funnel, point)
+        pick = progress_view.funnel_stage_pick(funnel, point)
         if pick:
             st.session_state[KEY_STAGE] = pick[1]
-            st.session_state[KEY_STAGE_CONSORTIUM] = charts.consortium_label(pick[0])
+            st.session_state[KEY_STAGE_CONSORTIUM] = progress_view.consortium_label(pick[0])
             return
 
 ui.page_setup("伴走支援の進捗")
@@ -59,10 +60,10 @@ if total > len(progress):
     start = (page_no - 1) * PAGE_ROWS
     st.caption(f"全{total:,}件のうち {start + 1:,}〜{start + len(progress):,}件目を表示しています。")
 if printing:
-    st.table(md_frame(tables.progress_print_table(tables.progress_table(progress))), hide_index=True)
+    st.table(md_frame(progress_view.progress_print_table(progress_view.progress_table(progress))), hide_index=True)
 else:
     st.dataframe(
-        tables.progress_table(progress),
+        progress_view.progress_table(progress),
         hide_index=True,
         key="progress_table",
         column_config={
@@ -71,7 +72,7 @@ else:
             "経過日数": st.column_config.NumberColumn("経過日数", format="%d日", help="最終実施日からデータ基準日まで"),
         },
     )
-    ui.csv_download(tables.progress_table(progress), "案件ごとの進捗" + (f"_{page_no}ページ" if pages > 1 else ""),
+    ui.csv_download(progress_view.progress_table(progress), "案件ごとの進捗" + (f"_{page_no}ページ" if pages > 1 else ""),
                     "progress_table_csv")
 
 st.subheader("段階別の到達状況")
@@ -80,11 +81,11 @@ if funnel.empty:
     ui.empty_state("段階の記録がある伴走支援はありません。")
 else:
     # 47 consortia make 47 small funnels: slow to build, so kept per filters and data version
-    fig = ui.cached_figure("stage_funnel", filters, context, lambda: charts.stage_funnel_figure(funnel, context))
+    fig = ui.cached_figure("stage_funnel", filters, context, lambda: progress_view.stage_funnel_figure(funnel, context))
     st.plotly_chart(fig, key=KEY_FUNNEL_CHART, on_select="ignore" if printing else _pick_stage,
                     selection_mode="points")
     if not printing:
-        stages, groups = charts.funnel_choices(funnel)
+        stages, groups = progress_view.funnel_choices(funnel)
         for key, valid in ((KEY_STAGE, stages), (KEY_STAGE_CONSORTIUM, groups)):
             if st.session_state.get(key) is not None and st.session_state[key] not in valid:
                 del st.session_state[key]      # a choice the new filters no longer offer
@@ -101,7 +102,7 @@ else:
             st.caption(f"{md_escape(group)}で「{md_escape(stages[stage_no])}」に到達した案件: {n:,}件"
                        + (f"（停滞中・経過日数の長い順に{len(reached):,}件を表示）" if n > len(reached) else ""))
             if n:
-                st.dataframe(tables.progress_table(reached), hide_index=True, key="progress_stage_table")
+                st.dataframe(progress_view.progress_table(reached), hide_index=True, key="progress_stage_table")
 
 st.subheader("伴走支援のタイムライン")
 timeline = run_query("engagement_sessions", filters, max_engagements=TIMELINE_MAX)
@@ -111,7 +112,7 @@ else:
     if int(summary["with_sessions"]) > TIMELINE_MAX:
         st.caption(f"停滞中・最近実施した順に {TIMELINE_MAX}件まで表示しています。")
     as_of = summary["as_of_date"]
-    st.plotly_chart(charts.engagement_timeline_figure(timeline, context, as_of=as_of),
+    st.plotly_chart(progress_view.engagement_timeline_figure(timeline, context, as_of=as_of),
                     key="progress_timeline_chart")
 
 if printing:
@@ -126,5 +127,5 @@ if chosen:
     if log.empty:
         ui.empty_state("この案件の支援記録はまだありません。")
     else:
-        st.dataframe(tables.session_log_table(log), hide_index=True, key="progress_session_log")
-        ui.csv_download(tables.session_log_table(log), f"支援記録_{chosen}", "progress_session_log_csv")
+        st.dataframe(progress_view.session_log_table(log), hide_index=True, key="progress_session_log")
+        ui.csv_download(progress_view.session_log_table(log), f"支援記録_{chosen}", "progress_session_log_csv")

@@ -2,11 +2,12 @@
 records behind a chosen theme."""
 import streamlit as st
 
-from monitor import theme_charts, ui
+from monitor import ui
+from monitor.views import themes as themes_view
 from monitor.glossary import help_text
 from monitor.plain import md_escape
 from monitor.print_layout import is_print_mode
-from monitor.queries import run_query
+from monitor.read.queries import run_query
 
 RECORDS_MAX = 300
 KEY_RECORDS_THEME = "themes_records_theme"
@@ -38,31 +39,31 @@ total = int(counts["records"].sum())
 c1, c2, c3 = st.columns(3)
 c1.metric("相談件数", f"{int(counts['consultations'].sum()):,}件", help=help_text("consultations"))
 c2.metric("伴走記録（テーマ別）", f"{int(counts['sessions'].sum()):,}件", help=help_text("theme_sessions"))
-c3.metric("テーマ数", f"{int((counts['theme'] != theme_charts.UNMAPPED).sum()):,}", help=help_text("themes_count"))
+c3.metric("テーマ数", f"{int((counts['theme'] != themes_view.UNMAPPED).sum()):,}", help=help_text("themes_count"))
 
 st.subheader("テーマ別の件数と構成比")
-st.plotly_chart(theme_charts.theme_bar_figure(counts, context), key=KEY_BAR_CHART, on_select=_show_theme_records,
+st.plotly_chart(themes_view.theme_bar_figure(counts, context), key=KEY_BAR_CHART, on_select=_show_theme_records,
                 selection_mode="points")
 if not printing:
     st.caption("テーマの棒をクリックすると、下の「テーマの記録」にそのテーマの記録を表示します。")
-st.caption(theme_charts.SHARE_NOTE)
+st.caption(themes_view.SHARE_NOTE)
 if not printing:
     with st.expander("表で見る"):
-        st.dataframe(theme_charts.theme_count_table(counts), hide_index=True, key="themes_count_table")
-        ui.csv_download(theme_charts.theme_count_table(counts), "テーマ別の件数", "themes_count_csv")
+        st.dataframe(themes_view.theme_count_table(counts), hide_index=True, key="themes_count_table")
+        ui.csv_download(themes_view.theme_count_table(counts), "テーマ別の件数", "themes_count_csv")
 
 st.subheader("テーマ別件数の推移")
 if printing:
-    grain = st.session_state.get("themes_grain") if st.session_state.get("themes_grain") in theme_charts.GRAINS \
-        else next(iter(theme_charts.GRAINS))
+    grain = st.session_state.get("themes_grain") if st.session_state.get("themes_grain") in themes_view.GRAINS \
+        else next(iter(themes_view.GRAINS))
 else:
-    grain = st.radio("集計単位", list(theme_charts.GRAINS), format_func=theme_charts.GRAINS.get, horizontal=True,
+    grain = st.radio("集計単位", list(themes_view.GRAINS), format_func=themes_view.GRAINS.get, horizontal=True,
                      key="themes_grain")
 trend = run_query("theme_trend", filters, grain=grain)
 if trend.empty:
     ui.empty_state()
 else:
-    st.plotly_chart(theme_charts.theme_trend_figure(trend, context, grain=grain), key="themes_trend_chart")
+    st.plotly_chart(themes_view.theme_trend_figure(trend, context, grain=grain), key="themes_trend_chart")
 
 by_municipality = len(filters.prefectures) == 1
 area_label = "市区町村" if by_municipality else "都道府県"
@@ -74,7 +75,7 @@ else:
     if not by_municipality:
         st.caption("都道府県を1つに絞り込むと、市区町村別に表示します。")
     st.plotly_chart(
-        theme_charts.theme_heatmap_figure(heat, context, area_label=area_label,
+        themes_view.theme_heatmap_figure(heat, context, area_label=area_label,
                                           prefecture=filters.prefectures[0] if by_municipality else None),
         key="themes_heatmap_chart")
 
@@ -97,5 +98,5 @@ if chosen:
         n = int(records["total_rows"].iloc[0])
         shown = len(records)
         st.caption(f"「{md_escape(chosen)}」の記録 {n:,}件" + (f"（新しい順に {shown:,}件を表示）" if n > shown else ""))
-        st.dataframe(theme_charts.theme_records_table(records), hide_index=True, key="themes_records_table")
-        ui.csv_download(theme_charts.theme_records_table(records), f"テーマの記録_{chosen}", "themes_records_csv")
+        st.dataframe(themes_view.theme_records_table(records), hide_index=True, key="themes_records_table")
+        ui.csv_download(themes_view.theme_records_table(records), f"テーマの記録_{chosen}", "themes_records_csv")

@@ -4,11 +4,12 @@ prefecture chosen: the 47 prefectures (or every municipality); clicking one — 
 by the same measure; clicking a municipality — or choosing it in the list — shows its records."""
 import streamlit as st
 
-from monitor import maps, ui
+from monitor import ui
+from monitor.views import map as maps
 from monitor.glossary import help_text
 from monitor.plain import md_escape, md_frame
 from monitor.print_layout import CHART_WIDTH_PX, is_print_mode
-from monitor.queries import run_query
+from monitor.read.queries import run_query
 
 RECORDS_MAX = 300
 KEY_SIZE_BY = "map_size_by"

@@ -6,10 +6,10 @@ import streamlit as st
 from etl.load import DatabaseUnreadable, LoadBusy
 from etl.versions import Refused
 from monitor import access, intake, ui
-from monitor.db import meta, resolve_path
-from monitor.queries import data_as_of
+from monitor.read.db import meta, resolve_path
+from monitor.read.queries import data_as_of
 from monitor.exports import XLSX_MIME
-from monitor.filters import allowed_prefectures
+from monitor.read.filters import allowed_prefectures
 from monitor.format import fmt_date
 from monitor.plain import md_escape
 

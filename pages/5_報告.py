@@ -11,7 +11,7 @@ from monitor import access, exports, ui
 from monitor.print_layout import (
     CHART_WIDTH_PX, PAGE_HEIGHT_PX, apply_print_layout, fixed_size, is_print_mode, page_section,
 )
-from monitor.report import (
+from monitor.views.report import (
     IMAGE_HEIGHT, IMAGE_WIDTH, cached_report, display_frame, report_title, unapplied_filters,
 )
 from monitor.exports import figure_png, figures_zip

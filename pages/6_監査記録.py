@@ -7,10 +7,10 @@ import streamlit as st
 
 from etl import audit
 from monitor import access, ui
-from monitor.db import meta
+from monitor.read.db import meta
 from monitor.format import fmt_date
 from monitor.plain import md_escape
-from monitor.queries import data_as_of
+from monitor.read.queries import data_as_of
 
 ui.page_setup("監査記録")
 access.require_role("admin", "監査記録")

@@ -11,16 +11,10 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from monitor import maps
-from monitor.filters import (
-    NO_PREFECTURE,
-    AccessConfigError,
-    Filters,
-    allowed_prefectures,
-    scoped_prefectures,
-)
-from monitor.queries import clear_cache, run_query
-from monitor.report import T_COMPANIES, T_SUMMARY, build_report
+from monitor.views import map as maps
+from monitor.read.filters import NO_PREFECTURE, AccessConfigError, Filters, allowed_prefectures, scoped_prefectures
+from monitor.read.queries import clear_cache, run_query
+from monitor.views.report import T_COMPANIES, T_SUMMARY, build_report
 from tests.support.kpis import displayed_kpis, expected_kpis
 from tests.support.map_page import click, expected_points
 from tests.support.map_page import deck_spec as _deck

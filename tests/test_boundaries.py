@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor import maps
+from monitor.views import map as maps
 
 ROOT = Path(__file__).resolve().parent.parent
 REF = ROOT / "data" / "reference"

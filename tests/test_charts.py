@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
 
-from monitor import charts, tables
+from monitor.views import overview, progress, style
 
 CTX = "年度: 令和4年度（2022年度）｜都道府県: 長野県｜データ基準日: 2022年12月20日"
 IB, NA = "茨城県DX支援コミュニティ", "長野県DX支援コミュニティ"
@@ -42,7 +42,7 @@ def _title(fig):
 
 
 def test_kpi_comparison_figure():
-    fig = charts.kpi_comparison_figure(_kpi_frame(), CTX)
+    fig = overview.kpi_comparison_figure(_kpi_frame(), CTX)
     assert isinstance(fig, go.Figure)
     assert _title(fig) == ("コンソーシアム別 目標達成率", CTX)
     bars = {t.name: dict(zip(t.x, t.y)) for t in fig.data}
@@ -56,7 +56,7 @@ def test_monthly_activity_figure():
     df = pd.DataFrame({"month": pd.to_datetime(["2022-09-01", "2022-08-01"]), "sessions": [5, 7],
                        "bank_sessions": [2, 3], "consultations": [2, 0], "seminar_attendees": [0, 40],
                        "event_attendees": [0, 40]})
-    fig = charts.monthly_activity_figure(df, CTX)
+    fig = overview.monthly_activity_figure(df, CTX)
     assert _title(fig) == ("月別の活動状況", CTX)
     by_name = {t.name: t for t in fig.data}
     s = by_name["伴走支援 実施回数（回）"]
@@ -72,7 +72,7 @@ def test_stage_funnel_figure():
     rows = []
     for c, counts in [(IB, [2, 2, 2, 1, 1, 1, 1]), (NA, [2, 1, 1, 1, 0, 0, 0])]:
         rows += [dict(consortium=c, stage_no=i + 1, stage=s, engagements=n) for i, (s, n) in enumerate(zip(stages, counts))]
-    fig = charts.stage_funnel_figure(pd.DataFrame(rows), CTX)
+    fig = progress.stage_funnel_figure(pd.DataFrame(rows), CTX)
     assert fig.layout.title.subtitle.text == CTX and "段階" in fig.layout.title.text
     funnels = {t.name: t for t in fig.data}
     assert all(isinstance(t, go.Funnel) for t in fig.data)
@@ -89,7 +89,7 @@ def test_engagement_timeline_figure():
         "stage": ["経営理念・ミッションの確認", "DX構想の検討", "経営理念・ミッションの確認"],
         "bank_attended": pd.array([True, False, pd.NA], dtype="boolean"),
     })
-    fig = charts.engagement_timeline_figure(df, CTX, as_of=dt.date(2022, 12, 20))
+    fig = progress.engagement_timeline_figure(df, CTX, as_of=dt.date(2022, 12, 20))
     assert _title(fig) == ("伴走支援のタイムライン（案件別）", CTX)
     markers = [t for t in fig.data if t.mode == "markers"]
     assert sum(len(t.x) for t in markers) == 3
@@ -100,37 +100,37 @@ def test_engagement_timeline_figure():
 
 
 def test_kpi_cards_text():
-    cards = {c["key"]: c for c in tables.kpi_cards(_kpi_frame().iloc[0])}
+    cards = {c["key"]: c for c in overview.kpi_cards(_kpi_frame().iloc[0])}
     assert cards["companies"]["value"] == "3社"
     assert cards["companies"]["detail"] == "うち完了 1社・中止 0社・予定 1件・目標 10社・達成率 30.0%"
     assert cards["sessions"]["value"] == "22 / 30回"
     assert cards["sessions"]["detail"].startswith("予定 30回・実施率 73.3%")
     assert cards["bank_rate"]["value"] == "33.3%" and cards["bank_rate"]["rate"] is None
-    assert [c["label"] for c in tables.kpi_cards(_kpi_frame().iloc[0])] == [
+    assert [c["label"] for c in overview.kpi_cards(_kpi_frame().iloc[0])] == [
         "支援企業数", "伴走支援 実施回数 / 予定回数", "DX計画書策定数", "セミナー参加者数", "相談件数", "金融機関同行率"]
 
 
 def test_consortium_comparison_table_is_one_column_per_consortium():
-    t = tables.consortium_comparison_table(_kpi_frame())
+    t = overview.consortium_comparison_table(_kpi_frame())
     assert list(t.columns) == ["項目", IB, NA, "コンソーシアム外"]
     rows = {r["項目"]: r for r in t.to_dict("records")}
     assert rows["支援企業数"][IB] == "2社" and rows["支援企業数 達成率"][IB] == "40.0%"
     assert rows["伴走支援 実施回数"][NA] == "8回" and rows["金融機関同行率"]["コンソーシアム外"] == "—"
-    assert len(t) == len(tables.consortium_table(_kpi_frame()).columns) - 1
+    assert len(t) == len(overview.consortium_table(_kpi_frame()).columns) - 1
 
 
 def test_stage_funnel_labels_count_and_share_of_stage_one():
     stages = ["経営理念・ミッションの確認", "DX構想の検討"]
     df = pd.DataFrame([dict(consortium=c, stage_no=i + 1, stage=s, engagements=n)
                        for c, counts in [(IB, [4, 3]), (NA, [2, 0])] for i, (s, n) in enumerate(zip(stages, counts))])
-    fig = charts.stage_funnel_figure(df, CTX)
+    fig = progress.stage_funnel_figure(df, CTX)
     funnels = {t.name: t for t in fig.data}
     assert list(funnels[IB].text) == ["4件（100.0%）", "3件（75.0%）"]
     assert funnels[IB].xaxis != funnels[NA].xaxis                     # one panel per consortium: nothing overlaps
     assert "0件（0.0%）" in [a.text for a in fig.layout.annotations]  # a zero-width bar still says 0件
 
 
-# ── figures built as plain plotly JSON (charts.figure_from_spec) ───────────────────────────────────────────────
+# ── figures built as plain plotly JSON (style.figure_from_spec) ───────────────────────────────────────────────
 
 def _without_empty(v):
     """Plotly's validating constructor drops empty objects (xaxis.title = {}); nothing else may differ."""
@@ -152,8 +152,8 @@ def test_spec_figures_are_what_plotly_validation_makes_of_them():
     """The overview charts skip plotly's per-property validation when built; the same spec through the validating
     constructor must come out unchanged (so every property name and value is one plotly accepts as given)."""
 
-    for fig in (charts.kpi_comparison_figure(_kpi_frame(), CTX), charts.monthly_activity_figure(_monthly_frame(), CTX),
-                charts.kpi_comparison_figure(_kpi_frame().iloc[0:0], CTX)):
+    for fig in (overview.kpi_comparison_figure(_kpi_frame(), CTX), overview.monthly_activity_figure(_monthly_frame(), CTX),
+                overview.kpi_comparison_figure(_kpi_frame().iloc[0:0], CTX)):
         spec = json.loads(pio.to_json(fig.to_dict(), validate=False))
         validated = json.loads(pio.to_json(go.Figure(fig.to_dict()).to_dict(), validate=False))
         assert _without_empty(spec) == _without_empty(validated)
@@ -162,7 +162,7 @@ def test_spec_figures_are_what_plotly_validation_makes_of_them():
 
 
 def test_spec_figures_validate_later_changes():
-    fig = charts.kpi_comparison_figure(_kpi_frame(), CTX)
+    fig = overview.kpi_comparison_figure(_kpi_frame(), CTX)
     for change in (lambda: fig.update_layout(titel="x"), lambda: fig.layout.title.update(txt="x"),
                    lambda: fig.data[0].update(nme="x")):
         with pytest.raises(ValueError):
@@ -173,10 +173,10 @@ def test_spec_figures_validate_later_changes():
 
 def test_style_figure_template_is_the_validated_one():
     """style_figure assigns its template without validating it again: the figure equals the validated assignment."""
-    fast = charts.style_figure(go.Figure(go.Bar(x=[1, 2], y=[3, 4])), "題", CTX)
+    fast = style.style_figure(go.Figure(go.Bar(x=[1, 2], y=[3, 4])), "題", CTX)
     slow = go.Figure(go.Bar(x=[1, 2], y=[3, 4]))
     slow.update_layout(title={"text": "題", "subtitle": {"text": CTX}, "x": 0.0, "xanchor": "left"},
-                       font={"family": charts.FONT, "size": 13}, height=420,
+                       font={"family": style.FONT, "size": 13}, height=420,
                        margin={"l": 10, "r": 10, "t": 80, "b": 10},
                        legend={"orientation": "h", "yanchor": "bottom", "y": -0.25, "x": 0}, template="plotly_white")
     assert fast.to_dict() == slow.to_dict()
@@ -184,7 +184,7 @@ def test_style_figure_template_is_the_validated_one():
 
 # ── national scale: many consortia ──────────────────────────────────────────────────────────────────────────────
 
-MANY = [f"県{i:02d}DX支援コミュニティ" for i in range(1, charts.MANY_CONSORTIA + 3)]
+MANY = [f"県{i:02d}DX支援コミュニティ" for i in range(1, style.MANY_CONSORTIA + 3)]
 
 
 def _many_kpi_frame():
@@ -198,7 +198,7 @@ def _many_kpi_frame():
 
 
 def test_kpi_comparison_with_many_consortia_is_a_heatmap_one_row_each():
-    fig = charts.kpi_comparison_figure(_many_kpi_frame(), CTX)
+    fig = overview.kpi_comparison_figure(_many_kpi_frame(), CTX)
     assert _title(fig) == ("コンソーシアム別 目標達成率", CTX)
     (heat,) = fig.data
     assert heat.type == "heatmap"
@@ -212,12 +212,12 @@ def test_kpi_comparison_with_many_consortia_is_a_heatmap_one_row_each():
     assert texts[IB]["支援企業数"] == "40.0%" and texts[MANY[0]]["セミナー参加者数"] == "—"
     assert fig.layout.yaxis.autorange == "reversed" and fig.layout.height >= 26 * len(heat.y)
     # fewer consortia stay bar groups
-    assert {t.type for t in charts.kpi_comparison_figure(_kpi_frame(), CTX).data} == {"bar"}
+    assert {t.type for t in overview.kpi_comparison_figure(_kpi_frame(), CTX).data} == {"bar"}
 
 
 def test_many_consortia_heatmap_spec_is_what_plotly_validation_makes_of_it():
 
-    fig = charts.kpi_comparison_figure(_many_kpi_frame(), CTX)
+    fig = overview.kpi_comparison_figure(_many_kpi_frame(), CTX)
     spec = json.loads(pio.to_json(fig.to_dict(), validate=False))
     validated = json.loads(pio.to_json(go.Figure(fig.to_dict()).to_dict(), validate=False))
     assert _without_empty(spec) == _without_empty(validated)
@@ -228,7 +228,7 @@ def test_stage_funnel_with_many_consortia_is_a_heatmap_of_shares():
     rows = [dict(consortium=c, stage_no=i + 1, stage=s, engagements=n)
             for c, counts in [(IB, [4, 3, 1]), (NA, [2, 0, 0])] + [(m, [5, 5, 5]) for m in MANY]
             for i, (s, n) in enumerate(zip(stages, counts))]
-    fig = charts.stage_funnel_figure(pd.DataFrame(rows), CTX)
+    fig = progress.stage_funnel_figure(pd.DataFrame(rows), CTX)
     (heat,) = fig.data
     assert heat.type == "heatmap" and "段階" in fig.layout.title.text
     assert list(heat.x) == ["1. 経営理念・ミッションの確認", "2. DX構想の検討", "3. DXシステム構成検討"]
@@ -238,11 +238,11 @@ def test_stage_funnel_with_many_consortia_is_a_heatmap_of_shares():
 
 
 def test_consortium_comparison_with_many_consortia_is_one_sortable_row_each():
-    t = tables.consortium_comparison_table(_many_kpi_frame())
+    t = overview.consortium_comparison_table(_many_kpi_frame())
     assert list(t["コンソーシアム"]) == [IB, NA, *MANY, "コンソーシアム外"]
     assert t.columns[0] == "コンソーシアム"
     numeric = [c for c in t.columns if c != "コンソーシアム"]
-    assert set(numeric) == set(tables.COMPARISON_NUMBER_FORMATS)       # every number column has its format
+    assert set(numeric) == set(overview.COMPARISON_NUMBER_FORMATS)       # every number column has its format
     assert all(pd.api.types.is_numeric_dtype(t[c]) for c in numeric)  # sorts as numbers, not as text
     row = t.set_index("コンソーシアム").loc[MANY[2]]
     assert row["支援企業数"] == 3 and row["伴走支援 実施回数"] == 30 and row["支援企業数 達成率"] == 60.0
@@ -258,7 +258,7 @@ def test_consortium_comparison_with_many_consortia_is_one_sortable_row_each():
 def test_sessions_card_value_fits_the_card(sessions, planned, label, value):
     total = _kpi_frame().iloc[0].copy()
     total["sessions"], total["planned_sessions"] = sessions, planned
-    card = next(c for c in tables.kpi_cards(total) if c["key"] == "sessions")
+    card = next(c for c in overview.kpi_cards(total) if c["key"] == "sessions")
     assert (card["label"], card["value"]) == (label, value)
     assert card["detail"].startswith(f"予定 {planned:,}回")           # the planned count is still on the card
 
@@ -273,4 +273,4 @@ def test_sessions_card_value_fits_the_card(sessions, planned, label, value):
     ("ああああああああああ", "あああああああ<br>あああ"),                     # one script: cut at seven
 ])
 def test_two_lines_breaks_where_a_reader_would(text, expected):
-    assert charts.two_lines(text) == expected
+    assert progress.two_lines(text) == expected

@@ -22,9 +22,9 @@ import pytest
 
 from etl.generate import generate
 from etl.load import LOAD_STAGES, load_files
-from monitor.db import connect_readonly
-from monitor.filters import Filters
-from monitor.queries import run_query
+from monitor.read.db import connect_readonly
+from monitor.read.filters import Filters
+from monitor.read.queries import run_query
 from tests.support.etl_helpers import content, count, query
 
 pytestmark = pytest.mark.slow  # killed and concurrent loads, a large load

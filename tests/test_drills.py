@@ -13,9 +13,9 @@ import pytest
 from streamlit.proto.WidgetStates_pb2 import WidgetStates
 from streamlit.testing.v1 import AppTest
 
-from monitor import charts
-from monitor.charts import MANY_CONSORTIA
-from monitor.filters import PERIOD_SEP
+from monitor.views import progress
+from monitor.views.style import MANY_CONSORTIA
+from monitor.read.filters import PERIOD_SEP
 from tests.support.pages import open_page
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -255,4 +255,4 @@ def _funnel_frame(consortia: list) -> pd.DataFrame:
     ([f"C{i:02d}" for i in range(10)], {"x": "4. 段階4", "y": "C99"}, None),
 ])
 def test_funnel_stage_pick(consortia, point, expected):
-    assert charts.funnel_stage_pick(_funnel_frame(consortia), point) == expected
+    assert progress.funnel_stage_pick(_funnel_frame(consortia), point) == expected

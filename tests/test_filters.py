@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from monitor.filters import Filters, describe_filters, from_query_params, parse_fiscal_year, to_query_params
+from monitor.read.filters import Filters, describe_filters, from_query_params, parse_fiscal_year, to_query_params
 from monitor.format import fmt_date, fmt_date_short, fmt_int, fmt_pct, format_fiscal_year
 
 CHOICES = {

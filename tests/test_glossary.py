@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from monitor import glossary
-from monitor.filters import Filters
-from monitor.queries import clear_cache, run_query
-from monitor.report import T_SUMMARY, build_report
-from monitor.tables import COMPARISON_COLUMNS
+from monitor.read.filters import Filters
+from monitor.read.queries import clear_cache, run_query
+from monitor.views.report import T_SUMMARY, build_report
+from monitor.views.overview import COMPARISON_COLUMNS
 from tests.support import oracle
 from tests.support.pages import open_page
 

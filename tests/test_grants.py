@@ -14,7 +14,7 @@ import pytest
 from etl import audit
 from etl.grants import find_grant, parse_grants, role_at_least
 from monitor import access
-from monitor.filters import NO_PREFECTURE, AccessConfigError, allowed_prefectures, scoped_prefectures
+from monitor.read.filters import NO_PREFECTURE, AccessConfigError, allowed_prefectures, scoped_prefectures
 
 ROOT = Path(__file__).resolve().parent.parent
 TODAY = dt.date(2026, 4, 1)

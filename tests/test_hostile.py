@@ -18,9 +18,10 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from monitor import exports, intake, maps
+from monitor import exports, intake
+from monitor.views import map as maps
 from monitor.plain import as_displayed, html_escape, md_escape, md_frame, plotly_text, tooltip_text
-from monitor.report import build_report
+from monitor.views.report import build_report
 from tests.support.etl_helpers import query
 from tests.support.hostile import (
     FY,
@@ -244,13 +245,19 @@ def test_report_exports_hold_hostile_text_as_text(hostile_env):
 
 
 def test_page_table_csvs_are_formula_safe(hostile_env):
-    from monitor import tables, theme_charts  # noqa: PLC0415  (imported where used, after the test's environment is set)
-    from monitor.filters import Filters  # noqa: PLC0415  (imported where used, after the test's environment is set)
-    from monitor.queries import run_query  # noqa: PLC0415  (imported where used, after the test's environment is set)
+    from monitor.views import (
+        progress, themes,
+    )  # noqa: PLC0415  (imported where used, after the test's environment is set)
+    from monitor.read.filters import (
+        Filters,
+    )  # noqa: PLC0415  (imported where used, after the test's environment is set)
+    from monitor.read.queries import (
+        run_query,
+    )  # noqa: PLC0415  (imported where used, after the test's environment is set)
     f = Filters(fiscal_year=FY)
-    frames = [tables.progress_table(run_query("engagement_progress_page", f, only_stalled=False, progress_only=True,
+    frames = [progress.progress_table(run_query("engagement_progress_page", f, only_stalled=False, progress_only=True,
                                               max_rows=500, offset=0)),
-              theme_charts.theme_records_table(run_query("theme_records", f, theme=theme_charts.UNMAPPED,
+              themes.theme_records_table(run_query("theme_records", f, theme=themes.UNMAPPED,
                                                          max_rows=300)),
               intake.load_history()]
     assert sum(_check_csv(exports.to_csv(df)) for df in frames) > 0

@@ -2,9 +2,9 @@
 independent computation over the base tables of the sample."""
 import pytest
 
-from monitor.filters import Filters
-from monitor.queries import run_query
-from monitor.report import build_report
+from monitor.read.filters import Filters
+from monitor.read.queries import run_query
+from monitor.views.report import build_report
 from tests.support import oracle
 
 CONSORTIA = ["茨城県DX支援コミュニティ", "長野県DX支援コミュニティ", None]

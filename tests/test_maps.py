@@ -10,7 +10,7 @@ import pandas as pd
 import pydeck as pdk
 import pytest
 
-from monitor import maps
+from monitor.views import map as maps
 
 POINTS = pd.DataFrame({
     "municipality_code": ["062014", "082015", "202011", "999999"],

@@ -156,9 +156,9 @@ def test_theme_records_one_row_per_session_and_theme(con):
 
 # ── the read-side queries (monitor/sql) on the same fixture ─────────────────
 
-from monitor.db import connect_readonly, db_version, meta  # noqa: E402
-from monitor.filters import Filters  # noqa: E402
-from monitor.queries import query_names, run_query  # noqa: E402
+from monitor.read.db import connect_readonly, db_version, meta  # noqa: E402
+from monitor.read.filters import Filters  # noqa: E402
+from monitor.read.queries import query_names, run_query  # noqa: E402
 
 
 def _total(df):

@@ -9,10 +9,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from monitor.charts import MANY_CONSORTIA
-from monitor.filters import Filters
-from monitor.queries import run_query
-from monitor.tables import CARD_VALUE_MAX, COMPARISON_NUMBER_FORMATS
+from monitor.views.style import MANY_CONSORTIA
+from monitor.read.filters import Filters
+from monitor.read.queries import run_query
+from monitor.views.overview import CARD_VALUE_MAX, COMPARISON_NUMBER_FORMATS
 from monitor.ui import KEY_FY
 from tests.support.pages import open_page
 

@@ -14,8 +14,8 @@ import pytest
 
 from etl.load import load_files
 from monitor import pace
-from monitor.queries import clear_cache
-from monitor.report import T_MONTHLY, T_SUMMARY, build_report
+from monitor.read.queries import clear_cache
+from monitor.views.report import T_MONTHLY, T_SUMMARY, build_report
 from tests.support import oracle
 from tests.support.etl_helpers import write_csv
 from tests.support.pages import open_page

@@ -14,7 +14,7 @@ import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from monitor import maps
+from monitor.views import map as maps
 from tests.support.map_page import click, expected_points, expected_prefectures
 from tests.support.map_page import deck_chart as _chart
 from tests.support.map_page import deck_spec as _deck

@@ -12,11 +12,12 @@ import duckdb
 import pandas as pd
 import pytest
 
-from monitor import db as dbmod
-from monitor import queries
-from monitor.filters import Filters
-from monitor.queries import VersionedCache, frame_bytes, run_query
-from monitor.report import build_report, cached_report
+from monitor.read import db as dbmod
+from monitor.read import queries
+from monitor.read.filters import Filters
+from monitor.read.cache import VersionedCache, frame_bytes
+from monitor.read.queries import run_query
+from monitor.views.report import build_report, cached_report
 
 FILTERS = [Filters(), Filters(fiscal_year=2022), Filters(fiscal_year=2023, prefectures=("長野県",)),
            Filters(fiscal_year=2022, consortia=("茨城県DX支援コミュニティ",))]

@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from monitor.charts import MANY_CONSORTIA
+from monitor.views.style import MANY_CONSORTIA
 from monitor.exports import (
     CONDITIONS_SHEET,
     IMAGE_HEIGHT,
@@ -31,15 +31,8 @@ from monitor.exports import (
     safe_file_name,
 )
 from monitor.plain import as_displayed
-from monitor.report import (
-    T_COMPANIES,
-    T_EVENTS,
-    T_MONTHLY,
-    T_MUNICIPALITIES,
-    T_SUMMARY,
-    T_THEMES,
-    build_report,
-    display_frame,
+from monitor.views.report import (
+    T_COMPANIES, T_EVENTS, T_MONTHLY, T_MUNICIPALITIES, T_SUMMARY, T_THEMES, build_report, display_frame,
 )
 from tests.support.pages import REPORT_PAGE as PAGE
 from tests.support.pages import run_page

@@ -14,7 +14,7 @@ import pytest
 from pypdf import PdfReader
 
 from monitor.exports import png_size
-from monitor.report import build_report
+from monitor.views.report import build_report
 from monitor.report_pdf import CHROMIUM, chromium_problem, render_report_pdf
 
 pytestmark = pytest.mark.browser  # the PDF is printed by Chromium via Playwright

@@ -24,8 +24,8 @@ from etl.cli import main
 from etl.freshness import summary_for
 from etl.load import load_files, writer_lock
 from etl.withdraw import withdraw
-from monitor.filters import Filters
-from monitor.queries import run_query
+from monitor.read.filters import Filters
+from monitor.read.queries import run_query
 from tests.support.etl_helpers import RECORD_TABLES, content, count, query, sha256, write_csv, write_engagements
 from tests.support.pages import INTAKE_PAGE, run_page
 

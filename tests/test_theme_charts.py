@@ -7,7 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from monitor import theme_charts as tc
+from monitor.views import themes as tc
 
 CONTEXT = "年度: 令和4年度（2022年度）｜都道府県: 茨城県｜データ基準日: 2023年2月28日"
 

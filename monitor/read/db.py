@@ -65,7 +65,7 @@ READ_IDLE_SECONDS = float(os.environ.get("DX_READ_IDLE_SECONDS", "2"))
 SHARED_PATHS_MAX = 2          # database files with a live shared connection (tests use many; a server one)
 
 
-MACROS_SQL = Path(__file__).resolve().parent / "sql" / "_macros.sql"
+MACROS_SQL = Path(__file__).resolve().parent.parent / "sql" / "_macros.sql"      # monitor/sql
 
 
 @lru_cache(maxsize=1)

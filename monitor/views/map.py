@@ -23,7 +23,7 @@ from pydeck.bindings.json_tools import default_serialize
 from monitor.format import fmt_date_short, fmt_int, format_fiscal_year
 from monitor.plain import tooltip_text
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 REFERENCE_DIR = ROOT / "data" / "reference"
 BOUNDARIES_PATH = REFERENCE_DIR / "prefectures.geojson"
 MUNICIPAL_DIR = REFERENCE_DIR / "municipalities_geo"          # PP.geojson: one prefecture's municipalities

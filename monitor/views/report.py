@@ -13,18 +13,18 @@ from dataclasses import dataclass, field
 import pandas as pd
 import plotly.graph_objects as go
 
-from monitor.charts import FONT, MANY_CONSORTIA
-from monitor.db import db_version, meta, resolve_path
 from monitor.exports import conditions_for
-from monitor.filters import Filters, allowed_prefectures, describe_access
 from monitor.format import DASH, fmt_date, fmt_month, fmt_number, format_fiscal_year
 from monitor.glossary import definitions_frame
 from monitor.plain import plotly_text
-from monitor.queries import VersionedCache, data_as_of, run_query
+from monitor.read.cache import VersionedCache
+from monitor.read.db import db_version, meta, resolve_path
+from monitor.read.filters import Filters, allowed_prefectures, describe_access
+from monitor.read.queries import data_as_of, run_query
+from monitor.views.style import LIGHT_BLUE, MANY_CONSORTIA, PALETTE, report_figure
 
 REPORT_TITLE = "実績報告"
 WHOLE_PROGRAMME = "事業全体"
-PALETTE = ["#1f5fa8", "#e07b39", "#3a9a5b", "#8e5ea2", "#c23b3b", "#6b7b8c", "#b8a037"]
 # chart images (PNG) and the fixed chart size of the print layout
 IMAGE_WIDTH = 1200
 IMAGE_HEIGHT = 675
@@ -248,116 +248,99 @@ def _text(s: pd.Series) -> list:
     return [None if v is None or v is pd.NA or (isinstance(v, float) and pd.isna(v)) else str(v) for v in s]
 
 
-def summary_table(df: pd.DataFrame, consortium: str | None) -> pd.DataFrame:
-    """実績サマリー: 区分, 項目, 単位, 実績, 目標, 達成率（%）. For one consortium, indicators it has neither a
-    target nor any record for (the municipal ones) are left out."""
-    if consortium:
-        df = df[~(df["target"].isna() & (pd.to_numeric(df["actual"]).fillna(0) == 0))]
-    return pd.DataFrame({
-        "区分": _text(df["section"]),
-        "項目": _text(df["item"]),
-        "単位": _text(df["unit"]),
-        "実績": _float(df["actual"]).round(1),
-        "目標": _float(df["target"]).round(1),
-        "達成率（%）": _float(df["rate_pct"]).round(1),
-    }).reset_index(drop=True)
+# Each table twice: ``*_data`` has the query's English column names with the types and rounding the report shows
+# (the charts read these), ``*_table`` the same values under the Japanese column names of the report, the exports
+# and the PDF (``*_COLUMNS``: English → Japanese). Renaming a Japanese column changes no chart.
+SUMMARY_COLUMNS = {"section": "区分", "item": "項目", "unit": "単位", "actual": "実績", "target": "目標",
+                   "rate_pct": "達成率（%）"}
+EVENTS_COLUMNS = {"kind": "種別", "category": "区分", "events": "開催回数", "attendees": "参加者数",
+                  "companies": "参加企業数", "applicants": "申込者数", "first_date": "初回開催日", "last_date": "最終開催日"}
+COMPANIES_COLUMNS = {"consortium": "コンソーシアム", "engagement_id": "案件ID", "client_name": "支援先", "industry": "業種",
+                     "municipality": "市区町村", "lead_coordinator": "担当ITC", "bank": "同行金融機関",
+                     "start_date": "開始日", "status": "状況", "planned_sessions": "予定回数", "sessions": "実施回数",
+                     "progress_pct": "実施率（%）", "bank_sessions": "金融機関同行回数", "current_stage": "現在の段階",
+                     "plan_date": "DX計画書完成日"}
+MONTHLY_COLUMNS = {"month": "月", "sessions": "実施回数", "cumulative_sessions": "累計実施回数",
+                   "bank_sessions": "金融機関同行回数", "bank_rate_pct": "金融機関同行率（%）"}
+MUNICIPALITIES_COLUMNS = {"municipality": "自治体", "prefecture": "都道府県", "municipality_code": "団体コード",
+                          "support_types": "支援種別", "engagements": "支援案件数", "consultations": "相談件数",
+                          "trainings": "職員研修回数", "trainees": "研修受講者数"}
+THEMES_COLUMNS = {"theme": "テーマ", "consultations": "相談件数", "share_pct": "構成比（%）"}
+INT_COLUMNS = {"events", "attendees", "companies", "applicants", "planned_sessions", "sessions", "bank_sessions",
+               "cumulative_sessions", "engagements", "consultations", "trainings", "trainees"}
+ROUNDED_COLUMNS = {"actual", "target", "rate_pct", "progress_pct", "bank_rate_pct", "share_pct"}     # 1 decimal
+DATE_COLUMNS = {"first_date", "last_date", "start_date", "plan_date", "month"}
 
 
-def events_table(df: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame({
-        "種別": _text(df["kind"]),
-        "区分": _text(df["category"]),
-        "開催回数": _int(df["events"]),
-        "参加者数": _int(df["attendees"]),
-        "参加企業数": _int(df["companies"]),
-        "申込者数": _int(df["applicants"]),
-        "初回開催日": _dates(df["first_date"]),
-        "最終開催日": _dates(df["last_date"]),
-    }).reset_index(drop=True)
-
-
-def companies_table(df: pd.DataFrame, consortium: str | None) -> pd.DataFrame:
+def _data(df: pd.DataFrame, columns) -> pd.DataFrame:
+    """The named query columns, typed: counts as Int64, rates and figures as Float64 rounded to 1 decimal, dates as
+    datetime.date (None when missing), the rest as text."""
     out = {}
-    if not consortium:
-        out["コンソーシアム"] = _text(df["consortium"])
-    out.update({
-        "案件ID": _text(df["engagement_id"]),
-        "支援先": _text(df["client_name"]),
-        "業種": _text(df["industry"]),
-        "市区町村": _text(df["municipality"]),
-        "担当ITC": _text(df["lead_coordinator"]),
-        "同行金融機関": _text(df["bank"]),
-        "開始日": _dates(df["start_date"]),
-        "状況": _text(df["status"]),
-        "予定回数": _int(df["planned_sessions"]),
-        "実施回数": _int(df["sessions"]),
-        "実施率（%）": _float(df["progress_pct"]).round(1),
-        "金融機関同行回数": _int(df["bank_sessions"]),
-        "現在の段階": _text(df["current_stage"]),
-        "DX計画書完成日": _dates(df["plan_date"]),
-    })
+    for col in columns:
+        if col in INT_COLUMNS:
+            out[col] = _int(df[col])
+        elif col in ROUNDED_COLUMNS:
+            out[col] = _float(df[col]).round(1)
+        elif col in DATE_COLUMNS:
+            out[col] = _dates(df[col])
+        else:
+            out[col] = _text(df[col])
     return pd.DataFrame(out).reset_index(drop=True)
 
 
-def monthly_table(df: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame({
-        "月": _dates(df["month"]),
-        "実施回数": _int(df["sessions"]),
-        "累計実施回数": _int(df["cumulative_sessions"]),
-        "金融機関同行回数": _int(df["bank_sessions"]),
-        "金融機関同行率（%）": _float(df["bank_rate_pct"]).round(1),
-    }).reset_index(drop=True)
+def _labelled(data: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
+    return data.rename(columns=columns)
 
 
-def municipalities_table(df: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame({
-        "自治体": _text(df["municipality"]),
-        "都道府県": _text(df["prefecture"]),
-        "団体コード": _text(df["municipality_code"]),
-        "支援種別": _text(df["support_types"]),
-        "支援案件数": _int(df["engagements"]),
-        "相談件数": _int(df["consultations"]),
-        "職員研修回数": _int(df["trainings"]),
-        "研修受講者数": _int(df["trainees"]),
-    }).reset_index(drop=True)
+def summary_data(df: pd.DataFrame, consortium: str | None) -> pd.DataFrame:
+    """実績サマリー: section, item, unit, actual, target, rate_pct. For one consortium, indicators it has neither a
+    target nor any record for (the municipal ones) are left out."""
+    if consortium:
+        df = df[~(df["target"].isna() & (pd.to_numeric(df["actual"]).fillna(0) == 0))]
+    return _data(df, SUMMARY_COLUMNS)
 
 
-def themes_table(df: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame({
-        "テーマ": _text(df["theme"]),
-        "相談件数": _int(df["consultations"]),
-        "構成比（%）": _float(df["share_pct"]).round(1),
-    }).reset_index(drop=True)
+def summary_table(df: pd.DataFrame, consortium: str | None) -> pd.DataFrame:
+    """実績サマリー: 区分, 項目, 単位, 実績, 目標, 達成率（%）."""
+    return _labelled(summary_data(df, consortium), SUMMARY_COLUMNS)
+
+
+def events_data(df: pd.DataFrame) -> pd.DataFrame:
+    return _data(df, EVENTS_COLUMNS)
+
+
+def companies_data(df: pd.DataFrame, consortium: str | None) -> pd.DataFrame:
+    """One row per engagement; the consortium column only for the whole programme."""
+    return _data(df, [c for c in COMPANIES_COLUMNS if not consortium or c != "consortium"])
+
+
+def monthly_data(df: pd.DataFrame) -> pd.DataFrame:
+    return _data(df, MONTHLY_COLUMNS)
+
+
+def municipalities_data(df: pd.DataFrame) -> pd.DataFrame:
+    return _data(df, MUNICIPALITIES_COLUMNS)
+
+
+def themes_data(df: pd.DataFrame) -> pd.DataFrame:
+    return _data(df, THEMES_COLUMNS)
 
 
 # ── charts ──────────────────────────────────────────────────────────────────
-
-def _layout(fig: go.Figure, title: str, context: str, *, height: int = 420) -> go.Figure:
-    """Title says what the chart shows; the subtitle carries the context (年度, 対象, data as-of, sample)."""
-    fig.update_layout(
-        # record text (consortia, companies) reaches titles and labels: plotly would read markup in it
-        title={"text": plotly_text(title), "subtitle": {"text": plotly_text(context)}, "x": 0.01, "xanchor": "left"},
-        font={"family": FONT, "size": 14},
-        height=height,
-        margin={"l": 20, "r": 30, "t": 90, "b": 60},
-        legend={"orientation": "h", "yref": "container", "y": 0.0, "yanchor": "bottom", "x": 0.0, "xanchor": "left"},
-        template="plotly_white",
-    )
-    return fig
-
 
 def _nums(s: pd.Series) -> list:
     return [None if pd.isna(v) else float(v) for v in s]
 
 
 def achievement_figure(summary: pd.DataFrame, context: str) -> go.Figure | None:
-    rows = summary[summary["達成率（%）"].notna()]
+    """達成率 per indicator with a target (``summary``: summary_data's columns)."""
+    rows = summary[summary["rate_pct"].notna()]
     if rows.empty:
         return None
-    labels = rows["項目"].tolist()
-    rates = _nums(rows["達成率（%）"])
+    labels = rows["item"].tolist()
+    rates = _nums(rows["rate_pct"])
     texts = [f"{fmt_number(r, 1)}%（{fmt_number(a, 1)}/{fmt_number(t, 1)}{u}）"
-             for r, a, t, u in zip(rates, rows["実績"], rows["目標"], rows["単位"])]
+             for r, a, t, u in zip(rates, rows["actual"], rows["target"], rows["unit"])]
     colors = [PALETTE[2] if r >= 100 else PALETTE[0] for r in rates]
     fig = go.Figure(go.Bar(
         x=rates, y=labels, orientation="h", text=texts, textposition="outside", marker_color=colors,
@@ -367,44 +350,49 @@ def achievement_figure(summary: pd.DataFrame, context: str) -> go.Figure | None:
     xmax = max(130.0, max(rates) * 1.6)
     fig.update_layout(xaxis={"title": "達成率（%）", "range": [0, xmax]},
                       yaxis={"autorange": "reversed", "title": None}, showlegend=False)
-    return _layout(fig, "目標に対する達成率", context)
+    return report_figure(fig, "目標に対する達成率", context)
 
 
 def events_figure(events: pd.DataFrame, context: str) -> go.Figure | None:
     if events.empty:
         return None
-    fig = go.Figure()
+    fig = go.Figure()          # events: events_data's columns
     fig.add_trace(go.Bar(
-        name="参加者数（人）", x=[plotly_text(v) for v in events["種別"]], y=_nums(events["参加者数"]),
-        text=[f"{fmt_number(a, 0)}人（{fmt_number(n, 0)}回）" for a, n in zip(events["参加者数"], events["開催回数"])],
+        name="参加者数（人）", x=[plotly_text(v) for v in events["kind"]], y=_nums(events["attendees"]),
+        text=[f"{fmt_number(a, 0)}人（{fmt_number(n, 0)}回）" for a, n in zip(events["attendees"], events["events"])],
         textposition="outside", marker_color=PALETTE[0], cliponaxis=False,
         hovertemplate="%{x}<br>参加者 %{y:,}人<extra></extra>"))
-    if events["申込者数"].notna().any():
+    if events["applicants"].notna().any():
         fig.add_trace(go.Bar(
-            name="申込者数（人）", x=[plotly_text(v) for v in events["種別"]], y=_nums(events["申込者数"]),
+            name="申込者数（人）", x=[plotly_text(v) for v in events["kind"]], y=_nums(events["applicants"]),
             marker_color=PALETTE[5], opacity=0.55, hovertemplate="%{x}<br>申込 %{y:,}人<extra></extra>"))
     fig.update_layout(barmode="group", yaxis={"title": "人数", "rangemode": "tozero", "tickformat": ",d"},
                       xaxis={"title": None, "type": "category"})
-    return _layout(fig, "セミナー・研修の種別ごとの参加者数", context)
+    return report_figure(fig, "セミナー・研修の種別ごとの参加者数", context)
 
 
 def company_chart_groups(companies: pd.DataFrame) -> str | None:
     """None when the chart shows one bar group per company; otherwise the column the chart sums by (more than
-    COMPANY_CHART_MAX companies: one bar per company would be unreadable and heavy for the browser)."""
+    COMPANY_CHART_MAX companies: one bar per company would be unreadable and heavy for the browser), by its Japanese
+    name (コンソーシアム or 業種). ``companies``: companies_data's columns."""
     if len(companies) <= COMPANY_CHART_MAX:
         return None
-    if "コンソーシアム" in companies.columns and companies["コンソーシアム"].nunique(dropna=False) > 1:
-        return "コンソーシアム"
-    return "業種"
+    if "consortium" in companies.columns and companies["consortium"].nunique(dropna=False) > 1:
+        return COMPANIES_COLUMNS["consortium"]
+    return COMPANIES_COLUMNS["industry"]
 
 
-def _company_sums(companies: pd.DataFrame, by: str) -> pd.DataFrame:
-    cols = ["予定回数", "実施回数", "金融機関同行回数"]
+COUNT_COLUMNS = ["planned_sessions", "sessions", "bank_sessions"]       # 予定回数, 実施回数, 金融機関同行回数
+
+
+def _company_sums(companies: pd.DataFrame, by_label: str) -> pd.DataFrame:
+    by = {v: k for k, v in COMPANIES_COLUMNS.items()}[by_label]
+    cols = COUNT_COLUMNS
     df = companies[[by, *cols]].copy()
     df[by] = df[by].fillna("（不明）").astype(str)
     sums = df.groupby(by, sort=False)[cols].sum(min_count=1)
-    sums["企業数"] = companies.assign(**{by: df[by]}).groupby(by, sort=False)["支援先"].nunique()
-    sums = sums.sort_values(["実施回数", "企業数"], ascending=False, na_position="last")
+    sums["companies"] = companies.assign(**{by: df[by]}).groupby(by, sort=False)["client_name"].nunique()
+    sums = sums.sort_values(["sessions", "companies"], ascending=False, na_position="last")
     if len(sums) > CHART_GROUPS_MAX:
         head, rest = sums.iloc[: CHART_GROUPS_MAX - 1], sums.iloc[CHART_GROUPS_MAX - 1:]
         other = rest.sum(min_count=1).to_frame(f"その他（{len(rest)}）").T
@@ -417,21 +405,21 @@ def companies_figure(companies: pd.DataFrame, context: str) -> go.Figure | None:
         return None
     by = company_chart_groups(companies)
     if by is None:
-        names = [plotly_text(str(n).replace("(架空)", "").replace("（架空）", "")) for n in companies["支援先"]]
-        planned, held, bank = (companies[c] for c in ("予定回数", "実施回数", "金融機関同行回数"))
+        names = [plotly_text(str(n).replace("(架空)", "").replace("（架空）", "")) for n in companies["client_name"]]
+        planned, held, bank = (companies[c] for c in COUNT_COLUMNS)
         title = "支援企業ごとの伴走支援 予定回数・実施回数・金融機関同行回数"
         unit, dtick = "回", 2
     else:
         sums = _company_sums(companies, by)
-        names = [plotly_text(f"{k}（{int(n):,}社）") for k, n in zip(sums.index, sums["企業数"])]
-        planned, held, bank = (sums[c] for c in ("予定回数", "実施回数", "金融機関同行回数"))
+        names = [plotly_text(f"{k}（{int(n):,}社）") for k, n in zip(sums.index, sums["companies"])]
+        planned, held, bank = (sums[c] for c in COUNT_COLUMNS)
         title = (f"{by}別の伴走支援 予定回数・実施回数・金融機関同行回数"
-                 f"（{len(companies):,}件の案件・{companies['支援先'].nunique():,}社の合計）")
+                 f"（{len(companies):,}件の案件・{companies['client_name'].nunique():,}社の合計）")
         unit, dtick = "回", None
     # many groups (47 consortia at national scale): bars run across, one labelled row per group, so every name reads
     across = by is not None and len(names) > MANY_CONSORTIA
     fig = go.Figure()
-    for name, values, color, word in (("予定回数", planned, "#c6dbef", "予定"), ("実施回数", held, PALETTE[0], "実施"),
+    for name, values, color, word in (("予定回数", planned, LIGHT_BLUE, "予定"), ("実施回数", held, PALETTE[0], "実施"),
                                       ("金融機関同行回数", bank, PALETTE[1], "同行")):
         if across:
             fig.add_trace(go.Bar(name=name, y=names, x=_nums(values), orientation="h", marker_color=color,
@@ -447,21 +435,21 @@ def companies_figure(companies: pd.DataFrame, context: str) -> go.Figure | None:
     if across:
         fig.update_layout(barmode="group", xaxis=counts, bargap=0.25,
                           yaxis={"title": None, "type": "category", "autorange": "reversed"})
-        return _layout(fig, title, context, height=36 * len(names) + 180)
+        return report_figure(fig, title, context, height=36 * len(names) + 180)
     fig.update_layout(barmode="group", yaxis=counts, xaxis={"title": None, "type": "category", "tickangle": -30})
-    return _layout(fig, title, context)
+    return report_figure(fig, title, context)
 
 
 def monthly_figure(monthly: pd.DataFrame, context: str) -> go.Figure | None:
     if monthly.empty:
         return None
-    labels = [fmt_month(m) for m in monthly["月"]]
+    labels = [fmt_month(m) for m in monthly["month"]]          # monthly: monthly_data's columns
     fig = go.Figure()
-    fig.add_trace(go.Bar(name="実施回数（回）", x=labels, y=_nums(monthly["実施回数"]), marker_color=PALETTE[0],
+    fig.add_trace(go.Bar(name="実施回数（回）", x=labels, y=_nums(monthly["sessions"]), marker_color=PALETTE[0],
                          hovertemplate="%{x}<br>実施 %{y}回<extra></extra>"))
-    fig.add_trace(go.Bar(name="金融機関同行回数（回）", x=labels, y=_nums(monthly["金融機関同行回数"]),
+    fig.add_trace(go.Bar(name="金融機関同行回数（回）", x=labels, y=_nums(monthly["bank_sessions"]),
                          marker_color=PALETTE[1], hovertemplate="%{x}<br>同行 %{y}回<extra></extra>"))
-    fig.add_trace(go.Scatter(name="金融機関同行率（%）", x=labels, y=_nums(monthly["金融機関同行率（%）"]),
+    fig.add_trace(go.Scatter(name="金融機関同行率（%）", x=labels, y=_nums(monthly["bank_rate_pct"]),
                              mode="lines+markers", yaxis="y2", marker_color=PALETTE[2], connectgaps=False,
                              hovertemplate="%{x}<br>同行率 %{y:.1f}%<extra></extra>"))
     fig.update_layout(
@@ -471,20 +459,21 @@ def monthly_figure(monthly: pd.DataFrame, context: str) -> go.Figure | None:
         yaxis2={"title": "同行率（%）", "overlaying": "y", "side": "right", "range": [0, 100], "dtick": 25,
                 "showgrid": False, "tickmode": "linear"},
     )
-    return _layout(fig, "伴走支援の月別実施回数と金融機関同行率", context)
+    return report_figure(fig, "伴走支援の月別実施回数と金融機関同行率", context)
 
 
 def themes_figure(themes: pd.DataFrame, context: str) -> go.Figure | None:
     if themes.empty:
         return None
     fig = go.Figure(go.Bar(
-        x=_nums(themes["相談件数"]), y=[plotly_text(v) for v in themes["テーマ"]], orientation="h", marker_color=PALETTE[3],
-        text=[f"{fmt_number(n, 0)}件（{fmt_number(s, 1)}%）" for n, s in zip(themes["相談件数"], themes["構成比（%）"])],
+        x=_nums(themes["consultations"]), y=[plotly_text(v) for v in themes["theme"]], orientation="h",
+        marker_color=PALETTE[3],
+        text=[f"{fmt_number(n, 0)}件（{fmt_number(s, 1)}%）" for n, s in zip(themes["consultations"], themes["share_pct"])],
         textposition="outside", cliponaxis=False, hovertemplate="%{y}<br>%{x}件<extra></extra>", name="相談件数"))
-    xmax = float(themes["相談件数"].max()) * 1.45 if len(themes) else 1
+    xmax = float(themes["consultations"].max()) * 1.45 if len(themes) else 1
     fig.update_layout(xaxis={"title": "相談件数（件）", "range": [0, xmax]},
                       yaxis={"autorange": "reversed", "title": None}, showlegend=False)
-    return _layout(fig, "相談テーマ別の相談件数", context, height=max(420, 120 + 28 * len(themes)))
+    return report_figure(fig, "相談テーマ別の相談件数", context, height=max(420, 120 + 28 * len(themes)))
 
 
 # ── the report ──────────────────────────────────────────────────────────────
@@ -508,28 +497,32 @@ def build_report(fiscal_year: int, consortium: str | None = None, *,
     access = describe_access(allowed_prefectures())
     context = report_context(fy, consortium, as_of, m["is_sample"], access)
 
-    summary = summary_table(_q("report_summary", fy, consortium, path), consortium)
-    events = events_table(_q("report_events", fy, consortium, path))
-    companies = companies_table(_q("report_companies", fy, consortium, path), consortium)
-    monthly = monthly_table(_q("report_monthly", fy, consortium, path))
-    municipalities = municipalities_table(_q("report_municipalities", fy, consortium, path))
-    themes = themes_table(_q("report_themes", fy, consortium, path))
+    summary_d = summary_data(_q("report_summary", fy, consortium, path), consortium)
+    events_d = events_data(_q("report_events", fy, consortium, path))
+    companies_d = companies_data(_q("report_companies", fy, consortium, path), consortium)
+    monthly_d = monthly_data(_q("report_monthly", fy, consortium, path))
+    themes_d = themes_data(_q("report_themes", fy, consortium, path))
+    summary, events = _labelled(summary_d, SUMMARY_COLUMNS), _labelled(events_d, EVENTS_COLUMNS)
+    companies, monthly = _labelled(companies_d, COMPANIES_COLUMNS), _labelled(monthly_d, MONTHLY_COLUMNS)
+    municipalities = _labelled(municipalities_data(_q("report_municipalities", fy, consortium, path)),
+                               MUNICIPALITIES_COLUMNS)
+    themes = _labelled(themes_d, THEMES_COLUMNS)
 
     def figs(**named):
         return {k: v for k, v in named.items() if v is not None}
 
     company_note = "実施回数・金融機関同行回数は年度内に実施した回数です。"
-    by = company_chart_groups(companies)
+    by = company_chart_groups(companies_d)
     chart_note = company_note + (f"支援企業が{COMPANY_CHART_MAX}社を超えるため、グラフは{by}ごとの合計です"
                                  "（企業ごとの値は表と Excel / CSV にあります）。" if by else "")
-    company_fig = figs(**{"支援企業": companies_figure(companies, context)})
+    company_fig = figs(**{"支援企業": companies_figure(companies_d, context)})
     sections = [
         Section("summary", "実績サマリー（目標と達成率）", {T_SUMMARY: summary},
-                figs(**{"達成率": achievement_figure(summary, context)}),
+                figs(**{"達成率": achievement_figure(summary_d, context)}),
                 note="目標は目標値表（年度・コンソーシアム別）。事業全体の目標は事業全体の目標値、"
                      "ない指標はコンソーシアムの目標値の合計（金融機関同行率は平均）です。"),
         Section("events", "セミナー・研修の開催実績", {T_EVENTS: events},
-                figs(**{"セミナー・研修": events_figure(events, context)}),
+                figs(**{"セミナー・研修": events_figure(events_d, context)}),
                 note="開催日の年度で集計しています。",
                 empty_message="この年度・対象のセミナー・研修の記録はありません。"),
     ]
@@ -546,7 +539,7 @@ def build_report(fiscal_year: int, consortium: str | None = None, *,
                     company_fig, note=company_note, empty_message="この年度・対象の伴走支援の記録はありません。"))
     sections.append(
         Section("monthly", "伴走支援の月別実施状況と金融機関同行率", {T_MONTHLY: monthly},
-                figs(**{"月別実施状況": monthly_figure(monthly, context)}),
+                figs(**{"月別実施状況": monthly_figure(monthly_d, context)}),
                 note="金融機関同行率 = 金融機関が同行した回 ÷ 同行の有無が記録された回。"))
     muni_note = "支援自治体は、実施中・完了の支援案件または相談記録がある自治体です。"
     if municipalities.empty and themes.empty:
@@ -558,7 +551,7 @@ def build_report(fiscal_year: int, consortium: str | None = None, *,
             Section("municipalities", "支援自治体", {T_MUNICIPALITIES: municipalities}, note=muni_note,
                     empty_message="この年度・対象の自治体支援の記録はありません。"),
             Section("themes", "相談テーマ別の相談件数", {T_THEMES: themes},
-                    figs(**{"相談テーマ": themes_figure(themes, context)}),
+                    figs(**{"相談テーマ": themes_figure(themes_d, context)}),
                     note="相談記録のテーマ（自治体DX推進計画の重点取組事項などの分類）ごとの件数です。",
                     empty_message="この年度・対象の相談の記録はありません。"),
         ]

@@ -18,17 +18,16 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import threading
-from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
 
-from monitor.db import db_version, meta, read_cursor, resolve_path
-from monitor.filters import Filters, allowed_prefectures, scoped_prefectures
+from monitor.read.cache import VersionedCache, frame_bytes
+from monitor.read.db import db_version, meta, read_cursor, resolve_path
+from monitor.read.filters import Filters, allowed_prefectures, scoped_prefectures
 
-SQL_DIR = Path(__file__).resolve().parent / "sql"
+SQL_DIR = Path(__file__).resolve().parent.parent / "sql"      # monitor/sql
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _COMMENT = re.compile(r"--[^\n]*")
 
@@ -62,55 +61,6 @@ def _freeze(v):
 
 QUERY_CACHE_ENTRIES = 256
 QUERY_CACHE_MB = float(os.environ.get("DX_QUERY_CACHE_MB", "48"))
-
-
-def frame_bytes(df: pd.DataFrame) -> int:
-    try:
-        return int(df.memory_usage(index=True, deep=True).sum())
-    except Exception:  # noqa: BLE001 - an estimate only
-        return 0
-
-
-class VersionedCache:
-    """A thread-safe LRU of built values keyed by a tuple that includes the database version; bounded by entries
-    and (for values whose size ``sizer`` can tell) by bytes. ``cache_clear``/``cache_info`` like functools."""
-
-    def __init__(self, max_entries: int, max_bytes: int | None = None, sizer=None, name: str = ""):
-        self.max_entries, self.max_bytes, self.sizer, self.name = max_entries, max_bytes, sizer, name
-        self._data: OrderedDict = OrderedDict()        # key → (value, bytes)
-        self._bytes = 0
-        self._lock = threading.Lock()
-        self.hits = self.misses = 0
-
-    def get_or_build(self, key, build):
-        with self._lock:
-            if key in self._data:
-                self._data.move_to_end(key)
-                self.hits += 1
-                return self._data[key][0]
-            self.misses += 1
-        value = build()                                # outside the lock: other sessions keep going
-        size = self.sizer(value) if self.sizer else 0
-        with self._lock:
-            if key in self._data:
-                self._bytes -= self._data.pop(key)[1]
-            if self.max_bytes is None or size <= self.max_bytes:
-                self._data[key] = (value, size)
-                self._bytes += size
-            while self._data and (len(self._data) > self.max_entries
-                                  or (self.max_bytes is not None and self._bytes > self.max_bytes)):
-                self._bytes -= self._data.popitem(last=False)[1][1]
-        return value
-
-    def cache_clear(self) -> None:
-        with self._lock:
-            self._data.clear()
-            self._bytes = 0
-            self.hits = self.misses = 0
-
-    def cache_info(self) -> dict:
-        with self._lock:
-            return {"entries": len(self._data), "bytes": self._bytes, "hits": self.hits, "misses": self.misses}
 
 
 # ── access restriction: record tables seen through views of the allowed prefectures ──────────────────────
@@ -187,10 +137,6 @@ def _run_cached(name: str, path: str, version: tuple, params: tuple, scope: tupl
                                  lambda: _execute(name, path, version, params, scope))
 
 
-_run_cached.cache_clear = _results.cache_clear      # type: ignore[attr-defined]
-_run_cached.cache_info = _results.cache_info        # type: ignore[attr-defined]
-
-
 def query_params(name: str, filters: Filters, **extra) -> dict:
     """The parameters ``name`` will be called with: the standard filter parameters plus ``extra``, restricted to
     the ones the query names (DuckDB refuses unused parameters). A parameter the query needs but nobody gave is an
@@ -224,8 +170,6 @@ def run_query(name: str, filters: Filters, *, path: str | os.PathLike | None = N
 
 def clear_cache() -> None:
     _results.cache_clear()
-
-
 
 
 def data_as_of(path: str | os.PathLike | None = None) -> dt.date | None:

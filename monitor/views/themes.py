@@ -8,9 +8,9 @@ import datetime as dt
 import pandas as pd
 import plotly.graph_objects as go
 
-from monitor.charts import style_figure
 from monitor.format import fmt_date_short, fmt_int, fmt_month, fmt_pct
 from monitor.plain import plotly_text
+from monitor.views.style import BLUE, GREEN, GREY, OCHRE, ORANGE, PURPLE, RED, style_figure
 
 UNMAPPED = "未分類"
 OTHERS = "その他"
@@ -18,10 +18,10 @@ SOURCE_CONSULTATION = "相談記録"
 SOURCE_SESSION = "伴走記録"
 GRAINS = {"month": "月別", "quarter": "四半期別"}
 # bar colours by the audience of a theme (taxonomy column themes.audience)
-AUDIENCE_COLORS = {"自治体": "#e07b39", "企業": "#1f5fa8", "共通": "#3a9a5b", UNMAPPED: "#9aa5b1"}
+AUDIENCE_COLORS = {"自治体": ORANGE, "企業": BLUE, "共通": GREEN, UNMAPPED: "#9aa5b1"}
 AUDIENCE_LABELS = {"自治体": "自治体向けテーマ", "企業": "企業向けテーマ", "共通": "共通テーマ", UNMAPPED: UNMAPPED}
-TREND_COLORS = ["#1f5fa8", "#e07b39", "#3a9a5b", "#8e5ea2", "#c23b3b", "#b8a037", "#17a2b8", "#d17fb0",
-                "#6b7b8c", "#5c8a3a", "#a0522d", "#4b0082"]
+# the palette (without its grey, which comes later here) and more, for up to 12 themes
+TREND_COLORS = [BLUE, ORANGE, GREEN, PURPLE, RED, OCHRE, "#17a2b8", "#d17fb0", GREY, "#5c8a3a", "#a0522d", "#4b0082"]
 SHARE_NOTE = "構成比 = テーマ別件数 ÷ 全テーマの件数の合計（複数テーマの伴走記録は各テーマに数えます）"
 
 

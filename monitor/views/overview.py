@@ -1,13 +1,142 @@
-"""Shape query results into the tables pages show (Japanese column names, formatted values). Pure pandas."""
+"""Builders for 概要 (app.py): DataFrames of the kpi, kpi_pace, monthly_activity and alerts_stalled queries in, the
+KPI and pace cards, the per-consortium comparison (chart and table), the monthly chart, the stalled table and the
+全年度 table out. Japanese labels; every figure's title names what it shows and its subtitle carries the context
+(filters, data as-of), so an exported image or screenshot stands on its own. Pure pandas and plotly."""
 from __future__ import annotations
 
-import re
-
 import pandas as pd
+import plotly.graph_objects as go
 
-from monitor.charts import KPI_INDICATORS, MANY_CONSORTIA, consortium_label
-from monitor.format import DASH, fmt_date, fmt_int, fmt_pct
+from monitor import pace
+from monitor.format import DASH, fmt_date, fmt_int, fmt_month, fmt_pct, format_fiscal_year
 from monitor.glossary import help_text, label as glossary_label
+from monitor.views.style import (
+    BLUE, HEATMAP_ROW_PX, MANY_CONSORTIA, PALETTE, RATE_COLORS, STATUS_COLOURS, colorbar_len, consortium_label,
+    figure_from_spec, style_layout,
+)
+from monitor.plain import plotly_text
+
+
+# indicator key → (label, unit, actual column, target column)
+KPI_INDICATORS = [
+    ("companies", "支援企業数", "社", "companies", "target_companies"),
+    ("sessions", "伴走支援 実施回数", "回", "sessions", "target_sessions"),
+    ("dx_plans", "DX計画書策定数", "件", "dx_plans", "target_dx_plans"),
+    ("seminar_attendees", "セミナー参加者数", "人", "seminar_attendees", "target_seminar_attendees"),
+    ("consultations", "相談件数", "件", "consultations", "target_consultations"),
+]
+
+
+def achievement_series(kpi: pd.DataFrame) -> list[str]:
+    """The consortium labels of kpi_comparison_figure, in trace (bars) or row (heatmap) order."""
+    return [name for name, _rates in _achievement_rows(kpi)]
+
+
+def _achievement_rows(kpi: pd.DataFrame) -> list[tuple[str, dict[str, tuple[float, str, str]]]]:
+    """Per consortium (in the kpi query's order) its achievement per indicator label: (rate %, text, hover).
+    Indicators without a target are left out, and so are consortia without any target."""
+    rows = kpi[~kpi["is_total"].astype(bool)] if "is_total" in kpi else kpi
+    columns = {c: rows[c].tolist() for c in ("consortium", *(c for k in KPI_INDICATORS for c in k[3:]))
+               if c in rows}
+    out = []
+    for i in range(len(rows)):
+        rates = {}
+        for _key, label, unit, actual_col, target_col in KPI_INDICATORS:
+            target = columns[target_col][i] if target_col in columns else None
+            if target is None or pd.isna(target) or float(target) <= 0:
+                continue
+            actual = columns[actual_col][i] if actual_col in columns else None
+            rate = float(actual) / float(target)
+            rates[label] = (round(rate * 100, 1), fmt_pct(rate),
+                            f"実績 {fmt_int(actual, unit)} / 目標 {fmt_int(target, unit)}")
+        if rates:
+            out.append((plotly_text(consortium_label(columns["consortium"][i] if "consortium" in columns else None)),
+                        rates))
+    return out
+
+
+def kpi_comparison_figure(kpi: pd.DataFrame, context: str) -> go.Figure:
+    """Achievement rate (actual / target, %) per indicator: one bar group per consortium, or with more than
+    MANY_CONSORTIA consortia a heatmap (one row per consortium, one column per indicator).
+
+    ``kpi``: rows of the kpi query (is_total false rows are used; consortia without any target are left out).
+    Built as plain plotly JSON (``figure_from_spec``): it is redrawn on every filter change of 概要."""
+    series = _achievement_rows(kpi)
+    if len(series) > MANY_CONSORTIA:
+        return _kpi_comparison_heatmap(series, context)
+    data = []
+    for i, (name, rates) in enumerate(series):
+        data.append({
+            "type": "bar", "name": name,
+            "x": list(rates), "y": [r[0] for r in rates.values()], "text": [r[1] for r in rates.values()],
+            "textposition": "outside", "customdata": [r[2] for r in rates.values()],
+            "hovertemplate": "%{x}<br>達成率 %{text}<br>%{customdata}<extra>%{fullData.name}</extra>",
+            "marker": {"color": PALETTE[i % len(PALETTE)]}, "cliponaxis": False,
+        })
+    layout = style_layout("コンソーシアム別 目標達成率", context)
+    layout["margin"]["r"] = 56
+    layout.update({
+        "barmode": "group",
+        "xaxis": {"title": {}},
+        "yaxis": {"title": {"text": "達成率（%）"}},
+        # the 100 % line, as fig.add_hline draws it
+        "shapes": [{"type": "line", "line": {"color": "#888", "dash": "dot"},
+                    "x0": 0, "x1": 1, "xref": "x domain", "y0": 100, "y1": 100, "yref": "y"}],
+        # the line's label sits outside the plot area, right of the line's end, so no bar label can collide with it
+        "annotations": [{"x": 1, "xref": "paper", "xanchor": "left", "xshift": 4, "y": 100, "yref": "y",
+                         "yanchor": "middle", "text": "目標<br>100%", "showarrow": False, "align": "left",
+                         "font": {"size": 12, "color": "#666"}}],
+    })
+    return figure_from_spec(data, layout)
+
+
+def _kpi_comparison_heatmap(series, context: str) -> go.Figure:
+    """Many consortia: rows = consortia (in the query's order, top down), columns = indicators, colour = achievement
+    (red below 100 %, blue above, saturated at 50 % and 150 %), each cell labelled with its rate."""
+    labels = [k[1] for k in KPI_INDICATORS if any(k[1] in rates for _name, rates in series)]
+    names = [name for name, _rates in series]
+    missing = (None, "—", "目標値の設定なし")
+    cells = [[rates.get(label, missing) for label in labels] for _name, rates in series]
+    data = [{
+        "type": "heatmap", "x": labels, "y": names,
+        "z": [[c[0] for c in row] for row in cells], "text": [[c[1] for c in row] for row in cells],
+        "customdata": [[c[2] for c in row] for row in cells], "texttemplate": "%{text}",
+        "hovertemplate": "%{y}<br>%{x}<br>達成率 %{text}<br>%{customdata}<extra></extra>",
+        "colorscale": RATE_COLORS, "zmin": 50, "zmax": 150, "xgap": 2, "ygap": 2,
+        "colorbar": {"title": {"text": "達成率"}, "ticksuffix": "%", "len": colorbar_len(len(names))},
+    }]
+    layout = style_layout("コンソーシアム別 目標達成率", context, height=HEATMAP_ROW_PX * len(names) + 170)
+    layout["margin"]["t"] = 110                   # the indicator names sit above the cells, below the subtitle
+    layout.update({
+        "xaxis": {"side": "top", "title": {}},
+        "yaxis": {"autorange": "reversed", "type": "category", "title": {}},
+    })
+    return figure_from_spec(data, layout)
+
+
+def monthly_activity_figure(monthly: pd.DataFrame, context: str) -> go.Figure:
+    """伴走支援 sessions and consultations per month (bars), seminar attendees (line, right axis). Built as plain
+    plotly JSON (``figure_from_spec``): it is redrawn on every filter change of 概要."""
+    df = monthly.sort_values("month")
+    labels = [fmt_month(m) for m in df["month"]]
+    data = [
+        {"type": "bar", "name": "伴走支援 実施回数（回）", "x": labels, "y": df["sessions"].astype(int).tolist(),
+         "marker": {"color": PALETTE[0]}, "hovertemplate": "%{x}<br>伴走支援 %{y:,}回<extra></extra>"},
+        {"type": "bar", "name": "相談件数（件）", "x": labels, "y": df["consultations"].astype(int).tolist(),
+         "marker": {"color": PALETTE[1]}, "hovertemplate": "%{x}<br>相談 %{y:,}件<extra></extra>"},
+        {"type": "scatter", "name": "セミナー参加者数（人）", "x": labels,
+         "y": df["seminar_attendees"].astype(int).tolist(), "mode": "lines+markers", "yaxis": "y2",
+         "marker": {"color": PALETTE[2]}, "hovertemplate": "%{x}<br>セミナー参加者 %{y:,}人<extra></extra>"},
+    ]
+    layout = style_layout("月別の活動状況", context)
+    layout.update({
+        "barmode": "group",
+        "xaxis": {"title": {}, "type": "category"},
+        "yaxis": {"title": {"text": "回数・件数"}, "rangemode": "tozero", "tickformat": ",d"},
+        "yaxis2": {"title": {"text": "参加者数（人）"}, "overlaying": "y", "side": "right", "rangemode": "tozero",
+                   "showgrid": False, "tickformat": ",d"},
+    })
+    return figure_from_spec(data, layout)
 
 
 def _ratio(actual, target):
@@ -83,8 +212,12 @@ COMPARISON_COLUMNS = [
     ("金融機関同行率", "%", lambda r: r["bank_rate"]),
     ("停滞案件", "件", lambda r: r["stalled"]),
 ]
+
+
 # column → printf format (Streamlit's NumberColumn) of consortium_number_table
 COMPARISON_NUMBER_FORMATS = {name: "%.1f%%" if unit == "%" else f"%,d{unit}" for name, unit, _ in COMPARISON_COLUMNS}
+
+
 ITEM_COLUMN = "項目"
 
 
@@ -131,39 +264,6 @@ def consortium_comparison_table(kpi: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({ITEM_COLUMN: items, **{name: [values[c][i] for c in items] for name, i in first.items()}})
 
 
-def progress_table(df: pd.DataFrame) -> pd.DataFrame:
-    """One row per engagement for 伴走支援の進捗 (progress as 0..1 for a ProgressColumn)."""
-    planned = df["planned_sessions"]
-    return pd.DataFrame({
-        "案件ID": df["engagement_id"].astype(str),
-        "支援先": df["client_name"],
-        "市区町村": df["municipality"].fillna(DASH),
-        "担当ITC": df["lead_coordinator"].fillna(DASH),
-        "実施/予定": [f"{int(d)}/{int(p)}回" if p is not None and not pd.isna(p) else f"{int(d)}回"
-                     for d, p in zip(df["sessions_done"], planned)],
-        "進捗": df["progress_ratio"].astype("Float64").clip(upper=1.0),
-        "現在の段階": [f"{int(n)}. {s}" if n is not None and not pd.isna(n) else DASH
-                       for n, s in zip(df["current_stage_no"], df["current_stage"])],
-        "最終実施日": [fmt_date(v) for v in df["last_session_date"]],
-        "経過日数": df["days_since_last_session"].astype("Int64"),
-        "状況": df["status"].fillna(DASH),
-        "停滞": ["⚠ 停滞" if bool(s) else "" for s in df["stalled"]],
-        "コンソーシアム": [consortium_label(v) for v in df["consortium"]],
-    })
-
-
-def progress_print_table(table: pd.DataFrame) -> pd.DataFrame:
-    """``progress_table`` for the print layout (a static table): 進捗 and 経過日数 as text, as the interactive table's
-    column formats show them."""
-    out = table.copy()
-    out["進捗"] = [DASH if v is None or v is pd.NA or pd.isna(v) else f"{float(v):.0%}" for v in out["進捗"]]
-    out["経過日数"] = [DASH if v is None or v is pd.NA or pd.isna(v) else f"{int(v)}日" for v in out["経過日数"]]
-    # a static table renders its cells as Markdown: '3. 現状分析' would become a numbered list (taller rows, a
-    # different number); a no-break space after the number keeps it plain text that looks the same
-    out["現在の段階"] = [re.sub(r"^(\d+)\. ", "\\1.\u00a0", str(v)) for v in out["現在の段階"]]
-    return out
-
-
 def attention_table(df: pd.DataFrame) -> pd.DataFrame:
     """Stalled engagements for 概要."""
     return pd.DataFrame({
@@ -178,35 +278,15 @@ def attention_table(df: pd.DataFrame) -> pd.DataFrame:
     }).reset_index(drop=True)
 
 
-def session_log_table(df: pd.DataFrame) -> pd.DataFrame:
-    def bank(v):
-        if v is None or v is pd.NA or (isinstance(v, float) and pd.isna(v)):
-            return DASH
-        return "あり" if bool(v) else "なし"
-    return pd.DataFrame({
-        "回": df["session_no"].astype(int),
-        "実施日": [fmt_date(v) for v in df["date"]],
-        "時間（分）": df["duration_min"].astype("Int64"),
-        "段階": df["stage"].fillna(DASH),
-        "テーマ": df["themes"].fillna("").replace("", DASH),
-        "金融機関同行": [bank(v) for v in df["bank_attended"]],
-        "担当ITC": df["coordinators"].fillna(DASH),
-        "メモ": df["notes"].fillna(""),
-    })
-
-
 # ── pace (概要's cards with one 年度 chosen) ─────────────────────────────────────────────────────────────
 
 PACE_INDICATORS = [(key, unit, actual_col, target_col) for key, _label, unit, actual_col, target_col in KPI_INDICATORS]
-STATUS_COLOURS = {"on": "#2e7d32", "watch": "#b26a00", "behind": "#c62828", "done": "#2e7d32", "missed": "#c62828"}
 
 
 def pace_cards(total: pd.Series, pace_total: pd.Series, fiscal_year: int, as_of) -> dict[str, dict]:
     """For each count indicator of the cards: {elapsed, status, status_word, yoy, prev_same, projection, reaches,
     lines} (lines: the display text under the card), from the kpi row and the kpi_pace row of the whole selection.
     The rules: data/reference/indicators.csv (fy_elapsed, pace_status, yoy, projection)."""
-    from monitor import pace   # noqa: PLC0415
-
     elapsed = pace.elapsed_share(fiscal_year, as_of)
     out = {}
     for key, unit, actual_col, target_col in PACE_INDICATORS:
@@ -243,7 +323,7 @@ def behind_pace(cards: dict[str, dict]) -> list[str]:
 def pace_bar_html(rate: float | None, elapsed: float | None, status: str | None) -> str:
     """A progress bar of the achievement rate with a marker at the 年度経過率 (numbers only: nothing from a record)."""
     width = 0.0 if rate is None else max(0.0, min(rate, 1.0)) * 100
-    colour = STATUS_COLOURS.get(status or "", "#1f5fa8")
+    colour = STATUS_COLOURS.get(status or "", BLUE)
     marker = "" if elapsed is None else (
         f'<span title="年度経過率 {elapsed * 100:.1f}%" style="position:absolute;left:calc({elapsed * 100:.2f}% - 1px);'
         'top:-3px;width:2px;height:14px;background:#1c2430"></span>')
@@ -253,8 +333,6 @@ def pace_bar_html(rate: float | None, elapsed: float | None, status: str | None)
 
 def years_table(kpi_by_year: dict[int, pd.DataFrame]) -> pd.DataFrame:
     """全年度: each KPI per 年度 (事業全体 and each consortium), never summed over years. Numbers, rates in percent."""
-    from monitor.format import format_fiscal_year   # noqa: PLC0415
-
     rows = []
     for fy, kpi in sorted(kpi_by_year.items(), reverse=True):
         for r in kpi.itertuples():

@@ -1,0 +1,59 @@
+"""The bounded caches of the read side: a thread-safe LRU of built values keyed by a tuple that includes the database
+version (so a new load is never answered from an older file's results), bounded by entries and by bytes. Used for
+the query results (monitor/read/queries.py), the filter choices (monitor/ui.py) and the finished report
+(monitor/views/report.py)."""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+import pandas as pd
+
+
+def frame_bytes(df: pd.DataFrame) -> int:
+    try:
+        return int(df.memory_usage(index=True, deep=True).sum())
+    except Exception:  # noqa: BLE001 - an estimate only
+        return 0
+
+
+class VersionedCache:
+    """A thread-safe LRU of built values keyed by a tuple that includes the database version; bounded by entries
+    and (for values whose size ``sizer`` can tell) by bytes. ``cache_clear``/``cache_info`` like functools."""
+
+    def __init__(self, max_entries: int, max_bytes: int | None = None, sizer=None, name: str = ""):
+        self.max_entries, self.max_bytes, self.sizer, self.name = max_entries, max_bytes, sizer, name
+        self._data: OrderedDict = OrderedDict()        # key → (value, bytes)
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get_or_build(self, key, build):
+        with self._lock:
+            if key in self._data:
+                self._data.move_to_end(key)
+                self.hits += 1
+                return self._data[key][0]
+            self.misses += 1
+        value = build()                                # outside the lock: other sessions keep going
+        size = self.sizer(value) if self.sizer else 0
+        with self._lock:
+            if key in self._data:
+                self._bytes -= self._data.pop(key)[1]
+            if self.max_bytes is None or size <= self.max_bytes:
+                self._data[key] = (value, size)
+                self._bytes += size
+            while self._data and (len(self._data) > self.max_entries
+                                  or (self.max_bytes is not None and self._bytes > self.max_bytes)):
+                self._bytes -= self._data.popitem(last=False)[1][1]
+        return value
+
+    def cache_clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+            self._bytes = 0
+            self.hits = self.misses = 0
+
+    def cache_info(self) -> dict:
+        with self._lock:
+            return {"entries": len(self._data), "bytes": self._bytes, "hits": self.hits, "misses": self.misses}

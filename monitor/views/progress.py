@@ -1,0 +1,240 @@
+"""Builders for 伴走支援の進捗 (pages/1): the stage funnel (or, for many consortia, a heatmap), the engagement
+table, one engagement's timeline and session log. DataFrames of the engagement_progress_page, stage_funnel and
+engagement_sessions queries in, plotly Figures and display tables (Japanese columns) out. Pure pandas and plotly."""
+from __future__ import annotations
+
+import math
+import re
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from monitor.format import DASH, fmt_date, fmt_int, fmt_pct
+from monitor.plain import plotly_text
+from monitor.views.style import (
+    HEATMAP_ROW_PX, MANY_CONSORTIA, PALETTE, STAGE_COLORS, colorbar_len, consortium_label, style_figure,
+)
+
+
+FUNNEL_MAX_COLS = 3          # consortia side by side in the stage funnel before it wraps to a new row
+
+
+def stage_funnel_figure(funnel: pd.DataFrame, context: str) -> go.Figure:
+    """Engagements that reached each stage: one funnel per consortium, side by side in its own panel (small
+    multiples, so no funnel draws over another), stages in order top to bottom, each bar labelled with its count and
+    its share of stage 1 (columns: consortium, stage_no, stage, engagements)."""
+    df = funnel.copy()
+    df["consortium_label"] = [plotly_text(consortium_label(v)) for v in df["consortium"]]
+    groups = list(dict.fromkeys(df["consortium_label"]))
+    if len(groups) > MANY_CONSORTIA:
+        return _stage_reach_heatmap(df, groups, context)
+    n_cols = max(1, min(len(groups), FUNNEL_MAX_COLS))
+    n_rows = max(1, math.ceil(len(groups) / n_cols))
+    fig = make_subplots(rows=n_rows, cols=n_cols, shared_yaxes=True, subplot_titles=groups,
+                        horizontal_spacing=0.03,
+                        # plotly refuses a spacing over 1 / (rows - 1): many consortia (47 at national scale) need less
+                        vertical_spacing=min(0.12, 0.5 / (n_rows - 1)) if n_rows > 1 else 0.0)
+    fig.update_annotations(font={"size": 14, "color": "#1c2430"}, yshift=6)     # the panel titles
+    stage_labels = []
+    for i, name in enumerate(groups):
+        g = df[df["consortium_label"] == name].sort_values("stage_no")
+        labels = [f"{int(n)}. {s}" for n, s in zip(g["stage_no"], g["stage"])]
+        stage_labels += [lab for lab in labels if lab not in stage_labels]
+        counts = g["engagements"].astype(int).tolist()
+        first = counts[0] if counts else 0
+        texts = [f"{fmt_int(v, '件')}（{fmt_pct(v / first) if first else '—'}）" for v in counts]
+        fig.add_trace(go.Funnel(
+            name=name, y=labels, x=counts, text=texts, textinfo="text", textposition="auto",
+            textfont={"size": 13}, insidetextfont={"size": 13, "color": "#ffffff"},
+            outsidetextfont={"size": 13, "color": "#1c2430"}, constraintext="none", cliponaxis=False,
+            marker={"color": PALETTE[i % len(PALETTE)]},
+            connector={"fillcolor": "rgba(160, 170, 185, 0.25)", "line": {"width": 0}},
+            hovertemplate="%{y}<br>到達 %{x:,}件（第1段階の %{percentInitial:.1%}）<extra>%{fullData.name}</extra>",
+            showlegend=False,
+        ), row=i // n_cols + 1, col=i % n_cols + 1)
+        for label, v, t in zip(labels, counts, texts):
+            if v == 0:     # a zero-width bar draws no text: say 0件 where the bar would be
+                fig.add_annotation(x=0, y=label, text=t, showarrow=False, font={"size": 13, "color": "#1c2430"},
+                                   row=i // n_cols + 1, col=i % n_cols + 1)
+    widest = max(1, int(df["engagements"].max()) if len(df) else 1)
+    fig.update_xaxes(visible=False, range=[-widest / 2 * 1.02, widest / 2 * 1.02])   # one scale for every panel
+    fig.update_yaxes(type="category", categoryorder="array", categoryarray=stage_labels, autorange="reversed",
+                     automargin=True, title=None)
+    fig.update_layout(funnelmode="group")
+    fig = style_figure(fig, "伴走支援 段階別の到達件数（コンソーシアム別）", context,
+                  height=n_rows * (44 * max(1, len(stage_labels)) + 60) + 130)
+    fig.update_layout(margin={"t": 120})
+    return fig
+
+
+def funnel_choices(funnel: pd.DataFrame) -> tuple[dict[int, str], dict[str, str | None]]:
+    """The stages (stage_no → 「N. 段階」) and consortia (label → value, None = outside any) of stage_funnel, in the
+    chart's order: the choices of 「段階を選ぶ」 beside the chart."""
+    stages = dict(zip(funnel["stage_no"].astype(int), [f"{int(n)}. {s}" for n, s in
+                                                        zip(funnel["stage_no"], funnel["stage"])]))
+    groups = {plotly_text(consortium_label(v)): (v if isinstance(v, str) else None) for v in funnel["consortium"]}
+    return dict(sorted(stages.items())), groups
+
+
+def funnel_stage_pick(funnel: pd.DataFrame, point: dict) -> tuple[str | None, int] | None:
+    """The (consortium, stage_no) a click on stage_funnel_figure chose: a funnel bar (trace = consortium, y = stage
+    label) or a heatmap cell (y = consortium label, x = stage label); consortium None = outside any consortium."""
+    labels = [plotly_text(consortium_label(v)) for v in funnel["consortium"]]
+    by_label = dict(zip(labels, funnel["consortium"]))
+    groups = list(dict.fromkeys(labels))
+    if len(groups) <= MANY_CONSORTIA:        # small multiples: one funnel trace per consortium
+        i = point.get("curve_number")
+        group = groups[i] if isinstance(i, int) and 0 <= i < len(groups) else None
+        stage_label = point.get("y")
+    else:                                    # the reach heatmap: a row per consortium, a column per stage
+        group, stage_label = point.get("y"), point.get("x")
+    found = re.match(r"\s*(\d+)\.", stage_label) if isinstance(stage_label, str) else None
+    if group not in by_label or not found:
+        return None
+    consortium = by_label[group]
+    return (consortium if isinstance(consortium, str) else None), int(found.group(1))
+
+
+def _stage_reach_heatmap(df: pd.DataFrame, groups: list[str], context: str) -> go.Figure:
+    """Many consortia: rows = consortia (top down, in the query's order), columns = stages in order, colour = share
+    of the consortium's stage-1 engagements that reached the stage, each cell labelled with count and share."""
+    stages = (df[["stage_no", "stage"]].drop_duplicates().sort_values("stage_no"))
+    labels = [f"{int(n)}. {s}" for n, s in zip(stages["stage_no"], stages["stage"])]
+    ticks = [f"{int(n)}. {two_lines(s)}" for n, s in zip(stages["stage_no"], stages["stage"])]
+    counts = {(c, int(n)): int(v) for c, n, v in zip(df["consortium_label"], df["stage_no"], df["engagements"])}
+    z, text = [], []
+    for name in groups:
+        first = counts.get((name, int(stages["stage_no"].iloc[0])), 0) if len(stages) else 0
+        row = [counts.get((name, int(n)), 0) for n in stages["stage_no"]]
+        z.append([round(100 * v / first, 1) if first else None for v in row])
+        text.append([f"{v:,}件（{100 * v / first:.0f}%）" if first else f"{v:,}件" for v in row])
+    fig = go.Figure(go.Heatmap(
+        x=labels, y=groups, z=z, text=text, texttemplate="%{text}", textfont={"size": 11},
+        colorscale=[[0.0, "#f7fbff"], [1.0, "#08519c"]], zmin=0, zmax=100, xgap=2, ygap=2,
+        colorbar={"title": {"text": "第1段階に<br>対する割合"}, "ticksuffix": "%", "len": colorbar_len(len(groups))},
+        hovertemplate="%{y}<br>%{x}<br>到達 %{text}<extra></extra>"))
+    fig.update_xaxes(side="top", tickangle=0, title=None, tickmode="array", tickvals=labels, ticktext=ticks,
+                     tickfont={"size": 11})
+    fig.update_yaxes(autorange="reversed", type="category", title=None)
+    fig = style_figure(fig, "伴走支援 段階別の到達件数（コンソーシアム別）", context,
+                  height=HEATMAP_ROW_PX * len(groups) + 210)
+    fig.update_layout(margin={"t": 140})          # the stage names, on two lines, above the cells below the subtitle
+    return fig
+
+
+def _char_class(ch: str) -> str:
+    if "\u30a0" <= ch <= "\u30ff":
+        return "katakana"
+    if "\u3040" <= ch <= "\u309f":
+        return "hiragana"
+    if ch.isascii():
+        return "latin"
+    return "kanji"
+
+
+def two_lines(text: str, width: int = 7) -> str:
+    """A label of more than ``width`` characters on two lines (``<br>``), broken where a Japanese reader would:
+    after a '・', else where the kind of script changes last within ``width`` (DXシステム|構成検討; a particle
+    such as の stays with the word before it: DX計画書の|とりまとめ), else at ``width``."""
+    if len(text) <= width:
+        return text
+    if "・" in text[1:-1]:
+        cut = text.index("・", 1) + 1
+    else:
+        changes = [i for i in range(1, min(len(text), width + 1)) if _char_class(text[i]) != _char_class(text[i - 1])]
+        cut = changes[-1] if changes else width
+        if text[cut] in "のをにへがと" and cut + 1 < len(text):     # a particle stays with the word before it
+            cut += 1
+    return text[:cut] + "<br>" + text[cut:]
+
+
+def engagement_timeline_figure(sessions: pd.DataFrame, context: str, *, as_of=None) -> go.Figure:
+    """One row per engagement, a marker per session coloured by stage; ◆ = bank attended.
+    Columns: engagement_id, client_name, session_no, date, stage_no, stage, bank_attended (stalled optional)."""
+    df = sessions.copy()
+    df["label"] = [plotly_text(f"{c}（{e}）") for c, e in zip(df["client_name"], df["engagement_id"])]
+    order = list(dict.fromkeys(df["label"]))
+    fig = go.Figure()
+    for label in order:
+        g = df[df["label"] == label].sort_values("session_no")
+        fig.add_trace(go.Scatter(x=g["date"].tolist(), y=[label] * len(g), mode="lines",
+                                 line={"color": "#bbbbbb", "width": 2}, hoverinfo="skip", showlegend=False))
+    for stage_no in sorted(df["stage_no"].dropna().unique()):
+        g = df[df["stage_no"] == stage_no]
+        _add_timeline_markers(fig, g, f"{int(stage_no)}. {g['stage'].iloc[0]}",
+                              STAGE_COLORS[(int(stage_no) - 1) % len(STAGE_COLORS)])
+    unstaged = df[df["stage_no"].isna()]
+    if len(unstaged):
+        _add_timeline_markers(fig, unstaged, "段階不明", "#999999")
+    if as_of is not None:
+        fig.add_vline(x=pd.Timestamp(as_of).to_pydatetime().timestamp() * 1000, line_dash="dot",
+                      line_color="#c23b3b", annotation_text=f"データ基準日 {fmt_date(as_of)}")
+    fig.update_layout(
+        xaxis={"title": None, "tickformat": "%Y年%-m月"},
+        yaxis={"title": None, "categoryorder": "array", "categoryarray": list(reversed(order)), "type": "category"},
+    )
+    return style_figure(fig, "伴走支援のタイムライン（案件別）", context, height=max(320, 120 + 34 * len(order)))
+
+
+def _add_timeline_markers(fig: go.Figure, g: pd.DataFrame, name: str, color: str) -> None:
+    bank = g["bank_attended"].fillna(False).astype(bool)
+    fig.add_trace(go.Scatter(
+        name=name, x=g["date"].tolist(), y=g["label"].tolist(), mode="markers",
+        marker={"color": color, "size": 12, "line": {"color": "#333", "width": 1},
+                "symbol": ["diamond" if b else "circle" for b in bank]},
+        customdata=[[int(n), fmt_date(d), "あり" if b else "なし"]
+                    for n, d, b in zip(g["session_no"], g["date"], bank)],
+        hovertemplate="%{y}<br>第%{customdata[0]}回 %{customdata[1]}<br>" + name
+                      + "<br>金融機関同行: %{customdata[2]}<extra></extra>",
+    ))
+
+
+def progress_table(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per engagement for 伴走支援の進捗 (progress as 0..1 for a ProgressColumn)."""
+    planned = df["planned_sessions"]
+    return pd.DataFrame({
+        "案件ID": df["engagement_id"].astype(str),
+        "支援先": df["client_name"],
+        "市区町村": df["municipality"].fillna(DASH),
+        "担当ITC": df["lead_coordinator"].fillna(DASH),
+        "実施/予定": [f"{int(d)}/{int(p)}回" if p is not None and not pd.isna(p) else f"{int(d)}回"
+                     for d, p in zip(df["sessions_done"], planned)],
+        "進捗": df["progress_ratio"].astype("Float64").clip(upper=1.0),
+        "現在の段階": [f"{int(n)}. {s}" if n is not None and not pd.isna(n) else DASH
+                       for n, s in zip(df["current_stage_no"], df["current_stage"])],
+        "最終実施日": [fmt_date(v) for v in df["last_session_date"]],
+        "経過日数": df["days_since_last_session"].astype("Int64"),
+        "状況": df["status"].fillna(DASH),
+        "停滞": ["⚠ 停滞" if bool(s) else "" for s in df["stalled"]],
+        "コンソーシアム": [consortium_label(v) for v in df["consortium"]],
+    })
+
+
+def progress_print_table(table: pd.DataFrame) -> pd.DataFrame:
+    """``progress_table`` for the print layout (a static table): 進捗 and 経過日数 as text, as the interactive table's
+    column formats show them."""
+    out = table.copy()
+    out["進捗"] = [DASH if v is None or v is pd.NA or pd.isna(v) else f"{float(v):.0%}" for v in out["進捗"]]
+    out["経過日数"] = [DASH if v is None or v is pd.NA or pd.isna(v) else f"{int(v)}日" for v in out["経過日数"]]
+    # a static table renders its cells as Markdown: '3. 現状分析' would become a numbered list (taller rows, a
+    # different number); a no-break space after the number keeps it plain text that looks the same
+    out["現在の段階"] = [re.sub(r"^(\d+)\. ", "\\1.\u00a0", str(v)) for v in out["現在の段階"]]
+    return out
+
+
+def session_log_table(df: pd.DataFrame) -> pd.DataFrame:
+    def bank(v):
+        if v is None or v is pd.NA or (isinstance(v, float) and pd.isna(v)):
+            return DASH
+        return "あり" if bool(v) else "なし"
+    return pd.DataFrame({
+        "回": df["session_no"].astype(int),
+        "実施日": [fmt_date(v) for v in df["date"]],
+        "時間（分）": df["duration_min"].astype("Int64"),
+        "段階": df["stage"].fillna(DASH),
+        "テーマ": df["themes"].fillna("").replace("", DASH),
+        "金融機関同行": [bank(v) for v in df["bank_attended"]],
+        "担当ITC": df["coordinators"].fillna(DASH),
+        "メモ": df["notes"].fillna(""),
+    })
