@@ -37,6 +37,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from etl import audit
+from monitor.read import filters as _filters
+from monitor.read.filters import allowed_prefectures, describe_filters
 from etl.grants import ROLE_LABELS, Grant, find_grant, grants_path, read_grants, role_at_least
 
 ENV_MODE = "DX_AUTH"
@@ -264,7 +266,6 @@ def token_params() -> dict[str, str]:
     """The URL parameter that carries this caller's scope to the PDF renderer ({} without sign-in)."""
     if auth_mode() == "none":
         return {}
-    from monitor.read.filters import allowed_prefectures  # noqa: PLC0415  (filters asks this module back)
     return {TOKEN_PARAM: sign_scope(allowed_prefectures(), f"PDF出力（{who()}）", scope_secret())}
 
 
@@ -446,7 +447,6 @@ def stamp(filters=None) -> str:
     """Filters as text for an audit row."""
     if filters is None:
         return ""
-    from monitor.read.filters import describe_filters  # noqa: PLC0415
     try:
         return describe_filters(filters)
     except Exception:  # noqa: BLE001 - never lose the row over its description
@@ -463,3 +463,6 @@ def audited(action: str, what: str, fn, filters=None):
         log(action, what, filters_text)
         return fn()
     return carry(run)
+
+
+_filters.set_scope(scope_bound)      # every query from now on follows the session's scope

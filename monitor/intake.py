@@ -36,8 +36,9 @@ from etl.load import Batch, BatchReport, LoadBusy, Problem, Progress, TableSumma
 from etl.macros import parse_date
 from etl.validate import impossible_date_reason
 from etl.paths import ROOT
+from monitor.worker_memory import memory_limit_mb
 from monitor.read.db import connect_readonly, resolve_path
-from monitor.exports import safe_file_name, to_xlsx
+from monitor.exports import to_xlsx
 
 ACCEPTED_TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm", "xls"]
 SEVERITY_LABEL = {"error": "エラー（取り込みません）", "warning": "注意（取り込みます）",
@@ -186,7 +187,6 @@ def _worker_slot(progress: Callable[[str], None]):
 
 
 def _memory_message() -> str:
-    from monitor.worker_memory import memory_limit_mb
     return (f"処理がメモリの上限（{memory_limit_mb():,} MB、環境変数 DX_WORKER_MEMORY_MB）を超えたか、途中で止まったため"
             "中止しました。データベースは変更していません。ファイルを分けて取り込むか、管理者に上限を確認してください")
 
@@ -434,7 +434,7 @@ def rejected_xlsx(frames: dict[str, pd.DataFrame], source: str) -> bytes:
 
 @functools.lru_cache(maxsize=1)
 def template_bytes() -> bytes:
-    from etl.template import write_template
+    from etl.template import write_template  # noqa: PLC0415  (openpyxl: only when the template is asked for)
     with tempfile.TemporaryDirectory(prefix="dx-template-") as d:
         path = write_template(Path(d) / "入力テンプレート.xlsx")
         return path.read_bytes()

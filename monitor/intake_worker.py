@@ -7,6 +7,7 @@ writes its result as JSON to the job's result file. A worker killed for memory l
 writes a copy and swaps it in, the database as it was. Nothing here imports Streamlit."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import resource
@@ -45,21 +46,21 @@ def _progress(message) -> None:
 
 
 def run(job: dict) -> dict:
-    from etl.load import Batch, DatabaseUnreadable, LoadBusy, WriteFailed, load_files
+    # imported after the memory limit is set (main), so DuckDB's allocator starts under it
+    from etl.load import Batch, DatabaseUnreadable, LoadBusy, WriteFailed, load_files  # noqa: PLC0415
     names = {Path(p): name for p, name in job["files"]}
     db = Path(job["db"])
-    import datetime as dt
     as_of = dt.date.fromisoformat(job["as_of"]) if job.get("as_of") else None
     try:
         if job["action"] == "validate":
-            from monitor.intake import rejected_frames_from_batch
+            from monitor.intake import rejected_frames_from_batch  # noqa: PLC0415  (as above)
             batch = Batch.prepare(list(names), db, names=names, progress=_progress, as_of=as_of)
             try:
                 pending = rejected_frames_from_batch(batch)
             finally:
                 batch.close()
             return {"ok": True, "report": report_dict(batch.report), "pending": frames_dict(pending)}
-        from etl.versions import PAGE_ACTOR
+        from etl.versions import PAGE_ACTOR  # noqa: PLC0415  (as above)
         report = load_files(list(names), db, accept_valid=True, names=names, progress=_progress, as_of=as_of,
                             who=PAGE_ACTOR)
         return {"ok": True, "report": report_dict(report)}

@@ -87,7 +87,7 @@ def is_print_mode() -> bool:
     """True when the URL asks for the print layout (``?print=1``)."""
     try:
         value = st.query_params.get(PRINT_PARAM)
-    except Exception:  # outside a Streamlit run
+    except Exception:  # noqa: BLE001 - outside a Streamlit run: not print mode
         return False
     return value is not None and str(value).strip().lower() in _TRUE
 

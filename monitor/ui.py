@@ -7,9 +7,13 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
+import duckdb
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
+from etl.dbfile import database_problem
+from etl.load import build_sample_database
+from etl.marts import marts_fingerprint
 from monitor import access
 from monitor.read.db import db_version, meta, resolve_path
 from monitor.read.filters import (
@@ -85,7 +89,6 @@ def check_access_setting() -> None:
 
 @lru_cache(maxsize=1)
 def _current_marts_version() -> str:
-    from etl.marts import marts_fingerprint
     return marts_fingerprint()
 
 
@@ -104,9 +107,6 @@ def check_marts_current() -> None:
 def check_database_readable(path) -> None:
     """A damaged database file stops the page with a Japanese message (not DuckDB's English error): a cheap look
     at its headers (etl/dbfile.py), then its meta table. Nothing is written."""
-    import duckdb
-
-    from etl.dbfile import database_problem
     problem = database_problem(path)
     if problem is None:
         try:
@@ -125,15 +125,10 @@ def ensure_database() -> None:
     if path.exists():
         check_database_readable(path)
         return
-    try:
-        from etl.load import build_sample_database  # the loader; absent in very early checkouts
-    except ImportError:
-        st.error(f"データベースが見つかりません（{path}）。`python -m etl sample` で作成してください。")
-        st.stop()
     with st.spinner("データベースがないため、サンプルデータから作成しています…"):
         try:
             build_sample_database(path)
-        except Exception as exc:  # show, do not crash
+        except Exception as exc:  # noqa: BLE001 - show, do not crash
             st.error(f"サンプルデータからのデータベース作成に失敗しました: {exc}")
             st.stop()
     st.session_state[STATE_BUILT] = (

@@ -144,7 +144,7 @@ elif uploads and not as_of_error:
                 failure, result = f"{e}（データベースは変更していません）", None
             except intake.WorkerFailed as e:
                 failure, result = str(e), None
-            except Exception as e:  # the database is unchanged: etl.load writes a copy and swaps it in
+            except Exception as e:  # noqa: BLE001 - the database is unchanged: a load writes a copy and swaps it in
                 failure, result = f"取込に失敗しました（データベースは変更していません）: {e}", None
             if failure:
                 status.update(label="取り込めませんでした", state="error")
@@ -204,7 +204,7 @@ else:
                 entry = intake.undo_change(latest["id"], db)
             except (LoadBusy, Refused, DatabaseUnreadable) as e:
                 st.error(f"{e}（データベースは変更していません）")
-            except Exception as e:  # the database is unchanged: the undo writes a copy and swaps it in
+            except Exception as e:  # noqa: BLE001 - the database is unchanged: the undo writes a copy and swaps it in
                 st.error(f"取り消せませんでした（データベースは変更していません）: {e}")
             else:
                 st.session_state[STATE_UNDONE] = f"取り消しました: {entry['undone']} の前の状態に戻しました。"

@@ -244,9 +244,7 @@ def test_page_renders_in_chromium(server, tab, label):
 
 
 def test_url_filter_opens_filtered_and_survives_page_switch(server, tab):
-    from monitor.read.filters import (
-        KEY_PREFECTURES,
-    )  # noqa: PLC0415  (imported where used, after the test's environment is set)
+    from monitor.read.filters import KEY_PREFECTURES  # noqa: PLC0415  (after the test's environment is set)
     urls = B.page_urls(server, {KEY_PREFECTURES: "長野県"})
     first, second = FILTERED[0], FILTERED[1]
     tab.open(urls[first])
@@ -296,9 +294,7 @@ def test_print_layout(server, print_tab, label):
 
 def test_a_click_on_a_chart_narrows_the_filters(server, tab):
     """Drill-down on 概要: a consortium's bar sets the コンソーシアム filter, a month narrows 期間 (URL too)."""
-    from monitor.read.filters import (
-        KEY_CONSORTIA, KEY_PERIOD,
-    )  # noqa: PLC0415  (imported where used, after the test's environment is set)
+    from monitor.read.filters import KEY_CONSORTIA, KEY_PERIOD  # noqa: PLC0415  (after the test's environment is set)
     urls = B.page_urls(server, {"年度": "2024"})
     tab.open(urls[LABELS[0]])
     charts = tab.page.locator(B.PLOTLY)

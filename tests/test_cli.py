@@ -167,12 +167,15 @@ def test_etl_imports_monitor_only_through_read_side_main():
     offenders = []
     for path in sorted((ROOT / "etl").glob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
+        allowed = {id(n) for f in ast.walk(tree) if isinstance(f, ast.FunctionDef) and f.name == "read_side_main"
+                   and path.name == "cli.py" for n in ast.walk(f)}
         for node in ast.walk(tree):
             names = ([a.name for a in node.names] if isinstance(node, ast.Import)
                      else [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
-            offenders += [f"{path.name}:{node.lineno} {n}" for n in names if n.split(".")[0] == "monitor"]
+            offenders += [f"{path.name}:{node.lineno} {n}" for n in names
+                          if n.split(".")[0] == "monitor" and id(node) not in allowed]
             if isinstance(node, ast.Attribute) and node.attr == "import_module":
-                offenders += [] if path.name == "cli.py" else [f"{path.name}:{node.lineno} import_module"]
+                offenders.append(f"{path.name}:{node.lineno} import_module")    # a hidden import
     assert offenders == []
     assert set(READ_SIDE_VERBS) == {"report", "alerts"}
     assert all(m.startswith("monitor.") for m in READ_SIDE_VERBS.values())

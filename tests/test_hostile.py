@@ -245,15 +245,9 @@ def test_report_exports_hold_hostile_text_as_text(hostile_env):
 
 
 def test_page_table_csvs_are_formula_safe(hostile_env):
-    from monitor.views import (
-        progress, themes,
-    )  # noqa: PLC0415  (imported where used, after the test's environment is set)
-    from monitor.read.filters import (
-        Filters,
-    )  # noqa: PLC0415  (imported where used, after the test's environment is set)
-    from monitor.read.queries import (
-        run_query,
-    )  # noqa: PLC0415  (imported where used, after the test's environment is set)
+    from monitor.views import progress, themes  # noqa: PLC0415  (after the test's environment is set)
+    from monitor.read.filters import Filters  # noqa: PLC0415  (after the test's environment is set)
+    from monitor.read.queries import run_query  # noqa: PLC0415  (after the test's environment is set)
     f = Filters(fiscal_year=FY)
     frames = [progress.progress_table(run_query("engagement_progress_page", f, only_stalled=False, progress_only=True,
                                               max_rows=500, offset=0)),

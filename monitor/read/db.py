@@ -39,6 +39,7 @@ from pathlib import Path
 
 import duckdb
 
+from etl.macros import RULES_SQL
 from etl.paths import db_path
 
 
@@ -70,7 +71,7 @@ MACROS_SQL = Path(__file__).resolve().parent.parent / "sql" / "_macros.sql"     
 
 @lru_cache(maxsize=1)
 def _macros_sql() -> str:
-    from etl.macros import RULES_SQL     # the as-of rules (停滞, 経過日数), shared with the marts that use them
+    # the as-of rules (停滞, 経過日数), shared with the marts that use them
     return MACROS_SQL.read_text(encoding="utf-8") + "\n" + RULES_SQL.read_text(encoding="utf-8")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import os
+import sys
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -83,8 +84,27 @@ def allowed_prefectures() -> tuple[str, ...] | None:
     raw = os.environ.get(ENV_ALLOWED, "")
     if raw not in _PARSED:
         _PARSED[raw] = _parse_allowed(raw)
-    from monitor.access import scope_bound  # noqa: PLC0415  (the signed-in person's scope within the bound)
-    return scope_bound(_PARSED[raw])
+    return (_scope or _scope_before_sign_in)(_PARSED[raw])
+
+
+# The signed-in person's scope within the deployment's bound: monitor/access.py installs it when imported (every page
+# does, through monitor/ui.py), so the read side never imports the sign-in layer above it.
+_scope = None
+
+
+def set_scope(scope) -> None:
+    """``scope(bound) -> prefectures`` narrows every query from now on (monitor.access.scope_bound)."""
+    global _scope
+    _scope = scope
+
+
+def _scope_before_sign_in(bound: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    """Until monitor.access is imported: the bound without sign-in or outside a Streamlit server (the command line);
+    inside a server with a sign-in mode set, nothing (fail closed)."""
+    if os.environ.get("DX_AUTH", "").strip().lower() in ("", "none"):
+        return bound
+    runtime = sys.modules.get("streamlit.runtime")
+    return () if runtime is not None and runtime.exists() else bound
 
 
 def _parse_allowed(raw: str) -> tuple[str, ...] | None:
@@ -259,7 +279,7 @@ def from_query_params(qp: Mapping, choices: Mapping) -> tuple[Filters, list[str]
     fy: int | None = max(years) if years else None
     try:
         fy_values = _values(qp, KEY_FY)
-    except Exception:  # a strange mapping must not break the page
+    except Exception:  # noqa: BLE001 - a strange mapping must not break the page
         fy_values = []
     if fy_values:
         parsed = parse_fiscal_year(fy_values[-1])
