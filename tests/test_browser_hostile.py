@@ -117,7 +117,7 @@ def test_every_page_shows_hostile_text_as_text_and_fetches_nothing(chromium, ser
             hits = page.evaluate(_MADE_FROM_TEXT, MARK)
             assert not hits, (label, hits[:3])
             text = page.locator(B.MAIN).inner_text().replace(BREAK, "")    # the invisible joiner inside http://
-            if label != "データ取込":
+            if label not in ("データ取込", "監査記録"):    # the two pages that take no record filters from the URL
                 assert f"[押して{MARK}](http://evil.example/)" in text, label      # the crafted URL value, literally
             page.screenshot(path=str(ARTIFACTS / f"hostile_{'print_' if printing else ''}{label}.png"))
         assert outside == [], outside[:5]
