@@ -51,8 +51,6 @@ def max_file_bytes() -> int:
     return int(mb * 1024 * 1024)
 
 
-MAX_FILE_BYTES = max_file_bytes()   # the limit at import time (kept for callers that read it)
-
 # Bounds checked before a file is read into memory (a workbook's <dimension> and row count cost nothing to fake:
 # a 4.9 KB file with one cell at XFD1048576 once made the loader pad every row to 16,384 columns). Defaults admit a
 # yearly programme: 500,000 rows of the widest kind (18 columns) are 9,000,000 cells.

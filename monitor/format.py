@@ -71,11 +71,6 @@ def fmt_month(v) -> str:
     return DASH if d is None else f"{d.year}年{d.month}月"
 
 
-def fiscal_year_of(d: dt.date) -> int:
-    """年度 (April–March) as the Western year it starts in."""
-    return d.year if d.month >= 4 else d.year - 1
-
-
 def format_fiscal_year(y: int | None) -> str:
     """2022 → '令和4年度（2022年度）'; 2019 → '令和元年度（2019年度）'; None → '全年度'."""
     if y is None:

@@ -300,11 +300,6 @@ def summary_data(df: pd.DataFrame, consortium: str | None) -> pd.DataFrame:
     return _data(df, SUMMARY_COLUMNS)
 
 
-def summary_table(df: pd.DataFrame, consortium: str | None) -> pd.DataFrame:
-    """実績サマリー: 区分, 項目, 単位, 実績, 目標, 達成率（%）."""
-    return _labelled(summary_data(df, consortium), SUMMARY_COLUMNS)
-
-
 def events_data(df: pd.DataFrame) -> pd.DataFrame:
     return _data(df, EVENTS_COLUMNS)
 

@@ -14,8 +14,6 @@ from monitor.views.style import BLUE, GREEN, GREY, OCHRE, ORANGE, PURPLE, RED, s
 
 UNMAPPED = "未分類"
 OTHERS = "その他"
-SOURCE_CONSULTATION = "相談記録"
-SOURCE_SESSION = "伴走記録"
 GRAINS = {"month": "月別", "quarter": "四半期別"}
 # bar colours by the audience of a theme (taxonomy column themes.audience)
 AUDIENCE_COLORS = {"自治体": ORANGE, "企業": BLUE, "共通": GREEN, UNMAPPED: "#9aa5b1"}
