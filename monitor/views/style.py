@@ -1,15 +1,15 @@
 """The one chart style of every page and the report: font, colours (the programme blue, the palette, the consortium
 colours, the status colours), the layout every figure gets (``style_figure`` on screen, ``report_figure`` for the
 報告's printed and exported charts) and the fast figure construction (``figure_from_spec``). A leaf module: it
-imports nothing from monitor/ but monitor.plain, so every view (and the print layout's CSS) may use it."""
+imports nothing from monitor/ but monitor.plain and monitor.format, so every view (and the print layout's CSS) may use it."""
 from __future__ import annotations
 
 from functools import lru_cache
 
-import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from monitor.format import is_missing
 from monitor.plain import plotly_text
 
 FONT = "Noto Sans CJK JP, Noto Sans JP, Hiragino Sans, Meiryo, sans-serif"
@@ -95,7 +95,7 @@ def set_template(fig: go.Figure, name: str) -> None:
 
 
 def consortium_label(v) -> str:
-    return NO_CONSORTIUM if v is None or (isinstance(v, float) and pd.isna(v)) or v is pd.NA else str(v)
+    return NO_CONSORTIUM if is_missing(v) else str(v)
 
 
 def colorbar_len(rows: int) -> float:
