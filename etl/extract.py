@@ -421,7 +421,8 @@ def sheet_bounds(archive: zipfile.ZipFile, member: str, sheet: str) -> SheetBoun
 
 def workbook_bounds(path: Path) -> dict[str, SheetBounds]:
     """SheetBounds of every worksheet part (zip member name → bounds), before openpyxl opens the workbook: opening
-    it read-only already scans a sheet without <dimension> to its end (67 s for 3,000,000 rows). Sheet titles for
+    it read-only already scans a sheet without <dimension> to its end (minutes for
+    millions of rows; docs/performance.md). Sheet titles for
     the messages come from xl/workbook.xml and its relationships (two small parts, parsed by ElementTree)."""
     ns_main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
     ns_rel = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"

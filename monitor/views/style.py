@@ -65,7 +65,7 @@ def _template_json(name: str) -> dict:
 def figure_from_spec(data: list[dict], layout: dict) -> go.Figure:
     """A Figure from plain plotly JSON (what ``fig.to_dict()`` returns: full property names, nested dicts, plain
     lists), without plotly's property-by-property validation, which costs more than anything else in building a
-    small chart (a bar trace ≈ 0.5 ms, each update_layout ≈ 1 ms, the template ≈ 7 ms). For the charts a page
+    small chart (figures: docs/performance.md, "Notes from earlier measurements"). For the charts a page
     redraws on every filter change; tests/test_charts.py checks that each spec is what the validating constructor
     makes of it. The figure gets its own copy of ``data`` and ``layout``; later changes to it (update_layout, …) are
     validated as usual."""
@@ -80,7 +80,7 @@ def figure_from_spec(data: list[dict], layout: dict) -> go.Figure:
 def set_template(fig: go.Figure, name: str) -> None:
     """``fig.layout.template = name`` for a template registered in plotly.io.templates, assigned the way plotly
     assigns its own default template: without validating it again. Validating copies the whole template property by
-    property (≈ 7 ms a figure, more than building the figure's traces); the result is the same."""
+    property (more than building the figure's traces; docs/performance.md); the result is the same."""
     template = pio.templates[name]
     layout = fig.layout
     if not getattr(fig, "_allow_disable_validation", False):      # e.g. a FigureWidget: the ordinary way
