@@ -51,8 +51,6 @@ def max_file_bytes() -> int:
     return int(mb * 1024 * 1024)
 
 
-MAX_FILE_BYTES = max_file_bytes()   # the limit at import time (kept for callers that read it)
-
 # Bounds checked before a file is read into memory (a workbook's <dimension> and row count cost nothing to fake:
 # a 4.9 KB file with one cell at XFD1048576 once made the loader pad every row to 16,384 columns). Defaults admit a
 # yearly programme: 500,000 rows of the widest kind (18 columns) are 9,000,000 cells.
@@ -423,7 +421,8 @@ def sheet_bounds(archive: zipfile.ZipFile, member: str, sheet: str) -> SheetBoun
 
 def workbook_bounds(path: Path) -> dict[str, SheetBounds]:
     """SheetBounds of every worksheet part (zip member name → bounds), before openpyxl opens the workbook: opening
-    it read-only already scans a sheet without <dimension> to its end (67 s for 3,000,000 rows). Sheet titles for
+    it read-only already scans a sheet without <dimension> to its end (minutes for
+    millions of rows; docs/performance.md). Sheet titles for
     the messages come from xl/workbook.xml and its relationships (two small parts, parsed by ElementTree)."""
     ns_main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
     ns_rel = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"

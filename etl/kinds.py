@@ -45,10 +45,15 @@ CLIENT_TYPES = ("企業", "自治体")
 STATUSES = ("予定", "実施中", "完了", "中止")
 CHANNELS = ("相談会", "訪問", "オンライン", "電話", "メール")
 EVENT_KINDS = ("DX気づきセミナー", "DXセミナー1", "DXセミナー2", "職員研修", "基礎研修", "相談会", "その他")
-STAGES = (
-    "経営理念・ミッションの確認", "DX構想の検討", "DXシステム構成検討", "現状分析",
-    "実施項目の抽出", "セキュリティ対策の検討", "DX計画書のとりまとめ",
-)
+
+
+def _stages() -> tuple[str, ...]:
+    """The seven 伴走支援 stages in order: data/reference/stages.csv (the `stages` table's file) is their one source."""
+    with open(REFERENCE_DIR / "stages.csv", encoding="utf-8", newline="") as f:
+        return tuple(r["stage"] for r in sorted(csv.DictReader(f), key=lambda r: int(r["stage_no"])))
+
+
+STAGES = _stages()
 
 
 def _target_indicators() -> tuple[str, ...]:

@@ -7,7 +7,6 @@ other, ``check_files`` the first only. Callers import from here; the names below
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -50,8 +49,3 @@ def build_sample_database(db: Path | None = None, progress=None) -> BatchReport:
         details = "; ".join(report.unreadable + [f"{p.where()}: {p.reason}" for p in report.errors[:5]])
         raise RuntimeError(f"サンプルデータを読み込めませんでした: {details}")
     return report
-
-
-def report_json(report: BatchReport) -> str:
-    return json.dumps({"loaded": report.loaded, "tables": [t.__dict__ for t in report.tables],
-                       "problems": [p.__dict__ for p in report.problems]}, ensure_ascii=False, indent=1)

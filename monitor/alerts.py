@@ -16,7 +16,7 @@ import pandas as pd
 
 from monitor import pace as pace_rules
 from monitor.read.filters import Filters
-from monitor.format import fmt_date, format_fiscal_year
+from monitor.format import fmt_date, format_fiscal_year, is_missing
 from monitor.read.queries import data_as_of, run_query
 
 STALE_DAYS = int(os.environ.get("DX_STALE_DAYS", "45"))
@@ -61,7 +61,7 @@ def build_alerts(filters: Filters, as_of: dt.date | None = None, stale_days: int
     for r in stalled.itertuples():
         alerts.append(Alert("stalled", r.consortium if isinstance(r.consortium, str) else "", str(r.client_name),
                             f"案件 {r.engagement_id}・最終実施日から{int(r.days_since_last_session)}日"
-                            if not pd.isna(r.days_since_last_session)
+                            if not is_missing(r.days_since_last_session)
                             else f"案件 {r.engagement_id}・開始日から実施の記録なし"))
     kpi, paced, _elapsed = pace_by_consortium(scope, as_of)
     labels = {key: label for key, label, *_ in KPI_INDICATORS}

@@ -23,6 +23,8 @@ from typing import Any, Mapping
 
 import pandas as pd
 
+from monitor.format import is_missing
+
 # Text starting with one of these is run (or half-run) by Excel and its kin: =, +, -, @, tab, carriage return.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 CONDITIONS_SHEET = "条件"
@@ -63,20 +65,9 @@ def safe_text(value: Any) -> Any:
 
 # ── cell values ─────────────────────────────────────────────────────────────
 
-def _is_missing(v: Any) -> bool:
-    if v is None or v is pd.NaT or v is pd.NA:
-        return True
-    if isinstance(v, float) and math.isnan(v):
-        return True
-    try:
-        return bool(pd.isna(v)) if not isinstance(v, (str, bytes, list, tuple, dict)) else False
-    except (TypeError, ValueError):
-        return False
-
-
 def _plain(v: Any) -> Any:
     """A cell value as a plain Python object: None, bool, int, float, str, date or datetime (naive)."""
-    if _is_missing(v):
+    if is_missing(v):
         return None
     if hasattr(v, "item") and not isinstance(v, (str, bytes)) and type(v).__module__ == "numpy":
         v = v.item()
@@ -181,7 +172,7 @@ def _column_kind(series: pd.Series) -> str:
         if len(vals) and all(t.hour == t.minute == t.second == 0 and t.microsecond == 0 for t in vals):
             return "date"
         return "datetime"
-    vals = [v for v in series.tolist() if not _is_missing(v)]
+    vals = [v for v in series.tolist() if not is_missing(v)]
     if vals and all(isinstance(v, dt.datetime) for v in vals):
         return "datetime"
     if vals and all(isinstance(v, dt.date) for v in vals):
@@ -289,7 +280,7 @@ def _write_definitions(ws, definitions: pd.DataFrame) -> None:
         cell.font = Font(bold=True)
     for i, row in enumerate(definitions.itertuples(index=False, name=None), start=start + 2):
         for j, v in enumerate(row, start=1):
-            _write_text_cell(ws.cell(row=i, column=j), "" if _is_missing(v) else str(v))
+            _write_text_cell(ws.cell(row=i, column=j), "" if is_missing(v) else str(v))
 
 
 def to_xlsx(tables: Mapping[str, pd.DataFrame], conditions: Mapping[str, Any],

@@ -9,9 +9,15 @@ import pandas as pd
 DASH = "—"
 
 
-def _missing(v) -> bool:
-    if v is None or v is pd.NaT:
+def is_missing(v) -> bool:
+    """The one missing-value test of the read side: None, NaN, NaT and pd.NA are missing; text, lists and other
+    values never are (a scalar pd.isna would raise or answer per element for them)."""
+    if v is None or v is pd.NaT or v is pd.NA:
         return True
+    if isinstance(v, float) and math.isnan(v):
+        return True
+    if isinstance(v, (str, bytes, list, tuple, dict)):
+        return False
     try:
         return bool(pd.isna(v))
     except (TypeError, ValueError):
@@ -20,13 +26,13 @@ def _missing(v) -> bool:
 
 def fmt_int(v, unit: str = "") -> str:
     """12345 → '12,345' (+ unit). Missing → '—'."""
-    if _missing(v):
+    if is_missing(v):
         return DASH
     return f"{int(round(float(v))):,}{unit}"
 
 
 def fmt_number(v, digits: int = 1, unit: str = "") -> str:
-    if _missing(v):
+    if is_missing(v):
         return DASH
     x = float(v)
     if digits == 0 or x.is_integer():
@@ -36,13 +42,13 @@ def fmt_number(v, digits: int = 1, unit: str = "") -> str:
 
 def fmt_pct(ratio, digits: int = 1) -> str:
     """0.4567 → '45.7%'. Missing or not finite → '—'."""
-    if _missing(ratio) or not math.isfinite(float(ratio)):
+    if is_missing(ratio) or not math.isfinite(float(ratio)):
         return DASH
     return f"{float(ratio) * 100:,.{digits}f}%"
 
 
 def _as_date(v) -> dt.date | None:
-    if _missing(v):
+    if is_missing(v):
         return None
     if isinstance(v, pd.Timestamp):
         return v.date()
@@ -69,11 +75,6 @@ def fmt_month(v) -> str:
     """2022-10-01 → '2022年10月'."""
     d = _as_date(v)
     return DASH if d is None else f"{d.year}年{d.month}月"
-
-
-def fiscal_year_of(d: dt.date) -> int:
-    """年度 (April–March) as the Western year it starts in."""
-    return d.year if d.month >= 4 else d.year - 1
 
 
 def format_fiscal_year(y: int | None) -> str:

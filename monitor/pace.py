@@ -17,6 +17,7 @@ def fiscal_year_bounds(fy: int) -> tuple[dt.date, dt.date]:
 
 
 def fiscal_year_of(d: dt.date) -> int:
+    """年度 (April–March) as the Western year it starts in."""
     return d.year if d.month >= 4 else d.year - 1
 
 

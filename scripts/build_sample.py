@@ -59,15 +59,9 @@ EVENT_HEADERS = [
 ]
 TARGET_HEADERS = ["年度", "コンソーシアム", "指標", "目標値"]
 
-STAGES = [
-    "経営理念・ミッションの確認",
-    "DX構想の検討",
-    "DXシステム構成検討",
-    "現状分析",
-    "実施項目の抽出",
-    "セキュリティ対策の検討",
-    "DX計画書のとりまとめ",
-]
+# the seven 伴走支援 stages, in order, from their one source (the file the `stages` table is loaded from)
+with open(ROOT / "data" / "reference" / "stages.csv", encoding="utf-8", newline="") as _f:
+    STAGES = [r["stage"] for r in sorted(csv.DictReader(_f), key=lambda r: int(r["stage_no"]))]
 # Alternative spellings a data steward might type; each is close to one stage.
 STAGE_VARIANTS = {
     "現状分析": "現状分析・課題整理",

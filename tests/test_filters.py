@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from monitor.read.filters import Filters, describe_filters, from_query_params, parse_fiscal_year, to_query_params
-from monitor.format import fmt_date, fmt_date_short, fmt_int, fmt_pct, format_fiscal_year
+from monitor.format import fmt_date, fmt_date_short, fmt_int, fmt_pct, format_fiscal_year, is_missing
 
 CHOICES = {
     "fiscal_years": [2022, 2021],
@@ -142,3 +144,8 @@ def test_number_and_date_formats():
     assert fmt_date(dt.date(2022, 10, 5)) == "2022年10月5日"
     assert fmt_date("2022-10-05") == "2022年10月5日"
     assert fmt_date_short(dt.date(2022, 10, 5)) == "2022/10/05"
+
+
+def test_is_missing_is_the_one_missing_value_test():
+    assert all(is_missing(v) for v in (None, float("nan"), np.float64("nan"), pd.NA, pd.NaT, np.datetime64("NaT")))
+    assert not any(is_missing(v) for v in (0, 0.0, "", "nan", [], [None], (), {}, b"", dt.date(2022, 4, 1)))

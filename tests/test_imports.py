@@ -17,12 +17,16 @@ def _graph() -> dict[str, set[str]]:
         mods[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = p
     graph = {}
     for name, p in mods.items():
+        package = name.split(".") if p.name == "__init__.py" else name.split(".")[:-1]
         deps = set()
         for node in ast.walk(ast.parse(p.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Import):
                 found = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
-                found = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+            elif isinstance(node, ast.ImportFrom):
+                # `from .x import y` (etl/ imports its own modules so) resolved against the importing package
+                base = package[:len(package) - node.level + 1] if node.level else []
+                module = ".".join([*base, *([node.module] if node.module else [])])
+                found = [module, *(f"{module}.{a.name}" for a in node.names)]
             else:
                 continue
             deps |= {d for d in found if d in mods and d != name}
@@ -77,3 +81,27 @@ def test_the_read_wing_imports_no_view_and_no_page_helper():
         if m.startswith("monitor.views"):
             assert not {d for d in deps if d in ("monitor.ui", "monitor.intake", "monitor.alerts",
                                                  "monitor.report_pdf")}, m
+
+
+# docs/development.md "Imports": the helpers at the top of monitor/, the read wing and the views wing
+HELPERS = {"monitor.format", "monitor.plain", "monitor.glossary", "monitor.pace", "monitor.chromium",
+           "monitor.worker_memory", "monitor.print_layout", "monitor.exports", "monitor.views.style"}
+PACKAGES = {"monitor", "monitor.read", "monitor.views"}  # `from monitor import x` names the package too
+
+
+def test_the_wings_import_only_downhill():
+    graph = _graph()
+    read = {m for m in graph if m.startswith("monitor.read.")}
+    views = {m for m in graph if m.startswith("monitor.views.")} - HELPERS
+    allowed = {
+        **{m: HELPERS | PACKAGES for m in HELPERS},
+        **{m: HELPERS | PACKAGES | read | {"etl.paths", "etl.macros"} for m in read},
+        **{m: HELPERS | PACKAGES | read | views for m in views},
+    }
+    broken = {(m, d) for m, ok in allowed.items() for d in graph[m] - ok}
+    assert broken == set()
+
+
+def test_the_import_graph_sees_relative_imports():
+    graph = _graph()
+    assert {"etl.prepare", "etl.write"} <= graph["etl.load"] and "etl.versions" in graph["etl.swap"]

@@ -2,11 +2,11 @@
 
 A load writes a new file and os.replace-s it; a fresh READ_ONLY attach of the file always sees the current file,
 while a reused one can keep serving the old one. The pages' queries go through ``read_cursor``, which by default
-attaches the file for that one query and detaches it afterwards, so nothing the query read stays in memory (measured
-at 1,000,000 sessions, see docs/performance.md: the server's peak RSS is 25–90 MB lower than with a kept
-attachment). The attach happens on a cursor of one in-memory DuckDB instance the process keeps (``_base``: nothing
-attached between queries, a few MB). Creating a DuckDB instance costs ≈ 11 ms, a cursor nothing, an ATTACH ≈ 1–3 ms:
-the default used to be a whole new instance per query, ≈ 15 ms of a 概要 query's 20–55 ms. Each query attaches under
+attaches the file for that one query and detaches it afterwards, so nothing the query read stays in memory (the
+server's peak RSS is lower than with a kept attachment). The attach happens on a cursor of one in-memory DuckDB
+instance the process keeps (``_base``: nothing attached between queries): creating an instance costs far more than
+a cursor or an ATTACH, and the default used to be a whole new instance per query (figures: docs/performance.md,
+"Notes from earlier measurements"). Each query attaches under
 an alias of its own (``dx_q<n>``), so concurrent queries never share an attachment, and the instance's
 ``memory_limit`` caps what concurrent queries hold together. After each query the allocator's free memory is given
 back to the system (``release_memory``), as closing an instance used to do.
@@ -114,8 +114,8 @@ _TEMP_MACRO = "CREATE OR REPLACE TEMP MACRO"
 def _base_cursor() -> duckdb.DuckDBPyConnection:
     """A new cursor (a connection of its own: own default database, search path and TEMP objects) of the kept
     instance, which is created on first use with the read macros as ordinary macros of its in-memory database
-    ``memory`` (a cursor finds them through its search path instead of creating them as TEMP macros: ≈ 2 ms a
-    query)."""
+    ``memory`` (a cursor finds them through its search path instead of creating them as TEMP macros on every
+    query, which costs time per query; docs/performance.md)."""
     global _base
     with _base_lock:
         if _base is None:
@@ -207,9 +207,10 @@ def _dirty_bytes(mallctl) -> int | None:
     return None if pages is None or page is None else pages * page
 
 
-# release_memory after a query only once the allocator holds this much freed memory: a 概要 query frees 3–33 MB,
-# giving that back each time made the next query fault it in again (≈ 10 ms of a 0.1 s filter change); 報告 and
-# 相談テーマ queries free more and are released at once (peak RSS as without the threshold, measured at 1,000,000)
+# release_memory after a query only once the allocator holds this much freed memory: a 概要 query frees less, and
+# giving that back each time made the next query fault it in again (a noticeable share of a filter change); 報告 and
+# 相談テーマ queries free more and are released at once, so the peak RSS stays as without the threshold
+# (figures: docs/performance.md, "Notes from earlier measurements")
 RELEASE_MIN_BYTES = 32 * 1024 * 1024
 
 
@@ -217,8 +218,8 @@ def release_memory(min_bytes: int | None = None) -> bool:
     """Give the memory DuckDB's allocator holds freed back to the system (jemalloc: flush this thread's cache, purge
     every arena — what DuckDB itself does when an instance closes, which the old instance-per-query design got for
     free), if it holds at least ``min_bytes`` (default RELEASE_MIN_BYTES; 0 = always). Without it the kept
-    instance's allocator kept what the queries of a page had freed: the server's peak RSS was ≈ 10 MB higher at
-    1,000,000 sessions (報告) and 30–45 MB more stayed resident between pages. ≈ 1 ms. False where DuckDB does not
+    instance's allocator kept what the queries of a page had freed: a higher peak RSS, and more stayed resident
+    between pages (docs/performance.md). Cheap. False where DuckDB does not
     use jemalloc (nothing to do there)."""
     mallctl = _jemalloc_mallctl()
     if mallctl is None:

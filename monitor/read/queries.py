@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from monitor.format import is_missing
 from monitor.read.cache import VersionedCache, frame_bytes
 from monitor.read.db import db_version, meta, read_cursor, resolve_path
 from monitor.read.filters import Filters, allowed_prefectures, scoped_prefectures
@@ -178,4 +179,4 @@ def data_as_of(path: str | os.PathLike | None = None) -> dt.date | None:
     if allowed_prefectures() is None:
         return meta(path)["data_as_of"]
     value = run_query("data_as_of", Filters(), path=path)["as_of_date"].iloc[0]
-    return None if pd.isna(value) else pd.Timestamp(value).date()
+    return None if is_missing(value) else pd.Timestamp(value).date()

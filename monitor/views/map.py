@@ -20,7 +20,7 @@ import pandas as pd
 import pydeck as pdk
 from pydeck.bindings.json_tools import default_serialize
 
-from monitor.format import fmt_date_short, fmt_int, format_fiscal_year
+from monitor.format import fmt_date_short, fmt_int, format_fiscal_year, is_missing
 from monitor.plain import tooltip_text
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -131,7 +131,7 @@ def radius_px(values, *, min_px: float = MIN_RADIUS_PX, max_px: float = MAX_RADI
               zero_px: float = ZERO_RADIUS_PX) -> list[float]:
     """Point radius in pixels per value: area grows with the count (square-root scale) from ``min_px`` for the
     smallest positive count to ``max_px`` for the largest; zero or missing → ``zero_px``."""
-    vals = [0.0 if v is None or pd.isna(v) else max(0.0, float(v)) for v in values]
+    vals = [0.0 if is_missing(v) else max(0.0, float(v)) for v in values]
     top = max(vals, default=0.0)
     if top <= 0:
         return [zero_px for _ in vals]
@@ -156,7 +156,7 @@ def class_breaks(values, n: int = CLASSES) -> list[tuple[int, int]]:
     """Classes [(low, high)] of the positive counts in ``values`` for a choropleth: quantile breaks (each class
     holds about as many areas), so a few very active areas do not push every other one into the lowest class;
     at most ``n`` classes, fewer when there are fewer distinct counts; 0 is not in any (it is its own class)."""
-    pos = sorted(int(v) for v in values if v is not None and not pd.isna(v) and v > 0)
+    pos = sorted(int(v) for v in values if not is_missing(v) and v > 0)
     if not pos:
         return []
     distinct = sorted(set(pos))
@@ -172,7 +172,7 @@ def class_breaks(values, n: int = CLASSES) -> list[tuple[int, int]]:
 
 def class_index(value, breaks: list[tuple[int, int]]) -> int:
     """The class of ``value`` (index into ``breaks``), or -1 for 0 / missing."""
-    if value is None or pd.isna(value) or value <= 0 or not breaks:
+    if is_missing(value) or value <= 0 or not breaks:
         return -1
     for i, (_, high) in enumerate(breaks):
         if value <= high:
@@ -295,7 +295,7 @@ def metres_per_pixel(latitude: float, zoom: float) -> float:
 
 
 def _counts(row) -> dict:
-    return {k: int(0 if row.get(k) is None or pd.isna(row.get(k)) else row.get(k)) for k in SIZE_CHOICES}
+    return {k: int(0 if is_missing(row.get(k)) else row.get(k)) for k in SIZE_CHOICES}
 
 
 def _labels(counts: dict) -> dict:
@@ -541,20 +541,20 @@ def map_title(measure: str, prefectures=()) -> str:
 # ── tables under the map ────────────────────────────────────────────────────
 
 def _s(v) -> str:
-    return "" if v is None or v is pd.NA or (isinstance(v, float) and pd.isna(v)) else str(v)
+    return "" if is_missing(v) else str(v)
 
 
 def engagements_table(df: pd.DataFrame) -> pd.DataFrame:
     """map_municipality_engagements rows for display."""
     def sessions(done, planned):
-        if planned is None or pd.isna(planned):
+        if is_missing(planned):
             return fmt_int(done, "回")
         return f"{fmt_int(done)} / {fmt_int(planned, '回')}"
     return pd.DataFrame({
         "支援先": [_s(v) for v in df["client_name"]],
         "区分": [_s(v) for v in df["client_type"]],
         "支援種別": [_s(v) for v in df["support_type"]],
-        "年度": [format_fiscal_year(int(v)) if not pd.isna(v) else "" for v in df["fiscal_year"]],
+        "年度": [format_fiscal_year(int(v)) if not is_missing(v) else "" for v in df["fiscal_year"]],
         "コンソーシアム": [_s(v) or "—" for v in df["consortium"]],
         "担当ITC": [_s(v) for v in df["lead_coordinator"]],
         "開始日": [fmt_date_short(v) for v in df["start_date"]],

@@ -8,7 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from monitor import pace
-from monitor.format import DASH, fmt_date, fmt_int, fmt_month, fmt_pct, format_fiscal_year
+from monitor.format import DASH, fmt_date, fmt_int, fmt_month, fmt_pct, format_fiscal_year, is_missing
 from monitor.glossary import help_text, label as glossary_label
 from monitor.views.style import (
     BLUE, HEATMAP_ROW_PX, MANY_CONSORTIA, PALETTE, RATE_COLORS, STATUS_COLOURS, colorbar_len, consortium_label,
@@ -43,7 +43,7 @@ def _achievement_rows(kpi: pd.DataFrame) -> list[tuple[str, dict[str, tuple[floa
         rates = {}
         for _key, label, unit, actual_col, target_col in KPI_INDICATORS:
             target = columns[target_col][i] if target_col in columns else None
-            if target is None or pd.isna(target) or float(target) <= 0:
+            if is_missing(target) or float(target) <= 0:
                 continue
             actual = columns[actual_col][i] if actual_col in columns else None
             rate = float(actual) / float(target)
@@ -140,7 +140,7 @@ def monthly_activity_figure(monthly: pd.DataFrame, context: str) -> go.Figure:
 
 
 def _ratio(actual, target):
-    if target is None or pd.isna(target) or float(target) == 0:
+    if is_missing(target) or float(target) == 0:
         return None
     return float(actual) / float(target)
 
@@ -179,13 +179,13 @@ def kpi_cards(total: pd.Series) -> list[dict]:
                       "help": _card_help(key)})
     bank_rate = total["bank_rate"]
     target = total["target_bank_rate"]
-    if target is not None and not pd.isna(target) and float(target) > 1:
+    if not is_missing(target) and float(target) > 1:
         target = float(target) / 100  # a target written as a percentage (e.g. 50) instead of a ratio
-    rate = _ratio(bank_rate, target) if bank_rate is not None and not pd.isna(bank_rate) else None
+    rate = _ratio(bank_rate, target) if not is_missing(bank_rate) else None
     cards.append({
         "key": "bank_rate", "label": "金融機関同行率", "value": fmt_pct(bank_rate),
         "detail": (f"同行 {fmt_int(total['bank_sessions'], '回')} / 記録 {fmt_int(total['bank_known_sessions'], '回')}"
-                   + (f"・目標 {fmt_pct(target)}・達成率 {fmt_pct(rate)}" if target is not None and not pd.isna(target)
+                   + (f"・目標 {fmt_pct(target)}・達成率 {fmt_pct(rate)}" if not is_missing(target)
                       else "")),
         "rate": rate, "help": _card_help("bank_rate"),
     })
@@ -240,9 +240,9 @@ def consortium_number_table(kpi: pd.DataFrame) -> pd.DataFrame:
     out = {"コンソーシアム": [consortium_label(v) for v in rows["consortium"]]}
     for name, unit, values in COMPARISON_COLUMNS:
         if unit == "%":
-            out[name] = [None if v is None or pd.isna(v) else round(100 * float(v), 1) for v in values(rows)]
+            out[name] = [None if is_missing(v) else round(100 * float(v), 1) for v in values(rows)]
         else:
-            out[name] = pd.array([None if pd.isna(v) else int(v) for v in values(rows)], dtype="Int64")
+            out[name] = pd.array([None if is_missing(v) else int(v) for v in values(rows)], dtype="Int64")
     return pd.DataFrame(out)
 
 
@@ -270,7 +270,7 @@ def attention_table(df: pd.DataFrame) -> pd.DataFrame:
         "支援先": df["client_name"],
         "コンソーシアム": [consortium_label(v) for v in df["consortium"]],
         "担当ITC": df["lead_coordinator"].fillna(DASH),
-        "実施/予定": [f"{int(d)}/{int(p)}回" if p is not None and not pd.isna(p) else f"{int(d)}回"
+        "実施/予定": [f"{int(d)}/{int(p)}回" if not is_missing(p) else f"{int(d)}回"
                      for d, p in zip(df["sessions_done"], df["planned_sessions"])],
         "最終実施日": [fmt_date(v) for v in df["last_session_date"]],
         "経過日数": df["days_since_last_session"].astype("Int64"),
@@ -291,12 +291,12 @@ def pace_cards(total: pd.Series, pace_total: pd.Series, fiscal_year: int, as_of)
     out = {}
     for key, unit, actual_col, target_col in PACE_INDICATORS:
         target = total[target_col]
-        target = None if pd.isna(target) else float(target)
+        target = None if is_missing(target) else float(target)
         actual = float(pace_total[key])
         prev_same = pace_total.get(f"{key}_prev_same")
-        prev_same = None if prev_same is None or pd.isna(prev_same) else float(prev_same)
+        prev_same = None if is_missing(prev_same) else float(prev_same)
         prev_total = pace_total.get(f"{key}_prev_total")
-        prev_total = None if prev_total is None or pd.isna(prev_total) else float(prev_total)
+        prev_total = None if is_missing(prev_total) else float(prev_total)
         yoy = pace.year_over_year(actual, prev_same)
         proj = pace.projection(actual, elapsed, prev_same, prev_total)
         state = pace.status(None if proj is None else proj.value, target, elapsed is not None and elapsed >= 1.0)
@@ -344,7 +344,7 @@ def years_table(kpi_by_year: dict[int, pd.DataFrame]) -> pd.DataFrame:
                 row[label] = int(actual)
                 rate = _ratio(actual, target)
                 row[f"{label} 達成率"] = None if rate is None else round(100 * rate, 1)
-            row["金融機関同行率"] = None if pd.isna(r.bank_rate) else round(100 * float(r.bank_rate), 1)
+            row["金融機関同行率"] = None if is_missing(r.bank_rate) else round(100 * float(r.bank_rate), 1)
             rows.append(row)
     return pd.DataFrame(rows)
 

@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from monitor.format import DASH, fmt_date, fmt_int, fmt_pct
+from monitor.format import DASH, fmt_date, fmt_int, fmt_pct, is_missing
 from monitor.plain import plotly_text
 from monitor.views.style import (
     HEATMAP_ROW_PX, MANY_CONSORTIA, PALETTE, STAGE_COLORS, colorbar_len, consortium_label, style_figure,
@@ -198,10 +198,10 @@ def progress_table(df: pd.DataFrame) -> pd.DataFrame:
         "支援先": df["client_name"],
         "市区町村": df["municipality"].fillna(DASH),
         "担当ITC": df["lead_coordinator"].fillna(DASH),
-        "実施/予定": [f"{int(d)}/{int(p)}回" if p is not None and not pd.isna(p) else f"{int(d)}回"
+        "実施/予定": [f"{int(d)}/{int(p)}回" if not is_missing(p) else f"{int(d)}回"
                      for d, p in zip(df["sessions_done"], planned)],
         "進捗": df["progress_ratio"].astype("Float64").clip(upper=1.0),
-        "現在の段階": [f"{int(n)}. {s}" if n is not None and not pd.isna(n) else DASH
+        "現在の段階": [f"{int(n)}. {s}" if not is_missing(n) else DASH
                        for n, s in zip(df["current_stage_no"], df["current_stage"])],
         "最終実施日": [fmt_date(v) for v in df["last_session_date"]],
         "経過日数": df["days_since_last_session"].astype("Int64"),
@@ -215,8 +215,8 @@ def progress_print_table(table: pd.DataFrame) -> pd.DataFrame:
     """``progress_table`` for the print layout (a static table): 進捗 and 経過日数 as text, as the interactive table's
     column formats show them."""
     out = table.copy()
-    out["進捗"] = [DASH if v is None or v is pd.NA or pd.isna(v) else f"{float(v):.0%}" for v in out["進捗"]]
-    out["経過日数"] = [DASH if v is None or v is pd.NA or pd.isna(v) else f"{int(v)}日" for v in out["経過日数"]]
+    out["進捗"] = [DASH if is_missing(v) else f"{float(v):.0%}" for v in out["進捗"]]
+    out["経過日数"] = [DASH if is_missing(v) else f"{int(v)}日" for v in out["経過日数"]]
     # a static table renders its cells as Markdown: '3. 現状分析' would become a numbered list (taller rows, a
     # different number); a no-break space after the number keeps it plain text that looks the same
     out["現在の段階"] = [re.sub(r"^(\d+)\. ", "\\1.\u00a0", str(v)) for v in out["現在の段階"]]
@@ -225,7 +225,7 @@ def progress_print_table(table: pd.DataFrame) -> pd.DataFrame:
 
 def session_log_table(df: pd.DataFrame) -> pd.DataFrame:
     def bank(v):
-        if v is None or v is pd.NA or (isinstance(v, float) and pd.isna(v)):
+        if is_missing(v):
             return DASH
         return "あり" if bool(v) else "なし"
     return pd.DataFrame({

@@ -14,7 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from monitor.exports import conditions_for
-from monitor.format import DASH, fmt_date, fmt_month, fmt_number, format_fiscal_year
+from monitor.format import DASH, fmt_date, fmt_month, fmt_number, format_fiscal_year, is_missing
 from monitor.glossary import definitions_frame
 from monitor.plain import plotly_text
 from monitor.read.cache import VersionedCache
@@ -168,15 +168,15 @@ def narrative(report_tables: dict[str, pd.DataFrame], fiscal_year: int, consorti
     summary = report_tables[T_SUMMARY].set_index("項目")
 
     def actual(item):
-        return summary.loc[item, "実績"] if item in summary.index and not pd.isna(summary.loc[item, "実績"]) else None
+        return summary.loc[item, "実績"] if item in summary.index and not is_missing(summary.loc[item, "実績"]) else None
 
     def against(item, unit):
         if item not in summary.index:
             return ""
         target, rate = summary.loc[item, "目標"], summary.loc[item, "達成率（%）"]
-        if pd.isna(target):
+        if is_missing(target):
             return ""
-        return f"（目標{_n(target)}{unit}、達成率{float(rate):.1f}%）" if not pd.isna(rate) else f"（目標{_n(target)}{unit}）"
+        return f"（目標{_n(target)}{unit}、達成率{float(rate):.1f}%）" if not is_missing(rate) else f"（目標{_n(target)}{unit}）"
 
     who = "" if not consortium else f"{consortium}では、"
     parts = []
@@ -233,7 +233,7 @@ def _float(s: pd.Series) -> pd.Series:
 def _dates(s: pd.Series) -> list:
     out = []
     for v in s.tolist():
-        if v is None or v is pd.NaT or (not isinstance(v, (dt.date, str)) and pd.isna(v)):
+        if is_missing(v):
             out.append(None)
         elif isinstance(v, pd.Timestamp):
             out.append(v.date())
@@ -245,7 +245,7 @@ def _dates(s: pd.Series) -> list:
 
 
 def _text(s: pd.Series) -> list:
-    return [None if v is None or v is pd.NA or (isinstance(v, float) and pd.isna(v)) else str(v) for v in s]
+    return [None if is_missing(v) else str(v) for v in s]
 
 
 # Each table twice: ``*_data`` has the query's English column names with the types and rounding the report shows
@@ -300,11 +300,6 @@ def summary_data(df: pd.DataFrame, consortium: str | None) -> pd.DataFrame:
     return _data(df, SUMMARY_COLUMNS)
 
 
-def summary_table(df: pd.DataFrame, consortium: str | None) -> pd.DataFrame:
-    """実績サマリー: 区分, 項目, 単位, 実績, 目標, 達成率（%）."""
-    return _labelled(summary_data(df, consortium), SUMMARY_COLUMNS)
-
-
 def events_data(df: pd.DataFrame) -> pd.DataFrame:
     return _data(df, EVENTS_COLUMNS)
 
@@ -329,7 +324,7 @@ def themes_data(df: pd.DataFrame) -> pd.DataFrame:
 # ── charts ──────────────────────────────────────────────────────────────────
 
 def _nums(s: pd.Series) -> list:
-    return [None if pd.isna(v) else float(v) for v in s]
+    return [None if is_missing(v) else float(v) for v in s]
 
 
 def achievement_figure(summary: pd.DataFrame, context: str) -> go.Figure | None:
@@ -588,7 +583,7 @@ def display_frame(df: pd.DataFrame) -> pd.DataFrame:
         s = df[col]
         vals = []
         for v in s.tolist():
-            if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and pd.isna(v)):
+            if is_missing(v):
                 vals.append(DASH)
             elif isinstance(v, (dt.date, pd.Timestamp)):
                 d = v.date() if isinstance(v, (pd.Timestamp, dt.datetime)) else v

@@ -1,15 +1,15 @@
 """The one chart style of every page and the report: font, colours (the programme blue, the palette, the consortium
 colours, the status colours), the layout every figure gets (``style_figure`` on screen, ``report_figure`` for the
 報告's printed and exported charts) and the fast figure construction (``figure_from_spec``). A leaf module: it
-imports nothing from monitor/ but monitor.plain, so every view (and the print layout's CSS) may use it."""
+imports nothing from monitor/ but monitor.plain and monitor.format, so every view (and the print layout's CSS) may use it."""
 from __future__ import annotations
 
 from functools import lru_cache
 
-import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from monitor.format import is_missing
 from monitor.plain import plotly_text
 
 FONT = "Noto Sans CJK JP, Noto Sans JP, Hiragino Sans, Meiryo, sans-serif"
@@ -65,7 +65,7 @@ def _template_json(name: str) -> dict:
 def figure_from_spec(data: list[dict], layout: dict) -> go.Figure:
     """A Figure from plain plotly JSON (what ``fig.to_dict()`` returns: full property names, nested dicts, plain
     lists), without plotly's property-by-property validation, which costs more than anything else in building a
-    small chart (a bar trace ≈ 0.5 ms, each update_layout ≈ 1 ms, the template ≈ 7 ms). For the charts a page
+    small chart (figures: docs/performance.md, "Notes from earlier measurements"). For the charts a page
     redraws on every filter change; tests/test_charts.py checks that each spec is what the validating constructor
     makes of it. The figure gets its own copy of ``data`` and ``layout``; later changes to it (update_layout, …) are
     validated as usual."""
@@ -80,7 +80,7 @@ def figure_from_spec(data: list[dict], layout: dict) -> go.Figure:
 def set_template(fig: go.Figure, name: str) -> None:
     """``fig.layout.template = name`` for a template registered in plotly.io.templates, assigned the way plotly
     assigns its own default template: without validating it again. Validating copies the whole template property by
-    property (≈ 7 ms a figure, more than building the figure's traces); the result is the same."""
+    property (more than building the figure's traces; docs/performance.md); the result is the same."""
     template = pio.templates[name]
     layout = fig.layout
     if not getattr(fig, "_allow_disable_validation", False):      # e.g. a FigureWidget: the ordinary way
@@ -95,7 +95,7 @@ def set_template(fig: go.Figure, name: str) -> None:
 
 
 def consortium_label(v) -> str:
-    return NO_CONSORTIUM if v is None or (isinstance(v, float) and pd.isna(v)) or v is pd.NA else str(v)
+    return NO_CONSORTIUM if is_missing(v) else str(v)
 
 
 def colorbar_len(rows: int) -> float:

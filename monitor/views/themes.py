@@ -8,14 +8,12 @@ import datetime as dt
 import pandas as pd
 import plotly.graph_objects as go
 
-from monitor.format import fmt_date_short, fmt_int, fmt_month, fmt_pct
+from monitor.format import fmt_date_short, fmt_int, fmt_month, fmt_pct, is_missing
 from monitor.plain import plotly_text
 from monitor.views.style import BLUE, GREEN, GREY, OCHRE, ORANGE, PURPLE, RED, style_figure
 
 UNMAPPED = "未分類"
 OTHERS = "その他"
-SOURCE_CONSULTATION = "相談記録"
-SOURCE_SESSION = "伴走記録"
 GRAINS = {"month": "月別", "quarter": "四半期別"}
 # bar colours by the audience of a theme (taxonomy column themes.audience)
 AUDIENCE_COLORS = {"自治体": ORANGE, "企業": BLUE, "共通": GREEN, UNMAPPED: "#9aa5b1"}
@@ -31,7 +29,7 @@ def _layout(fig: go.Figure, title: str, context: str, *, height: int = 420) -> g
 
 def theme_label(v) -> str:
     """A theme name as shown; a missing theme is 未分類."""
-    if v is None or v is pd.NA or (isinstance(v, float) and pd.isna(v)) or str(v).strip() == "":
+    if is_missing(v) or str(v).strip() == "":
         return UNMAPPED
     return str(v)
 
@@ -243,7 +241,7 @@ def theme_heatmap_figure(heat: pd.DataFrame, context: str, *, area_label: str = 
 def theme_records_table(records: pd.DataFrame) -> pd.DataFrame:
     """The records behind a theme for display: 区分, 日付, 支援先, 都道府県, 市区町村, 記載内容（原文）, 概要・メモ."""
     def s(v):
-        return "" if v is None or v is pd.NA or (isinstance(v, float) and pd.isna(v)) else str(v)
+        return "" if is_missing(v) else str(v)
     return pd.DataFrame({
         "区分": [s(v) for v in records["source"]],
         "日付": [fmt_date_short(v) for v in records["date"]],
