@@ -379,3 +379,40 @@ def month_period(month: dt.date) -> tuple[dt.date, dt.date]:
     start = dt.date(month.year, month.month, 1)
     end = (dt.date(month.year + (month.month == 12), month.month % 12 + 1, 1) - dt.timedelta(days=1))
     return start, end
+
+
+# ── the print layout's controls, paged tables ────────────────────────────────
+
+def chosen_or_widget(key: str, choices, widget, default=None):
+    """A control that the print layout (?print=1) leaves out: printing, the value the widget with ``key`` last
+    had in this session when it is one of ``choices`` (else ``default``, or the first choice); on screen,
+    ``widget()`` draws it (with ``key=key``) and its value is returned."""
+    if is_print_mode():
+        value = st.session_state.get(key)
+        if value in choices:
+            return value
+        return default if default is not None else next(iter(choices))
+    return widget()
+
+
+def range_caption(total: int, start: int, shown: int, note: str = "") -> None:
+    """'全1,234件のうち 501〜1,000件目を表示しています' when ``shown`` rows from ``start`` are not all ``total``."""
+    if total > shown:
+        st.caption(f"全{total:,}件のうち {start + 1:,}〜{start + shown:,}件目を表示しています{note}。")
+
+
+def paged_table(total: int, rows_of, *, page_rows: int, key: str, page_key: str, page_note: str = "",
+                caption_note: str = "", table=None, **dataframe_args):
+    """A table shown ``page_rows`` rows at a time: a page number input when there is more than one page, a caption
+    saying which rows are shown, the dataframe (``key``; ``table(rows)`` shown when given, else the rows).
+    ``rows_of(offset, limit)`` gives one page's rows (a query page or a slice). Returns (rows, page, pages)."""
+    pages = -(-total // page_rows)
+    page = 1
+    if pages > 1:
+        page = int(st.number_input(f"ページ（全{pages:,}ページ{page_note}）", min_value=1, max_value=pages, value=1,
+                                   step=1, key=page_key))
+    start = (page - 1) * page_rows
+    rows = rows_of(start, page_rows)
+    range_caption(total, start, len(rows), caption_note)
+    st.dataframe(rows if table is None else table(rows), hide_index=True, key=key, **dataframe_args)
+    return rows, page, pages

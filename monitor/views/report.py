@@ -598,3 +598,40 @@ def display_frame(df: pd.DataFrame) -> pd.DataFrame:
                 vals.append(str(v))
         out[str(col)] = vals
     return pd.DataFrame(out)
+
+
+# ── the 報告 page's layout (monitor/render/report.py draws it) ───────────────
+
+TABLE_PAGE_ROWS = 500        # on screen, a table longer than this is shown a page at a time
+PRINT_MAX_ROWS = 300         # printed, a table longer than this shows its first rows and says so
+SIDE_BY_SIDE = {"themes"}    # on screen: table left, chart right (print stacks everything)
+# columns left out of the printed tables so that a row fits on one line (the exports keep them)
+PRINT_HIDDEN_COLUMNS = ("案件ID", "業種", "開始日", "現在の段階", "団体コード", "含む", "含まない", "目標値の指標名")
+# a printed section's charts get the height its A4 page has left (print_layout.PAGE_HEIGHT_PX) after:
+PRINT_CHART_MIN_PX, PRINT_CHART_MAX_PX = 300, 440
+PRINT_SECTION_PX = 260       # the header, the section title and its note
+PRINT_TABLE_ROW_PX = 31      # one printed table row (a header row counts as one)
+PRINT_TABLE_GAP_ROWS = 2     # between two tables: a table name and a gap
+PRINT_NARRATIVE_PX = 230     # the first section's page also holds the 概要 text
+
+
+def side_by_side(section: Section) -> bool:
+    """On screen, a section of one table and one chart in SIDE_BY_SIDE shows them next to each other."""
+    return section.key in SIDE_BY_SIDE and len(section.tables) == 1 and len(section.figures) == 1
+
+
+def print_table(df: pd.DataFrame) -> tuple[pd.DataFrame, int | None]:
+    """A table as printed: PRINT_HIDDEN_COLUMNS left out, at most PRINT_MAX_ROWS rows; and the number of rows in
+    all when some were left out (else None)."""
+    shown = df.drop(columns=[c for c in PRINT_HIDDEN_COLUMNS if c in df.columns])
+    if len(shown) > PRINT_MAX_ROWS:
+        return shown.head(PRINT_MAX_ROWS), len(shown)
+    return shown, None
+
+
+def print_chart_height(section: Section, first: bool, page_height: int) -> int:
+    """The height of a printed section's charts: what is left of its page (``page_height`` px) under its tables."""
+    tables = section.tables
+    rows = sum(len(df) + 1 for df in tables.values()) + PRINT_TABLE_GAP_ROWS * (len(tables) - 1)
+    left = page_height - PRINT_SECTION_PX - PRINT_TABLE_ROW_PX * rows - (PRINT_NARRATIVE_PX if first else 0)
+    return int(max(PRINT_CHART_MIN_PX, min(PRINT_CHART_MAX_PX, left)))
