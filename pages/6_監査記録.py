@@ -10,12 +10,15 @@ from monitor import access, ui
 from monitor.read.db import meta
 from monitor.format import fmt_date
 from monitor.plain import md_escape
+from monitor.print_layout import apply_print_layout
 from monitor.read.queries import data_as_of
 
 ui.page_setup("監査記録")
 access.require_role("admin", "監査記録")
-st.caption(f"記録の場所: {md_escape(str(audit.audit_path()))}（取込で置き換わるデータベースとは別のファイル。追記のみ）　｜　"
-           f"ダッシュボードのデータ基準日: {fmt_date(data_as_of())}" + ("　｜　サンプルデータ" if meta()["is_sample"] else ""))
+source = (f"記録の場所: {audit.audit_path()}（取込で置き換わるデータベースとは別のファイル。追記のみ）　｜　"
+          f"ダッシュボードのデータ基準日: {fmt_date(data_as_of())}" + ("　｜　サンプルデータ" if meta()["is_sample"] else ""))
+if not apply_print_layout("監査記録", source):     # print: the same facts in the print header (the page has no title)
+    st.caption(md_escape(source))
 
 c1, c2, c3, c4 = st.columns(4)
 who = c1.text_input("誰が（メールアドレスの一部）", key="audit_who")
