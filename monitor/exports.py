@@ -430,12 +430,29 @@ def _use_local_chromium() -> None:
         raise ChromiumNotFound(problem)
 
 
+PNG_TIMEOUT_S = 120
+
+
+class ImageTimeout(RuntimeError):
+    """kaleido did not return a PNG in time (it has been seen to wait forever); the message is Japanese."""
+
+
 @functools.lru_cache(maxsize=64)
 def _png_cached(fig_json: str, width: int, height: int) -> bytes:
+    import concurrent.futures  # noqa: PLC0415
+
     import plotly.io as pio  # noqa: PLC0415
 
     _use_local_chromium()
-    return pio.from_json(fig_json).to_image(format="png", width=width, height=height, scale=1)
+    # kaleido's Chromium session can hang without an error: the caller gets a message instead of a thread that never
+    # returns (the stuck render thread is left behind as a daemon)
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="dx-png")
+    future = pool.submit(lambda: pio.from_json(fig_json).to_image(format="png", width=width, height=height, scale=1))
+    pool.shutdown(wait=False)
+    try:
+        return future.result(timeout=PNG_TIMEOUT_S)
+    except concurrent.futures.TimeoutError:
+        raise ImageTimeout(f"グラフの画像（PNG）を{PNG_TIMEOUT_S}秒以内に作れませんでした。もう一度押してください。") from None
 
 
 def figures_png(figures: Mapping[str, Any], width: int = IMAGE_WIDTH, height: int = IMAGE_HEIGHT) -> dict[str, bytes]:
