@@ -48,6 +48,9 @@ ROW_COLUMN = "行"
 FILE_COLUMN = "元ファイル"
 # the stage of a progress report (etl.load.Progress) → a fraction for the progress bar
 PROGRESS_FRACTION = {"read": 0.1, "validate": 0.3, "copy": 0.45, "write": 0.6, "marts": 0.85}
+# the counts per file on the validation report, in the order shown (keys of file_counts)
+FILE_COUNT_LABELS = [("読込行数", "read"), ("取込予定", "valid"), ("不合格", "rejected"), ("注意", "warnings"),
+                     ("メモ（対応づけ）", "notes")]
 
 
 @dataclass
