@@ -1,8 +1,11 @@
 """Builders for 概要 (app.py): DataFrames of the kpi, kpi_pace, monthly_activity and alerts_stalled queries in, the
 KPI and pace cards, the per-consortium comparison (chart and table), the monthly chart, the stalled table and the
 全年度 table out. Japanese labels; every figure's title names what it shows and its subtitle carries the context
-(filters, data as-of), so an exported image or screenshot stands on its own. Pure pandas and plotly."""
+(filters, data as-of), so an exported image or screenshot stands on its own. Pure pandas and plotly, but for
+the last few helpers, which run the page's queries for one filter set (pace, years, the month behind a click)."""
 from __future__ import annotations
+
+from dataclasses import replace
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -15,6 +18,8 @@ from monitor.views.style import (
     figure_from_spec, style_layout,
 )
 from monitor.plain import plotly_text
+from monitor.read.filters import Filters
+from monitor.read.queries import data_as_of, run_query
 
 
 # indicator key → (label, unit, actual column, target column)
@@ -352,3 +357,40 @@ def years_table(kpi_by_year: dict[int, pd.DataFrame]) -> pd.DataFrame:
 YEARS_NUMBER_FORMATS = {**{label: f"%,d{unit}" for _k, label, unit, *_ in KPI_INDICATORS},
                         **{f"{label} 達成率": "%.1f%%" for _k, label, *_ in KPI_INDICATORS},
                         "金融機関同行率": "%.1f%%"}
+
+
+def pace_for(filters: Filters, total: pd.Series) -> dict[str, dict] | None:
+    """The pace cards of one fiscal year over its whole span (None for 全年度, or when a period or coordinator filter
+    makes "the share of the year passed" meaningless, or when there is no as-of date)."""
+    if filters.fiscal_year is None or filters.date_from or filters.date_to or filters.coordinators:
+        return None
+    as_of = data_as_of()
+    if as_of is None:
+        return None
+    cutoff = min(as_of, pace.fiscal_year_bounds(filters.fiscal_year)[1])
+    pace_row = run_query("kpi_pace", filters, cutoff=cutoff, prev_cutoff=pace.same_day_last_year(cutoff)).iloc[0]
+    return pace_cards(total, pace_row, filters.fiscal_year, as_of)
+
+
+def pace_line(cards: dict[str, dict]) -> str:
+    """年度経過率 and which indicators are behind the target pace, as one line of plain text."""
+    behind = behind_pace(cards)
+    elapsed = next(iter(cards.values()))["elapsed"]
+    return (f"年度経過率 {elapsed * 100:.1f}%｜" + (f"目標ペースを下回る指標: {'・'.join(behind)}" if behind
+                                                  else "すべての指標が目標ペース以上です"))
+
+
+def kpi_by_year(filters: Filters, years: list[int]) -> dict[int, pd.DataFrame]:
+    """The kpi query once per fiscal year under the other filters (全年度: the years side by side)."""
+    return {fy: run_query("kpi", replace(filters, fiscal_year=fy)) for fy in years}
+
+
+def alerts_frame(alerts: list) -> pd.DataFrame:
+    return pd.DataFrame({"種類": [a.kind_label for a in alerts], "コンソーシアム": [a.consortium for a in alerts],
+                         "対象": [a.subject for a in alerts], "内容": [a.detail for a in alerts]})
+
+
+def month_at(filters: Filters, index: int):
+    """The month of the monthly chart's point ``index`` (None when out of range)."""
+    months = sorted(run_query("monthly_activity", filters)["month"])
+    return pd.Timestamp(months[index]).date() if 0 <= index < len(months) else None
