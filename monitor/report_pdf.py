@@ -25,6 +25,7 @@ from pathlib import Path
 
 from monitor import access
 from monitor.chromium import CHROMIUM, CHROMIUM_ARGS, INSTALL_HINT, ChromiumNotFound, PdfError, missing  # noqa: F401
+from monitor.read.filters import Filters, to_query_params
 from monitor.print_layout import PAGE_MARGIN_MM, PDF_SCALE, PRINT_PARAM, VIEWPORT_WIDTH_PX
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,9 +93,9 @@ def streamlit_server(db_path: str | os.PathLike | None = None, *, timeout: float
 
 
 def report_url(base: str, fiscal_year: int, consortium: str | None) -> str:
-    params = {"年度": str(int(fiscal_year)), PRINT_PARAM: "1"}
-    if consortium:
-        params["コンソーシアム"] = consortium
+    # the same parameters the sidebar writes into the URL (read/filters), so the print page reads them the same way
+    params = to_query_params(Filters(fiscal_year=int(fiscal_year), consortia=(consortium,) if consortium else ()))
+    params[PRINT_PARAM] = "1"
     params.update(access.token_params())     # with sign-in: this caller's scope, signed and short-lived
     return f"{base}/{urllib.parse.quote(REPORT_PAGE)}?{urllib.parse.urlencode(params)}"
 

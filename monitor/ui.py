@@ -17,7 +17,7 @@ from etl.marts import marts_fingerprint
 from monitor import access
 from monitor.read.db import db_version, meta, resolve_path
 from monitor.read.filters import (
-    URL_KEYS, AccessConfigError, Filters, allowed_prefectures, default_filters, describe_access, describe_filters,
+    URL_PARAMS, AccessConfigError, Filters, allowed_prefectures, default_filters, describe_access, describe_filters,
     from_query_params, to_query_params,
 )
 from monitor.format import fmt_date, format_fiscal_year
@@ -38,7 +38,6 @@ KEY_DATE_TO = "flt_date_to"
 KEY_SUPPORT_TYPES = "flt_support_types"
 KEY_COORDINATORS = "flt_coordinators"
 KEY_RESET = "flt_reset"
-WIDGET_KEYS = (KEY_FY, KEY_PREFECTURES, KEY_CONSORTIA, KEY_DATE_FROM, KEY_DATE_TO, KEY_SUPPORT_TYPES, KEY_COORDINATORS)
 # non-widget state: survives page switches
 STATE_FILTERS = "_dx_filters"
 STATE_NOTICES = "_dx_filter_notices"
@@ -278,7 +277,7 @@ def sidebar_filters() -> Filters:
 
 def _write_url(f: Filters) -> None:
     wanted = to_query_params(f)
-    for key in URL_KEYS:
+    for key in URL_PARAMS:
         if key in wanted:
             if st.query_params.get(key) != wanted[key] or len(st.query_params.get_all(key)) != 1:
                 st.query_params[key] = wanted[key]

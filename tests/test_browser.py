@@ -244,16 +244,16 @@ def test_page_renders_in_chromium(server, tab, label):
 
 
 def test_url_filter_opens_filtered_and_survives_page_switch(server, tab):
-    from monitor.read.filters import KEY_PREFECTURES  # noqa: PLC0415  (after the test's environment is set)
-    urls = B.page_urls(server, {KEY_PREFECTURES: "長野県"})
+    from monitor.read.filters import PARAM_PREFECTURES  # noqa: PLC0415  (after the test's environment is set)
+    urls = B.page_urls(server, {PARAM_PREFECTURES: "長野県"})
     first, second = FILTERED[0], FILTERED[1]
     tab.open(urls[first])
     assert_no_errors(tab, first)
-    text = assert_caption(tab.page, f"{first} ?{KEY_PREFECTURES}=長野県", expect=("都道府県: 長野県",))
+    text = assert_caption(tab.page, f"{first} ?{PARAM_PREFECTURES}=長野県", expect=("都道府県: 長野県",))
     assert "茨城県" not in text
     warnings = _texts(tab.page, '[data-testid="stAlertContentWarning"]')
     assert not warnings, f"a valid URL value gave a notice: {warnings}"
-    assert f"{KEY_PREFECTURES}=長野県" in urllib.parse.unquote(tab.page.url), tab.page.url
+    assert f"{PARAM_PREFECTURES}=長野県" in urllib.parse.unquote(tab.page.url), tab.page.url
 
     # the sidebar link to the next page keeps the selection (session state and URL)
     tab.page.locator('[data-testid="stSidebar"] a').filter(has_text=second).first.click()
@@ -262,7 +262,7 @@ def test_url_filter_opens_filtered_and_survives_page_switch(server, tab):
     assert_no_errors(tab, second)
     tab.page.locator(f"{B.MAIN} h1").filter(has_text=second).first.wait_for()
     assert_caption(tab.page, f"{second} after a sidebar click", expect=("都道府県: 長野県",))
-    assert f"{KEY_PREFECTURES}=長野県" in urllib.parse.unquote(tab.page.url), tab.page.url
+    assert f"{PARAM_PREFECTURES}=長野県" in urllib.parse.unquote(tab.page.url), tab.page.url
     assert_stays_local(tab, "URL filter")
 
 
@@ -294,7 +294,7 @@ def test_print_layout(server, print_tab, label):
 
 def test_a_click_on_a_chart_narrows_the_filters(server, tab):
     """Drill-down on 概要: a consortium's bar sets the コンソーシアム filter, a month narrows 期間 (URL too)."""
-    from monitor.read.filters import KEY_CONSORTIA, KEY_PERIOD  # noqa: PLC0415  (after the test's environment is set)
+    from monitor.read.filters import PARAM_CONSORTIA, PARAM_PERIOD  # noqa: PLC0415  (after the test's environment is set)
     urls = B.page_urls(server, {"年度": "2024"})
     tab.open(urls[LABELS[0]])
     charts = tab.page.locator(B.PLOTLY)
@@ -302,15 +302,15 @@ def test_a_click_on_a_chart_narrows_the_filters(server, tab):
     assert bars.count() >= 2
     bars.nth(bars.count() - 1).click(force=True)          # the last consortium's last bar
     url_has = "k => decodeURIComponent(location.href).includes(k)"      # the URL changes without a navigation
-    tab.page.wait_for_function(url_has, arg=f"{KEY_CONSORTIA}=", timeout=60_000)
+    tab.page.wait_for_function(url_has, arg=f"{PARAM_CONSORTIA}=", timeout=60_000)
     B.wait_for_page(tab.page)
-    assert f"{KEY_CONSORTIA}=長野県DX支援コミュニティ" in urllib.parse.unquote(tab.page.url)
+    assert f"{PARAM_CONSORTIA}=長野県DX支援コミュニティ" in urllib.parse.unquote(tab.page.url)
     months = tab.page.locator(B.PLOTLY).nth(1).locator("g.point path")
     tall = next(m for m in months.all() if (m.bounding_box() or {}).get("height", 0) > 4)   # not a 0 bar
     tall.click(force=True)
-    tab.page.wait_for_function(url_has, arg=f"{KEY_PERIOD}=", timeout=60_000)
+    tab.page.wait_for_function(url_has, arg=f"{PARAM_PERIOD}=", timeout=60_000)
     B.wait_for_page(tab.page)
-    period = urllib.parse.parse_qs(urllib.parse.urlparse(tab.page.url).query)[KEY_PERIOD][0]
+    period = urllib.parse.parse_qs(urllib.parse.urlparse(tab.page.url).query)[PARAM_PERIOD][0]
     start, end = period.split("~")
     assert start.endswith("-01") and start[:7] == end[:7], period       # one whole month
     assert_no_errors(tab, "drill-down")

@@ -14,13 +14,13 @@ from etl.paths import REFERENCE_DIR
 from monitor.format import fmt_date, format_fiscal_year
 
 # URL keys (Japanese, as a user sees them in a copied link)
-KEY_FY = "年度"
-KEY_PREFECTURES = "都道府県"
-KEY_CONSORTIA = "コンソーシアム"
-KEY_PERIOD = "期間"
-KEY_SUPPORT_TYPES = "支援種別"
-KEY_COORDINATORS = "担当ITC"
-URL_KEYS = (KEY_FY, KEY_PREFECTURES, KEY_CONSORTIA, KEY_PERIOD, KEY_SUPPORT_TYPES, KEY_COORDINATORS)
+PARAM_FY = "年度"
+PARAM_PREFECTURES = "都道府県"
+PARAM_CONSORTIA = "コンソーシアム"
+PARAM_PERIOD = "期間"
+PARAM_SUPPORT_TYPES = "支援種別"
+PARAM_COORDINATORS = "担当ITC"
+URL_PARAMS = (PARAM_FY, PARAM_PREFECTURES, PARAM_CONSORTIA, PARAM_PERIOD, PARAM_SUPPORT_TYPES, PARAM_COORDINATORS)
 ALL_YEARS = "全年度"
 PERIOD_SEP = "~"
 _LIST_SPLIT = re.compile(r"[,、，;；]")
@@ -178,18 +178,18 @@ def describe_filters(f: Filters) -> str:
 
 def to_query_params(f: Filters) -> dict[str, str]:
     """Filters → URL query parameters. Lists are comma-joined; empty selections are left out."""
-    qp: dict[str, str] = {KEY_FY: ALL_YEARS if f.fiscal_year is None else str(f.fiscal_year)}
+    qp: dict[str, str] = {PARAM_FY: ALL_YEARS if f.fiscal_year is None else str(f.fiscal_year)}
     if f.prefectures:
-        qp[KEY_PREFECTURES] = ",".join(f.prefectures)
+        qp[PARAM_PREFECTURES] = ",".join(f.prefectures)
     if f.consortia:
-        qp[KEY_CONSORTIA] = ",".join(f.consortia)
+        qp[PARAM_CONSORTIA] = ",".join(f.consortia)
     if f.date_from or f.date_to:
-        qp[KEY_PERIOD] = (f"{f.date_from.isoformat() if f.date_from else ''}{PERIOD_SEP}"
+        qp[PARAM_PERIOD] = (f"{f.date_from.isoformat() if f.date_from else ''}{PERIOD_SEP}"
                           f"{f.date_to.isoformat() if f.date_to else ''}")
     if f.support_types:
-        qp[KEY_SUPPORT_TYPES] = ",".join(f.support_types)
+        qp[PARAM_SUPPORT_TYPES] = ",".join(f.support_types)
     if f.coordinators:
-        qp[KEY_COORDINATORS] = ",".join(f.coordinators)
+        qp[PARAM_COORDINATORS] = ",".join(f.coordinators)
     return qp
 
 
@@ -278,7 +278,7 @@ def from_query_params(qp: Mapping, choices: Mapping) -> tuple[Filters, list[str]
     years = [int(y) for y in choices.get("fiscal_years", []) or []]
     fy: int | None = max(years) if years else None
     try:
-        fy_values = _values(qp, KEY_FY)
+        fy_values = _values(qp, PARAM_FY)
     except Exception:  # noqa: BLE001 - a strange mapping must not break the page
         fy_values = []
     if fy_values:
@@ -291,15 +291,15 @@ def from_query_params(qp: Mapping, choices: Mapping) -> tuple[Filters, list[str]
             fy = parsed
 
     allowed = choices.get("allowed_prefectures")      # None: no restriction
-    prefectures = _pick(_values(qp, KEY_PREFECTURES), [p for p in choices.get("prefectures", [])
+    prefectures = _pick(_values(qp, PARAM_PREFECTURES), [p for p in choices.get("prefectures", [])
                                                        if allowed is None or p in allowed],
                         "都道府県", notices, out_of_scope=allowed)
-    consortia = _pick(_values(qp, KEY_CONSORTIA), choices.get("consortia", []), "コンソーシアム", notices)
-    support_types = _pick(_values(qp, KEY_SUPPORT_TYPES), choices.get("support_types", []), "支援種別", notices)
-    coordinators = _pick(_values(qp, KEY_COORDINATORS), choices.get("coordinators", []), "担当ITC", notices)
+    consortia = _pick(_values(qp, PARAM_CONSORTIA), choices.get("consortia", []), "コンソーシアム", notices)
+    support_types = _pick(_values(qp, PARAM_SUPPORT_TYPES), choices.get("support_types", []), "支援種別", notices)
+    coordinators = _pick(_values(qp, PARAM_COORDINATORS), choices.get("coordinators", []), "担当ITC", notices)
 
     date_from = date_to = None
-    period = _values(qp, KEY_PERIOD) if KEY_PERIOD in qp else []
+    period = _values(qp, PARAM_PERIOD) if PARAM_PERIOD in qp else []
     if period:
         # the list splitter does not touch '~', so the first value holds the whole period
         text = _norm(" ".join(period))
