@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import urllib.parse
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from monitor.print_layout import PRINT_PARAM
 from monitor.read.filters import Filters, describe_filters, from_query_params, parse_fiscal_year, to_query_params
+from monitor.report_pdf import report_url
 from monitor.format import fmt_date, fmt_date_short, fmt_int, fmt_pct, format_fiscal_year, is_missing
 
 CHOICES = {
@@ -149,3 +152,16 @@ def test_number_and_date_formats():
 def test_is_missing_is_the_one_missing_value_test():
     assert all(is_missing(v) for v in (None, float("nan"), np.float64("nan"), pd.NA, pd.NaT, np.datetime64("NaT")))
     assert not any(is_missing(v) for v in (0, 0.0, "", "nan", [], [None], (), {}, b"", dt.date(2022, 4, 1)))
+
+
+@pytest.mark.parametrize("fiscal_year, consortium", [(2024, None), (2023, "茨城県DX支援コミュニティ"),
+                                                     (2024, "名前 & 記号?=#")])
+def test_the_pdf_url_reads_back_as_the_report_filters(fiscal_year, consortium):
+    """The PDF prints the page at report_url: its parameters are the sidebar's, read back by the same parser."""
+    url = report_url("http://127.0.0.1:1", fiscal_year, consortium)
+    qp = {k: v[-1] for k, v in urllib.parse.parse_qs(urllib.parse.urlsplit(url).query).items()}
+    assert qp[PRINT_PARAM] == "1"
+    choices = {"fiscal_years": [2023, 2024], "consortia": [consortium] if consortium else [],
+               "prefectures": [], "support_types": [], "coordinators": []}
+    got, notices = from_query_params(qp, choices)
+    assert (got.fiscal_year, got.consortia, notices) == (fiscal_year, (consortium,) if consortium else (), [])
