@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
+from streamlit.proto.WidgetStates_pb2 import WidgetStates
 from streamlit.testing.v1 import AppTest
 
 from monitor.views import map as maps
@@ -188,3 +189,42 @@ def test_unknown_names_in_the_setting_are_a_message_not_a_crash(sample_db_env, m
         errors = " ".join(e.value for e in at.error)
         assert ENV in errors and "長野" in errors and "Tokyo" in errors
         assert not at.metric and not at.dataframe
+
+
+def _forge(at: AppTest, values: dict[str, list[str]]) -> AppTest:
+    """Send what a tampered browser could send over the websocket: the sidebar multiselects holding values that
+    were never offered (another prefecture, that prefecture's consortium), every other widget as it is."""
+    states = WidgetStates()
+    states.CopyFrom(at._tree.get_widget_states())
+    for w in states.widgets:
+        key = w.id.rsplit("-", 1)[-1]
+        if key in values:
+            del w.string_array_value.data[:]
+            w.string_array_value.data.extend(values[key])
+    return at._run(states)
+
+
+@pytest.mark.parametrize("forged", [{"flt_prefectures": ["茨城県"]},
+                                    {"flt_consortia": ["茨城県DX支援コミュニティ"]},
+                                    {"flt_prefectures": ["茨城県", "長野県"], "flt_consortia": ["茨城県DX支援コミュニティ"]}],
+                         ids=["prefecture", "consortium", "both"])
+def test_forged_widget_values_do_not_widen_the_scope(nagano_only, forged):
+    at = _forge(run_page(APP), forged)
+    assert not at.exception
+    shown = " ".join(str(df.value.to_dict()) for df in at.dataframe) + " ".join(m.value for m in at.metric)
+    assert "茨城" not in shown
+    if at.metric:      # whatever the page made of the forged values, its figures are within 長野県
+        nagano = expected_kpis(nagano_only, latest_fiscal_year(nagano_only), "長野県")
+        got = displayed_kpis(at)
+        assert all(got[k] <= nagano[k] for k in ("支援企業数", "実施回数", "相談件数", "セミナー参加者数")), (got, nagano)
+    with duckdb.connect(str(nagano_only), read_only=True) as con:      # 茨城県 has records the forged page could show
+        assert con.execute("SELECT count(*) FROM engagements WHERE prefecture = '茨城県'").fetchall()[0][0] > 0
+
+
+def test_the_forging_reaches_the_page_when_the_value_is_offered(sample_db_env, monkeypatch):
+    """The control for the test above: without a restriction the same forged message does narrow the page."""
+    monkeypatch.delenv(ENV, raising=False)
+    at = _forge(run_page(APP), {"flt_prefectures": ["茨城県"]})
+    assert not at.exception
+    assert at.multiselect(key="flt_prefectures").value == ["茨城県"]
+    assert displayed_kpis(at) == expected_kpis(sample_db_env, latest_fiscal_year(sample_db_env), "茨城県")
