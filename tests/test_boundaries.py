@@ -143,7 +143,7 @@ def test_the_credit_is_shown_and_shipped():
     assert maps.CREDIT == credit
     assert credit in (REF / "SOURCES.md").read_text(encoding="utf-8")
     assert credit in (ROOT / "README.md").read_text(encoding="utf-8")
-    assert "maps.CREDIT" in (ROOT / "pages" / "3_地図.py").read_text(encoding="utf-8")
+    # on screen under the map: tests/test_page_map.py (the caption of the map frame, national and prefecture views)
 
 
 def test_build_reads_the_shared_folder_relative_to_the_repository():
