@@ -22,7 +22,7 @@ COLUMN_LABELS = {"id": "番号", "at": "日時（UTC）", "who": "誰が", "acti
 ACTIONS = {
     "sign_in": "サインイン", "sign_in_refused": "サインイン拒否", "export": "書き出し", "pdf": "PDF",
     "validate": "検証", "load": "取込", "load_refused": "取込拒否", "rejected_rows": "不合格行のダウンロード",
-    "undo": "取消", "grants_check": "付与の確認", "admin_refused": "管理者操作の拒否", "audit_download": "監査記録のダウンロード",
+    "undo": "取消", "grants_check": "付与の確認", "grants_changed": "付与ファイルの変更", "admin_refused": "管理者操作の拒否", "audit_download": "監査記録のダウンロード",
 }
 
 _SCHEMA = """

@@ -203,3 +203,20 @@ def read_grants(path: str | os.PathLike | None = None) -> tuple[list[Grant], lis
 def find_grant(grants: list[Grant], email: str | None) -> Grant | None:
     e = _norm(email or "").lower()
     return next((g for g in grants if g.email == e), None) if e else None
+
+
+def grants_summary(found: list[Grant]) -> dict[str, str]:
+    """e-mail → what the grant gives, as the audit trail keeps it (to tell what changed in the file)."""
+    return {g.email: g.describe() for g in sorted(found, key=lambda g: g.email)}
+
+
+def grants_changes(before: dict[str, str] | None, after: dict[str, str]) -> str:
+    """The change between two summaries in one Japanese line (before None: the first reading)."""
+    if before is None:
+        return f"初回の読み込み: 付与 {len(after):,} 件"
+    added = [f"{e}（{after[e]}）" for e in after if e not in before]
+    removed = [e for e in before if e not in after]
+    changed = [f"{e}（{before[e]} → {after[e]}）" for e in after if e in before and before[e] != after[e]]
+    parts = [f"{label}: {'、'.join(items)}" for label, items in (("追加", added), ("削除", removed), ("変更", changed))
+             if items]
+    return "；".join(parts) or "付与の内容は変わっていません（書式のみの変更）"

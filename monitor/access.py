@@ -35,11 +35,14 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from pathlib import Path
 
 from etl import audit
 from monitor.read import filters as _filters
 from monitor.read.filters import allowed_prefectures, describe_filters
-from etl.grants import ROLE_LABELS, Grant, find_grant, grants_path, read_grants, role_at_least
+from etl.grants import (
+    ROLE_LABELS, Grant, find_grant, grants_changes, grants_path, grants_summary, read_grants, role_at_least,
+)
 
 ENV_MODE = "DX_AUTH"
 ENV_MAX_HOURS = "DX_SESSION_MAX_HOURS"
@@ -295,7 +298,34 @@ def grants() -> tuple[list[Grant], list[str]]:
         found, errors, _ = read_grants(path)
         _GRANTS.clear()
         _GRANTS[key] = (found, errors)
+        audit_grants_change(path, found, errors)
     return _GRANTS[key]
+
+
+GRANTS_WHO = "（付与ファイル）"
+
+
+def audit_grants_change(path: Path, found: list[Grant], errors: list[str], audit_file=None) -> bool:
+    """An audit row when the grants file differs from the one the trail last saw (by its content: every server
+    process reads the file, the trail gets one row per change). Returns whether a row was written."""
+    try:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        digest = "（なし）"
+    try:
+        last = audit.read(audit_file, action="grants_changed", limit=1)
+        previous = json.loads(last[0]["what"]) if last else None
+        if previous is not None and previous.get("sha256") == digest:
+            return False
+        summary = grants_summary(found)
+        outcome = grants_changes(previous.get("grants") if previous else None, summary)
+        if errors:
+            outcome += f"（誤り {len(errors):,} 件: 付与ファイルに誤りがある間は誰もサインインできません）"
+        audit.record(GRANTS_WHO, "grants_changed", {"file": str(path), "sha256": digest, "grants": summary}, "",
+                     outcome, path=audit_file)
+        return True
+    except (audit.AuditUnavailable, ValueError, KeyError, TypeError, AttributeError):
+        return False      # the trail's own fault is reported where an action needs it (sign-in, load, export)
 
 
 # ── the gate (Streamlit) ────────────────────────────────────────────────────

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from etl import audit
-from etl.grants import find_grant, parse_grants, role_at_least
+from etl.grants import find_grant, grants_changes, parse_grants, role_at_least
 from monitor import access
 from monitor.read.filters import NO_PREFECTURE, AccessConfigError, allowed_prefectures, scoped_prefectures
 
@@ -250,3 +250,54 @@ def test_an_unwritable_audit_file_is_a_japanese_error(tmp_path):
     blocker.write_text("x")
     with pytest.raises(audit.AuditUnavailable, match="監査記録"):
         audit.record("a", "sign_in", path=blocker / "audit.sqlite")
+
+
+# ── changes to the grants file in the audit trail ───────────────────────────
+
+@pytest.mark.parametrize("before, after, expected", [
+    (None, {"a@x.jp": "閲覧者・茨城県"}, "初回の読み込み: 付与 1 件"),
+    ({"a@x.jp": "閲覧者・茨城県"}, {"a@x.jp": "閲覧者・茨城県", "b@x.jp": "管理者・すべての都道府県"},
+     "追加: b@x.jp（管理者・すべての都道府県）"),
+    ({"a@x.jp": "閲覧者・茨城県", "b@x.jp": "管理者・すべての都道府県"}, {"a@x.jp": "データ担当・茨城県"},
+     "削除: b@x.jp；変更: a@x.jp（閲覧者・茨城県 → データ担当・茨城県）"),
+    ({"a@x.jp": "閲覧者・茨城県"}, {"a@x.jp": "閲覧者・茨城県"}, "付与の内容は変わっていません（書式のみの変更）"),
+])
+def test_grants_changes_in_one_line(before, after, expected):
+    assert grants_changes(before, after) == expected
+
+
+def _grants_rows(audit_file: Path) -> list[dict]:
+    """The trail's grants rows, read with plain SQL (not the module's own reader)."""
+    con = sqlite3.connect(audit_file)
+    try:
+        return [dict(zip(("who", "what", "outcome"), r)) for r in
+                con.execute("SELECT who, what, outcome FROM audit WHERE action = 'grants_changed' ORDER BY id")]
+    finally:
+        con.close()
+
+
+def test_each_change_of_the_grants_file_is_one_audit_row(tmp_path):
+    grants_file, audit_file = tmp_path / "access.toml", tmp_path / "audit.sqlite"
+
+    def read_as_a_server_process():
+        found, errors, _ = access.read_grants(grants_file)
+        return access.audit_grants_change(grants_file, found, errors, audit_file=audit_file)
+
+    grants_file.write_text(GOOD, encoding="utf-8")
+    assert read_as_a_server_process() is True
+    assert read_as_a_server_process() is False          # a second process reading the same file: no new row
+    grants_file.write_text(GOOD + '\n# 同じ付与、コメントだけ\n', encoding="utf-8")
+    assert read_as_a_server_process() is True
+    grants_file.write_text(GOOD.replace('role = "viewer"\nprefectures = ["茨城県"]',
+                                        'role = "steward"\nprefectures = ["茨城県"]'), encoding="utf-8")
+    assert read_as_a_server_process() is True
+    grants_file.write_text("[[grant]]\nemail = 'x'\n", encoding="utf-8")
+    assert read_as_a_server_process() is True
+
+    rows = _grants_rows(audit_file)
+    assert [r["who"] for r in rows] == [access.GRANTS_WHO] * 4
+    assert rows[0]["outcome"] == "初回の読み込み: 付与 4 件"
+    assert rows[1]["outcome"] == "付与の内容は変わっていません（書式のみの変更）"
+    assert rows[2]["outcome"] == "変更: tanaka@example.jp（閲覧者・茨城県 → データ担当・茨城県）"
+    assert "削除: " in rows[3]["outcome"] and "誤り" in rows[3]["outcome"]
+    assert str(grants_file) in rows[0]["what"]
