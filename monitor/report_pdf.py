@@ -25,7 +25,10 @@ from pathlib import Path
 
 from monitor import access
 from monitor.chromium import CHROMIUM, CHROMIUM_ARGS, INSTALL_HINT, ChromiumNotFound, PdfError, missing  # noqa: F401
-from monitor.print_layout import PAGE_MARGIN_MM, PDF_SCALE, PRINT_PARAM, VIEWPORT_WIDTH_PX
+from monitor.plain import html_escape
+from monitor.print_layout import (
+    PAGE_MARGIN_BOTTOM_MM, PAGE_MARGIN_MM, PAGE_MARGIN_TOP_MM, PDF_SCALE, PRINT_PARAM, VIEWPORT_WIDTH_PX,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORT_PAGE = "報告"          # URL path of pages/5_報告.py
@@ -138,12 +141,43 @@ def only_app_requests(page, app_url: str, blocked: list[str] | None = None) -> l
     return blocked
 
 
+# the running header and footer: Chromium's own (printToPDF headerTemplate / footerTemplate, drawn in the page
+# margins at scale 1 whatever PDF_SCALE is; elements of class pageNumber / totalPages get the numbers). @page margin
+# boxes would do as well in Chromium ≥ 131, but their text would have to be a CSS string built from record text.
+RUNNING_TEXT_MAX = 90          # a record's name longer than this is cut in the running header (the page says it all)
+_RUNNING_STYLE = ("font-family: 'Noto Sans CJK JP', 'Noto Sans JP', sans-serif; font-size: 8.5px; color: #333; "
+                  f"width: 100%; margin: 0 {PAGE_MARGIN_MM}mm; display: flex; justify-content: space-between; "
+                  "gap: 12px; white-space: nowrap;")
+_CELL_STYLE = "overflow: hidden; text-overflow: ellipsis;"
+
+
+def _running_cut(text: str) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= RUNNING_TEXT_MAX else text[:RUNNING_TEXT_MAX - 1] + "…"
+
+
+def running_templates(header: dict[str, str], footer: dict[str, str]) -> tuple[str, str]:
+    """(headerTemplate, footerTemplate) for Chromium's printToPDF: the header's items left to right ('事業名': …),
+    the footer's items and 'n / N' at the right. Every value is plain text (names from the records): HTML-escaped,
+    cut to RUNNING_TEXT_MAX characters."""
+    def items(values: dict[str, str]) -> str:
+        return "｜".join(f"{html_escape(k)}: {html_escape(_running_cut(v))}" for k, v in values.items())
+
+    head = f'<div style="{_RUNNING_STYLE}"><span style="{_CELL_STYLE}">{items(header)}</span></div>'
+    foot = (f'<div style="{_RUNNING_STYLE}"><span style="{_CELL_STYLE}">{items(footer)}</span>'
+            '<span style="flex: none;">ページ <span class="pageNumber"></span> / <span class="totalPages"></span>'
+            '</span></div>')
+    return head, foot
+
+
 def print_page_to_pdf(url: str, out_path: str | os.PathLike, *, expected_charts: int = 0,
                       timeout_ms: int = 90_000, screenshot: str | os.PathLike | None = None,
-                      blocked: list[str] | None = None) -> Path:
+                      blocked: list[str] | None = None,
+                      running: tuple[dict[str, str], dict[str, str]] | None = None) -> Path:
     """Open ``url`` (a page in print layout) in the local Chromium, wait for the script and the charts, print it
     to ``out_path`` (A4 landscape). Optionally also save a full-page screenshot. Requests to anything but the app
-    at ``url`` are refused (and their URLs appended to ``blocked``)."""
+    at ``url`` are refused (and their URLs appended to ``blocked``). ``running``: the (header, footer) items every
+    page carries (running_templates), the footer with its page number n / N."""
     problem = chromium_problem()
     if problem:
         raise ChromiumNotFound(problem)
@@ -164,7 +198,8 @@ def print_page_to_pdf(url: str, out_path: str | os.PathLike, *, expected_charts:
             page.wait_for_function(
                 """(n) => {
                     const charts = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')];
-                    return charts.length >= n && charts.every(c => c.querySelector('.main-svg'));
+                    return charts.length >= n && charts.every(c => c.querySelector('.main-svg'))
+                        && !document.querySelector('[data-testid="stSkeleton"]');
                 }""", arg=expected_charts, timeout=timeout_ms)
             exceptions = page.locator('[data-testid="stException"]')
             if exceptions.count():
@@ -175,8 +210,13 @@ def print_page_to_pdf(url: str, out_path: str | os.PathLike, *, expected_charts:
                 page.screenshot(path=str(screenshot), full_page=True)
             page.emulate_media(media="print")
             margin = f"{PAGE_MARGIN_MM}mm"
+            options = {}
+            if running is not None:
+                head, foot = running_templates(*running)
+                options = {"display_header_footer": True, "header_template": head, "footer_template": foot}
             page.pdf(path=str(out), format="A4", landscape=True, print_background=True, scale=PDF_SCALE,
-                     margin={"top": margin, "right": margin, "bottom": margin, "left": margin})
+                     margin={"top": f"{PAGE_MARGIN_TOP_MM}mm", "right": margin,
+                             "bottom": f"{PAGE_MARGIN_BOTTOM_MM}mm", "left": margin}, **options)
         finally:
             browser.close()
     return out
@@ -197,7 +237,7 @@ def render_report_pdf(fiscal_year: int, consortium: str | None, out_path: str | 
     with streamlit_server(db_path) as base:
         return print_page_to_pdf(report_url(base, fiscal_year, consortium or None), out_path,
                                  expected_charts=len(report.figures()), timeout_ms=int(timeout * 1000),
-                                 screenshot=screenshot, blocked=blocked)
+                                 screenshot=screenshot, blocked=blocked, running=report.running_text())
 
 
 def pdf_bytes(fiscal_year: int, consortium: str | None, db_path: str | os.PathLike | None = None) -> bytes:
