@@ -31,8 +31,10 @@ from monitor.exports import (
     safe_file_name,
 )
 from monitor.plain import as_displayed
+from monitor.exports import to_xlsx
 from monitor.views.report import (
-    T_COMPANIES, T_EVENTS, T_MONTHLY, T_MUNICIPALITIES, T_SUMMARY, T_THEMES, build_report, display_frame,
+    PRINT_MAX_ROWS, RATE_CAP_PCT, T_COMPANIES, T_EVENTS, T_MONTHLY, T_MUNICIPALITIES, T_SUMMARY, T_THEMES,
+    achievement_figure, build_report, display_frame, print_table,
 )
 from tests.support.pages import REPORT_PAGE as PAGE
 from tests.support.pages import run_page
@@ -451,3 +453,55 @@ def test_long_company_list_is_paged_and_the_exports_hold_every_row(large_db, mon
     stem = safe_file_name(report.file_stem())
     wb = openpyxl.load_workbook(io.BytesIO(served[f"{stem}.xlsx"]()), read_only=True)
     assert wb[T_COMPANIES].max_row == len(companies) + 1
+
+
+# ── print: long lists, totals, outliers ───────────────────────────────────
+
+def test_long_printed_list_is_summed_per_group_and_says_what_is_left_out():
+    """Over PRINT_MAX_ROWS rows the printed table is one row per コンソーシアム with a 合計, and a note says the list
+    itself is not printed (never 'the first 300' that look complete); the sums are pandas' own."""
+    n = PRINT_MAX_ROWS + 50
+    names = [f"{p}DX支援コミュニティ" for p in ("北海道", "青森県", "岩手県", "宮城県", "秋田県")]
+    df = pd.DataFrame({"コンソーシアム": [names[i % 5] for i in range(n)], "案件ID": [f"E{i}" for i in range(n)],
+                       "支援先": [f"会社{i}" for i in range(n)],
+                       "予定回数": pd.array([i % 7 for i in range(n)], dtype="Int64"),
+                       "実施回数": pd.array([i % 5 for i in range(n)], dtype="Int64"),
+                       "金融機関同行回数": pd.array([i % 2 for i in range(n)], dtype="Int64")})
+    printed = print_table(df, T_COMPANIES)
+    out = printed.frame
+    assert out["コンソーシアム"].tolist() == [*names, "合計"]
+    expected = df.groupby("コンソーシアム", sort=False)["実施回数"].sum()
+    assert out["実施回数"].tolist()[:-1] == [int(expected[c]) for c in names]
+    assert out["実施回数"].iloc[-1] == int(df["実施回数"].sum())
+    assert out["案件数"].tolist() == [*[n // 5] * 5, n]
+    assert f"全{n:,}件" in printed.note and "印刷していません" in printed.note and "Excel / CSV" in printed.note
+    short = print_table(df.head(3), T_COMPANIES)
+    assert short.note == "" and short.frame["支援先"].tolist() == ["会社0", "会社1", "会社2", None]
+    assert short.frame["実施回数"].iloc[-1] == int(df.head(3)["実施回数"].sum()) and short.keep
+
+
+def test_achievement_outlier_is_capped_with_a_note():
+    summary = pd.DataFrame({"item": ["支援企業数", "支援自治体数"], "unit": ["社", "団体"],
+                            "actual": [90.0, 709.0], "target": [100.0, 100.0], "rate_pct": [90.0, 709.0]})
+    fig = achievement_figure(summary, "令和7年度")
+    bar = fig.data[0]
+    assert list(bar.x) == [90.0, RATE_CAP_PCT] and list(bar.customdata) == [90.0, 709.0]
+    assert fig.layout.xaxis.range[1] <= RATE_CAP_PCT * 1.05            # the other bars are not squeezed
+    assert "709%" in bar.text[1] and any("打ち切って" in a.text for a in fig.layout.annotations)
+
+
+def test_report_xlsx_counts_are_integers_and_months_are_months(sample_db):
+    report = build_report(FY, None, path=sample_db)
+    wb = openpyxl.load_workbook(io.BytesIO(to_xlsx(report.tables(), report.conditions(), report.definitions)))
+    ws = wb[T_SUMMARY]
+    header = [c.value for c in ws[1]]
+    rows = {r[header.index("項目")].value: r for r in ws.iter_rows(min_row=2)}
+    with duckdb.connect(str(sample_db), read_only=True) as con:
+        companies = _one(con, "SELECT count(DISTINCT engagement_id) FROM sessions WHERE fiscal_year = ?", [FY])
+    cell = rows["支援企業数"][header.index("実績")]
+    assert cell.value == companies and isinstance(cell.value, int) and cell.number_format == "#,##0"
+    rate = rows["金融機関同行率"][header.index("実績")]
+    assert rate.number_format == "#,##0.0" or float(rate.value).is_integer()
+    months = wb[T_MONTHLY]
+    assert all(r[0].number_format == 'yyyy"年"m"月"' and r[0].is_date for r in months.iter_rows(min_row=2))
+    assert months.page_setup.orientation == "landscape" and months.print_title_rows == "$1:$1"
