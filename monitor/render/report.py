@@ -14,7 +14,7 @@ from monitor.format import cut_text
 from monitor.plain import md_escape, md_frame
 from monitor.print_layout import CHART_WIDTH_PX, PAGE_HEIGHT_PX, fixed_size, keep_together, page_section
 from monitor.read.filters import Filters
-from monitor.report_pdf import chromium_problem, pdf_bytes
+from monitor.report_pdf import chromium_problem, pdf_bytes, queue_length
 from monitor.views.report import (
     IMAGE_HEIGHT, IMAGE_WIDTH, TABLE_PAGE_ROWS, Report, Section, display_frame, numeric_columns, print_chart_height,
     print_table, side_by_side, unapplied_filters,
@@ -75,9 +75,13 @@ def export_bar(report: Report, title: str, consortium: str | None, unapplied: st
                        access.audited("pdf", f"{stem}.pdf", lambda fy=report.fiscal_year, c=consortium: pdf_bytes(fy, c)),
                        file_name=f"{stem}.pdf", mime="application/pdf", key="report_dl_pdf",
                        on_click="ignore", disabled=problem is not None,
-                       help=problem or "印刷レイアウトを Chromium で A4 横の PDF にします（数十秒かかります）。")
+                       help=problem or "印刷レイアウトを Chromium で A4 横の PDF にします（1件ずつ順に作成します）。")
     if problem:
         st.warning(problem)
+    elif waiting := queue_length():
+        # PDFs are made one at a time (monitor.report_pdf.PDF_QUEUE): say so before the click, not after a long wait
+        st.caption(f"PDF は1件ずつ順に作成します。いま{waiting:,}件を作成中または待っています"
+                   f"（押すと 待ち: {waiting:,} 件目）。")
     st.caption("印刷・スクリーンショット用の表示: URL の末尾に `&print=1` を付けて開きます（サイドバーなし・A4横）。")
 
 
