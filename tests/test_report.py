@@ -505,3 +505,25 @@ def test_report_xlsx_counts_are_integers_and_months_are_months(sample_db):
     months = wb[T_MONTHLY]
     assert all(r[0].number_format == 'yyyy"年"m"月"' and r[0].is_date for r in months.iter_rows(min_row=2))
     assert months.page_setup.orientation == "landscape" and months.print_title_rows == "$1:$1"
+
+
+def test_per_table_csv_carries_the_reports_context(sample_db_env, monkeypatch):
+    """報告's CSV under one table: the 条件 lines of the zip's 条件.csv (年度, 対象, the sidebar filter it leaves out,
+    データ基準日, 出力日時) above the table, which equals the report's (values from SQL in the tests above)."""
+    with duckdb.connect(str(sample_db_env), read_only=True) as con:
+        coordinator = con.execute("""SELECT lead_coordinator FROM engagements WHERE fiscal_year = ?
+                                     GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1""", [FY]).fetchall()[0][0]
+    served = _deferred_downloads(monkeypatch)
+    at = _run_page(**{"年度": str(FY), "担当ITC": coordinator})
+    assert not at.exception
+    report = build_report(FY, None)
+    name = f"{report.file_stem()}_{T_SUMMARY}.csv"
+    rows = list(csv.reader(io.StringIO(served[name]().decode("utf-8-sig"), newline="")))
+    blank = rows.index([])
+    lines = dict(rows[:blank])
+    assert lines["年度"] == "令和4年度（2022年度）" and lines["対象"] == "事業全体"
+    assert lines["データ基準日"] == "2025年2月28日" and lines["出力日時"].startswith(f"{dt.date.today().year}年")
+    assert lines["適用していない絞り込み"] == f"担当ITC: {coordinator}"
+    summary = report.tables()[T_SUMMARY]
+    assert rows[blank + 1] == list(summary.columns)
+    assert [r[summary.columns.get_loc("項目")] for r in rows[blank + 2:]] == summary["項目"].tolist()

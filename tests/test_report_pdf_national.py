@@ -137,3 +137,43 @@ def test_a_100000_character_field_is_cut_in_print(chromium, sample_db, tmp_path)
     text = "".join(pages)
     assert _compact(f"…（以下省略、全{HUGE:,}文字）") in text
     assert "ZZEND" not in text                    # the end of the field is not printed
+
+
+def test_concurrent_pdfs_are_made_one_at_a_time(chromium, sample_db, tmp_path):
+    """Two PDF requests at once: one waits its turn (queue_length says 2 meanwhile, the page shows 「待ち」 from it)
+    instead of a second Streamlit and Chromium beside the first; both PDFs are complete."""
+    import threading  # noqa: PLC0415
+
+    from monitor.report_pdf import queue_length  # noqa: PLC0415
+
+    results: dict[int, tuple[Path, dict, float, float]] = {}
+    seen: list[int] = []
+    done = threading.Event()
+
+    def make(i: int) -> None:
+        timings: dict[str, float] = {}
+        import time  # noqa: PLC0415
+        start = time.monotonic()
+        out = render_report_pdf(2022, None, tmp_path / f"r{i}.pdf", db_path=sample_db, timings=timings)
+        results[i] = (out, timings, start, time.monotonic())
+
+    def watch() -> None:
+        while not done.is_set():
+            seen.append(queue_length())
+            done.wait(0.05)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    workers = [threading.Thread(target=make, args=(i,)) for i in range(2)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=300)
+    done.set()
+    watcher.join()
+    assert sorted(results) == [0, 1]
+    assert max(seen) == 2 and queue_length() == 0
+    first, second = sorted(results.values(), key=lambda r: r[1].get("順番待ち", 0.0))
+    assert second[1]["順番待ち"] > 1.0                      # it waited while the other was printed
+    for out, _, _, _ in results.values():
+        assert len(_pages(out)) == 8
