@@ -112,9 +112,10 @@ def _shown(v: Any, number_format: str | None = None) -> str:
     if isinstance(v, bool):
         return "FALSE" if not v else "TRUE"
     if isinstance(v, dt.datetime):
-        return v.strftime("%Y/%m/%d %H:%M") if (v.hour or v.minute or v.second) else v.strftime("%Y/%m/%d")
+        return (f"{v.year}年{v.month}月{v.day}日 {v:%H:%M}" if (v.hour or v.minute or v.second)
+                else f"{v.year}年{v.month}月{v.day}日")
     if isinstance(v, dt.date):
-        return v.strftime("%Y/%m/%d")
+        return f"{v.year}年{v.month}月{v.day}日"
     if isinstance(v, int):
         return f"{v:,}"
     if isinstance(v, float):
@@ -180,7 +181,9 @@ def _column_kind(series: pd.Series) -> str:
     return "other"
 
 
-_FORMATS = {"int": "#,##0", "float": "#,##0.0", "date": "yyyy/mm/dd", "datetime": "yyyy/mm/dd hh:mm",
+# one date style per medium: the workbook shows dates as the print and its own 条件 sheet do (2022年10月5日, 2024年4月,
+# 2025年3月1日 09:30); a CSV writes ISO dates throughout, its 条件 lines included (csv_text)
+_FORMATS = {"int": "#,##0", "float": "#,##0.0", "date": 'yyyy"年"m"月"d"日"', "datetime": 'yyyy"年"m"月"d"日" hh:mm',
             "month": 'yyyy"年"m"月"'}
 # a float column holding counts and rates (実績サマリー's 実績): a whole number shows as one (865, not 865.0) unless
 # the column is a rate, whose figures all keep their decimal
@@ -387,6 +390,14 @@ def _csv_value(v: Any) -> Any:
     return safe_text(str(v))
 
 
+_JP_DATE = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")
+
+
+def csv_text(text: str) -> str:
+    """条件 text for a CSV: its dates written as the CSV's rows write them (2025年2月28日 → 2025-02-28)."""
+    return _JP_DATE.sub(lambda m: f"{m[1]}-{int(m[2]):02d}-{int(m[3]):02d}", text)
+
+
 def to_csv(df: pd.DataFrame, context: Mapping[str, Any] | None = None) -> bytes:
     """CSV as UTF-8 with BOM and CRLF line ends. Numbers are written plainly (no 桁区切り), dates as 2022-10-05,
     text that a spreadsheet would run gets a leading single quote. With ``context`` (an export's 条件: filters,
@@ -395,7 +406,7 @@ def to_csv(df: pd.DataFrame, context: Mapping[str, Any] | None = None) -> bytes:
     buf = io.StringIO(newline="")
     writer = csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     if context is not None:
-        frame = conditions_frame(context)
+        frame = csv_conditions(context)
         for key, value in zip(frame["項目"], frame["内容"]):
             writer.writerow([safe_text(str(key)), safe_text(str(value))])
         writer.writerow([])
@@ -411,6 +422,13 @@ def conditions_frame(conditions: Mapping[str, Any]) -> pd.DataFrame:
         _plain(v) if isinstance(_plain(v), str) else _shown(_plain(v))) for v in items.values()]})
 
 
+def csv_conditions(conditions: Mapping[str, Any]) -> pd.DataFrame:
+    """conditions_frame with the dates in the CSV's ISO form."""
+    frame = conditions_frame(conditions)
+    frame["内容"] = [csv_text(str(v)) for v in frame["内容"]]
+    return frame
+
+
 def to_csv_zip(tables: Mapping[str, pd.DataFrame], conditions: Mapping[str, Any],
                definitions: pd.DataFrame | None = None) -> bytes:
     """A zip holding 条件.csv (and 指標の定義.csv when given) and one CSV per table (file name = the dict key)."""
@@ -424,7 +442,7 @@ def to_csv_zip(tables: Mapping[str, pd.DataFrame], conditions: Mapping[str, Any]
                 candidate, n = f"{base}_{n}", n + 1
             used.add(candidate)
             zf.writestr(f"{candidate}.csv", data)
-        add(CONDITIONS_SHEET, to_csv(conditions_frame(conditions)))
+        add(CONDITIONS_SHEET, to_csv(csv_conditions(conditions)))
         if definitions is not None:
             add(DEFINITIONS_TITLE, to_csv(definitions))
         for name, df in tables.items():

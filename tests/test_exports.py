@@ -177,7 +177,7 @@ def test_xlsx_counts_are_integers_months_are_months_and_print_setup(tmp_path):
     assert months["A2"].is_date and months["A2"].number_format == 'yyyy"年"m"月"'
     assert months["A2"].value.date() == dt.date(2024, 4, 1)
     assert months["B2"].value == 1234 and months["B2"].number_format == "#,##0"
-    assert months["C2"].number_format == "yyyy/mm/dd"                          # a day stays a day
+    assert months["C2"].number_format == 'yyyy"年"m"月"d"日"'                    # a day stays a day
     for sheet in (ws, months, wb[CONDITIONS_SHEET]):
         assert sheet.page_setup.orientation == "landscape"
         assert int(sheet.page_setup.paperSize) == 9                              # A4
@@ -196,12 +196,31 @@ def test_single_table_csv_carries_its_context_lines():
     rows = _read_csv(to_csv(pd.DataFrame({"支援先": ["a", "b"], "実施回数": [3, 4]}), context=context))
     blank = rows.index([])
     lines = dict(rows[:blank])
-    assert lines["表題"] == "支援企業" and lines["データ基準日"] == "2025年2月28日"
+    assert lines["表題"] == "支援企業" and lines["データ基準日"] == "2025-02-28"     # the CSV's one date form
     assert lines["絞り込み"] == "年度: 令和4年度（2022年度）｜都道府県: =茨城県"     # not formula-like: it starts with 年
-    assert lines[EXPORTED_AT] == "2025年3月1日 09:30" and lines["データの種類"] == "実績データ"
+    assert lines[EXPORTED_AT] == "2025-03-01 09:30" and lines["データの種類"] == "実績データ"
     assert rows[blank + 1:] == [["支援先", "実施回数"], ["a", "3"], ["b", "4"]]
     with zipfile.ZipFile(io.BytesIO(to_csv_zip({"支援企業": pd.DataFrame({"支援先": ["a"]})}, context))) as zf:
         zipped = dict(_read_csv(zf.read("条件.csv"))[1:])
     assert zipped == lines                                         # the same lines as the zip's 条件.csv
     risky = _read_csv(to_csv(pd.DataFrame({"v": [1]}), context={"表題": "=cmd"}))
     assert risky[0] == ["表題", "'=cmd"]
+
+
+def test_one_date_form_per_medium(tmp_path):
+    """The workbook's date cells read as its 条件 sheet's text does (2022年10月5日); a CSV writes ISO dates in its
+    rows and in its 条件 lines alike."""
+    now = dt.datetime(2025, 3, 1, 9, 30)
+    context = conditions_for("x", fiscal_year_text="令和4年度（2022年度）", data_as_of=dt.date(2025, 2, 28),
+                             is_sample=False, now=now)
+    frame = pd.DataFrame({"開始日": [dt.date(2022, 10, 5)], "記録日時": [dt.datetime(2022, 10, 5, 13, 45)]})
+    wb = openpyxl.load_workbook(io.BytesIO(to_xlsx({"表": frame}, context)))
+    assert wb["表"]["A2"].number_format == 'yyyy"年"m"月"d"日"'
+    assert wb["表"]["B2"].number_format == 'yyyy"年"m"月"d"日" hh:mm'
+    conditions = {r[0]: r[1] for r in wb[CONDITIONS_SHEET].iter_rows(min_row=2, values_only=True)}
+    assert conditions["データ基準日"] == "2025年2月28日" and conditions[EXPORTED_AT] == "2025年3月1日 09:30"
+    rows = _read_csv(to_csv(frame, context=context))
+    blank = rows.index([])
+    assert dict(rows[:blank])["データ基準日"] == "2025-02-28" and dict(rows[:blank])[EXPORTED_AT] == "2025-03-01 09:30"
+    assert rows[blank + 2] == ["2022-10-05", "2022-10-05 13:45:00"]
+    assert "年度" in dict(rows[:blank]) and dict(rows[:blank])["年度"] == "令和4年度（2022年度）"   # 年度 is no date

@@ -522,7 +522,7 @@ def test_per_table_csv_carries_the_reports_context(sample_db_env, monkeypatch):
     blank = rows.index([])
     lines = dict(rows[:blank])
     assert lines["年度"] == "令和4年度（2022年度）" and lines["対象"] == "事業全体"
-    assert lines["データ基準日"] == "2025年2月28日" and lines["出力日時"].startswith(f"{dt.date.today().year}年")
+    assert lines["データ基準日"] == "2025-02-28" and lines["出力日時"].startswith(f"{dt.date.today().year}-")
     assert lines["適用していない絞り込み"] == f"担当ITC: {coordinator}"
     summary = report.tables()[T_SUMMARY]
     assert rows[blank + 1] == list(summary.columns)

@@ -630,7 +630,8 @@ _REPORTS = VersionedCache(max_entries=4, name="reports")
 
 # ── display helpers (print layout and PDF: static tables with Japanese number formats) ──────────────
 
-PRINT_CELL_MAX = 120         # printed, a longer text cell is cut with 「…（以下省略、全N文字）」 (the exports keep it)
+PRINT_CELL_MAX = 300         # printed, a longer text cell is cut with 「…（以下省略、全N文字）」 (the exports keep it;
+                             # the longest glossary definition is 137 characters)
 
 
 def display_frame(df: pd.DataFrame, max_chars: int | None = PRINT_CELL_MAX) -> pd.DataFrame:
