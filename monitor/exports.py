@@ -545,8 +545,9 @@ def figures_png(figures: Mapping[str, Any], width: int = IMAGE_WIDTH, height: in
     _use_local_chromium()
     with tempfile.TemporaryDirectory(prefix="dx_png_") as tmp:
         paths = [Path(tmp) / f"{i:02d}.png" for i in range(len(names))]
-        # no width/height here: each figure carries its own (a tall one keeps its height)
-        pio.write_images(figs, paths, format="png", scale=1)
+        # each figure at its own size (a tall one keeps its height; kaleido would use 700 × 500 without one)
+        pio.write_images(figs, paths, format="png", scale=1, width=[int(f.layout.width) for f in figs],
+                         height=[int(f.layout.height) for f in figs])
         return {n: p.read_bytes() for n, p in zip(names, paths)}
 
 

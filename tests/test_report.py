@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 import openpyxl
 import pandas as pd
+import plotly.graph_objects as go
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -350,6 +351,11 @@ def test_chart_pngs_are_images_of_the_stated_size(sample_db, tmp_path):
             assert png.startswith(b"\x89PNG\r\n\x1a\n")
             assert png_size(png) == (1200, 675)
             (tmp_path / n).write_bytes(png)
+    # a chart sized by its rows (one per consortium at national scale) keeps its height in the PNG, not squeezed
+    tall = go.Figure(next(iter(figures.values()))).update_layout(height=1308)
+    assert png_size(figure_png(tall)) == (1200, 1308)
+    with zipfile.ZipFile(io.BytesIO(figures_zip({"tall": tall, "plain": next(iter(figures.values()))}))) as zf:
+        assert [png_size(zf.read(n)) for n in zf.namelist()] == [(1200, 1308), (1200, 675)]
     # every chart says what it shows and for which 年度 / 対象 / as-of
     for fig in figures.values():
         assert "令和4年度（2022年度）" in fig.layout.title.subtitle.text
@@ -527,3 +533,13 @@ def test_per_table_csv_carries_the_reports_context(sample_db_env, monkeypatch):
     summary = report.tables()[T_SUMMARY]
     assert rows[blank + 1] == list(summary.columns)
     assert [r[summary.columns.get_loc("項目")] for r in rows[blank + 2:]] == summary["項目"].tolist()
+
+
+def test_print_cuts_only_huge_text():
+    """A 100,000-character cell is printed as its start and a plain note of its length; the glossary's definitions
+    (the longest text the report prints on purpose) never are."""
+    from monitor.glossary import definitions_frame  # noqa: PLC0415
+    shown = display_frame(pd.DataFrame({"支援先": ["あ" * 100_000, "普通の会社"]}))["支援先"].tolist()
+    assert shown[0].endswith("…（以下省略、全100,000文字）") and len(shown[0]) < 400 and shown[1] == "普通の会社"
+    definitions = definitions_frame()
+    assert display_frame(definitions).to_numpy().tolist() == definitions.fillna("—").astype(str).to_numpy().tolist()
