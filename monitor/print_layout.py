@@ -140,6 +140,17 @@ def fixed_size(fig, *, width: int = CHART_WIDTH_PX, height: int = CHART_HEIGHT_P
     return fig
 
 
+def right_aligned(text, columns):
+    """A Styler of ``text`` (a frame of display text for st.table) with ``columns`` right-aligned, their headers too.
+    Streamlit writes text-align: left on every cell itself: only !important wins over it."""
+    styled = text.style
+    if columns:
+        cols = list(text.columns)
+        styled = styled.set_properties(subset=list(columns), **{"text-align": "right !important"}).set_table_styles(
+            [{"selector": f"th.col{cols.index(c)}", "props": "text-align: right !important;"} for c in columns])
+    return styled
+
+
 def keep_together(key: str):
     """A container that is never split over two printed pages (a short table with its name)."""
     return st.container(key=f"{KEEP_PREFIX}{key}")

@@ -332,6 +332,19 @@ def context_caption(filters: Filters) -> None:
         st.info("サンプルデータを表示しています（企業名・人名は架空です）。実績の記録を取り込むと置き換わります。")
 
 
+def table(df, *, key: str, **dataframe_args):
+    """A table: st.dataframe on screen; printed (?print=1) a static st.table of every row, numbers right-aligned,
+    dates as 2022年10月5日 — a scroll box prints only the rows it shows (概要's 47-row comparison printed 10). Returns
+    what st.dataframe returns (None when printed)."""
+    if not is_print_mode():
+        return st.dataframe(df, key=key, **dataframe_args)
+    from monitor.plain import md_frame  # noqa: PLC0415
+    from monitor.print_layout import right_aligned  # noqa: PLC0415
+    from monitor.views.report import display_frame, numeric_columns  # noqa: PLC0415
+    st.table(right_aligned(md_frame(display_frame(df)), numeric_columns(df)), hide_index=True)
+    return None
+
+
 def csv_context(name: str, filters: Filters | None) -> dict[str, str]:
     """The 条件 lines a single table's CSV carries (as the report zip's 条件.csv): 表題, 年度, 絞り込み, データ基準日,
     データの種類, 出力日時 (the time of the click) and any access restriction."""

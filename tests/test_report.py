@@ -543,3 +543,29 @@ def test_print_cuts_only_huge_text():
     assert shown[0].endswith("…（以下省略、全100,000文字）") and len(shown[0]) < 400 and shown[1] == "普通の会社"
     definitions = definitions_frame()
     assert display_frame(definitions).to_numpy().tolist() == definitions.fillna("—").astype(str).to_numpy().tolist()
+
+
+def _table_script():
+    import pandas as pd  # noqa: PLC0415  (inside the script AppTest runs)
+
+    from monitor import ui  # noqa: PLC0415  (inside the script AppTest runs)
+
+    df = pd.DataFrame({"コンソーシアム": [f"C{i}" for i in range(47)], "支援企業数": list(range(47))})
+    ui.table(df, key="t", hide_index=True, height=200)
+
+
+@pytest.mark.parametrize("printing", [True, False])
+def test_ui_table_prints_every_row_static(printing):
+    """ui.table: a scroll box on screen, a static table of all 47 rows in print (what 概要 needs; app.py's
+    st.dataframe calls would switch to it)."""
+    at = AppTest.from_function(_table_script, default_timeout=30)
+    if printing:
+        at.query_params["print"] = "1"
+    at.run()
+    assert not at.exception
+    if printing:
+        assert len(at.dataframe) == 0 and len(at.table) == 1
+        shown = at.table[0].value
+        assert len(shown) == 47 and shown["支援企業数"].tolist() == [str(i) for i in range(47)]
+    else:
+        assert len(at.table) == 0 and len(at.dataframe[0].value) == 47

@@ -12,7 +12,9 @@ from monitor import access, exports, ui
 from monitor.exports import figure_png, figures_zip
 from monitor.format import cut_text
 from monitor.plain import md_escape, md_frame
-from monitor.print_layout import CHART_WIDTH_PX, PAGE_HEIGHT_PX, fixed_size, keep_together, page_section
+from monitor.print_layout import (
+    CHART_WIDTH_PX, PAGE_HEIGHT_PX, fixed_size, keep_together, page_section, right_aligned,
+)
 from monitor.read.filters import Filters
 from monitor.report_pdf import chromium_problem, pdf_bytes, queue_length
 from monitor.views.report import (
@@ -165,13 +167,7 @@ def _print_table(section: Section, name: str, df: pd.DataFrame) -> None:
     printed = print_table(df, name)
     shown = printed.frame
     right = numeric_columns(shown)
-    text = md_frame(display_frame(shown))            # st.table reads markdown
-    # Streamlit writes text-align: left on every cell itself: only !important wins over it
-    styled = text.style
-    if right:
-        styled = styled.set_properties(subset=right, **{"text-align": "right !important"}).set_table_styles(
-            [{"selector": f"th.col{list(text.columns).index(c)}", "props": "text-align: right !important;"}
-             for c in right])
+    styled = right_aligned(md_frame(display_frame(shown)), right)          # st.table reads markdown
     box = keep_together(f"{section.key}_{list(section.tables).index(name)}") if printed.keep else st.container()
     with box:
         if len(section.tables) > 1:
