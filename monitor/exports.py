@@ -3,8 +3,8 @@
 - ``to_xlsx(tables, conditions)``: one sheet per table plus a sheet 条件 (filters, 年度, data as-of, sample or not,
   exported at); Japanese headers; column widths that fit (East Asian wide characters count double); numbers stay
   numbers, dates are real Excel dates; every text cell is a string cell (never a formula).
-- ``to_csv(df)``: UTF-8 with BOM and CRLF line ends (opens correctly in Japanese Excel); text that Excel would run as
-  a formula is prefixed with a single quote (``safe_text``).
+- ``to_csv(df, context=None)``: UTF-8 with BOM and CRLF line ends (opens correctly in Japanese Excel); text that Excel
+  would run as a formula is prefixed with a single quote (``safe_text``); with ``context`` the 条件 lines above the table.
 - ``to_csv_zip(tables, conditions)``: one CSV per table plus 条件.csv, in a zip.
 
 Every export in the app goes through these functions.
@@ -112,9 +112,10 @@ def _shown(v: Any, number_format: str | None = None) -> str:
     if isinstance(v, bool):
         return "FALSE" if not v else "TRUE"
     if isinstance(v, dt.datetime):
-        return v.strftime("%Y/%m/%d %H:%M") if (v.hour or v.minute or v.second) else v.strftime("%Y/%m/%d")
+        return (f"{v.year}年{v.month}月{v.day}日 {v:%H:%M}" if (v.hour or v.minute or v.second)
+                else f"{v.year}年{v.month}月{v.day}日")
     if isinstance(v, dt.date):
-        return v.strftime("%Y/%m/%d")
+        return f"{v.year}年{v.month}月{v.day}日"
     if isinstance(v, int):
         return f"{v:,}"
     if isinstance(v, float):
@@ -180,11 +181,45 @@ def _column_kind(series: pd.Series) -> str:
     return "other"
 
 
-_FORMATS = {"int": "#,##0", "float": "#,##0.0", "date": "yyyy/mm/dd", "datetime": "yyyy/mm/dd hh:mm"}
+# one date style per medium: the workbook shows dates as the print and its own 条件 sheet do (2022年10月5日, 2024年4月,
+# 2025年3月1日 09:30); a CSV writes ISO dates throughout, its 条件 lines included (csv_text)
+_FORMATS = {"int": "#,##0", "float": "#,##0.0", "date": 'yyyy"年"m"月"d"日"', "datetime": 'yyyy"年"m"月"d"日" hh:mm',
+            "month": 'yyyy"年"m"月"'}
+# a float column holding counts and rates (実績サマリー's 実績): a whole number shows as one (865, not 865.0) unless
+# the column is a rate, whose figures all keep their decimal
+_RATE_MARKS = ("率", "%", "％")
+# Excel's page header and footer: at most 255 characters, '&' starts a code
+_PRINT_HEADER_MAX = 200
 
 
-def _write_frame(ws, df: pd.DataFrame) -> int:
-    """The table on ``ws``; → the number of text cells cut to Excel's limit."""
+def _is_month_column(name: str, series: pd.Series, kind: str) -> bool:
+    """A column of months (報告's 月): named 月 (or …月) and holding only first days of a month."""
+    if kind != "date" or not str(name).endswith("月"):
+        return False
+    vals = [v for v in series.tolist() if not is_missing(v)]
+    return bool(vals) and all(getattr(v, "day", None) == 1 for v in vals)
+
+
+def _print_setup(ws, header: str = "") -> None:
+    """A4 landscape, one page wide, the header row repeated on every printed page; ``header`` (the export's
+    title and as-of) at the top left, page n / N at the bottom right."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = "1:1"
+    if header:
+        text = header if len(header) <= _PRINT_HEADER_MAX else header[:_PRINT_HEADER_MAX - 1] + "…"
+        ws.oddHeader.left.text = _XML_ILLEGAL.sub("", text).replace("&", "&&")
+        ws.oddHeader.left.size = 9
+    ws.oddFooter.right.text = "&P / &N"
+    ws.oddFooter.right.size = 9
+
+
+def _write_frame(ws, df: pd.DataFrame, header: str = "") -> int:
+    """The table on ``ws`` (printed A4 landscape with ``header`` on each page); → the number of text cells cut to
+    Excel's limit."""
     from openpyxl.styles import Alignment, Font, PatternFill  # noqa: PLC0415
     from openpyxl.utils import get_column_letter  # noqa: PLC0415
 
@@ -203,7 +238,10 @@ def _write_frame(ws, df: pd.DataFrame) -> int:
     for j, col in enumerate(df.columns, start=1):
         series = df[col]
         kind = _column_kind(series)
+        if _is_month_column(col, series, kind):
+            kind = "month"
         fmt = _FORMATS.get(kind)
+        rate = any(m in str(col) for m in _RATE_MARKS)
         for i, raw in enumerate(series.tolist(), start=2):
             v = _plain(raw)
             cell = ws.cell(row=i, column=j)
@@ -212,18 +250,22 @@ def _write_frame(ws, df: pd.DataFrame) -> int:
             if isinstance(v, str):
                 cut += _write_text_cell(cell, v)
             elif isinstance(v, dt.datetime):
-                cell.value = v if kind != "date" else v.date()
-                cell.number_format = _FORMATS["date" if kind == "date" or not (v.hour or v.minute or v.second)
-                                              else "datetime"]
+                cell.value = v if kind not in ("date", "month") else v.date()
+                cell.number_format = fmt if kind in ("date", "month") else _FORMATS[
+                    "date" if not (v.hour or v.minute or v.second) else "datetime"]
             elif isinstance(v, dt.date):
                 cell.value = v
-                cell.number_format = _FORMATS["date"]
+                cell.number_format = fmt if kind == "month" else _FORMATS["date"]
             elif isinstance(v, bool):
                 cell.value = v
             elif isinstance(v, (int, float)):
-                cell.value = v
-                if fmt in ("#,##0", "#,##0.0"):
-                    cell.number_format = fmt if not (isinstance(v, float) and not v.is_integer()) else "#,##0.0"
+                whole = isinstance(v, int) or v.is_integer()
+                # a count is an integer cell (865, never 865.0); a rate column keeps one decimal throughout
+                cell.value = int(v) if whole and not rate and kind in ("int", "float") else v
+                if kind == "int" or (kind == "float" and whole and not rate):
+                    cell.number_format = _FORMATS["int"]
+                elif kind == "float":
+                    cell.number_format = _FORMATS["float"]
             else:  # pragma: no cover - _plain returns only the types above
                 _write_text_cell(cell, str(v))
             widths[j - 1] = max(widths[j - 1], display_width(_shown(cell.value)))
@@ -233,6 +275,7 @@ def _write_frame(ws, df: pd.DataFrame) -> int:
     ws.freeze_panes = "A2"
     if len(df.columns) and len(df):
         ws.auto_filter.ref = f"A1:{get_column_letter(len(df.columns))}{len(df) + 1}"
+    _print_setup(ws, header)
     return cut
 
 
@@ -283,6 +326,13 @@ def _write_definitions(ws, definitions: pd.DataFrame) -> None:
             _write_text_cell(ws.cell(row=i, column=j), "" if is_missing(v) else str(v))
 
 
+def print_header(conditions: Mapping[str, Any], name: str) -> str:
+    """The line a printed sheet (or page) carries: 表題｜表｜データ基準日｜出力日時."""
+    parts = [str(conditions[k]) for k in ("表題",) if conditions.get(k)] + [name]
+    parts += [f"{k}: {conditions[k]}" for k in ("データ基準日", EXPORTED_AT) if conditions.get(k)]
+    return "｜".join(parts)
+
+
 def to_xlsx(tables: Mapping[str, pd.DataFrame], conditions: Mapping[str, Any],
             definitions: pd.DataFrame | None = None) -> bytes:
     """An .xlsx workbook: the sheet 条件 (what the export shows, and 出力日時; then 指標の定義 when given) first, then
@@ -295,12 +345,13 @@ def to_xlsx(tables: Mapping[str, pd.DataFrame], conditions: Mapping[str, Any],
     ws.title = _sheet_name(CONDITIONS_SHEET, used)
     cut: dict[str, int] = {}
     sheets = []
+    conditions = with_exported_at(conditions)
     for name, df in tables.items():
         sheet = wb.create_sheet(_sheet_name(name, used))
         sheets.append(sheet.title)
-        if n := _write_frame(sheet, df if isinstance(df, pd.DataFrame) else pd.DataFrame(df)):
+        if n := _write_frame(sheet, df if isinstance(df, pd.DataFrame) else pd.DataFrame(df),
+                             header=print_header(conditions, name)):
             cut[sheet.title] = n
-    conditions = with_exported_at(conditions)
     if cut:
         where = "、".join(f"{name} {n:,} セル" for name, n in cut.items())
         conditions[CUT_NOTE] = (f"Excel のセルの上限（{EXCEL_CELL_MAX:,} 文字）を超える文字列を切り詰めました（{where}）。"
@@ -308,6 +359,7 @@ def to_xlsx(tables: Mapping[str, pd.DataFrame], conditions: Mapping[str, Any],
     _write_conditions(ws, conditions)
     if definitions is not None:
         _write_definitions(ws, definitions)
+    _print_setup(ws, print_header(conditions, CONDITIONS_SHEET))
     wb.properties.creator = "地域DX支援モニター"
     title = conditions.get("報告") or conditions.get("表題")
     if title:
@@ -338,11 +390,26 @@ def _csv_value(v: Any) -> Any:
     return safe_text(str(v))
 
 
-def to_csv(df: pd.DataFrame) -> bytes:
+_JP_DATE = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")
+
+
+def csv_text(text: str) -> str:
+    """条件 text for a CSV: its dates written as the CSV's rows write them (2025年2月28日 → 2025-02-28)."""
+    return _JP_DATE.sub(lambda m: f"{m[1]}-{int(m[2]):02d}-{int(m[3]):02d}", text)
+
+
+def to_csv(df: pd.DataFrame, context: Mapping[str, Any] | None = None) -> bytes:
     """CSV as UTF-8 with BOM and CRLF line ends. Numbers are written plainly (no 桁区切り), dates as 2022-10-05,
-    text that a spreadsheet would run gets a leading single quote."""
+    text that a spreadsheet would run gets a leading single quote. With ``context`` (an export's 条件: filters,
+    データ基準日, and 出力日時 added when missing) a single table carries it as the zip's 条件.csv does: one
+    ``項目,内容`` line each above the table, then an empty line, then the table's header and rows."""
     buf = io.StringIO(newline="")
     writer = csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    if context is not None:
+        frame = csv_conditions(context)
+        for key, value in zip(frame["項目"], frame["内容"]):
+            writer.writerow([safe_text(str(key)), safe_text(str(value))])
+        writer.writerow([])
     writer.writerow([safe_text(str(c)) for c in df.columns])
     for row in df.itertuples(index=False, name=None):
         writer.writerow([_csv_value(v) for v in row])
@@ -353,6 +420,13 @@ def conditions_frame(conditions: Mapping[str, Any]) -> pd.DataFrame:
     items = with_exported_at(conditions)
     return pd.DataFrame({"項目": list(items.keys()), "内容": ["" if _plain(v) is None else (
         _plain(v) if isinstance(_plain(v), str) else _shown(_plain(v))) for v in items.values()]})
+
+
+def csv_conditions(conditions: Mapping[str, Any]) -> pd.DataFrame:
+    """conditions_frame with the dates in the CSV's ISO form."""
+    frame = conditions_frame(conditions)
+    frame["内容"] = [csv_text(str(v)) for v in frame["内容"]]
+    return frame
 
 
 def to_csv_zip(tables: Mapping[str, pd.DataFrame], conditions: Mapping[str, Any],
@@ -368,7 +442,7 @@ def to_csv_zip(tables: Mapping[str, pd.DataFrame], conditions: Mapping[str, Any]
                 candidate, n = f"{base}_{n}", n + 1
             used.add(candidate)
             zf.writestr(f"{candidate}.csv", data)
-        add(CONDITIONS_SHEET, to_csv(conditions_frame(conditions)))
+        add(CONDITIONS_SHEET, to_csv(csv_conditions(conditions)))
         if definitions is not None:
             add(DEFINITIONS_TITLE, to_csv(definitions))
         for name, df in tables.items():
@@ -405,15 +479,17 @@ def _png_ready(fig, width: int, height: int):
     import plotly.graph_objects as go  # noqa: PLC0415
 
     f = go.Figure(fig)
+    # a chart sized by its rows (one per consortium) keeps its height: squeezed, plotly would drop labels
+    height = max(height, int(f.layout.height or 0))
     f.update_layout(width=width, height=height, autosize=False, paper_bgcolor="white")
     return f
 
 
 def figure_png(fig, width: int = IMAGE_WIDTH, height: int = IMAGE_HEIGHT) -> bytes:
-    """The figure as a PNG of exactly ``width`` × ``height`` pixels (kaleido with the local Chromium; Japanese text
-    needs fonts-noto-cjk)."""
+    """The figure as a PNG ``width`` pixels wide and ``height`` high, or higher when the figure asks for more (one
+    row per consortium) (kaleido with the local Chromium; Japanese text needs fonts-noto-cjk)."""
     f = _png_ready(fig, width, height)
-    return _png_cached(f.to_json(), width, height)
+    return _png_cached(f.to_json(), width, int(f.layout.height))
 
 
 def _use_local_chromium() -> None:
@@ -469,7 +545,9 @@ def figures_png(figures: Mapping[str, Any], width: int = IMAGE_WIDTH, height: in
     _use_local_chromium()
     with tempfile.TemporaryDirectory(prefix="dx_png_") as tmp:
         paths = [Path(tmp) / f"{i:02d}.png" for i in range(len(names))]
-        pio.write_images(figs, paths, format="png", width=width, height=height, scale=1)
+        # each figure at its own size (a tall one keeps its height; kaleido would use 700 × 500 without one)
+        pio.write_images(figs, paths, format="png", scale=1, width=[int(f.layout.width) for f in figs],
+                         height=[int(f.layout.height) for f in figs])
         return {n: p.read_bytes() for n, p in zip(names, paths)}
 
 

@@ -91,3 +91,12 @@ def format_fiscal_year(y: int | None) -> str:
     else:
         return f"{y}年度"
     return f"{era}{'元' if n == 1 else n}年度（{y}年度）"
+
+
+def cut_text(text, limit: int) -> str:
+    """``text`` (a record's field) at most ``limit`` characters for print and charts, saying plainly that it was cut
+    and how long it is: 'あいう…（以下省略、全100,000文字）'. Exports keep the whole text."""
+    s = "" if text is None else str(text)
+    if len(s) <= limit:
+        return s
+    return f"{s[:limit]}…（以下省略、全{len(s):,}文字）"

@@ -24,14 +24,18 @@ PRINT_PARAM = "print"
 _TRUE = ("1", "true", "yes", "on", "はい")
 HEADER_KEY = "dx_print_header"
 SECTION_PREFIX = "dx_print_page_"
+KEEP_PREFIX = "dx_print_keep_"     # a container printed on one page (short tables: keep_together)
 
 # Print geometry: the browser lays the page out CONTENT_WIDTH_PX wide and Chromium scales it by PDF_SCALE onto A4
-# landscape (297 mm − 2 × 8 mm margins ≈ 1062 px at 96 dpi). A page holds about PAGE_HEIGHT_PX of layout.
+# landscape (297 mm − 2 × 8 mm margins ≈ 1062 px at 96 dpi). The top and bottom margins hold the running header
+# and footer (monitor/report_pdf.py). A page holds about PAGE_HEIGHT_PX of layout.
 PDF_SCALE = 0.75
 PAGE_MARGIN_MM = 8
+PAGE_MARGIN_TOP_MM = 13
+PAGE_MARGIN_BOTTOM_MM = 12
 VIEWPORT_WIDTH_PX = 1416          # 1062 px / 0.75
 CONTENT_WIDTH_PX = 1360
-PAGE_HEIGHT_PX = 980              # (210 mm − 16 mm) ≈ 733 px / 0.75
+PAGE_HEIGHT_PX = 930              # (210 mm − 25 mm) ≈ 699 px / 0.75
 CHART_WIDTH_PX = 1320
 CHART_HEIGHT_PX = 400
 
@@ -54,11 +58,26 @@ html, body, #root, .stApp, [data-testid="stApp"], [data-testid="stAppViewContain
     max-width: {CONTENT_WIDTH_PX}px !important; width: {CONTENT_WIDTH_PX}px !important;
     padding: 8px 12px 0 12px !important; margin: 0 !important;
 }}
-[data-testid="stPlotlyChart"], [data-testid="stTable"], [data-testid="stDataFrame"], [data-testid="stMetric"],
-[data-testid="stImage"], [data-testid="stAlert"], table, tr, svg, canvas, img, h1, h2, h3 {{
+[data-testid="stPlotlyChart"], [data-testid="stDataFrame"], [data-testid="stMetric"],
+[data-testid="stImage"], [data-testid="stAlert"], tr, svg, canvas, img, h1, h2, h3 {{
     break-inside: avoid; page-break-inside: avoid;
 }}
-h2, h3 {{ break-after: avoid; page-break-after: avoid; }}
+/* a static table flows over pages (its header row repeated on each); kept whole only when short (KEEP_PREFIX).
+   Its wrappers scroll on screen: printed, a scroll box would show an empty frame or a cut table */
+[data-testid="stTable"], [data-testid="stTable"] > div, [data-testid="stTable"] table {{
+    overflow: visible !important; max-height: none !important; height: auto !important;
+    break-inside: auto; page-break-inside: auto;
+}}
+/* Streamlit makes the table inline-table: a line box is never split over pages, so the whole table would jump */
+[data-testid="stTable"] table {{ display: table !important; }}
+[data-testid="stTable"] thead {{ display: table-header-group; }}
+[class*="st-key-{KEEP_PREFIX}"] {{ break-inside: avoid; page-break-inside: avoid; }}
+/* a heading, a table's name and the note above a table stay with what follows them */
+h2, h3, [data-testid="stElementContainer"]:has([data-testid="stHeading"]),
+[data-testid="stElementContainer"]:has(+ [data-testid="stElementContainer"] [data-testid="stTable"]),
+[data-testid="stElementContainer"]:has(+ [data-testid="stLayoutWrapper"] [data-testid="stTable"]) {{
+    break-after: avoid; page-break-after: avoid;
+}}
 /* forced page breaks are honoured between block boxes, not reliably between flex items: lay the page out as blocks */
 [data-testid="stMainBlockContainer"] [data-testid="stVerticalBlock"] {{ display: block !important; }}
 [data-testid="stMainBlockContainer"] [data-testid="stVerticalBlock"] > * {{ margin-bottom: 10px; }}
@@ -74,7 +93,7 @@ h2, h3 {{ break-after: avoid; page-break-after: avoid; }}
 .dx-print-header {{ border-bottom: 2px solid {BLUE}; margin: 0 0 6px 0; padding: 0 0 4px 0; }}
 .dx-print-header .dx-print-title {{ font-size: 26px; font-weight: 700; margin: 0; color: #1c2430; }}
 .dx-print-header .dx-print-caption {{ font-size: 14px; margin: 2px 0 0 0; color: #333; }}
-@page {{ size: A4 landscape; margin: {PAGE_MARGIN_MM}mm; }}
+@page {{ size: A4 landscape; margin: {PAGE_MARGIN_TOP_MM}mm {PAGE_MARGIN_MM}mm {PAGE_MARGIN_BOTTOM_MM}mm; }}
 @media print {{
     * {{ -webkit-print-color-adjust: exact !important; print-color-adjust: exact !important; }}
     body {{ background: #fff !important; }}
@@ -119,6 +138,22 @@ def fixed_size(fig, *, width: int = CHART_WIDTH_PX, height: int = CHART_HEIGHT_P
     if is_print_mode():
         fig.update_layout(width=width, height=height, autosize=False)
     return fig
+
+
+def right_aligned(text, columns):
+    """A Styler of ``text`` (a frame of display text for st.table) with ``columns`` right-aligned, their headers too.
+    Streamlit writes text-align: left on every cell itself: only !important wins over it."""
+    styled = text.style
+    if columns:
+        cols = list(text.columns)
+        styled = styled.set_properties(subset=list(columns), **{"text-align": "right !important"}).set_table_styles(
+            [{"selector": f"th.col{cols.index(c)}", "props": "text-align: right !important;"} for c in columns])
+    return styled
+
+
+def keep_together(key: str):
+    """A container that is never split over two printed pages (a short table with its name)."""
+    return st.container(key=f"{KEEP_PREFIX}{key}")
 
 
 def page_section(key: str):

@@ -12,21 +12,29 @@ another local port included — is refused (``only_app_requests``).
 from __future__ import annotations
 
 import argparse
+import atexit
+import concurrent.futures
 import contextlib
 import os
+import re
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from monitor import access
 from monitor.chromium import CHROMIUM, CHROMIUM_ARGS, INSTALL_HINT, ChromiumNotFound, PdfError, missing  # noqa: F401
+from monitor.plain import html_escape
+from monitor.print_layout import (
+    PAGE_MARGIN_BOTTOM_MM, PAGE_MARGIN_MM, PAGE_MARGIN_TOP_MM, PDF_SCALE, PRINT_PARAM, VIEWPORT_WIDTH_PX,
+)
 from monitor.read.filters import Filters, to_query_params
-from monitor.print_layout import PAGE_MARGIN_MM, PDF_SCALE, PRINT_PARAM, VIEWPORT_WIDTH_PX
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORT_PAGE = "報告"          # URL path of pages/5_報告.py
@@ -134,71 +142,239 @@ def only_app_requests(page, app_url: str, blocked: list[str] | None = None) -> l
             blocked.append(ws.url)
             ws.close()
 
-    page.route("**/*", handle)
-    page.route_web_socket("**/*", handle_ws)
+    # only what is not plainly the app goes through the handlers: the app's own requests (its front end, dozens of
+    # files, and every websocket message) are matched in Playwright's driver instead of a round trip to Python each
+    scheme, host, port = _origin(app_url)
+    where = re.escape(f"{host}:{port}" if port else host)
+    page.route(re.compile(rf"^(?!{re.escape(scheme)}://{where}(/|$))"), handle)
+    page.route_web_socket(re.compile(rf"^(?!{'wss' if scheme == 'https' else 'ws'}://{where}(/|$))"), handle_ws)
     return blocked
 
 
-def print_page_to_pdf(url: str, out_path: str | os.PathLike, *, expected_charts: int = 0,
+# the running header and footer: Chromium's own (printToPDF headerTemplate / footerTemplate, drawn in the page
+# margins at scale 1 whatever PDF_SCALE is; elements of class pageNumber / totalPages get the numbers). @page margin
+# boxes would do as well in Chromium ≥ 131, but their text would have to be a CSS string built from record text.
+SETTLE_MS = 500               # after the charts are drawn: plotly's last relayout
+RUNNING_TEXT_MAX = 90          # a record's name longer than this is cut in the running header (the page says it all)
+_RUNNING_STYLE = ("font-family: 'Noto Sans CJK JP', 'Noto Sans JP', sans-serif; font-size: 8.5px; color: #333; "
+                  f"width: 100%; margin: 0 {PAGE_MARGIN_MM}mm; display: flex; justify-content: space-between; "
+                  "gap: 12px; white-space: nowrap;")
+_CELL_STYLE = "overflow: hidden; text-overflow: ellipsis;"
+
+
+def _running_cut(text: str) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= RUNNING_TEXT_MAX else text[:RUNNING_TEXT_MAX - 1] + "…"
+
+
+def running_templates(header: dict[str, str], footer: dict[str, str]) -> tuple[str, str]:
+    """(headerTemplate, footerTemplate) for Chromium's printToPDF: the header's items left to right ('事業名': …),
+    the footer's items and 'n / N' at the right. Every value is plain text (names from the records): HTML-escaped,
+    cut to RUNNING_TEXT_MAX characters."""
+    def items(values: dict[str, str]) -> str:
+        return "｜".join(f"{html_escape(k)}: {html_escape(_running_cut(v))}" for k, v in values.items())
+
+    head = f'<div style="{_RUNNING_STYLE}"><span style="{_CELL_STYLE}">{items(header)}</span></div>'
+    foot = (f'<div style="{_RUNNING_STYLE}"><span style="{_CELL_STYLE}">{items(footer)}</span>'
+            '<span style="flex: none;">ページ <span class="pageNumber"></span> / <span class="totalPages"></span>'
+            '</span></div>')
+    return head, foot
+
+
+def print_page_to_pdf(url: str | Callable[[], str], out_path: str | os.PathLike, *, expected_charts: int = 0,
                       timeout_ms: int = 90_000, screenshot: str | os.PathLike | None = None,
-                      blocked: list[str] | None = None) -> Path:
+                      blocked: list[str] | None = None,
+                      running: tuple[dict[str, str], dict[str, str]] | None = None,
+                      timings: dict[str, float] | None = None) -> Path:
     """Open ``url`` (a page in print layout) in the local Chromium, wait for the script and the charts, print it
     to ``out_path`` (A4 landscape). Optionally also save a full-page screenshot. Requests to anything but the app
-    at ``url`` are refused (and their URLs appended to ``blocked``)."""
+    at ``url`` are refused (and their URLs appended to ``blocked``); ``url`` may be a callable, called once Chromium
+    has started (a server still booting meanwhile). ``running``: the (header, footer) items every
+    page carries (running_templates), the footer with its page number n / N."""
     problem = chromium_problem()
     if problem:
         raise ChromiumNotFound(problem)
+    from playwright.sync_api import Error as PlaywrightError  # noqa: PLC0415
     from playwright.sync_api import sync_playwright  # noqa: PLC0415
 
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": VIEWPORT_WIDTH_PX, "height": 1000}, locale="ja-JP",
-                                    timezone_id="Asia/Tokyo")
-            only_app_requests(page, url, blocked)
-            page.goto(url, wait_until="domcontentloaded", timeout=timeout_ms)
-            page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]',
-                                   timeout=timeout_ms, state="attached")
-            page.wait_for_selector(".dx-print-header", timeout=timeout_ms, state="attached")
-            page.wait_for_function(
-                """(n) => {
-                    const charts = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')];
-                    return charts.length >= n && charts.every(c => c.querySelector('.main-svg'));
-                }""", arg=expected_charts, timeout=timeout_ms)
-            exceptions = page.locator('[data-testid="stException"]')
-            if exceptions.count():
-                raise PdfError("報告ページでエラーが発生しました: " + exceptions.first.inner_text()[:1000])
-            page.evaluate("document.fonts.ready.then(() => true)")
-            page.wait_for_timeout(500)   # let plotly finish its last relayout
-            if screenshot:
-                page.screenshot(path=str(screenshot), full_page=True)
-            page.emulate_media(media="print")
-            margin = f"{PAGE_MARGIN_MM}mm"
-            page.pdf(path=str(out), format="A4", landscape=True, print_background=True, scale=PDF_SCALE,
-                     margin={"top": margin, "right": margin, "bottom": margin, "left": margin})
-        finally:
-            browser.close()
+    mark = _stopwatch(timings)
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            mark("Chromium 起動")
+            try:
+                if callable(url):
+                    url = url()
+                    mark("Streamlit 起動（待ち）")
+                _print(browser, url, out, expected_charts, timeout_ms, screenshot, blocked, running, mark)
+            finally:
+                browser.close()
+    except PlaywrightError as exc:       # a timeout or a crashed page: a sentence, never a traceback
+        raise PdfError(f"報告ページを PDF にできませんでした（{timeout_ms / 1000:.0f} 秒以内に表示が終わらないか、"
+                       f"ブラウザが止まりました）: {str(exc).splitlines()[0][:300]}") from None
     return out
+
+
+def _stopwatch(timings: dict[str, float] | None):
+    """mark(stage) records the seconds since the previous mark under ``stage`` (when timings is a dict)."""
+    last = [time.perf_counter()]
+
+    def mark(stage: str) -> None:
+        now = time.perf_counter()
+        if timings is not None:
+            timings[stage] = timings.get(stage, 0.0) + now - last[0]
+        last[0] = now
+    return mark
+
+
+def _print(browser, url, out, expected_charts, timeout_ms, screenshot, blocked, running, mark) -> None:
+    page = browser.new_page(viewport={"width": VIEWPORT_WIDTH_PX, "height": 1000}, locale="ja-JP",
+                            timezone_id="Asia/Tokyo")
+    only_app_requests(page, url, blocked)
+    page.goto(url, wait_until="domcontentloaded", timeout=timeout_ms)
+    page.wait_for_selector(".dx-print-header", timeout=timeout_ms, state="attached")
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]',
+                           timeout=timeout_ms, state="attached")
+    mark("ページの実行")
+    page.wait_for_function(
+        """(n) => {
+            const charts = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')];
+            return charts.length >= n && charts.every(c => c.querySelector('.main-svg'))
+                && !document.querySelector('[data-testid="stSkeleton"]');
+        }""", arg=expected_charts, timeout=timeout_ms)
+    exceptions = page.locator('[data-testid="stException"]')
+    if exceptions.count():
+        raise PdfError("報告ページでエラーが発生しました: " + exceptions.first.inner_text()[:1000])
+    page.evaluate("document.fonts.ready.then(() => true)")
+    page.wait_for_timeout(SETTLE_MS)   # let plotly finish its last relayout
+    mark("グラフの描画")
+    if screenshot:
+        page.screenshot(path=str(screenshot), full_page=True)
+    page.emulate_media(media="print")
+    margin = f"{PAGE_MARGIN_MM}mm"
+    options = {}
+    if running is not None:
+        head, foot = running_templates(*running)
+        options = {"display_header_footer": True, "header_template": head, "footer_template": foot}
+    page.pdf(path=str(out), format="A4", landscape=True, print_background=True, scale=PDF_SCALE,
+             margin={"top": f"{PAGE_MARGIN_TOP_MM}mm", "right": margin,
+                     "bottom": f"{PAGE_MARGIN_BOTTOM_MM}mm", "left": margin}, **options)
+    mark("PDF 出力")
+
+
+# One PDF at a time (PDF_QUEUE): four at once each took 45–50 s and 3.6 GB between them. The Streamlit server
+# the PDFs are printed from is kept warm for KEEP_SERVER_S after a PDF (its imports and caches done), keyed by
+# everything it was started with; a new database path or setting starts a new one.
+KEEP_SERVER_S = float(os.environ.get("DX_PDF_KEEP_SERVER_S", "300"))
+PDF_QUEUE = threading.Lock()
+_waiting = 0
+_waiting_lock = threading.Lock()
+_warm: dict = {}          # {"key": …, "cm": context manager, "base": url, "timer": Timer}
+
+
+def queue_length() -> int:
+    """How many PDFs are being made or waiting now (the 報告 page says 「待ち: n 件目」 before a click)."""
+    return _waiting
+
+
+def _server_key(db_path) -> tuple:
+    env = {k: v for k, v in os.environ.items() if k.startswith("DX_")}
+    return (str(Path(db_path).resolve()) if db_path is not None else None, tuple(sorted(env.items())),
+            tuple(sorted(access.child_env().items())))
+
+
+def _stop_warm() -> None:
+    cm = _warm.pop("cm", None)
+    timer = _warm.pop("timer", None)
+    _warm.clear()
+    if timer is not None:
+        timer.cancel()
+    if cm is not None:
+        cm.__exit__(None, None, None)
+
+
+def _idle_stop() -> None:
+    with PDF_QUEUE:              # never under a PDF being printed
+        _stop_warm()
+
+
+def _warm_server(db_path) -> str:
+    """The base URL of a running Streamlit server for ``db_path`` and the current settings (called under
+    PDF_QUEUE): the kept one when it matches and still answers, else a new one."""
+    key = _server_key(db_path)
+    if _warm.get("key") == key and _warm["proc_alive"]():
+        if _warm.get("timer") is not None:
+            _warm["timer"].cancel()
+        return _warm["base"]
+    _stop_warm()
+    cm = streamlit_server(db_path)
+    base = cm.__enter__()
+    _warm.update(key=key, cm=cm, base=base, proc_alive=lambda: _healthy(base))
+    return base
+
+
+def _healthy(base: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
+def _keep_warm() -> None:
+    if "cm" in _warm and KEEP_SERVER_S > 0:
+        timer = threading.Timer(KEEP_SERVER_S, _idle_stop)
+        timer.daemon = True
+        timer.start()
+        _warm["timer"] = timer
+    else:
+        _stop_warm()
+
+
+atexit.register(_stop_warm)
 
 
 def render_report_pdf(fiscal_year: int, consortium: str | None, out_path: str | os.PathLike,
                       db_path: str | os.PathLike | None = None, *, screenshot: str | os.PathLike | None = None,
-                      timeout: float = 120.0, blocked: list[str] | None = None) -> Path:
+                      timeout: float = 120.0, blocked: list[str] | None = None,
+                      timings: dict[str, float] | None = None) -> Path:
     """The 報告 of ``fiscal_year`` for ``consortium`` (None = the whole programme) as a PDF at ``out_path``: the
-    print layout of the 報告 page, A4 landscape, one page per section. Raises ChromiumNotFound (Japanese message
-    with the apt-get command) when the local Chromium is missing, PdfError when the page cannot be printed."""
+    print layout of the 報告 page, A4 landscape, one page per section. One PDF at a time (the others wait their
+    turn, queue_length); the Streamlit server stays warm for KEEP_SERVER_S. Raises ChromiumNotFound (Japanese
+    message with the apt-get command) when the local Chromium is missing, PdfError when the page cannot be printed."""
+    global _waiting
     problem = chromium_problem()
     if problem:
         raise ChromiumNotFound(problem)
     from monitor.views.report import build_report  # noqa: PLC0415
 
-    report = build_report(int(fiscal_year), consortium or None, path=db_path)
-    with streamlit_server(db_path) as base:
-        return print_page_to_pdf(report_url(base, fiscal_year, consortium or None), out_path,
-                                 expected_charts=len(report.figures()), timeout_ms=int(timeout * 1000),
-                                 screenshot=screenshot, blocked=blocked)
+    with _waiting_lock:
+        _waiting += 1
+    try:
+        mark = _stopwatch(timings)
+        with PDF_QUEUE:
+            mark("順番待ち")
+            try:
+                # the server boots (when not warm) while the report is built here and Chromium starts
+                with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="dx-pdf-server") as pool:
+                    server = pool.submit(_warm_server, db_path)
+                    report = build_report(int(fiscal_year), consortium or None, path=db_path)
+                    mark("報告の集計（呼び出し側）")
+                    return print_page_to_pdf(
+                        lambda: report_url(server.result(), fiscal_year, consortium or None), out_path,
+                        expected_charts=len(report.figures()), timeout_ms=int(timeout * 1000),
+                        screenshot=screenshot, blocked=blocked, running=report.running_text(), timings=timings)
+            except BaseException:
+                _stop_warm()         # a server that failed a page is not kept
+                raise
+            finally:
+                if "cm" in _warm:
+                    _keep_warm()
+    finally:
+        with _waiting_lock:
+            _waiting -= 1
 
 
 def pdf_bytes(fiscal_year: int, consortium: str | None, db_path: str | os.PathLike | None = None) -> bytes:

@@ -331,13 +331,40 @@ def context_caption(filters: Filters) -> None:
         st.info("サンプルデータを表示しています（企業名・人名は架空です）。実績の記録を取り込むと置き換わります。")
 
 
+def table(df, *, key: str, **dataframe_args):
+    """A table: st.dataframe on screen; printed (?print=1) a static st.table of every row, numbers right-aligned,
+    dates as 2022年10月5日 — a scroll box prints only the rows it shows (概要's 47-row comparison printed 10). Returns
+    what st.dataframe returns (None when printed)."""
+    if not is_print_mode():
+        return st.dataframe(df, key=key, **dataframe_args)
+    from monitor.plain import md_frame  # noqa: PLC0415
+    from monitor.print_layout import right_aligned  # noqa: PLC0415
+    from monitor.views.report import display_frame, numeric_columns  # noqa: PLC0415
+    st.table(right_aligned(md_frame(display_frame(df)), numeric_columns(df)), hide_index=True)
+    return None
+
+
+def csv_context(name: str, filters: Filters | None) -> dict[str, str]:
+    """The 条件 lines a single table's CSV carries (as the report zip's 条件.csv): 表題, 年度, 絞り込み, データ基準日,
+    データの種類, 出力日時 (the time of the click) and any access restriction."""
+    from monitor.exports import conditions_for  # noqa: PLC0415
+    f = filters or Filters()
+    access_text = describe_access(allowed_prefectures())
+    return conditions_for(describe_filters(f), fiscal_year_text=format_fiscal_year(f.fiscal_year),
+                          data_as_of=data_as_of(), is_sample=meta()["is_sample"], title=name,
+                          extra={"閲覧範囲": access_text} if access_text else None)
+
+
 def csv_download(df, name: str, key: str) -> None:
-    """A button under a table for its formula-safe CSV (monitor.exports.to_csv; built on click). The tables' own
-    toolbar download is off (client.disableDataExport): it writes =HYPERLINK(…) and the like as formulas."""
+    """A button under a table for its formula-safe CSV (monitor.exports.to_csv; built on click) with its 条件 lines
+    (csv_context) above the table. The tables' own toolbar download is off (client.disableDataExport): it writes
+    =HYPERLINK(…) and the like as formulas."""
     from monitor.exports import CSV_MIME, safe_file_name, to_csv  # noqa: PLC0415
-    st.download_button(f"CSV（{md_escape(name)}）", access.audited("export", f"{name}.csv", lambda d=df: to_csv(d),
-                                                                st.session_state.get(STATE_FILTERS)), file_name=f"{safe_file_name(name)}.csv",
-                       mime=CSV_MIME, key=key, on_click="ignore")
+    filters = st.session_state.get(STATE_FILTERS)
+    st.download_button(f"CSV（{md_escape(name)}）",
+                       access.audited("export", f"{name}.csv",
+                                      lambda d=df, f=filters: to_csv(d, context=csv_context(name, f)), filters),
+                       file_name=f"{safe_file_name(name)}.csv", mime=CSV_MIME, key=key, on_click="ignore")
 
 
 def empty_state(message: str | None = None) -> None:

@@ -154,3 +154,73 @@ def test_csv_zip_holds_conditions_and_every_table():
         conditions = dict(_read_csv(zf.read("条件.csv"))[1:])
         assert conditions["年度"] == "令和4年度（2022年度）" and EXPORTED_AT in conditions
         assert _read_csv(zf.read("実績サマリー.csv"))[1] == ["'=1+1", "1"]
+
+
+def test_xlsx_counts_are_integers_months_are_months_and_print_setup(tmp_path):
+    """Counts as integer cells with #,##0 (865, never 865.0) also in a float column that mixes counts and rates;
+    a rate column keeps one decimal; months as yyyy"年"m"月"; A4 landscape, one page wide, header row repeated."""
+    summary = pd.DataFrame({"項目": ["支援企業数", "金融機関同行率"],
+                            "実績": pd.array([865.0, 30.6], dtype="Float64"),
+                            "達成率（%）": pd.array([100.0, 61.2], dtype="Float64")})
+    monthly = pd.DataFrame({"月": [dt.date(2024, 4, 1), dt.date(2024, 5, 1)],
+                            "実施回数": pd.array([1234, 5], dtype="Int64"),
+                            "開始日": [dt.date(2024, 4, 3), None]})
+    path = tmp_path / "export.xlsx"
+    path.write_bytes(to_xlsx({"実績サマリー": summary, "伴走支援_月別": monthly},
+                             dict(CONDITIONS, 表題="令和6年度 実績報告")))
+    wb = openpyxl.load_workbook(path)
+    ws = wb["実績サマリー"]
+    assert ws["B2"].value == 865 and isinstance(ws["B2"].value, int) and ws["B2"].number_format == "#,##0"
+    assert ws["B3"].value == 30.6 and ws["B3"].number_format == "#,##0.0"
+    assert ws["C2"].value == 100.0 and ws["C2"].number_format == "#,##0.0"      # a rate keeps its decimal
+    months = wb["伴走支援_月別"]
+    assert months["A2"].is_date and months["A2"].number_format == 'yyyy"年"m"月"'
+    assert months["A2"].value.date() == dt.date(2024, 4, 1)
+    assert months["B2"].value == 1234 and months["B2"].number_format == "#,##0"
+    assert months["C2"].number_format == 'yyyy"年"m"月"d"日"'                    # a day stays a day
+    for sheet in (ws, months, wb[CONDITIONS_SHEET]):
+        assert sheet.page_setup.orientation == "landscape"
+        assert int(sheet.page_setup.paperSize) == 9                              # A4
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage and sheet.page_setup.fitToWidth == 1
+        assert sheet.print_title_rows == "$1:$1"                                # the header row on every page
+        assert "&P / &N" in sheet.oddFooter.right.text
+    assert "令和6年度 実績報告" in ws.oddHeader.left.text and "2025年2月28日" in ws.oddHeader.left.text
+
+
+def test_single_table_csv_carries_its_context_lines():
+    """A per-table CSV starts with the 条件 lines the zip's 条件.csv has (filters, as-of, 出力日時), an empty line,
+    then the table; formula-like context is made safe like any cell."""
+    now = dt.datetime(2025, 3, 1, 9, 30)
+    context = conditions_for("年度: 令和4年度（2022年度）｜都道府県: =茨城県", fiscal_year_text="令和4年度（2022年度）",
+                             data_as_of=dt.date(2025, 2, 28), is_sample=False, title="支援企業", now=now)
+    rows = _read_csv(to_csv(pd.DataFrame({"支援先": ["a", "b"], "実施回数": [3, 4]}), context=context))
+    blank = rows.index([])
+    lines = dict(rows[:blank])
+    assert lines["表題"] == "支援企業" and lines["データ基準日"] == "2025-02-28"     # the CSV's one date form
+    assert lines["絞り込み"] == "年度: 令和4年度（2022年度）｜都道府県: =茨城県"     # not formula-like: it starts with 年
+    assert lines[EXPORTED_AT] == "2025-03-01 09:30" and lines["データの種類"] == "実績データ"
+    assert rows[blank + 1:] == [["支援先", "実施回数"], ["a", "3"], ["b", "4"]]
+    with zipfile.ZipFile(io.BytesIO(to_csv_zip({"支援企業": pd.DataFrame({"支援先": ["a"]})}, context))) as zf:
+        zipped = dict(_read_csv(zf.read("条件.csv"))[1:])
+    assert zipped == lines                                         # the same lines as the zip's 条件.csv
+    risky = _read_csv(to_csv(pd.DataFrame({"v": [1]}), context={"表題": "=cmd"}))
+    assert risky[0] == ["表題", "'=cmd"]
+
+
+def test_one_date_form_per_medium(tmp_path):
+    """The workbook's date cells read as its 条件 sheet's text does (2022年10月5日); a CSV writes ISO dates in its
+    rows and in its 条件 lines alike."""
+    now = dt.datetime(2025, 3, 1, 9, 30)
+    context = conditions_for("x", fiscal_year_text="令和4年度（2022年度）", data_as_of=dt.date(2025, 2, 28),
+                             is_sample=False, now=now)
+    frame = pd.DataFrame({"開始日": [dt.date(2022, 10, 5)], "記録日時": [dt.datetime(2022, 10, 5, 13, 45)]})
+    wb = openpyxl.load_workbook(io.BytesIO(to_xlsx({"表": frame}, context)))
+    assert wb["表"]["A2"].number_format == 'yyyy"年"m"月"d"日"'
+    assert wb["表"]["B2"].number_format == 'yyyy"年"m"月"d"日" hh:mm'
+    conditions = {r[0]: r[1] for r in wb[CONDITIONS_SHEET].iter_rows(min_row=2, values_only=True)}
+    assert conditions["データ基準日"] == "2025年2月28日" and conditions[EXPORTED_AT] == "2025年3月1日 09:30"
+    rows = _read_csv(to_csv(frame, context=context))
+    blank = rows.index([])
+    assert dict(rows[:blank])["データ基準日"] == "2025-02-28" and dict(rows[:blank])[EXPORTED_AT] == "2025-03-01 09:30"
+    assert rows[blank + 2] == ["2022-10-05", "2022-10-05 13:45:00"]
+    assert "年度" in dict(rows[:blank]) and dict(rows[:blank])["年度"] == "令和4年度（2022年度）"   # 年度 is no date

@@ -301,6 +301,7 @@ QUERY_COLUMNS = {
     "report_monthly": {"bank_rate_pct", "bank_sessions", "cumulative_sessions", "month", "sessions"},
     "report_municipalities": {"consultations", "engagements", "municipality", "municipality_code", "prefecture",
                               "support_types", "trainees", "trainings"},
+    "report_programme": {"engagements", "programme"},
     "report_summary": {"actual", "item", "ord", "rate_pct", "section", "target", "unit"},
     "report_themes": {"audience", "consultations", "share_pct", "theme"},
     "session_log": {"attendees", "bank_attended", "coordinators", "date", "duration_min", "notes", "session_no",

@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 import openpyxl
 import pandas as pd
+import plotly.graph_objects as go
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -31,8 +32,10 @@ from monitor.exports import (
     safe_file_name,
 )
 from monitor.plain import as_displayed
+from monitor.exports import to_xlsx
 from monitor.views.report import (
-    T_COMPANIES, T_EVENTS, T_MONTHLY, T_MUNICIPALITIES, T_SUMMARY, T_THEMES, build_report, display_frame,
+    PRINT_MAX_ROWS, RATE_CAP_PCT, T_COMPANIES, T_EVENTS, T_MONTHLY, T_MUNICIPALITIES, T_SUMMARY, T_THEMES,
+    achievement_figure, build_report, display_frame, print_table,
 )
 from tests.support.pages import REPORT_PAGE as PAGE
 from tests.support.pages import run_page
@@ -348,6 +351,11 @@ def test_chart_pngs_are_images_of_the_stated_size(sample_db, tmp_path):
             assert png.startswith(b"\x89PNG\r\n\x1a\n")
             assert png_size(png) == (1200, 675)
             (tmp_path / n).write_bytes(png)
+    # a chart sized by its rows (one per consortium at national scale) keeps its height in the PNG, not squeezed
+    tall = go.Figure(next(iter(figures.values()))).update_layout(height=1308)
+    assert png_size(figure_png(tall)) == (1200, 1308)
+    with zipfile.ZipFile(io.BytesIO(figures_zip({"tall": tall, "plain": next(iter(figures.values()))}))) as zf:
+        assert [png_size(zf.read(n)) for n in zf.namelist()] == [(1200, 1308), (1200, 675)]
     # every chart says what it shows and for which 年度 / 対象 / as-of
     for fig in figures.values():
         assert "令和4年度（2022年度）" in fig.layout.title.subtitle.text
@@ -451,3 +459,113 @@ def test_long_company_list_is_paged_and_the_exports_hold_every_row(large_db, mon
     stem = safe_file_name(report.file_stem())
     wb = openpyxl.load_workbook(io.BytesIO(served[f"{stem}.xlsx"]()), read_only=True)
     assert wb[T_COMPANIES].max_row == len(companies) + 1
+
+
+# ── print: long lists, totals, outliers ───────────────────────────────────
+
+def test_long_printed_list_is_summed_per_group_and_says_what_is_left_out():
+    """Over PRINT_MAX_ROWS rows the printed table is one row per コンソーシアム with a 合計, and a note says the list
+    itself is not printed (never 'the first 300' that look complete); the sums are pandas' own."""
+    n = PRINT_MAX_ROWS + 50
+    names = [f"{p}DX支援コミュニティ" for p in ("北海道", "青森県", "岩手県", "宮城県", "秋田県")]
+    df = pd.DataFrame({"コンソーシアム": [names[i % 5] for i in range(n)], "案件ID": [f"E{i}" for i in range(n)],
+                       "支援先": [f"会社{i}" for i in range(n)],
+                       "予定回数": pd.array([i % 7 for i in range(n)], dtype="Int64"),
+                       "実施回数": pd.array([i % 5 for i in range(n)], dtype="Int64"),
+                       "金融機関同行回数": pd.array([i % 2 for i in range(n)], dtype="Int64")})
+    printed = print_table(df, T_COMPANIES)
+    out = printed.frame
+    assert out["コンソーシアム"].tolist() == [*names, "合計"]
+    expected = df.groupby("コンソーシアム", sort=False)["実施回数"].sum()
+    assert out["実施回数"].tolist()[:-1] == [int(expected[c]) for c in names]
+    assert out["実施回数"].iloc[-1] == int(df["実施回数"].sum())
+    assert out["案件数"].tolist() == [*[n // 5] * 5, n]
+    assert f"全{n:,}件" in printed.note and "印刷していません" in printed.note and "Excel / CSV" in printed.note
+    short = print_table(df.head(3), T_COMPANIES)
+    assert short.note == "" and short.frame["支援先"].tolist() == ["会社0", "会社1", "会社2", None]
+    assert short.frame["実施回数"].iloc[-1] == int(df.head(3)["実施回数"].sum()) and short.keep
+
+
+def test_achievement_outlier_is_capped_with_a_note():
+    summary = pd.DataFrame({"item": ["支援企業数", "支援自治体数"], "unit": ["社", "団体"],
+                            "actual": [90.0, 709.0], "target": [100.0, 100.0], "rate_pct": [90.0, 709.0]})
+    fig = achievement_figure(summary, "令和7年度")
+    bar = fig.data[0]
+    assert list(bar.x) == [90.0, RATE_CAP_PCT] and list(bar.customdata) == [90.0, 709.0]
+    assert fig.layout.xaxis.range[1] <= RATE_CAP_PCT * 1.05            # the other bars are not squeezed
+    assert "709%" in bar.text[1] and any("打ち切って" in a.text for a in fig.layout.annotations)
+
+
+def test_report_xlsx_counts_are_integers_and_months_are_months(sample_db):
+    report = build_report(FY, None, path=sample_db)
+    wb = openpyxl.load_workbook(io.BytesIO(to_xlsx(report.tables(), report.conditions(), report.definitions)))
+    ws = wb[T_SUMMARY]
+    header = [c.value for c in ws[1]]
+    rows = {r[header.index("項目")].value: r for r in ws.iter_rows(min_row=2)}
+    with duckdb.connect(str(sample_db), read_only=True) as con:
+        companies = _one(con, "SELECT count(DISTINCT engagement_id) FROM sessions WHERE fiscal_year = ?", [FY])
+    cell = rows["支援企業数"][header.index("実績")]
+    assert cell.value == companies and isinstance(cell.value, int) and cell.number_format == "#,##0"
+    rate = rows["金融機関同行率"][header.index("実績")]
+    assert rate.number_format == "#,##0.0" or float(rate.value).is_integer()
+    months = wb[T_MONTHLY]
+    assert all(r[0].number_format == 'yyyy"年"m"月"' and r[0].is_date for r in months.iter_rows(min_row=2))
+    assert months.page_setup.orientation == "landscape" and months.print_title_rows == "$1:$1"
+
+
+def test_per_table_csv_carries_the_reports_context(sample_db_env, monkeypatch):
+    """報告's CSV under one table: the 条件 lines of the zip's 条件.csv (年度, 対象, the sidebar filter it leaves out,
+    データ基準日, 出力日時) above the table, which equals the report's (values from SQL in the tests above)."""
+    with duckdb.connect(str(sample_db_env), read_only=True) as con:
+        coordinator = con.execute("""SELECT lead_coordinator FROM engagements WHERE fiscal_year = ?
+                                     GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1""", [FY]).fetchall()[0][0]
+    served = _deferred_downloads(monkeypatch)
+    at = _run_page(**{"年度": str(FY), "担当ITC": coordinator})
+    assert not at.exception
+    report = build_report(FY, None)
+    name = f"{report.file_stem()}_{T_SUMMARY}.csv"
+    rows = list(csv.reader(io.StringIO(served[name]().decode("utf-8-sig"), newline="")))
+    blank = rows.index([])
+    lines = dict(rows[:blank])
+    assert lines["年度"] == "令和4年度（2022年度）" and lines["対象"] == "事業全体"
+    assert lines["データ基準日"] == "2025-02-28" and lines["出力日時"].startswith(f"{dt.date.today().year}-")
+    assert lines["適用していない絞り込み"] == f"担当ITC: {coordinator}"
+    summary = report.tables()[T_SUMMARY]
+    assert rows[blank + 1] == list(summary.columns)
+    assert [r[summary.columns.get_loc("項目")] for r in rows[blank + 2:]] == summary["項目"].tolist()
+
+
+def test_print_cuts_only_huge_text():
+    """A 100,000-character cell is printed as its start and a plain note of its length; the glossary's definitions
+    (the longest text the report prints on purpose) never are."""
+    from monitor.glossary import definitions_frame  # noqa: PLC0415
+    shown = display_frame(pd.DataFrame({"支援先": ["あ" * 100_000, "普通の会社"]}))["支援先"].tolist()
+    assert shown[0].endswith("…（以下省略、全100,000文字）") and len(shown[0]) < 400 and shown[1] == "普通の会社"
+    definitions = definitions_frame()
+    assert display_frame(definitions).to_numpy().tolist() == definitions.fillna("—").astype(str).to_numpy().tolist()
+
+
+def _table_script():
+    import pandas as pd  # noqa: PLC0415  (inside the script AppTest runs)
+
+    from monitor import ui  # noqa: PLC0415  (inside the script AppTest runs)
+
+    df = pd.DataFrame({"コンソーシアム": [f"C{i}" for i in range(47)], "支援企業数": list(range(47))})
+    ui.table(df, key="t", hide_index=True, height=200)
+
+
+@pytest.mark.parametrize("printing", [True, False])
+def test_ui_table_prints_every_row_static(printing):
+    """ui.table: a scroll box on screen, a static table of all 47 rows in print (what 概要 needs; app.py's
+    st.dataframe calls would switch to it)."""
+    at = AppTest.from_function(_table_script, default_timeout=30)
+    if printing:
+        at.query_params["print"] = "1"
+    at.run()
+    assert not at.exception
+    if printing:
+        assert len(at.dataframe) == 0 and len(at.table) == 1
+        shown = at.table[0].value
+        assert len(shown) == 47 and shown["支援企業数"].tolist() == [str(i) for i in range(47)]
+    else:
+        assert len(at.table) == 0 and len(at.dataframe[0].value) == 47

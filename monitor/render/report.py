@@ -5,20 +5,25 @@ run; long tables are shown a page at a time (the exports hold every row)."""
 from __future__ import annotations
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from monitor import access, exports, ui
 from monitor.exports import figure_png, figures_zip
+from monitor.format import cut_text
 from monitor.plain import md_escape, md_frame
-from monitor.print_layout import CHART_WIDTH_PX, PAGE_HEIGHT_PX, fixed_size, page_section
+from monitor.print_layout import (
+    CHART_WIDTH_PX, PAGE_HEIGHT_PX, fixed_size, keep_together, page_section, right_aligned,
+)
 from monitor.read.filters import Filters
-from monitor.report_pdf import chromium_problem, pdf_bytes
+from monitor.report_pdf import chromium_problem, pdf_bytes, queue_length
 from monitor.views.report import (
-    IMAGE_HEIGHT, IMAGE_WIDTH, TABLE_PAGE_ROWS, Report, Section, display_frame, print_chart_height, print_table,
-    side_by_side,
+    IMAGE_HEIGHT, IMAGE_WIDTH, TABLE_PAGE_ROWS, Report, Section, display_frame, numeric_columns, print_chart_height,
+    print_table, side_by_side, unapplied_filters,
 )
 
 KEY_SCOPE = "report_scope"
+NARRATIVE_PRINT_MAX = 2_000     # the 概要 text names a consortium from the records: printed, never pages of it
 
 
 def choose_scope(filters: Filters) -> str | None:
@@ -72,9 +77,13 @@ def export_bar(report: Report, title: str, consortium: str | None, unapplied: st
                        access.audited("pdf", f"{stem}.pdf", lambda fy=report.fiscal_year, c=consortium: pdf_bytes(fy, c)),
                        file_name=f"{stem}.pdf", mime="application/pdf", key="report_dl_pdf",
                        on_click="ignore", disabled=problem is not None,
-                       help=problem or "印刷レイアウトを Chromium で A4 横の PDF にします（数十秒かかります）。")
+                       help=problem or "印刷レイアウトを Chromium で A4 横の PDF にします（1件ずつ順に作成します）。")
     if problem:
         st.warning(problem)
+    elif waiting := queue_length():
+        # PDFs are made one at a time (monitor.report_pdf.PDF_QUEUE): say so before the click, not after a long wait
+        st.caption(f"PDF は1件ずつ順に作成します。いま{waiting:,}件を作成中または待っています"
+                   f"（押すと 待ち: {waiting:,} 件目）。")
     st.caption("印刷・スクリーンショット用の表示: URL の末尾に `&print=1` を付けて開きます（サイドバーなし・A4横）。")
 
 
@@ -84,7 +93,7 @@ def narrative(report: Report, printing: bool) -> None:
     with st.container(key="report_narrative"):
         st.subheader("概要")
         if printing:
-            st.text(report.narrative)
+            st.text(cut_text(report.narrative, NARRATIVE_PRINT_MAX))
         else:
             st.code(report.narrative, language=None, wrap_lines=True)
             st.caption("右上のボタンで文章をコピーできます。数値は下の表と同じです。")
@@ -101,11 +110,12 @@ def section(report: Report, section: Section, printing: bool) -> None:
         if printing:
             # everything stacked (Streamlit stacks columns holding charts when printing); the charts get the
             # height that is left on the section's A4 page
-            height = print_chart_height(section, section is report.sections[0], PAGE_HEIGHT_PX)
             for name, df in tables.items():
                 _table(report, section, name, df, printing)
             for name, fig in section.figures.items():
-                st.plotly_chart(fixed_size(fig, width=CHART_WIDTH_PX, height=height),
+                height = print_chart_height(section, section is report.sections[0], PAGE_HEIGHT_PX,
+                                            wanted=fig.layout.height)
+                st.plotly_chart(fixed_size(go.Figure(fig), width=CHART_WIDTH_PX, height=height),
                                 key=f"report_chart_{section.key}_{name}", width="content",
                                 config={"displaylogo": False, "staticPlot": True})
         elif side_by_side(section):
@@ -129,23 +139,42 @@ def _table(report: Report, section: Section, name: str, df: pd.DataFrame, printi
     if df.empty:
         ui.empty_state(section.empty_message or None)
         return
+    if printing:
+        _print_table(section, name, df)
+        return
     if len(section.tables) > 1:
         st.markdown(f"**{name}**")
-    if printing:
-        shown, total = print_table(df)
-        if total is not None:
-            st.caption(f"全{total:,}件のうち先頭の{len(shown):,}件です。全件は Excel / CSV にあります。")
-        st.table(md_frame(display_frame(shown)), hide_index=True)   # st.table reads markdown
-        return
     numeric = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c])]
     ui.paged_table(len(df), lambda start, n: df.iloc[start:start + n], page_rows=TABLE_PAGE_ROWS,
                    key=f"report_table_{section.key}_{name}", page_key=f"report_page_{section.key}_{name}",
                    caption_note="（全件は Excel / CSV にあります）", placeholder="—",
                    column_config={c: st.column_config.NumberColumn(format="localized") for c in numeric})
     st.download_button(f"CSV（{name}）", access.audited("export", f"{report.file_stem()}_{name}.csv",
-                                                       lambda df=df: exports.to_csv(df)),
+                                                       lambda df=df, r=report, t=_unapplied(report): exports.to_csv(
+                                                           df, context=r.conditions(t))),
                        file_name=exports.safe_file_name(f"{report.file_stem()}_{name}") + ".csv",
                        mime=exports.CSV_MIME, key=f"report_dl_csv_{section.key}_{name}", on_click="ignore")
+
+
+def _unapplied(report: Report) -> str:
+    """The sidebar filters this report does not apply (its per-table CSV says so, as the zip's 条件.csv does)."""
+    return unapplied_filters(st.session_state.get(ui.STATE_FILTERS) or Filters(), report.consortium)
+
+
+def _print_table(section: Section, name: str, df: pd.DataFrame) -> None:
+    """A static table (never a scroll box): complete, or summed per group with a note saying so; numbers
+    right-aligned; a short one kept on one page with its name, a long one flowing with its header repeated."""
+    printed = print_table(df, name)
+    shown = printed.frame
+    right = numeric_columns(shown)
+    styled = right_aligned(md_frame(display_frame(shown)), right)          # st.table reads markdown
+    box = keep_together(f"{section.key}_{list(section.tables).index(name)}") if printed.keep else st.container()
+    with box:
+        if len(section.tables) > 1:
+            st.markdown(f"**{md_escape(name)}**")
+        if printed.note:
+            st.caption(printed.note)
+        st.table(styled, hide_index=True)
 
 
 def _figure(report: Report, section: Section, name: str, fig) -> None:

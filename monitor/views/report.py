@@ -14,7 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from monitor.exports import conditions_for
-from monitor.format import DASH, fmt_date, fmt_month, fmt_number, format_fiscal_year, is_missing
+from monitor.format import DASH, cut_text, fmt_date, fmt_month, fmt_number, format_fiscal_year, is_missing
 from monitor.glossary import definitions_frame
 from monitor.plain import plotly_text
 from monitor.read.cache import VersionedCache
@@ -37,6 +37,7 @@ T_MONTHLY = "伴走支援_月別"
 T_MUNICIPALITIES = "支援自治体"
 T_THEMES = "相談テーマ"
 T_DEFINITIONS = "指標の定義"
+CHART_LABEL_MAX = 40             # a chart label (a name from the records) longer than this is cut, saying so
 COMPANIES_PER_PAGE = 10          # more rows than this: the company chart gets its own printed page
 COMPANY_CHART_MAX = 40           # more companies than this: the chart sums them per コンソーシアム (or 業種)
 CHART_GROUPS_MAX = 47            # at most this many bars per trace in that summary (the rest as その他)
@@ -62,6 +63,7 @@ class Report:
     is_sample: bool
     sections: list[Section]
     access: str = ""                             # '閲覧範囲: 長野県（…）' under DX_ALLOWED_PREFECTURES, else ''
+    programme: str = ""                          # 事業名 of the 年度's engagements ('… ほか3事業'); programme_label
 
     @property
     def scope_label(self) -> str:
@@ -104,6 +106,18 @@ class Report:
         if unapplied:
             text += f"｜報告に適用していない絞り込み: {unapplied}"
         return text
+
+    def running_text(self, now: dt.datetime | None = None) -> tuple[dict[str, str], dict[str, str]]:
+        """What every printed page carries: (header, footer) items — 事業名, 年度, 対象, データ基準日 (閲覧範囲,
+        サンプルデータ) above; 表題 and 出力日 below (monitor/report_pdf.py adds the page number n / N)."""
+        t = now or dt.datetime.now()
+        header = {"事業名": self.programme or NO_PROGRAMME, "年度": format_fiscal_year(self.fiscal_year),
+                  "対象": self.scope_label, "データ基準日": fmt_date(self.data_as_of)}
+        if self.access:
+            header["閲覧範囲"] = self.access.removeprefix("閲覧範囲: ")
+        if self.is_sample:
+            header["データ"] = "サンプルデータ"
+        return header, {"表題": REPORT_TITLE, "出力日": f"{fmt_date(t)} {t:%H:%M}"}
 
     def conditions(self, unapplied: str = "", now: dt.datetime | None = None) -> dict[str, str]:
         """The 条件 of an export of this report: the filters it applies, and those set but not applied."""
@@ -203,6 +217,18 @@ def narrative(report_tables: dict[str, pd.DataFrame], fiscal_year: int, consorti
         parts.append(f"自治体支援では{_n(municipalities or 0)}団体を支援し{against('支援自治体数', '団体')}、"
                      f"相談は{_n(consultations or 0)}件でした{against('相談件数', '件')}。")
     return "".join(parts)
+
+
+NO_PROGRAMME = "（事業名の記録なし）"
+
+
+def programme_label(programmes: pd.DataFrame) -> str:
+    """The 事業名 a report names (``programmes``: report_programme's rows, most engagements first): the first, and
+    how many others there are ('令和7年度 地域DX促進活動支援事業 ほか36事業'); '' when none is recorded."""
+    names = [str(v) for v in programmes["programme"] if not is_missing(v)] if len(programmes) else []
+    if not names:
+        return ""
+    return names[0] + (f" ほか{len(names) - 1:,}事業" if len(names) > 1 else "")
 
 
 def scope_label(consortium: str | None) -> str:
@@ -327,25 +353,43 @@ def _nums(s: pd.Series) -> list:
     return [None if is_missing(v) else float(v) for v in s]
 
 
+RATE_CAP_PCT = 200.0        # a 達成率 above this is drawn to it (its true value in the label) and said so in a note
+
+
 def achievement_figure(summary: pd.DataFrame, context: str) -> go.Figure | None:
-    """達成率 per indicator with a target (``summary``: summary_data's columns)."""
+    """達成率 per indicator with a target (``summary``: summary_data's columns). One outlier (709 %) would squeeze
+    every other bar: a rate above RATE_CAP_PCT is drawn to the cap, labelled with its value and marked ▶."""
     rows = summary[summary["rate_pct"].notna()]
     if rows.empty:
         return None
-    labels = rows["item"].tolist()
+    labels = [plotly_text(cut_text(v, CHART_LABEL_MAX)) for v in rows["item"]]
     rates = _nums(rows["rate_pct"])
-    texts = [f"{fmt_number(r, 1)}%（{fmt_number(a, 1)}/{fmt_number(t, 1)}{u}）"
-             for r, a, t, u in zip(rates, rows["actual"], rows["target"], rows["unit"])]
+    capped = [r > RATE_CAP_PCT for r in rates]
+    texts = [f"{fmt_number(r, 1)}%（{fmt_number(a, 1)}/{fmt_number(t, 1)}{plotly_text(u)}）" + (" ▶" if c else "")
+             for r, a, t, u, c in zip(rates, rows["actual"], rows["target"], rows["unit"], capped)]
     colors = [PALETTE[2] if r >= 100 else PALETTE[0] for r in rates]
     fig = go.Figure(go.Bar(
-        x=rates, y=labels, orientation="h", text=texts, textposition="outside", marker_color=colors,
-        hovertemplate="%{y}<br>達成率 %{x:.1f}%<extra></extra>", cliponaxis=False, name="達成率"))
+        x=[min(r, RATE_CAP_PCT) for r in rates], y=labels, orientation="h", text=texts,
+        textposition=["inside" if c else "outside" for c in capped], insidetextanchor="end",
+        marker_color=colors, customdata=rates,
+        hovertemplate="%{y}<br>達成率 %{customdata:.1f}%<extra></extra>", cliponaxis=False, name="達成率"))
     fig.add_vline(x=100, line_dash="dot", line_color="#888", annotation_text="目標 100%",
                   annotation_position="top")
-    xmax = max(130.0, max(rates) * 1.6)
-    fig.update_layout(xaxis={"title": "達成率（%）", "range": [0, xmax]},
-                      yaxis={"autorange": "reversed", "title": None}, showlegend=False)
-    return report_figure(fig, "目標に対する達成率", context)
+    drawn = max(min(r, RATE_CAP_PCT) for r in rates)
+    xmax = max(130.0, drawn * 1.6) if not any(capped) else RATE_CAP_PCT * 1.02
+    fig.update_layout(xaxis={"title": "達成率（%）", "range": [0, xmax], "tickformat": ",d"},
+                      yaxis={"autorange": "reversed", "title": None, "tickmode": "linear", "dtick": 1},
+                      showlegend=False)
+    if any(capped):
+        names = "、".join(label for label, c in zip(labels, capped) if c)
+        fig.add_annotation(text=f"▶ {RATE_CAP_PCT:,.0f}%を超える達成率（{names}）は{RATE_CAP_PCT:,.0f}%で打ち切って"
+                                "描いています。数値は実際の値です。",
+                           xref="paper", yref="paper", x=0, y=-0.32, xanchor="left", yanchor="top",
+                           showarrow=False, font={"size": 12, "color": "#555"})
+    fig = report_figure(fig, "目標に対する達成率", context)
+    if any(capped):
+        fig.update_layout(margin={"b": 110})
+    return fig
 
 
 def events_figure(events: pd.DataFrame, context: str) -> go.Figure | None:
@@ -353,13 +397,13 @@ def events_figure(events: pd.DataFrame, context: str) -> go.Figure | None:
         return None
     fig = go.Figure()          # events: events_data's columns
     fig.add_trace(go.Bar(
-        name="参加者数（人）", x=[plotly_text(v) for v in events["kind"]], y=_nums(events["attendees"]),
+        name="参加者数（人）", x=[plotly_text(cut_text(v, CHART_LABEL_MAX)) for v in events["kind"]], y=_nums(events["attendees"]),
         text=[f"{fmt_number(a, 0)}人（{fmt_number(n, 0)}回）" for a, n in zip(events["attendees"], events["events"])],
         textposition="outside", marker_color=PALETTE[0], cliponaxis=False,
         hovertemplate="%{x}<br>参加者 %{y:,}人<extra></extra>"))
     if events["applicants"].notna().any():
         fig.add_trace(go.Bar(
-            name="申込者数（人）", x=[plotly_text(v) for v in events["kind"]], y=_nums(events["applicants"]),
+            name="申込者数（人）", x=[plotly_text(cut_text(v, CHART_LABEL_MAX)) for v in events["kind"]], y=_nums(events["applicants"]),
             marker_color=PALETTE[5], opacity=0.55, hovertemplate="%{x}<br>申込 %{y:,}人<extra></extra>"))
     fig.update_layout(barmode="group", yaxis={"title": "人数", "rangemode": "tozero", "tickformat": ",d"},
                       xaxis={"title": None, "type": "category"})
@@ -375,6 +419,9 @@ def company_chart_groups(companies: pd.DataFrame) -> str | None:
     if "consortium" in companies.columns and companies["consortium"].nunique(dropna=False) > 1:
         return COMPANIES_COLUMNS["consortium"]
     return COMPANIES_COLUMNS["industry"]
+
+
+ROW_PX = 24          # one labelled row (a consortium's three bars) in a chart whose bars run across
 
 
 COUNT_COLUMNS = ["planned_sessions", "sessions", "bank_sessions"]       # 予定回数, 実施回数, 金融機関同行回数
@@ -400,13 +447,14 @@ def companies_figure(companies: pd.DataFrame, context: str) -> go.Figure | None:
         return None
     by = company_chart_groups(companies)
     if by is None:
-        names = [plotly_text(str(n).replace("(架空)", "").replace("（架空）", "")) for n in companies["client_name"]]
+        names = [plotly_text(cut_text(str(n).replace("(架空)", "").replace("（架空）", ""), CHART_LABEL_MAX))
+                 for n in companies["client_name"]]
         planned, held, bank = (companies[c] for c in COUNT_COLUMNS)
         title = "支援企業ごとの伴走支援 予定回数・実施回数・金融機関同行回数"
         unit, dtick = "回", 2
     else:
         sums = _company_sums(companies, by)
-        names = [plotly_text(f"{k}（{int(n):,}社）") for k, n in zip(sums.index, sums["companies"])]
+        names = [plotly_text(f"{cut_text(k, CHART_LABEL_MAX)}（{int(n):,}社）") for k, n in zip(sums.index, sums["companies"])]
         planned, held, bank = (sums[c] for c in COUNT_COLUMNS)
         title = (f"{by}別の伴走支援 予定回数・実施回数・金融機関同行回数"
                  f"（{len(companies):,}件の案件・{companies['client_name'].nunique():,}社の合計）")
@@ -428,10 +476,13 @@ def companies_figure(companies: pd.DataFrame, context: str) -> go.Figure | None:
     else:
         counts["tickformat"] = ",d"
     if across:
+        # every group labelled (plotly would skip labels it finds crowded): one tick per category, a smaller font
         fig.update_layout(barmode="group", xaxis=counts, bargap=0.25,
-                          yaxis={"title": None, "type": "category", "autorange": "reversed"})
-        return report_figure(fig, title, context, height=36 * len(names) + 180)
-    fig.update_layout(barmode="group", yaxis=counts, xaxis={"title": None, "type": "category", "tickangle": -30})
+                          yaxis={"title": None, "type": "category", "autorange": "reversed", "tickmode": "linear",
+                                 "dtick": 1, "tickfont": {"size": 11}, "automargin": True})
+        return report_figure(fig, title, context, height=ROW_PX * len(names) + 180)
+    fig.update_layout(barmode="group", yaxis=counts, xaxis={"title": None, "type": "category", "tickangle": -30,
+                                                            "tickmode": "linear", "dtick": 1})
     return report_figure(fig, title, context)
 
 
@@ -461,13 +512,15 @@ def themes_figure(themes: pd.DataFrame, context: str) -> go.Figure | None:
     if themes.empty:
         return None
     fig = go.Figure(go.Bar(
-        x=_nums(themes["consultations"]), y=[plotly_text(v) for v in themes["theme"]], orientation="h",
+        x=_nums(themes["consultations"]), y=[plotly_text(cut_text(v, CHART_LABEL_MAX)) for v in themes["theme"]],
+        orientation="h",
         marker_color=PALETTE[3],
         text=[f"{fmt_number(n, 0)}件（{fmt_number(s, 1)}%）" for n, s in zip(themes["consultations"], themes["share_pct"])],
         textposition="outside", cliponaxis=False, hovertemplate="%{y}<br>%{x}件<extra></extra>", name="相談件数"))
     xmax = float(themes["consultations"].max()) * 1.45 if len(themes) else 1
-    fig.update_layout(xaxis={"title": "相談件数（件）", "range": [0, xmax]},
-                      yaxis={"autorange": "reversed", "title": None}, showlegend=False)
+    fig.update_layout(xaxis={"title": "相談件数（件）", "range": [0, xmax], "tickformat": ",d"},
+                      yaxis={"autorange": "reversed", "title": None, "tickmode": "linear", "dtick": 1},
+                      showlegend=False)
     return report_figure(fig, "相談テーマ別の相談件数", context, height=max(420, 120 + 28 * len(themes)))
 
 
@@ -559,7 +612,8 @@ def build_report(fiscal_year: int, consortium: str | None = None, *,
                 note="定義は data/reference/indicators.csv（全ページ・報告・出力で共通）です。Excel の条件シートには"
                      "すべての指標の定義があります。"))
     return Report(fiscal_year=fy, consortium=consortium, title=report_title(fy, consortium), context=context,
-                  data_as_of=as_of, is_sample=m["is_sample"], sections=sections, access=access)
+                  data_as_of=as_of, is_sample=m["is_sample"], sections=sections, access=access,
+                  programme=programme_label(_q("report_programme", fy, consortium, path)))
 
 
 def cached_report(fiscal_year: int, consortium: str | None = None, *,
@@ -576,8 +630,13 @@ _REPORTS = VersionedCache(max_entries=4, name="reports")
 
 # ── display helpers (print layout and PDF: static tables with Japanese number formats) ──────────────
 
-def display_frame(df: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``df`` with every value as display text: 桁区切り, dates as 2022/10/05, missing as —."""
+PRINT_CELL_MAX = 300         # printed, a longer text cell is cut with 「…（以下省略、全N文字）」 (the exports keep it;
+                             # the longest glossary definition is 137 characters)
+
+
+def display_frame(df: pd.DataFrame, max_chars: int | None = PRINT_CELL_MAX) -> pd.DataFrame:
+    """A copy of ``df`` with every value as display text: 桁区切り, dates as 2022年10月5日 (months 2022年4月), missing
+    as —, text longer than ``max_chars`` cut with a note of its length."""
     out = {}
     for col in df.columns:
         s = df[col]
@@ -586,8 +645,7 @@ def display_frame(df: pd.DataFrame) -> pd.DataFrame:
             if is_missing(v):
                 vals.append(DASH)
             elif isinstance(v, (dt.date, pd.Timestamp)):
-                d = v.date() if isinstance(v, (pd.Timestamp, dt.datetime)) else v
-                vals.append(f"{d.year}/{d.month:02d}/{d.day:02d}" if col != "月" else f"{d.year}年{d.month}月")
+                vals.append(fmt_month(v) if col == "月" else fmt_date(v))
             elif isinstance(v, bool):
                 vals.append("はい" if v else "いいえ")
             elif isinstance(v, int):
@@ -595,24 +653,44 @@ def display_frame(df: pd.DataFrame) -> pd.DataFrame:
             elif isinstance(v, float):
                 vals.append(fmt_number(v, 1))
             else:
-                vals.append(str(v))
+                vals.append(str(v) if max_chars is None else cut_text(v, max_chars))
         out[str(col)] = vals
     return pd.DataFrame(out)
+
+
+def numeric_columns(df: pd.DataFrame) -> list[str]:
+    """The columns printed right-aligned: numbers (counts, rates)."""
+    return [str(c) for c in df.columns if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])]
 
 
 # ── the 報告 page's layout (monitor/render/report.py draws it) ───────────────
 
 TABLE_PAGE_ROWS = 500        # on screen, a table longer than this is shown a page at a time
-PRINT_MAX_ROWS = 300         # printed, a table longer than this shows its first rows and says so
+PRINT_MAX_ROWS = 300         # printed, a longer table is summed per group (PRINT_GROUP_BY) and says so
+PRINT_KEEP_ROWS = 25         # printed, a table of at most this many rows is kept on one page with its name
 SIDE_BY_SIDE = {"themes"}    # on screen: table left, chart right (print stacks everything)
 # columns left out of the printed tables so that a row fits on one line (the exports keep them)
 PRINT_HIDDEN_COLUMNS = ("案件ID", "業種", "開始日", "現在の段階", "団体コード", "含む", "含まない", "目標値の指標名")
 # a printed section's charts get the height its A4 page has left (print_layout.PAGE_HEIGHT_PX) after:
-PRINT_CHART_MIN_PX, PRINT_CHART_MAX_PX = 300, 440
+PRINT_CHART_MIN_PX, PRINT_CHART_MAX_PX = 360, 440
 PRINT_SECTION_PX = 260       # the header, the section title and its note
-PRINT_TABLE_ROW_PX = 31      # one printed table row (a header row counts as one)
+PRINT_CHART_PAGE_PX = 150    # a chart with more rows than PRINT_CHART_MAX_PX holds: a page less this (title, note)
+PRINT_TABLE_ROW_PX = 23      # one printed table row (a header row counts as one; measured 22 px)
 PRINT_TABLE_GAP_ROWS = 2     # between two tables: a table name and a gap
 PRINT_NARRATIVE_PX = 230     # the first section's page also holds the 概要 text
+TOTAL_LABEL = "合計"
+# printed tables with a 合計 row: the columns whose sum means something (a 参加企業数 summed over kinds, a 累計 or
+# a rate would not)
+TOTAL_COLUMNS = {
+    T_EVENTS: ("開催回数", "参加者数", "申込者数"),
+    T_COMPANIES: ("予定回数", "実施回数", "金融機関同行回数"),
+    T_MONTHLY: ("実施回数", "金融機関同行回数"),
+    T_MUNICIPALITIES: ("支援案件数", "相談件数", "職員研修回数", "研修受講者数"),
+    T_THEMES: ("相談件数",),
+}
+# a printed table longer than PRINT_MAX_ROWS: its rows summed per the first of these columns it has (≥ 2 values)
+PRINT_GROUP_BY = ("コンソーシアム", "都道府県", "業種", "市区町村")
+ROW_UNITS = {T_COMPANIES: "案件数", T_MUNICIPALITIES: "自治体数"}
 
 
 def side_by_side(section: Section) -> bool:
@@ -620,18 +698,74 @@ def side_by_side(section: Section) -> bool:
     return section.key in SIDE_BY_SIDE and len(section.tables) == 1 and len(section.figures) == 1
 
 
-def print_table(df: pd.DataFrame) -> tuple[pd.DataFrame, int | None]:
-    """A table as printed: PRINT_HIDDEN_COLUMNS left out, at most PRINT_MAX_ROWS rows; and the number of rows in
-    all when some were left out (else None)."""
+@dataclass
+class PrintTable:
+    frame: pd.DataFrame          # the printed rows (typed; display_frame makes the text), a 合計 row last if any
+    note: str = ""               # what was left out or summed, said plainly ('' when the table is complete)
+    keep: bool = False           # short enough to keep on one page
+
+
+def with_total(df: pd.DataFrame, columns) -> pd.DataFrame:
+    """``df`` with a 合計 row under it: the sum of ``columns`` (those it has), the first column saying 合計, the rest
+    empty. Unchanged when it has none of them or fewer than two rows."""
+    cols = [c for c in columns if c in df.columns]
+    if not cols or len(df) < 2:
+        return df
+    total = {c: None for c in df.columns}
+    total[df.columns[0]] = TOTAL_LABEL
+    for c in cols:
+        total[c] = pd.to_numeric(df[c], errors="coerce").sum(min_count=1)
+    out = pd.concat([df.astype(object), pd.DataFrame([total], columns=df.columns).astype(object)], ignore_index=True)
+    for c in cols:     # keep the numbers numeric (a count stays an integer)
+        out[c] = pd.array(pd.to_numeric(out[c], errors="coerce"),
+                          dtype="Int64" if pd.api.types.is_integer_dtype(df[c]) else "Float64")
+    return out
+
+
+def group_summary(df: pd.DataFrame, by: str, name: str) -> pd.DataFrame:
+    """A long table's rows summed per ``by`` (in the order they come): the number of rows and the sums of its
+    TOTAL_COLUMNS."""
+    sums = [c for c in TOTAL_COLUMNS.get(name, ()) if c in df.columns]
+    keys = df[by].map(lambda v: "（不明）" if is_missing(v) else str(v))
+    grouped = df.assign(**{by: keys}).groupby(by, sort=False)
+    out = grouped.size().rename(ROW_UNITS.get(name, "件数")).to_frame()
+    for c in sums:
+        out[c] = grouped[c].sum(min_count=1)
+    out = out.reset_index()
+    for c in out.columns[1:]:
+        out[c] = pd.array(pd.to_numeric(out[c], errors="coerce").round(), dtype="Int64")
+    return out
+
+
+def print_table(df: pd.DataFrame, name: str = "") -> PrintTable:
+    """A table as printed: PRINT_HIDDEN_COLUMNS left out; complete when at most PRINT_MAX_ROWS rows, else summed
+    per group (PRINT_GROUP_BY) with a note saying what is left out and where it is; a 合計 row where one means
+    something (TOTAL_COLUMNS)."""
     shown = df.drop(columns=[c for c in PRINT_HIDDEN_COLUMNS if c in df.columns])
+    note = ""
     if len(shown) > PRINT_MAX_ROWS:
-        return shown.head(PRINT_MAX_ROWS), len(shown)
-    return shown, None
+        by = next((c for c in PRINT_GROUP_BY if c in shown.columns and shown[c].nunique(dropna=False) > 1), None)
+        if by is not None:
+            summary = group_summary(shown, by, name)
+            note = (f"全{len(shown):,}件は多いため、1件ずつの一覧は印刷していません。{by}ごとの合計"
+                    f"（{len(summary):,}行）を載せています。1件ずつの一覧は Excel / CSV にあります。")
+            shown = with_total(summary, summary.columns[1:])
+        else:
+            note = (f"全{len(shown):,}件のうち先頭の{PRINT_MAX_ROWS:,}件を印刷しています（残り{len(shown) - PRINT_MAX_ROWS:,}件"
+                    "は印刷していません）。全件は Excel / CSV にあります。")
+            shown = shown.head(PRINT_MAX_ROWS)
+    else:
+        shown = with_total(shown, TOTAL_COLUMNS.get(name, ()))
+    return PrintTable(shown.reset_index(drop=True), note, keep=len(shown) <= PRINT_KEEP_ROWS)
 
 
-def print_chart_height(section: Section, first: bool, page_height: int) -> int:
-    """The height of a printed section's charts: what is left of its page (``page_height`` px) under its tables."""
+def print_chart_height(section: Section, first: bool, page_height: int, wanted: int | None = None) -> int:
+    """The height of a printed section's charts: what is left of its page (``page_height`` px) under its tables;
+    a chart that needs more (``wanted``: one row per consortium) gets up to a page of its own."""
     tables = section.tables
-    rows = sum(len(df) + 1 for df in tables.values()) + PRINT_TABLE_GAP_ROWS * (len(tables) - 1)
+    rows = sum(min(len(df), PRINT_MAX_ROWS) + 2 for df in tables.values()) + PRINT_TABLE_GAP_ROWS * (len(tables) - 1)
     left = page_height - PRINT_SECTION_PX - PRINT_TABLE_ROW_PX * rows - (PRINT_NARRATIVE_PX if first else 0)
-    return int(max(PRINT_CHART_MIN_PX, min(PRINT_CHART_MAX_PX, left)))
+    height = int(max(PRINT_CHART_MIN_PX, min(PRINT_CHART_MAX_PX, left)))
+    if wanted and wanted > PRINT_CHART_MAX_PX:     # sized by its rows: as tall as they need, up to a page
+        height = int(min(wanted, page_height - PRINT_CHART_PAGE_PX))
+    return height
