@@ -68,3 +68,19 @@ def test_progress_funnel_is_one_heatmap_row_per_consortium(db):
     assert heat["type"] == "heatmap" and heat["y"] == order
     first = funnel[funnel["consortium"] == order[0]].sort_values("stage_no")["engagements"].tolist()
     assert heat["text"][0][0] == f"{first[0]:,}件（100%）"
+
+
+def test_overview_prints_every_consortium_in_static_tables(db):
+    """Printed (?print=1), 概要's tables are static and hold every row the screen's scroll boxes hold (a printed
+    scroll box showed 10 of 47 consortia)."""
+    screen = open_page(str(ROOT / "app.py"))
+    screen.run()
+    printed = open_page(str(ROOT / "app.py"), print="1")
+    printed.run()
+    assert not screen.exception and not printed.exception
+    assert len(printed.dataframe) == 0
+    on_screen = screen.dataframe(key="overview_consortium_table").value
+    assert len(on_screen) > 30       # one row per consortium, far more than a scroll box prints
+    shapes = [(list(t.value.columns)[:3], len(t.value)) for t in printed.table]
+    assert any(list(t.value.columns) == list(on_screen.columns) and len(t.value) == len(on_screen)
+               and set(t.value["コンソーシアム"]) == set(on_screen["コンソーシアム"]) for t in printed.table), shapes

@@ -126,7 +126,7 @@ def alerts(filters: Filters, as_of) -> None:
     if not found:
         st.success("目標に届かない見込みのコンソーシアムや、データが届いていないグループはありません。")
         return
-    st.dataframe(overview.alerts_frame(found), hide_index=True, key="overview_alerts_table")
+    ui.table(overview.alerts_frame(found), hide_index=True, key="overview_alerts_table")
     st.caption("同じ一覧をメールで受け取るには `python -m etl alerts` を cron で実行します（README）。")
 
 
@@ -147,8 +147,8 @@ def comparison(kpi: pd.DataFrame, filters: Filters, context: str) -> None:
     config |= {c: st.column_config.NumberColumn(c, format=f)
                for c, f in overview.COMPARISON_NUMBER_FORMATS.items() if c in table.columns}
     many = first == "コンソーシアム"      # one row per consortium: choosing a row narrows to it
-    st.dataframe(table, hide_index=True, key=KEY_COMPARISON_TABLE, column_config=config,
-                 on_select=partial(_drill_table_row, kpi) if many else "ignore", selection_mode="single-row")
+    ui.table(table, hide_index=True, key=KEY_COMPARISON_TABLE, column_config=config,
+             on_select=partial(_drill_table_row, kpi) if many else "ignore", selection_mode="single-row")
     ui.csv_download(table, "コンソーシアム別の比較", "overview_consortium_csv")
 
 
@@ -175,7 +175,7 @@ def attention(filters: Filters) -> None:
         st.caption(f"停滞中の{n_stalled:,}件のうち、支援のない期間が長い順に{len(stalled):,}件を表示しています"
                    "（すべての案件は「伴走支援の進捗」にあります）。")
     table = overview.attention_table(stalled)
-    st.dataframe(table, hide_index=True, key="overview_attention_table",
-                 column_config={"経過日数": st.column_config.NumberColumn("経過日数", format="%d日",
-                                                                       help="最終実施日からデータ基準日まで")})
+    ui.table(table, hide_index=True, key="overview_attention_table",
+             column_config={"経過日数": st.column_config.NumberColumn("経過日数", format="%d日",
+                                                                   help="最終実施日からデータ基準日まで")})
     ui.csv_download(table, "要注意の案件", "overview_attention_csv")
