@@ -120,7 +120,7 @@ def _mart_differences(db: Path, tmp: Path) -> dict[str, tuple[int, int]]:
         full.unlink()
 
 
-@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("seed", [1, pytest.param(2, marks=pytest.mark.slow)])
 def test_random_batches_keep_the_marts_equal_to_a_full_rebuild(programme, tmp_path, seed):
     rng = random.Random(seed)
     # the first load: all but a tenth of every kind (held back to come as new rows), targets whole
@@ -190,7 +190,7 @@ def test_random_batches_keep_the_marts_equal_to_a_full_rebuild(programme, tmp_pa
 
 def test_a_re_sent_batch_changes_no_mart_row_and_a_new_one_updates_them(programme, tmp_path):
     header_rows = {k: list(v.values()) for k, (_, v) in programme.items()}
-    last = sorted(header_rows["sessions"], key=lambda r: _parse(r["実施日"]))[-30:]
+    last = header_rows["sessions"][-30:]          # as the benchmark's monthly batch: the file's last rows
     last_keys = {(r["案件ID"], r["回"]) for r in last}
     first = _write_batch(tmp_path / "first", programme, {
         **header_rows, "sessions": [r for r in header_rows["sessions"] if (r["案件ID"], r["回"]) not in last_keys]})
