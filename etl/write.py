@@ -70,6 +70,7 @@ def write_batch(batch: Batch, accept_valid: bool = False, fresh: bool = False, i
             with _new_version(batch.db, copy=not start_empty, entry=entry) as tmp:
                 entry["id"] = _apply(batch, tmp, is_sample, marts_dir)
                 entry["tables"] = versions.load_tables(tmp, entry["id"])
+                entry["marts"] = report.marts        # incremental | full (benchmarks/bench_load.py reads it)
             _stage_hook("replaced")
     except (OSError, MemoryError, duckdb.IOException, duckdb.PermissionException, duckdb.FatalException,
             duckdb.OutOfMemoryException) as e:
