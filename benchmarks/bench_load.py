@@ -418,8 +418,11 @@ def run_issue18(src: Path, sessions: int, seed: int, repeat: int) -> dict:
     rows = max(sessions // 100, 1)
     batch = monthly_batch_files(src, BENCH_DIR / "issue18-batch", rows)
     stamp = run_all.database_stamp(sessions, seed) + f" {rows}"
-    n_sessions, n_consultations = (sum(1 for _ in open(src / n, encoding="utf-8")) - 1
-                                   for n in ("伴走記録.csv", "相談記録.csv"))
+    import duckdb
+    con = duckdb.connect()      # rows, not lines: free text may hold quoted newlines
+    n_sessions, n_consultations = (con.execute("SELECT count(*) FROM read_csv(?, all_varchar = true, header = true)",
+                                               [str(src / n)]).fetchall()[0][0] for n in ("伴走記録.csv", "相談記録.csv"))
+    con.close()
     # the programme without the batch's rows (so the batch is new), and only the batch's engagements
     held = _copy_files(src, BENCH_DIR / f"issue18-held-{sessions}", {
         "sessions": f"rowid < {n_sessions - rows}", "consultations": f"rowid < {n_consultations - rows}"})
