@@ -11,7 +11,10 @@ In one run, on the same generated files (etl/generate.py, cached under /tmp/dx-b
 3. `python -m etl load DIR --db FILE` end-to-end as a subprocess (includes interpreter start and imports);
 4. a monthly-size batch (the last 1 % of the sessions and consultations, already stored) loaded by the CLI into a
    copy of the loaded database: time, the load process's peak RSS, and the totals (which must not change); and the
-   same batch through データ取込's code in this process (how much a server's RSS rises during such a load).
+   same batch through データ取込's code in this process (how much a server's RSS rises during such a load);
+5. (issue 18, also alone with --monthly) the same batch as NEW rows (into a database loaded without them), RE-SENT
+   (into the whole database) and into a database holding only the batch's engagements, each by the CLI, the median of
+   --repeat runs, with the load process's peak RSS; and the new batch with the marts rebuilt whole (the way before).
 Prints a table with rows/s and the ratio load ÷ bare read (issue 6 target: ≤ 3.0). Never asserts timings.
 """
 from __future__ import annotations
@@ -316,6 +319,173 @@ def run_monthly_batch_in_app(loaded: Path, sessions: int) -> dict:
             "after_mb": (after - rss0) / 1024}
 
 
+# ── issue 18: a monthly batch, new / re-sent / into a small database ───────────────
+
+def _copy_files(src: Path, out: Path, keep: dict[str, str]) -> Path:
+    """The record files of ``src`` into ``out``, each kind filtered by the SQL condition ``keep[kind]`` over a table
+    ``t`` of its rows (all-varchar, ``rowid`` the row's place); a kind not in ``keep`` is copied whole, one mapped to
+    None left out."""
+    import duckdb
+    from etl.generate import FILE_NAMES
+    out.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect()
+    try:
+        con.execute("CREATE TABLE batch_sessions AS SELECT * FROM read_csv(?, all_varchar = true, header = true)",
+                    [str(BENCH_DIR / "issue18-batch" / FILE_NAMES["sessions"])])
+        con.execute("CREATE TABLE batch_consultations AS SELECT * FROM read_csv(?, all_varchar = true, header = true)",
+                    [str(BENCH_DIR / "issue18-batch" / FILE_NAMES["consultations"])])
+        for kind, name in FILE_NAMES.items():
+            if kind in keep and keep[kind] is None:
+                (out / name).unlink(missing_ok=True)
+                continue
+            if kind not in keep:
+                shutil.copyfile(src / name, out / name)
+                continue
+            con.execute("CREATE OR REPLACE TABLE t AS SELECT * FROM read_csv(?, all_varchar = true, header = true)",
+                        [str(src / name)])
+            con.execute(f"COPY (SELECT * FROM t WHERE {keep[kind]} ORDER BY rowid) TO ? (HEADER)", [str(out / name)])
+    finally:
+        con.close()
+    return out
+
+
+def _cached_load(src: Path, db: Path, stamp: str) -> Path:
+    """``src`` loaded fresh into ``db`` by the real loader, cached under the stamp."""
+    from etl.load import load_files
+    marker = db.with_name(db.name + ".complete")
+    if db.exists() and marker.exists() and marker.read_text() == stamp:
+        return db
+    db.unlink(missing_ok=True)
+    t = time.perf_counter()
+    report = load_files([src], db, fresh=True)
+    if not report.loaded:
+        raise RuntimeError(f"load of {src} failed: {report.unreadable or [p.reason for p in report.errors[:5]]}")
+    marker.write_text(stamp)
+    print(f"loaded {db} in {time.perf_counter() - t:.1f} s", flush=True)
+    return db
+
+
+def _cli_load(batch: Path, base: Path, work: Path, full_marts: bool = False) -> dict:
+    """`python -m etl load batch --db` into a copy of ``base``: seconds, the process's peak RSS (its own VmHWM,
+    polled), exit code, the record totals after and how the marts were written (the history's entry). With
+    ``full_marts`` the copy's marts are marked as built by another state, so the load rebuilds them whole."""
+    import duckdb
+    from etl import versions
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    db = work / "dx.duckdb"
+    shutil.copyfile(base, db)
+    if full_marts:
+        con = duckdb.connect(str(db))
+        con.execute("UPDATE meta SET value = 'outdated' WHERE key = 'marts_state'")
+        con.close()
+    cmd = [sys.executable, "-m", "etl", "load", str(batch), "--db", str(db)]
+    t = time.perf_counter()
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        peak_kb = 0
+        while proc.poll() is None:
+            peak_kb = max(peak_kb, status_kb(proc.pid, "VmHWM"))
+            time.sleep(0.01)
+        seconds = time.perf_counter() - t
+        log.seek(0)
+        output = log.read().decode("utf-8", "replace")
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        totals = tuple(con.execute("SELECT (SELECT count(*) FROM sessions), (SELECT count(*) FROM consultations)")
+                       .fetchall()[0])
+    finally:
+        con.close()
+    entries = versions.read_log(db)
+    marts = entries[-1].get("marts", "?") if entries else "?"
+    shutil.rmtree(work, ignore_errors=True)
+    return {"seconds": seconds, "peak_mb": peak_kb / 1024, "code": proc.returncode, "totals": totals,
+            "marts": marts, "output": output[-1500:]}
+
+
+def _median_run(repeat: int, *args, **kwargs) -> dict:
+    runs = [_cli_load(*args, **kwargs) for _ in range(repeat)]
+    runs.sort(key=lambda r: r["seconds"])
+    out = dict(runs[len(runs) // 2])
+    out["all"] = [r["seconds"] for r in runs]
+    out["peak_mb"] = max(r["peak_mb"] for r in runs)
+    return out
+
+
+def run_issue18(src: Path, sessions: int, seed: int, repeat: int) -> dict:
+    """The monthly batch (the last 1 % of the sessions and consultations) as new rows, as re-sent rows and into a
+    database holding only its engagements."""
+    rows = max(sessions // 100, 1)
+    batch = monthly_batch_files(src, BENCH_DIR / "issue18-batch", rows)
+    stamp = run_all.database_stamp(sessions, seed) + f" {rows}"
+    import duckdb
+    con = duckdb.connect()      # rows, not lines: free text may hold quoted newlines
+    n_sessions, n_consultations = (con.execute("SELECT count(*) FROM read_csv(?, all_varchar = true, header = true)",
+                                               [str(src / n)]).fetchall()[0][0] for n in ("伴走記録.csv", "相談記録.csv"))
+    con.close()
+    # the programme without the batch's rows (so the batch is new), and only the batch's engagements
+    held = _copy_files(src, BENCH_DIR / f"issue18-held-{sessions}", {
+        "sessions": f"rowid < {n_sessions - rows}", "consultations": f"rowid < {n_consultations - rows}"})
+    small = _copy_files(src, BENCH_DIR / f"issue18-small-{sessions}", {
+        "engagements": "案件ID IN (SELECT 案件ID FROM batch_sessions UNION SELECT 案件ID FROM batch_consultations)",
+        "sessions": None, "consultations": None, "events": None, "targets": None})
+    held_db = _cached_load(held, BENCH_DIR / f"issue18-held-{sessions}.duckdb", stamp)
+    small_db = _cached_load(small, BENCH_DIR / f"issue18-small-{sessions}.duckdb", stamp)
+    whole_db = run_all.database(sessions, seed)
+    work = BENCH_DIR / "issue18-work"
+    return {
+        "rows": rows,
+        "small_engagements": sum(1 for _ in open(small / "支援案件.csv", encoding="utf-8")) - 1,
+        "new": _median_run(repeat, batch, held_db, work),
+        "resent": _median_run(repeat, batch, whole_db, work),
+        "small": _median_run(repeat, batch, small_db, work),
+        "new_full_marts": _median_run(max(1, repeat // 2), batch, held_db, work, full_marts=True),
+        "expected": (n_sessions, n_consultations),
+    }
+
+
+def issue18_text(r: dict, sessions: int, seed: int, repeat: int) -> str:
+    new, resent, small, full = r["new"], r["resent"], r["small"], r["new_full_marts"]
+    ratio_new = new["seconds"] / small["seconds"]
+    ratio_resent = resent["seconds"] / small["seconds"]
+
+    def verdict(value: float, target: float, unit: str) -> str:
+        return "met" if value <= target else f"missed by {value - target:.2f}{unit} ({value / target:.2f}×)"
+
+    rows = [
+        ["new rows into the whole database", f"{new['seconds']:.2f}", f"{new['peak_mb']:,.0f}", new["marts"],
+         f"{ratio_new:.2f}", " / ".join(f"{s:.2f}" for s in new["all"])],
+        ["re-sent rows into the whole database", f"{resent['seconds']:.2f}", f"{resent['peak_mb']:,.0f}",
+         resent["marts"], f"{ratio_resent:.2f}", " / ".join(f"{s:.2f}" for s in resent["all"])],
+        [f"new rows into a database of only their {r['small_engagements']:,} engagements", f"{small['seconds']:.2f}",
+         f"{small['peak_mb']:,.0f}", small["marts"], "1.00", " / ".join(f"{s:.2f}" for s in small["all"])],
+        ["new rows into the whole database, marts rebuilt whole (as before issue 18)", f"{full['seconds']:.2f}",
+         f"{full['peak_mb']:,.0f}", full["marts"], f"{full['seconds'] / small['seconds']:.2f}",
+         " / ".join(f"{s:.2f}" for s in full["all"])],
+    ]
+    ok = all(x["code"] == 0 for x in (new, resent, small, full))
+    totals_ok = new["totals"] == resent["totals"] == r["expected"] == full["totals"]
+    out = "\n\n".join([
+        f"Batch: the last {r['rows']:,} sessions and {r['rows']:,} consultations of "
+        f"`.venv/bin/python -m etl.generate --sessions {sessions} --seed {seed}`, loaded by "
+        "`.venv/bin/python -m etl load DIR --db FILE` (a subprocess: interpreter start and imports included) into a "
+        f"copy of each database; median of {repeat} runs (all runs in the last column), peak RSS = the load process's "
+        "VmHWM, the largest of the runs. The whole database holds every other record of the set; ratio = ÷ the "
+        "small database's figure, in the same run.",
+        table(["batch", "seconds", "peak RSS MB", "marts", "× small database", "runs (s)"], rows),
+        f"Targets (issue 18): new rows ≤ 1.5 s — {verdict(new['seconds'], 1.5, ' s')}; peak ≤ 400 MB — "
+        f"{verdict(new['peak_mb'], 400, ' MB')}; ≤ 2 × the small database — {verdict(ratio_new, 2.0, '')} "
+        f"(re-sent: {resent['seconds']:.2f} s, {verdict(ratio_resent, 2.0, '')}). Totals after the new batch "
+        f"{new['totals'][0]:,} sessions / {new['totals'][1]:,} consultations, after the re-sent one "
+        f"{resent['totals'][0]:,} / {resent['totals'][1]:,}"
+        + (" (as they must be)." if totals_ok else " — **WRONG: expected "
+           f"{r['expected'][0]:,} / {r['expected'][1]:,}**.")
+        + ("" if ok else " **A load failed:** " + " | ".join(x["output"] for x in (new, resent, small, full)
+                                                            if x["code"] != 0)),
+    ])
+    return out
+
+
 # ── main ────────────────────────────────────────────────────────────────────
 
 def main(argv: list[str] | None = None) -> int:
@@ -325,10 +495,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-cli", action="store_true", help="skip the end-to-end CLI run")
     parser.add_argument("--no-columns", action="store_true", help="skip the per-column normalisation costs")
     parser.add_argument("--write-docs", action="store_true")
+    parser.add_argument("--monthly", action="store_true", help="only the monthly batch of issue 18")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per monthly batch figure (median)")
     args = parser.parse_args(argv)
 
     from etl.generate import FILE_NAMES
     src = run_all.dataset(args.sessions, args.seed)
+    if args.monthly or not args.no_cli:
+        result = run_issue18(src, args.sessions, args.seed, args.repeat)
+        text = issue18_text(result, args.sessions, args.seed, args.repeat)
+        print(text)
+        if args.write_docs:
+            run_all.write_section(f"monthly-{args.sessions}", f"Monthly batch (issue 18): {args.sessions:,} sessions",
+                                  text)
+        if args.monthly:
+            return 0 if all(result[k]["code"] == 0 for k in ("new", "resent", "small", "new_full_marts")) else 1
     sessions_file = src / FILE_NAMES["sessions"]
     all_files = [src / n for n in FILE_NAMES.values()]
     size_mb = sessions_file.stat().st_size / 1e6

@@ -4,7 +4,13 @@ marts listed before it (tests/test_marts.py checks both: every file is listed, a
 
 The database's meta row ``marts_version`` records which mart definitions built them (``marts_fingerprint``): after an
 update changes a mart, the app sees the difference and asks for ``python -m etl rebuild`` instead of failing on a
-missing table or column."""
+missing table or column.
+
+A load into a database whose marts are current updates them incrementally (``update_marts``): each mart has a grain
+(``MART_SCOPE``: a key column and the inputs it restricts); the rows of the keys the batch touched
+(etl/sql/incremental/scopes.sql) are deleted and built again by the mart's own file, run over inputs restricted to those
+keys. The meta row ``marts_state`` (``marts_state``: mart files, rules, the incremental SQL and the reference data)
+says when that is safe; otherwise, and for a batch touching a large share of the keys, every mart is rebuilt."""
 from __future__ import annotations
 
 import hashlib
@@ -12,9 +18,10 @@ import re
 from pathlib import Path
 
 from etl.macros import RULES_SQL
-from etl.paths import SQL_DIR
+from etl.paths import REFERENCE_DIR, SQL_DIR
 
 MARTS_DIR = SQL_DIR / "marts"
+INCREMENTAL_DIR = SQL_DIR / "incremental"
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 # The build order. A new mart goes after every mart it reads (FROM mart_…); one that reads none, anywhere.
@@ -27,6 +34,26 @@ MART_ORDER = (
     "mart_map_activity",          # reads mart_consultations, mart_daily_activity
     "mart_theme_records",         # reads mart_consultations, mart_daily_activity
 )
+
+# An incremental update's grain per mart: (the temp table of touched keys, etl/sql/incremental/scopes.sql; the inputs
+# restricted to those keys). The key column is the scope table's one column and must be a column of the mart and of
+# each restricted input, and every mart row must come only from input rows with the same key. None: rebuilt whole
+# (small marts, or ones where one row depends on every record).
+MART_SCOPE: dict[str, tuple[str, tuple[str, ...]] | None] = {
+    "mart_activity_dates": None,                  # latest date per prefecture: a few dozen rows, depends on the as-of
+    "mart_consortia": None,                       # one row per consortium, ranked over all of them
+    "mart_consultations": ("scope_consultations", ("consultations",)),
+    "mart_daily_activity": ("scope_dates", ("sessions", "mart_consultations", "events")),
+    "mart_engagement_progress": ("scope_engagements", ("engagements", "sessions")),
+    "mart_map_activity": ("scope_dates", ("sessions", "mart_consultations")),
+    "mart_theme_records": ("scope_dates", ("sessions", "mart_consultations")),
+}
+# A batch touching more than this share of the engagements, consultations or dates rebuilds every mart (cheaper).
+INCREMENTAL_MAX_SHARE = 0.3
+# The temp tables a load fills for update_marts (etl/write.py): the keys of the records it added, changed or
+# withdrew, per kind, and the dates those records had before and have after.
+BATCH_KEYS = "batch_keys_{kind}"
+BATCH_DATES = "batch_dates"
 
 
 def mart_files(folder: Path = MARTS_DIR) -> list[Path]:
@@ -48,6 +75,29 @@ def marts_fingerprint(folder: Path = MARTS_DIR) -> str:
     return h.hexdigest()[:16]
 
 
+def marts_state(folder: Path = MARTS_DIR) -> str:
+    """What marts built now depend on besides the records: the mart files, the rules, the incremental SQL and the
+    reference data. Marts recorded with another state are rebuilt whole, never updated."""
+    h = hashlib.sha256(marts_fingerprint(folder).encode())
+    for path in [RULES_SQL, *sorted(INCREMENTAL_DIR.glob("*.sql")), *sorted(REFERENCE_DIR.glob("*.csv"))]:
+        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
+
+
+def can_update(con, folder: Path = MARTS_DIR) -> bool:
+    """Whether the marts of ``con``'s current database may be updated incrementally by a load: built from the
+    default mart files with the state this version would build them with, and all present."""
+    if Path(folder).resolve() != MARTS_DIR.resolve():
+        return False
+    rows = con.execute("SELECT value FROM meta WHERE key = 'marts_state'").fetchall()
+    if not rows or rows[0][0] != marts_state(folder):
+        return False
+    present = {r[0] for r in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main'"
+    ).fetchall()}
+    return set(MART_ORDER) <= present
+
+
 def build_marts(con, folder: Path = MARTS_DIR) -> list[str]:
     """Create or replace every mart on ``con`` (a writable DuckDB connection) and record their version in ``meta``.
     Returns the mart names built.
@@ -62,5 +112,64 @@ def build_marts(con, folder: Path = MARTS_DIR) -> list[str]:
         body = path.read_text(encoding="utf-8").strip().rstrip(";")
         con.execute(f"CREATE OR REPLACE TABLE {name} AS {body}")
         built.append(name)
-    con.execute("INSERT OR REPLACE INTO meta VALUES ('marts_version', ?)", [marts_fingerprint(folder)])
+    con.execute("INSERT OR REPLACE INTO meta VALUES ('marts_version', ?), ('marts_state', ?)",
+                [marts_fingerprint(folder), marts_state(folder)])
     return built
+
+
+def _sql(name: str) -> str:
+    return (INCREMENTAL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def update_marts(con) -> tuple[list[str], bool]:
+    """Update the marts of ``con``'s current database (the load's target, ``USE``d) for the records a load touched,
+    given in the temp tables ``BATCH_KEYS`` / ``BATCH_DATES``. Call only where ``can_update`` said so, before the
+    load changed the records. Returns the marts written and whether that was incremental (False: every mart rebuilt,
+    the batch touched too much). The content equals ``build_marts``'s (tests/test_incremental_marts.py)."""
+    con.execute(RULES_SQL.read_text(encoding="utf-8"))
+    for statement in _statements(_sql("scopes")):
+        con.execute(statement)
+    if con.execute(_sql("too_wide"), {"share": INCREMENTAL_MAX_SHARE}).fetchall()[0][0]:
+        return build_marts(con), False
+    db = con.execute("SELECT current_database()").fetchall()[0][0]
+    as_of_moved = con.execute(_sql("as_of_moved")).fetchall()[0][0]
+    built: list[str] = []
+    con.execute("ATTACH ':memory:' AS mart_scope")
+    try:
+        for path in mart_files():
+            name = path.stem
+            body = path.read_text(encoding="utf-8").strip().rstrip(";")
+            scope = MART_SCOPE[name]
+            if scope is None or (name == "mart_engagement_progress" and as_of_moved):
+                con.execute(f"CREATE OR REPLACE TABLE {name} AS {body}")
+                built.append(name)
+                continue
+            scope_table, inputs = scope
+            key = con.execute(f"SELECT column_name FROM duckdb_columns() WHERE table_name = '{scope_table}' "
+                              "AND database_name = 'temp'").fetchall()[0][0]
+            if not con.execute(f"SELECT EXISTS (SELECT 1 FROM {scope_table})").fetchall()[0][0]:
+                continue
+            # the mart's own SQL, over views of its inputs restricted to the touched keys (the views come first on
+            # the search path, every other name resolves to the database's tables)
+            for table in inputs:
+                con.execute(f"""CREATE OR REPLACE VIEW mart_scope.main.{table} AS SELECT * FROM {db}.main.{table}
+                                WHERE {key} IN (SELECT {key} FROM temp.main.{scope_table})""")
+            con.execute(f"DELETE FROM {db}.main.{name} WHERE {key} IN (SELECT {key} FROM temp.main.{scope_table})")
+            con.execute(f"SET search_path = 'mart_scope.main,{db}.main'")
+            try:
+                con.execute(f"INSERT INTO {db}.main.{name} BY NAME SELECT * FROM ({body})")
+            finally:
+                con.execute("RESET search_path")
+                con.execute(f"USE {db}")
+            for table in inputs:
+                con.execute(f"DROP VIEW mart_scope.main.{table}")
+            built.append(name)
+    finally:
+        con.execute(f"USE {db}")
+        con.execute("DETACH mart_scope")
+    return built, True
+
+
+def _statements(sql: str) -> list[str]:
+    """The statements of a .sql file (separated by a semicolon at the end of a line)."""
+    return [s.strip() for s in re.split(r";\s*\n", sql + "\n") if re.sub(r"--[^\n]*", "", s).strip()]

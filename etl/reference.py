@@ -1,6 +1,7 @@
 """Reference data (data/reference/*.csv) into a DuckDB connection."""
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import duckdb
@@ -32,3 +33,24 @@ def load_reference(con: duckdb.DuckDBPyConnection, schema: str | None = None,
             f"INSERT INTO {prefix}{table} SELECT {select} FROM read_csv(?, all_varchar=true, header=true)",
             [str(path)],
         )
+
+
+def reference_fingerprint(folder: Path = REFERENCE_DIR) -> str:
+    """A short hash of the reference files the tables are read from."""
+    h = hashlib.sha256()
+    for file_name, _ in REFERENCE_TABLES.values():
+        h.update(file_name.encode() + b"\0" + (folder / file_name).read_bytes() + b"\0")
+    return h.hexdigest()[:16]
+
+
+def copy_reference(con: duckdb.DuckDBPyConnection, source: str, target: str) -> None:
+    """Replace the reference tables of database ``target`` with those of ``source`` on the same connection (a load:
+    the batch read the CSV files already; copying is cheaper than reading them again). Skipped when ``target`` holds
+    them from the same files already (meta reference_version)."""
+    version = reference_fingerprint()
+    if con.execute(f"SELECT value FROM {target}.main.meta WHERE key = 'reference_version'").fetchall() == [(version,)]:
+        return
+    for table in REFERENCE_TABLES:
+        con.execute(f"DELETE FROM {target}.main.{table}")
+        con.execute(f"INSERT INTO {target}.main.{table} SELECT * FROM {source}.main.{table}")
+    con.execute(f"INSERT OR REPLACE INTO {target}.main.meta VALUES ('reference_version', ?)", [version])

@@ -1,7 +1,8 @@
 """Write a prepared load (etl/prepare.py) atomically: lock, copy, apply, swap, marts.
 
-A load copies the current database file, applies the batch to the copy in one connection, rebuilds the marts, and
-os.replace()s the copy over the original. Readers attach the file read-only, so they see either the old or the new
+A load copies the current database file, applies the batch to the copy in one connection, updates the marts (only
+the rows of the keys it touched when the marts are current, else all of them: etl/marts.py), and os.replace()s the copy
+over the original. Readers attach the file read-only, so they see either the old or the new
 database, never a half-written one; a failed or killed load leaves only a stray temp file. One writer at a time, by
 an advisory lock next to the database. Rebuilding the marts alone (rebuild_marts), undo and withdrawals
 (etl/versions.py, etl/withdraw.py) write through the same lock and _new_version.
@@ -19,11 +20,11 @@ from .swap import (LOAD_STAGES, LOCK_WAIT_SECONDS, TEMP_INFIX, LoadBusy, _fsync,
                    _new_version, _remove_stale_temp_files, _stage_hook, writer_lock)
 from .kinds import KINDS, LOAD_ORDER
 from .macros import install_macros
-from .marts import build_marts, marts_fingerprint
+from .marts import BATCH_DATES, BATCH_KEYS, build_marts, can_update, marts_fingerprint, update_marts
 from .paths import db_path as default_db_path
 from .as_of import ACTIVITY_MAX, set_data_as_of  # noqa: F401  (etl.load re-exports it)
 from .prepare import SCHEMA_SQL, Batch, BatchReport, Progress, is_sample_db
-from .reference import load_reference
+from .reference import copy_reference
 
 class WriteFailed(Exception):
     """The new database version could not be written (disk full, read-only folder, …); the database is unchanged.
@@ -69,6 +70,7 @@ def write_batch(batch: Batch, accept_valid: bool = False, fresh: bool = False, i
             with _new_version(batch.db, copy=not start_empty, entry=entry) as tmp:
                 entry["id"] = _apply(batch, tmp, is_sample, marts_dir)
                 entry["tables"] = versions.load_tables(tmp, entry["id"])
+                entry["marts"] = report.marts        # incremental | full (benchmarks/bench_load.py reads it)
             _stage_hook("replaced")
     except (OSError, MemoryError, duckdb.IOException, duckdb.PermissionException, duckdb.FatalException,
             duckdb.OutOfMemoryException) as e:
@@ -84,8 +86,12 @@ def _apply(batch: Batch, tmp: Path, is_sample: bool, marts_dir: Path | None) -> 
     try:
         con.execute("USE target")
         con.execute(SCHEMA_SQL)
-        load_reference(con)
+        copy_reference(con, "memory", "target")      # the batch read data/reference already (etl/prepare.py)
+        # marts built by this version over the same reference data: update only what the batch touches
+        incremental = marts_dir is None and can_update(con)
         con.execute("USE memory")
+        if incremental:
+            _start_touched(con)
         # ids go on across undos (an undone file's sequence is behind the history's): the larger of both
         load_id = max(con.execute("SELECT nextval('target.main.load_id_seq')").fetchall()[0][0],
                       versions.next_id(batch.db))
@@ -101,6 +107,8 @@ def _apply(batch: Batch, tmp: Path, is_sample: bool, marts_dir: Path | None) -> 
                 "SELECT (SELECT count(*) FROM rejected WHERE kind = $k) + (SELECT count(*) FROM skipped WHERE kind = $k)"
                 " + (SELECT count(*) FROM withdrawn WHERE kind = $k)",
                 {"k": name}).fetchall()[0][0]
+            if incremental:
+                _record_touched(con, name, cols, key_match)
             source = f"stg_{name}"
             if left_out:
                 source = f"load_{name}"
@@ -148,16 +156,43 @@ def _apply(batch: Batch, tmp: Path, is_sample: bool, marts_dir: Path | None) -> 
                     [as_of.isoformat() if as_of else None, source])
         _stage_hook("written")
         batch.progress(Progress("marts", "集計表を作成中"))
-        if marts_dir is None:
-            build_marts(con)
+        if incremental:
+            batch.report.marts = "incremental" if update_marts(con)[1] else "full"
         else:
-            build_marts(con, marts_dir)
+            build_marts(con) if marts_dir is None else build_marts(con, marts_dir)
+            batch.report.marts = "full"
         con.execute("USE memory")
         con.execute("CHECKPOINT target")
     finally:
         con.execute("USE memory")
         con.execute("DETACH target")
     return load_id
+
+
+def _start_touched(con) -> None:
+    """Empty temp tables for what the batch touches (etl/marts.py update_marts): keys per kind, dates."""
+    for name in LOAD_ORDER:
+        keys = ", ".join(f'"{k}"' for k in KINDS[name].key)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {BATCH_KEYS.format(kind=name)} AS "
+                    f"SELECT {keys} FROM target.main.{name} WHERE false")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {BATCH_DATES} (date DATE)")
+
+
+def _record_touched(con, name: str, cols: list[str], key_match: str) -> None:
+    """Before the batch's rows of ``name`` replace the stored ones: the keys of the staged rows that are new, differ
+    from the stored row or withdraw it (a re-sent identical row changes no mart), and the dates of those records
+    before and after. Rejected rows may be among them: a few keys too many only rebuild rows that stay the same."""
+    keys_table = BATCH_KEYS.format(kind=name)
+    same = " AND ".join(f's."{c}" IS NOT DISTINCT FROM t."{c}"' for c in cols)
+    con.execute(f"""INSERT INTO {keys_table} SELECT DISTINCT {", ".join(f's."{k}"' for k in KINDS[name].key)}
+        FROM stg_{name} s
+        WHERE (s._src, s._row) IN (SELECT (_src, _row) FROM withdrawn WHERE kind = '{name}')
+           OR NOT EXISTS (SELECT 1 FROM target.main.{name} t WHERE {key_match} AND {same})""")
+    if "date" in cols:
+        on = " AND ".join(f'k."{k}" = x."{k}"' for k in KINDS[name].key)
+        con.execute(f"""INSERT INTO {BATCH_DATES}
+            SELECT x.date FROM target.main.{name} x SEMI JOIN {keys_table} k ON {on}
+            UNION SELECT x.date FROM stg_{name} x SEMI JOIN {keys_table} k ON {on}""")
 
 
 def _count_changes(batch: Batch, con, name: str, source: str, cols: list[str], key_match: str) -> None:
