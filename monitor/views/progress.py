@@ -238,16 +238,18 @@ TIMELINE_LEGEND_PER_ROW = 2       # 190-pixel entries in the narrowest chart (ab
 
 
 def _add_timeline_markers(fig: go.Figure, g: pd.DataFrame, name: str, color: str) -> None:
-    """One stage's sessions: circles and diamonds in two traces of one legend entry (the entry's symbol is always
-    the circle; the shape of a marker tells the bank)."""
+    """One stage's sessions: circles and diamonds in two traces of one legend group, and the group's legend entry
+    a circle of its own (x = [None]), so the legend says the stage by colour whichever sessions came with a bank."""
+    fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=name, legendgroup=name, hoverinfo="skip",
+                             marker={"color": color, "size": 12, "line": {"color": "#333", "width": 1},
+                                     "symbol": TIMELINE_SYMBOLS[False]}))
     bank = g["bank_attended"].fillna(False).astype(bool)
     for attended in (False, True):
         part = g[bank == attended]
         if part.empty:
             continue
-        shown = not attended or not (~bank).any()
         fig.add_trace(go.Scatter(
-            name=name, legendgroup=name, showlegend=shown, x=part["date"].tolist(), y=part["label"].tolist(),
+            name=name, legendgroup=name, showlegend=False, x=part["date"].tolist(), y=part["label"].tolist(),
             mode="markers",
             marker={"color": color, "size": 12, "line": {"color": "#333", "width": 1},
                     "symbol": TIMELINE_SYMBOLS[attended]},
