@@ -102,7 +102,8 @@ def modebar_css() -> str:
     全画面表示 button (plotly never looks its title up) and every chart drawn without ``chart_config``. The tooltip
     is CSS (content: attr(data-title)), so a rule on the English title replaces its text; a translated title no
     longer matches any rule."""
-    rules = [f'.modebar-btn[data-title="{en}"]::after {{ content: {_css_text(ja)}; }}'
+    # more specific than plotly's own rule (.js-plotly-plot .plotly [data-title]:after), which it injects later
+    rules = [f'.js-plotly-plot .plotly .modebar .modebar-btn[data-title="{en}"]::after {{ content: {_css_text(ja)}; }}'
              for en, ja in MODEBAR_JA.items()]
     return "<style>\n" + "\n".join(rules) + "\n</style>"
 
@@ -119,7 +120,7 @@ def uploader_css() -> str:
     with Streamlit's limit) replaced by the real limit. The text is CSS content, so the file types stay as
     Streamlit lists them from ``type=``."""
     limit = upload_limit_mb()
-    text = (f"1ファイル{fmt_number(limit, 0)}MBまで・CSV / Excel（.csv .tsv .txt .xlsx .xlsm .xls）。"
+    text = (f"1ファイル{fmt_number(limit, 0)}MBまで（CSV / Excel）。"
             "ここにドラッグ＆ドロップするか、ボタンから選びます")
     return ("<style>\n"
             '[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p { font-size: 0; }\n'
