@@ -224,3 +224,16 @@ def test_chart_config_puts_the_mode_bar_in_japanese():
                     "Double-click to zoom back out"):
         assert words[english] and not words[english].isascii(), english
     assert config is not style.chart_config()          # a new dict each call (Streamlit keeps what it is given)
+
+
+def test_a_long_context_wraps_between_its_parts_and_the_plot_moves_down():
+    context = ("年度: 令和6年度（2024年度）｜都道府県: すべて｜コンソーシアム: すべて｜期間: 指定なし｜支援種別: すべて｜"
+               "データ基準日: 2025年2月28日｜サンプルデータ")
+    fig = style.style_figure(go.Figure(go.Bar(x=["a"], y=[1])), "題", context)
+    lines = fig.layout.title.subtitle.text.split("<br>")
+    assert len(lines) >= 2 and "｜".join(lines) == context              # nothing lost, nothing added
+    assert any("データ基準日: 2025年2月28日" in line for line in lines)   # a part is never split
+    for line in lines:     # a full-width character 1, others 0.55: the width a 1,024-pixel window's chart shows
+        assert sum(1 if ord(c) > 0x2E7F else 0.55 for c in line) <= 44
+    short = style.style_figure(go.Figure(go.Bar(x=["a"], y=[1])), "題", CTX)
+    assert fig.layout.margin.t == short.layout.margin.t + 16 * (len(lines) - 1)

@@ -12,7 +12,7 @@ from monitor.format import DASH, fmt_date, fmt_int, fmt_month, fmt_pct, format_f
 from monitor.glossary import help_text, label as glossary_label
 from monitor.views.style import (
     BLUE, CATEGORY_PALETTE, COMPANY, HEATMAP_ROW_PX, MANY_CONSORTIA, MUNICIPALITY, RATE_COLORS, SEMINAR, STATUS_COLOURS,
-    colorbar_len, consortium_label, count_axis, figure_from_spec, spec_axis_rules, style_layout,
+    colorbar_len, consortium_label, count_axis, figure_from_spec, spec_axis_rules, style_layout, subtitle_extra_px,
 )
 from monitor.plain import plotly_text
 
@@ -91,6 +91,10 @@ def kpi_comparison_figure(kpi: pd.DataFrame, context: str) -> go.Figure:
     return figure_from_spec(data, spec_axis_rules(data, layout))
 
 
+INDICATOR_TICKS = {"支援企業数": "支援<br>企業数", "伴走支援 実施回数": "伴走支援<br>実施回数", "DX計画書策定数": "DX計画書<br>策定数",
+                   "セミナー参加者数": "セミナー<br>参加者数", "相談件数": "相談<br>件数"}
+
+
 def _kpi_comparison_heatmap(series, context: str) -> go.Figure:
     """Many consortia: rows = consortia (in the query's order, top down), columns = indicators, colour = achievement
     (red below 100 %, blue above, saturated at 50 % and 150 %), each cell labelled with its rate."""
@@ -107,9 +111,14 @@ def _kpi_comparison_heatmap(series, context: str) -> go.Figure:
         "colorbar": {"title": {"text": "達成率"}, "ticksuffix": "%", "len": colorbar_len(len(names))},
     }]
     layout = style_layout("コンソーシアム別 目標達成率", context, height=HEATMAP_ROW_PX * len(names) + 170)
-    layout["margin"]["t"] = 110                   # the indicator names sit above the cells, below the subtitle
+    layout["margin"]["t"] = 110 + subtitle_extra_px(context)   # the indicator names: above the cells, below the subtitle
+    # the indicator names on two lines and level (turned, they ran into the subtitle in a 1,024-pixel window), the
+    # title pinned to the top of the figure
+    layout["margin"]["t"] += 16
+    layout["title"].update({"yref": "container", "y": 1.0, "yanchor": "top", "pad": {"t": 10}})
     layout.update({
-        "xaxis": {"side": "top", "title": {}},
+        "xaxis": {"side": "top", "title": {}, "tickangle": 0, "tickmode": "array", "tickvals": labels,
+                  "ticktext": [INDICATOR_TICKS.get(label, label) for label in labels], "tickfont": {"size": 11}},
         "yaxis": {"autorange": "reversed", "type": "category", "title": {}},
     })
     return figure_from_spec(data, spec_axis_rules(data, layout))

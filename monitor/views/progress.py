@@ -14,7 +14,7 @@ from monitor.format import DASH, fmt_date, fmt_int, fmt_pct, is_missing
 from monitor.plain import plotly_text
 from monitor.views.style import (
     COMPANY, HEATMAP_ROW_PX, MANY_CONSORTIA, STAGE_COLORS, UNKNOWN, colorbar_len, consortium_label,
-    style_figure,
+    style_figure, subtitle_extra_px,
 )
 
 
@@ -66,7 +66,7 @@ def stage_funnel_figure(funnel: pd.DataFrame, context: str) -> go.Figure:
     fig.update_layout(funnelmode="group")
     fig = style_figure(fig, "伴走支援 段階別の到達件数（コンソーシアム別）", context,
                   height=n_rows * (44 * max(1, len(stage_labels)) + 60) + 130)
-    fig.update_layout(margin={"t": 120})
+    fig.update_layout(margin={"t": 120 + subtitle_extra_px(context)})
     return fig
 
 
@@ -103,7 +103,6 @@ def _stage_reach_heatmap(df: pd.DataFrame, groups: list[str], context: str) -> g
     of the consortium's stage-1 engagements that reached the stage, each cell labelled with count and share."""
     stages = (df[["stage_no", "stage"]].drop_duplicates().sort_values("stage_no"))
     labels = [f"{int(n)}. {s}" for n, s in zip(stages["stage_no"], stages["stage"])]
-    ticks = [f"{int(n)}. {two_lines(s)}" for n, s in zip(stages["stage_no"], stages["stage"])]
     counts = {(c, int(n)): int(v) for c, n, v in zip(df["consortium_label"], df["stage_no"], df["engagements"])}
     z, text = [], []
     for name in groups:
@@ -111,17 +110,22 @@ def _stage_reach_heatmap(df: pd.DataFrame, groups: list[str], context: str) -> g
         row = [counts.get((name, int(n)), 0) for n in stages["stage_no"]]
         z.append([round(100 * v / first, 1) if first else None for v in row])
         text.append([f"{v:,}件（{100 * v / first:.0f}%）" if first else f"{v:,}件" for v in row])
+    # a cell shows the share only (it fits a cell of a 1,024-pixel window's chart); the hover adds the count
     fig = go.Figure(go.Heatmap(
-        x=labels, y=groups, z=z, text=text, texttemplate="%{text}", textfont={"size": 11},
+        x=labels, y=groups, z=z, text=text, texttemplate="%{z:.0f}%", textfont={"size": 11},
         colorscale=[[0.0, "#f7fbff"], [1.0, "#08519c"]], zmin=0, zmax=100, xgap=2, ygap=2,
         colorbar={"title": {"text": "第1段階に<br>対する割合"}, "ticksuffix": "%", "len": colorbar_len(len(groups))},
         hovertemplate="%{y}<br>%{x}<br>到達 %{text}<extra></extra>"))
-    fig.update_xaxes(side="top", tickangle=0, title=None, tickmode="array", tickvals=labels, ticktext=ticks,
-                     tickfont={"size": 11})
+    # the stage names turned upright above their columns: level, seven names ran into each other in a narrow chart
+    longest = max((len(lab) for lab in labels), default=0)
+    names_px = 11 * longest + 12
+    fig.update_xaxes(side="top", tickangle=-90, title=None, tickmode="array", tickvals=labels, ticktext=labels,
+                     tickfont={"size": 11}, automargin=False)
     fig.update_yaxes(autorange="reversed", type="category", title=None)
+    top = 80 + subtitle_extra_px(context) + names_px
     fig = style_figure(fig, "伴走支援 段階別の到達件数（コンソーシアム別）", context,
-                  height=HEATMAP_ROW_PX * len(groups) + 210)
-    fig.update_layout(margin={"t": 140})          # the stage names, on two lines, above the cells below the subtitle
+                       height=HEATMAP_ROW_PX * len(groups) + top + 30 - subtitle_extra_px(context))
+    fig.update_layout(margin={"t": top}, title={"yref": "container", "y": 1.0, "yanchor": "top", "pad": {"t": 10}})
     return fig
 
 
@@ -221,11 +225,12 @@ def engagement_timeline_figure(sessions: pd.DataFrame, context: str, *, as_of=No
     # 1,024-pixel window), so the top margin is sized for its rows and it never covers a date or a marker.
     rows = -(-entries // TIMELINE_LEGEND_PER_ROW)
     plot_px = 38 * len(order) + 40
-    top = TIMELINE_TITLE_PX + rows * TIMELINE_LEGEND_ROW_PX + 16
+    title_px = TIMELINE_TITLE_PX + subtitle_extra_px(context)
+    top = title_px + rows * TIMELINE_LEGEND_ROW_PX + 16
     height = top + plot_px + 60
-    fig = style_figure(fig, "伴走支援のタイムライン（案件別）", context, height=height)
+    fig = style_figure(fig, "伴走支援のタイムライン（案件別）", context, height=height - subtitle_extra_px(context))
     fig.update_layout(margin={"t": top, "b": 60},
-                      legend={"yref": "container", "y": 1 - TIMELINE_TITLE_PX / height, "yanchor": "top",
+                      legend={"yref": "container", "y": 1 - title_px / height, "yanchor": "top",
                               "xref": "container", "x": 0.01, "xanchor": "left", "entrywidth": 190,
                               "entrywidthmode": "pixels", "font": {"size": 12}},
                       title={"yref": "container", "y": 1.0, "yanchor": "top", "pad": {"t": 10}})

@@ -55,15 +55,46 @@ SMALL_COUNT_MAX = 20         # a count axis up to this: whole-number ticks by a 
 TEMPLATE = "plotly_white"
 
 
+SUBTITLE_WIDTH = 44          # a subtitle line at most this wide (a full-width character counts 1, others 0.55)
+SUBTITLE_LINE_PX = 16        # each line more moves the plot down by this
+
+
+def _text_width(text: str) -> float:
+    return sum(1.0 if ord(ch) > 0x2E7F else 0.55 for ch in text)
+
+
+def subtitle_lines(context: str) -> list[str]:
+    """The context on lines of at most SUBTITLE_WIDTH, broken only between its ｜-separated parts (so a part such as
+    「データ基準日: 2025年2月28日」 is never split): plotly does not wrap a subtitle, and in a 1,024-pixel window a
+    one-line context was cut off after 支援種別, losing the as-of date."""
+    lines: list[str] = []
+    for part in str(context).split("｜"):
+        if lines and _text_width(lines[-1] + "｜" + part) <= SUBTITLE_WIDTH:
+            lines[-1] += "｜" + part
+        else:
+            lines.append(part)
+    return lines or [""]
+
+
+def subtitle_text(context: str) -> str:
+    """The subtitle as plotly text: each line made plain (record text may hold markup), joined by <br>."""
+    return "<br>".join(plotly_text(line) for line in subtitle_lines(context))
+
+
+def subtitle_extra_px(context: str) -> int:
+    """What the title area needs beyond one subtitle line (add it to a figure's own top margin)."""
+    return SUBTITLE_LINE_PX * (len(subtitle_lines(context)) - 1)
+
+
 def style_figure(fig: go.Figure, title: str, context: str, *, height: int = 420,
                  legend_y: float = -0.25, legend_anchor: str = "bottom") -> go.Figure:
     """The on-screen look of every chart: the title says what it shows, the subtitle its context (filters, as-of)."""
     fig.update_layout(
         # the context names filter values (consortia, people): plotly would read markup in them
-        title={"text": plotly_text(title), "subtitle": {"text": plotly_text(context)}, "x": 0.0, "xanchor": "left"},
+        title={"text": plotly_text(title), "subtitle": {"text": subtitle_text(context)}, "x": 0.0, "xanchor": "left"},
         font={"family": FONT, "size": 13},
-        height=height,
-        margin={"l": 10, "r": 10, "t": 80, "b": 10},
+        height=height + subtitle_extra_px(context),
+        margin={"l": 10, "r": 10, "t": 80 + subtitle_extra_px(context), "b": 10},
         legend={"orientation": "h", "yanchor": legend_anchor, "y": legend_y, "x": 0},
         separators=SEPARATORS, hoverlabel=HOVERLABEL,
     )
@@ -76,10 +107,10 @@ def style_layout(title: str, context: str, *, height: int = 420, legend_y: float
     """What ``style_figure`` sets, as plain plotly JSON (a new dict each call) for ``figure_from_spec``; the builder
     passes its finished data and layout through ``spec_axis_rules`` (the axis rules need the data)."""
     return {
-        "title": {"text": plotly_text(title), "subtitle": {"text": plotly_text(context)}, "x": 0.0, "xanchor": "left"},
+        "title": {"text": plotly_text(title), "subtitle": {"text": subtitle_text(context)}, "x": 0.0, "xanchor": "left"},
         "font": {"family": FONT, "size": 13},
-        "height": height,
-        "margin": {"l": 10, "r": 10, "t": 80, "b": 10},
+        "height": height + subtitle_extra_px(context),
+        "margin": {"l": 10, "r": 10, "t": 80 + subtitle_extra_px(context), "b": 10},
         "legend": {"orientation": "h", "yanchor": legend_anchor, "y": legend_y, "x": 0},
         "separators": SEPARATORS, "hoverlabel": {**HOVERLABEL, "font": dict(HOVERLABEL["font"])},
         "template": _template_json(TEMPLATE),
@@ -138,10 +169,10 @@ def report_figure(fig: go.Figure, title: str, context: str, *, height: int = 420
     as-of, sample)."""
     fig.update_layout(
         # record text (consortia, companies) reaches titles and labels: plotly would read markup in it
-        title={"text": plotly_text(title), "subtitle": {"text": plotly_text(context)}, "x": 0.01, "xanchor": "left"},
+        title={"text": plotly_text(title), "subtitle": {"text": subtitle_text(context)}, "x": 0.01, "xanchor": "left"},
         font={"family": FONT, "size": 14},
-        height=height,
-        margin={"l": 20, "r": 30, "t": 90, "b": 60},
+        height=height + subtitle_extra_px(context),
+        margin={"l": 20, "r": 30, "t": 90 + subtitle_extra_px(context), "b": 60},
         legend={"orientation": "h", "yref": "container", "y": 0.0, "yanchor": "bottom", "x": 0.0, "xanchor": "left"},
         template=TEMPLATE, separators=SEPARATORS, hoverlabel=HOVERLABEL,
     )

@@ -12,6 +12,7 @@ from monitor.format import fmt_date_short, fmt_int, fmt_month, fmt_pct, is_missi
 from monitor.plain import plotly_text
 from monitor.views.style import (
     CATEGORY_PALETTE, COMMON, COMPANY, MUNICIPALITY, OTHER_CATEGORY, UNKNOWN, count_axis, style_figure,
+    subtitle_extra_px,
 )
 
 UNMAPPED = "未分類"
@@ -228,7 +229,7 @@ def theme_heatmap_figure(heat: pd.DataFrame, context: str, *, area_label: str = 
     )
     where = f"（{prefecture}）" if prefecture else ""
     note = "" if numbers else "（色の濃さ＝件数。件数はマウスを重ねると表示）"
-    top = int(80 + 12 + labels_px + 32)    # title + subtitle, a gap, the area labels, the axis title
+    top = int(80 + subtitle_extra_px(context) + 12 + labels_px + 32)   # title + subtitle, a gap, labels, axis title
     fig = _layout(fig, f"テーマ × {area_label}{where}の件数{note}", context,
                   height=top + 26 * len(themes) + 30)
     # the title and subtitle stay at the top of the figure (by default plotly centres them in the top margin,
