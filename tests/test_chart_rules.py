@@ -237,3 +237,10 @@ def test_a_long_context_wraps_between_its_parts_and_the_plot_moves_down():
         assert sum(1 if ord(c) > 0x2E7F else 0.55 for c in line) <= 44
     short = style.style_figure(go.Figure(go.Bar(x=["a"], y=[1])), "題", CTX)
     assert fig.layout.margin.t == short.layout.margin.t + 16 * (len(lines) - 1)
+
+
+def test_report_sections_are_stacked_on_screen():
+    """報告's 相談テーマ table beside its chart was cut at 1,024 px: every section shows its table, then its chart."""
+    section = report.Section("themes", "相談テーマ別の相談件数", {"相談テーマ": pd.DataFrame({"テーマ": ["A"]})},
+                             {"相談テーマ": go.Figure()})
+    assert not report.side_by_side(section)

@@ -616,7 +616,9 @@ def display_frame(df: pd.DataFrame) -> pd.DataFrame:
 
 TABLE_PAGE_ROWS = 500        # on screen, a table longer than this is shown a page at a time
 PRINT_MAX_ROWS = 300         # printed, a table longer than this shows its first rows and says so
-SIDE_BY_SIDE = {"themes"}    # on screen: table left, chart right (print stacks everything)
+# on screen: table left, chart right (print stacks everything). None now: in a 1,024-pixel window 相談テーマ's table
+# beside its chart showed only its first column and the chart cut its labels; stacked, both have the page's width
+SIDE_BY_SIDE: frozenset[str] = frozenset()
 # columns left out of the printed tables so that a row fits on one line (the exports keep them)
 PRINT_HIDDEN_COLUMNS = ("案件ID", "業種", "開始日", "現在の段階", "団体コード", "含む", "含まない", "目標値の指標名")
 # a printed section's charts get the height its A4 page has left (print_layout.PAGE_HEIGHT_PX) after:
