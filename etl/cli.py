@@ -6,6 +6,7 @@ import sys
 import time
 from pathlib import Path
 
+from .argparse_ja import JapaneseArgumentParser
 from .kinds import KINDS
 from .paths import db_path
 
@@ -89,7 +90,7 @@ def _add_as_of(p: argparse.ArgumentParser, help: str) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The verbs, each with the function that runs it (``set_defaults(func=…)``)."""
-    parser = argparse.ArgumentParser(prog="python -m etl", description="地域DX支援モニター: 記録ファイルの取込")
+    parser = JapaneseArgumentParser(prog="python -m etl", description="地域DX支援モニター: 記録ファイルの取込")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("load", help="記録ファイル（CSV/XLSX、フォルダ可）を検証してデータベースに取り込む")

@@ -3,7 +3,6 @@ below target, and groups whose data is stale. Built from the read-side queries; 
 (data/reference/indicators.csv)."""
 from __future__ import annotations
 
-import argparse
 import csv
 import datetime as dt
 import io
@@ -14,6 +13,7 @@ from dataclasses import asdict, dataclass
 
 import pandas as pd
 
+from etl.argparse_ja import JapaneseArgumentParser
 from monitor import pace as pace_rules
 from monitor.read.filters import Filters
 from monitor.format import fmt_date, format_fiscal_year, is_missing
@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     """`python -m etl alerts`: exit 0 without alerts, 1 with alerts, 2 when the database cannot be read."""
     from monitor.read.filters import parse_date  # noqa: PLC0415
 
-    parser = argparse.ArgumentParser(prog="python -m etl alerts", description="停滞案件・目標に届かない見込み・"
+    parser = JapaneseArgumentParser(prog="python -m etl alerts", description="停滞案件・目標に届かない見込み・"
                                      "データが届いていないグループを一覧にする（cron 向け。アラートがあれば終了コード 1）")
     parser.add_argument("--format", choices=("text", "csv", "json"), default="text")
     parser.add_argument("--consortium", action="append", default=[], help="コンソーシアム（複数可、省略時はすべて）")

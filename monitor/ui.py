@@ -20,11 +20,13 @@ from monitor.read.filters import (
     URL_PARAMS, AccessConfigError, Filters, allowed_prefectures, default_filters, describe_access, describe_filters,
     from_query_params, to_query_params,
 )
-from monitor.format import fmt_date, format_fiscal_year
+from etl.extract import max_file_bytes
+from monitor.format import fmt_date, fmt_number, format_fiscal_year
 from monitor.plain import html_escape, md_escape
 from monitor.read.cache import VersionedCache
 from monitor.read.queries import data_as_of, run_query
 from monitor.print_layout import apply_print_layout, is_print_mode
+from monitor.views.style import MODEBAR_JA, chart_config
 
 APP_TITLE = "地域DX支援モニター"
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,11 +62,81 @@ SCREEN_CSS = """<style>
 [data-testid="stMetricLabel"] p { white-space: normal; overflow-wrap: anywhere; }
 </style>"""
 
+# A button's label wraps instead of being cut ("CSV（コンソーシアム別の比較）", 報告's four exports in narrow
+# columns); the sidebar's two date inputs stack when the sidebar is too narrow for both side by side.
+WIDTH_CSS = """<style>
+[data-testid="stBaseButton-secondary"], [data-testid="stBaseButton-primary"],
+[data-testid="stDownloadButton"] button { max-width: 100%; height: auto; min-height: 2.5rem; }
+[data-testid="stBaseButton-secondary"] p, [data-testid="stBaseButton-primary"] p,
+[data-testid="stDownloadButton"] button p {
+  white-space: normal; overflow: visible; text-overflow: clip; overflow-wrap: anywhere; word-break: normal; }
+[data-testid="stSidebar"] [data-testid="stHorizontalBlock"]:has([data-testid="stDateInput"]) {
+  flex-wrap: wrap; gap: 0.5rem; }
+[data-testid="stSidebar"] [data-testid="stHorizontalBlock"]:has([data-testid="stDateInput"]) > [data-testid="stColumn"] {
+  min-width: 10.5rem; flex: 1 1 10.5rem; }
+[data-testid="stSidebar"] [data-testid="stDateInput"] input { min-width: 0; font-size: 0.9rem; }
+/* a phone (390 px): the cards and the lists, not charts shrunk until their titles overlap */
+@media (max-width: 640px) {
+  [data-testid="stPlotlyChart"], [data-testid="stDeckGlJsonChart"] { display: none; }
+  [data-testid="stMain"] [data-testid="stHorizontalBlock"] { flex-direction: column; gap: 0.5rem; }
+  [data-testid="stMain"] [data-testid="stHorizontalBlock"] > [data-testid="stColumn"] { width: 100%; min-width: 100%; }
+  .dx-narrow-note { display: block !important; }
+}
+</style>"""
+
+# shown instead of the charts on a phone (hidden on a wider screen by the rule above)
+NARROW_NOTE = ('<div class="dx-narrow-note" style="display:none;padding:0.5rem 0.75rem;margin:0.25rem 0 0.75rem 0;'
+               'background:#f2f5f9;border-radius:0.5rem;color:#1c2430;font-size:0.9rem">画面の幅が狭いため、'
+               'グラフを省いて主要な数値と一覧だけを表示しています。グラフはパソコンやタブレットの画面で表示されます。'
+               '</div>')
+
+
+def _css_text(text: str) -> str:
+    """``text`` as a CSS string literal (content: …)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def modebar_css() -> str:
+    """The plotly mode bar's tooltips in Japanese where a chart's config did not translate them: Streamlit's own
+    全画面表示 button (plotly never looks its title up) and every chart drawn without ``chart_config``. The tooltip
+    is CSS (content: attr(data-title)), so a rule on the English title replaces its text; a translated title no
+    longer matches any rule."""
+    # more specific than plotly's own rule (.js-plotly-plot .plotly [data-title]:after), which it injects later
+    rules = [f'.js-plotly-plot .plotly .modebar .modebar-btn[data-title="{en}"]::after {{ content: {_css_text(ja)}; }}'
+             for en, ja in MODEBAR_JA.items()]
+    return "<style>\n" + "\n".join(rules) + "\n</style>"
+
+
+def upload_limit_mb() -> float:
+    """The largest record file データ取込 takes: the smaller of DX_MAX_FILE_MB (what a load accepts) and
+    Streamlit's server.maxUploadSize (what the browser may send), in MB."""
+    server = float(st.get_option("server.maxUploadSize") or 0) or float("inf")
+    return min(max_file_bytes() / (1024 * 1024), server)
+
+
+def uploader_css() -> str:
+    """The file uploader in Japanese: its button and its "200MB per file • CSV, …" line (Streamlit's own English,
+    with Streamlit's limit) replaced by the real limit. The text is CSS content, so the file types stay as
+    Streamlit lists them from ``type=``."""
+    limit = upload_limit_mb()
+    text = (f"1ファイル{fmt_number(limit, 0)}MBまで（CSV / Excel）。"
+            "ここにドラッグ＆ドロップするか、ボタンから選びます")
+    return ("<style>\n"
+            '[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p { font-size: 0; }\n'
+            '[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p::after {'
+            ' content: "ファイルを選ぶ"; font-size: 0.875rem; }\n'
+            '[data-testid="stFileUploaderDropzoneInstructions"] span { font-size: 0; }\n'
+            '[data-testid="stFileUploaderDropzoneInstructions"] span::after {'
+            f" content: {_css_text(text)}; font-size: 0.8rem; white-space: normal; }}\n"
+            "</style>")
+
 
 def page_setup(title: str) -> None:
     """First call of every page: page config, the database (built from the sample when missing), title, nav."""
     st.set_page_config(page_title=f"{title}｜{APP_TITLE}", layout="wide")
-    st.html(SCREEN_CSS)
+    st.html(SCREEN_CSS + WIDTH_CSS + modebar_css() + uploader_css())
+    if not is_print_mode():
+        st.html(NARROW_NOTE)
     check_access_setting()
     access.gate()                     # sign-in, grant, this session's scope (monitor/access.py); stops if none
     ensure_database()
@@ -297,6 +369,13 @@ def cached_figure(name: str, filters: Filters, context: str, build, *extra):
     p = resolve_path()
     return _FIGURES.get_or_build((name, filters, context, extra, str(p), db_version(p), allowed_prefectures()),
                                  build)
+
+
+def plotly_chart(fig, **kwargs):
+    """``st.plotly_chart`` with the app's chart config (the mode bar in Japanese, only the buttons that matter; see
+    ``style.chart_config``); a ``config`` given here is merged over it."""
+    config = {**chart_config(), **kwargs.pop("config", {})}
+    return st.plotly_chart(fig, config=config, **kwargs)
 
 
 # ── captions, empty state ───────────────────────────────────────────────────

@@ -62,8 +62,11 @@ def test_monthly_activity_figure():
     s = by_name["伴走支援 実施回数（回）"]
     assert list(s.x) == ["2022年8月", "2022年9月"] and list(s.y) == [7, 5]
     assert list(by_name["相談件数（件）"].y) == [0, 2]
-    assert list(by_name["セミナー参加者数（人）"].y) == [40, 0]
-    assert by_name["セミナー参加者数（人）"].yaxis == "y2"
+    # seminar attendees: bars of their own panel, only in the months a seminar was held (no line through zeros)
+    seminar = by_name["セミナー参加者数（人）"]
+    assert seminar.type == "bar" and list(seminar.y) == [40, None] and seminar.yaxis == "y2"
+    assert fig.layout.yaxis2.overlaying is None                      # its own panel, not a second axis over the bars
+    assert fig.layout.yaxis2.domain[1] < fig.layout.yaxis.domain[0]
 
 
 def test_stage_funnel_figure():
@@ -92,10 +95,14 @@ def test_engagement_timeline_figure():
     fig = progress.engagement_timeline_figure(df, CTX, as_of=dt.date(2022, 12, 20))
     assert _title(fig) == ("伴走支援のタイムライン（案件別）", CTX)
     markers = [t for t in fig.data if t.mode == "markers"]
-    assert sum(len(t.x) for t in markers) == 3
-    stage1 = next(t for t in markers if t.name.startswith("1."))
-    assert list(stage1.y) == ["架空A社（E1）", "架空C社（E3）"]
-    assert list(stage1.marker.symbol) == ["diamond", "circle"]       # ◆ = bank attended
+    assert sum(x is not None for t in markers for x in t.x) == 3
+    # the legend explains both symbols, in entries of their own
+    legend_only = {t.name: t.marker.symbol for t in markers if list(t.x) == [None] and not t.name[0].isdigit()}
+    assert legend_only == {"金融機関同行あり（◆）": "diamond", "同行なし・記録なし（●）": "circle"}
+    stage1 = [t for t in markers if t.name.startswith("1.") and list(t.x) != [None]]
+    assert sorted(y for t in stage1 for y in t.y) == ["架空A社（E1）", "架空C社（E3）"]
+    by_symbol = {t.marker.symbol: list(t.y) for t in stage1}
+    assert by_symbol == {"diamond": ["架空A社（E1）"], "circle": ["架空C社（E3）"]}      # ◆ = bank attended
     assert list(fig.layout.yaxis.categoryarray) == ["架空C社（E3）", "架空A社（E1）"]
 
 
@@ -178,7 +185,10 @@ def test_style_figure_template_is_the_validated_one():
     slow.update_layout(title={"text": "題", "subtitle": {"text": CTX}, "x": 0.0, "xanchor": "left"},
                        font={"family": style.FONT, "size": 13}, height=420,
                        margin={"l": 10, "r": 10, "t": 80, "b": 10},
-                       legend={"orientation": "h", "yanchor": "bottom", "y": -0.25, "x": 0}, template="plotly_white")
+                       legend={"orientation": "h", "yanchor": "bottom", "y": -0.25, "x": 0}, template="plotly_white",
+                       separators=style.SEPARATORS, hoverlabel=style.HOVERLABEL)
+    slow.update_layout(xaxis={"exponentformat": "none", "separatethousands": True},
+                       yaxis={"exponentformat": "none", "separatethousands": True})
     assert fast.to_dict() == slow.to_dict()
 
 

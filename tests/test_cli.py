@@ -30,7 +30,8 @@ def run(*args: str, env_db: Path | None = None) -> subprocess.CompletedProcess:
 def test_help(verb):
     result = run(*([verb] if verb else []), "--help")
     assert result.returncode == 0
-    assert result.stdout.startswith("usage: python -m etl")
+    assert result.stdout.startswith("使い方: python -m etl")
+    assert "show this help" not in result.stdout and "options:" not in result.stdout
     if verb is None:
         for v in ("load", "check", "sample", "template"):
             assert v in result.stdout
@@ -42,7 +43,25 @@ def test_help(verb):
 
 def test_no_verb_is_a_usage_error():
     result = run()
-    assert result.returncode == 2 and "usage:" in result.stderr
+    assert result.returncode == 2 and "使い方:" in result.stderr
+    assert "エラー: 次の引数を指定してください: コマンド" in result.stderr and "required" not in result.stderr
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["load"], "python -m etl load: エラー: 次の引数を指定してください: paths"),
+    (["load", "x.csv", "--bogus"], "知らない引数があります: --bogus"),
+    (["lod"], "'lod' は選べません（選べるもの: 'load', 'check'"),
+    (["generate", "out", "--sessions", "many"], "'many' は整数として読めません"),
+    (["load", "x.csv", "--db"], "引数 --db: 値を1つ指定してください"),
+])
+def test_usage_errors_are_japanese(args, expected):
+    """argparse's own errors in Japanese, exit code 2, the usage line first; no English argparse text."""
+    result = run(*args)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("使い方: python -m etl")
+    assert expected in result.stderr
+    for english in ("usage:", "error:", "required", "unrecognized", "invalid", "expected"):
+        assert english not in result.stderr, result.stderr
 
 
 def test_load_exit_0_prints_summary_per_file_and_kind(tmp_path, capsys):

@@ -14,8 +14,8 @@ from monitor import pace
 from monitor.format import DASH, fmt_date, fmt_int, fmt_month, fmt_pct, format_fiscal_year, is_missing
 from monitor.glossary import help_text, label as glossary_label
 from monitor.views.style import (
-    BLUE, HEATMAP_ROW_PX, MANY_CONSORTIA, PALETTE, RATE_COLORS, STATUS_COLOURS, colorbar_len, consortium_label,
-    figure_from_spec, style_layout,
+    BLUE, CATEGORY_PALETTE, COMPANY, HEATMAP_ROW_PX, MANY_CONSORTIA, MUNICIPALITY, RATE_COLORS, SEMINAR, STATUS_COLOURS,
+    colorbar_len, consortium_label, count_axis, figure_from_spec, spec_axis_rules, style_layout, subtitle_extra_px,
 )
 from monitor.plain import plotly_text
 from monitor.read.filters import Filters
@@ -76,14 +76,15 @@ def kpi_comparison_figure(kpi: pd.DataFrame, context: str) -> go.Figure:
             "x": list(rates), "y": [r[0] for r in rates.values()], "text": [r[1] for r in rates.values()],
             "textposition": "outside", "customdata": [r[2] for r in rates.values()],
             "hovertemplate": "%{x}<br>達成率 %{text}<br>%{customdata}<extra>%{fullData.name}</extra>",
-            "marker": {"color": PALETTE[i % len(PALETTE)]}, "cliponaxis": False,
+            # consortia are named categories: the category palette, never a concept's colour (企業, 自治体, …)
+            "marker": {"color": CATEGORY_PALETTE[i % len(CATEGORY_PALETTE)]}, "cliponaxis": False,
         })
     layout = style_layout("コンソーシアム別 目標達成率", context)
     layout["margin"]["r"] = 56
     layout.update({
         "barmode": "group",
         "xaxis": {"title": {}},
-        "yaxis": {"title": {"text": "達成率（%）"}},
+        "yaxis": {"title": {"text": "達成率（%）"}, "ticksuffix": "%"},
         # the 100 % line, as fig.add_hline draws it
         "shapes": [{"type": "line", "line": {"color": "#888", "dash": "dot"},
                     "x0": 0, "x1": 1, "xref": "x domain", "y0": 100, "y1": 100, "yref": "y"}],
@@ -92,7 +93,11 @@ def kpi_comparison_figure(kpi: pd.DataFrame, context: str) -> go.Figure:
                          "yanchor": "middle", "text": "目標<br>100%", "showarrow": False, "align": "left",
                          "font": {"size": 12, "color": "#666"}}],
     })
-    return figure_from_spec(data, layout)
+    return figure_from_spec(data, spec_axis_rules(data, layout))
+
+
+INDICATOR_TICKS = {"支援企業数": "支援<br>企業数", "伴走支援 実施回数": "伴走支援<br>実施回数", "DX計画書策定数": "DX計画書<br>策定数",
+                   "セミナー参加者数": "セミナー<br>参加者数", "相談件数": "相談<br>件数"}
 
 
 def _kpi_comparison_heatmap(series, context: str) -> go.Figure:
@@ -111,37 +116,54 @@ def _kpi_comparison_heatmap(series, context: str) -> go.Figure:
         "colorbar": {"title": {"text": "達成率"}, "ticksuffix": "%", "len": colorbar_len(len(names))},
     }]
     layout = style_layout("コンソーシアム別 目標達成率", context, height=HEATMAP_ROW_PX * len(names) + 170)
-    layout["margin"]["t"] = 110                   # the indicator names sit above the cells, below the subtitle
+    layout["margin"]["t"] = 110 + subtitle_extra_px(context)   # the indicator names: above the cells, below the subtitle
+    # the indicator names on two lines and level (turned, they ran into the subtitle in a 1,024-pixel window), the
+    # title pinned to the top of the figure
+    layout["margin"]["t"] += 16
+    layout["title"].update({"yref": "container", "y": 1.0, "yanchor": "top", "pad": {"t": 10}})
     layout.update({
-        "xaxis": {"side": "top", "title": {}},
+        "xaxis": {"side": "top", "title": {}, "tickangle": 0, "tickmode": "array", "tickvals": labels,
+                  "ticktext": [INDICATOR_TICKS.get(label, label) for label in labels], "tickfont": {"size": 11}},
         "yaxis": {"autorange": "reversed", "type": "category", "title": {}},
     })
-    return figure_from_spec(data, layout)
+    return figure_from_spec(data, spec_axis_rules(data, layout))
+
+
+SEMINAR_PANEL = [0.0, 0.26]       # the seminar attendees' own small panel under the sessions and consultations
+ACTIVITY_PANEL = [0.40, 1.0]
 
 
 def monthly_activity_figure(monthly: pd.DataFrame, context: str) -> go.Figure:
-    """伴走支援 sessions and consultations per month (bars), seminar attendees (line, right axis). Built as plain
-    plotly JSON (``figure_from_spec``): it is redrawn on every filter change of 概要."""
+    """伴走支援 sessions and consultations per month (bars), and under them, in a small panel of their own on the same
+    months, seminar attendees (bars only in the months a seminar was held: a line through the months without one
+    would invent a trend, and a second axis over the bars would invite comparing unlike numbers). Every trace has
+    the same months, so a click's point index is a month of the query. Built as plain plotly JSON
+    (``figure_from_spec``): it is redrawn on every filter change of 概要."""
     df = monthly.sort_values("month")
     labels = [fmt_month(m) for m in df["month"]]
+    attendees = [int(v) if int(v) > 0 else None for v in df["seminar_attendees"]]
     data = [
         {"type": "bar", "name": "伴走支援 実施回数（回）", "x": labels, "y": df["sessions"].astype(int).tolist(),
-         "marker": {"color": PALETTE[0]}, "hovertemplate": "%{x}<br>伴走支援 %{y:,}回<extra></extra>"},
+         "marker": {"color": COMPANY}, "hovertemplate": "%{x}<br>伴走支援 %{y:,}回<extra></extra>"},
         {"type": "bar", "name": "相談件数（件）", "x": labels, "y": df["consultations"].astype(int).tolist(),
-         "marker": {"color": PALETTE[1]}, "hovertemplate": "%{x}<br>相談 %{y:,}件<extra></extra>"},
-        {"type": "scatter", "name": "セミナー参加者数（人）", "x": labels,
-         "y": df["seminar_attendees"].astype(int).tolist(), "mode": "lines+markers", "yaxis": "y2",
-         "marker": {"color": PALETTE[2]}, "hovertemplate": "%{x}<br>セミナー参加者 %{y:,}人<extra></extra>"},
+         "marker": {"color": MUNICIPALITY}, "hovertemplate": "%{x}<br>相談 %{y:,}件<extra></extra>"},
+        {"type": "bar", "name": "セミナー参加者数（人）", "x": labels, "y": attendees, "yaxis": "y2",
+         "marker": {"color": SEMINAR}, "width": 0.5,
+         "hovertemplate": "%{x}<br>セミナー参加者 %{y:,}人<extra></extra>"},
     ]
-    layout = style_layout("月別の活動状況", context)
+    layout = style_layout("月別の活動状況", context, height=500)
     layout.update({
         "barmode": "group",
-        "xaxis": {"title": {}, "type": "category"},
-        "yaxis": {"title": {"text": "回数・件数"}, "rangemode": "tozero", "tickformat": ",d"},
-        "yaxis2": {"title": {"text": "参加者数（人）"}, "overlaying": "y", "side": "right", "rangemode": "tozero",
-                   "showgrid": False, "tickformat": ",d"},
+        "xaxis": {"title": {}, "type": "category", "anchor": "y2"},
+        "yaxis": count_axis(title={"text": "回数・件数"}, domain=ACTIVITY_PANEL),
+        "yaxis2": count_axis(title={"text": "参加者（人）"}, domain=SEMINAR_PANEL),
+        "annotations": [{"text": "セミナー参加者数（人）：開催した月のみ", "showarrow": False, "xref": "paper", "x": 0,
+                         "xanchor": "left", "yref": "paper", "y": SEMINAR_PANEL[1] + 0.02, "yanchor": "bottom",
+                         "font": {"size": 12, "color": "#4a5563"}}],
     })
-    return figure_from_spec(data, layout)
+    if not any(attendees):
+        layout["annotations"][0]["text"] = "セミナー参加者数（人）：この期間にセミナーの記録はありません"
+    return figure_from_spec(data, spec_axis_rules(data, layout))
 
 
 def _ratio(actual, target):

@@ -21,7 +21,10 @@ from monitor.read.cache import VersionedCache
 from monitor.read.db import db_version, meta, resolve_path
 from monitor.read.filters import Filters, allowed_prefectures, describe_access
 from monitor.read.queries import data_as_of, run_query
-from monitor.views.style import LIGHT_BLUE, MANY_CONSORTIA, PALETTE, report_figure
+from monitor.views.style import (
+    BANK, BANK_RATE, COMPANY, GREY, MANY_CONSORTIA, MUNICIPALITY, PLANNED, SEMINAR, STATUS_COLOURS, count_axis,
+    future_months, not_yet_band, report_figure,
+)
 
 REPORT_TITLE = "実績報告"
 WHOLE_PROGRAMME = "事業全体"
@@ -367,7 +370,8 @@ def achievement_figure(summary: pd.DataFrame, context: str) -> go.Figure | None:
     capped = [r > RATE_CAP_PCT for r in rates]
     texts = [f"{fmt_number(r, 1)}%（{fmt_number(a, 1)}/{fmt_number(t, 1)}{plotly_text(u)}）" + (" ▶" if c else "")
              for r, a, t, u, c in zip(rates, rows["actual"], rows["target"], rows["unit"], capped)]
-    colors = [PALETTE[2] if r >= 100 else PALETTE[0] for r in rates]
+    # reached or not (a status, not a concept: each bar is another indicator)
+    colors = [STATUS_COLOURS["done"] if r >= 100 else GREY for r in rates]
     fig = go.Figure(go.Bar(
         x=[min(r, RATE_CAP_PCT) for r in rates], y=labels, orientation="h", text=texts,
         textposition=["inside" if c else "outside" for c in capped], insidetextanchor="end",
@@ -399,13 +403,14 @@ def events_figure(events: pd.DataFrame, context: str) -> go.Figure | None:
     fig.add_trace(go.Bar(
         name="参加者数（人）", x=[plotly_text(cut_text(v, CHART_LABEL_MAX)) for v in events["kind"]], y=_nums(events["attendees"]),
         text=[f"{fmt_number(a, 0)}人（{fmt_number(n, 0)}回）" for a, n in zip(events["attendees"], events["events"])],
-        textposition="outside", marker_color=PALETTE[0], cliponaxis=False,
+        textposition="outside", marker_color=SEMINAR, cliponaxis=False,
         hovertemplate="%{x}<br>参加者 %{y:,}人<extra></extra>"))
     if events["applicants"].notna().any():
         fig.add_trace(go.Bar(
-            name="申込者数（人）", x=[plotly_text(cut_text(v, CHART_LABEL_MAX)) for v in events["kind"]], y=_nums(events["applicants"]),
-            marker_color=PALETTE[5], opacity=0.55, hovertemplate="%{x}<br>申込 %{y:,}人<extra></extra>"))
-    fig.update_layout(barmode="group", yaxis={"title": "人数", "rangemode": "tozero", "tickformat": ",d"},
+            name="申込者数（人）", x=[plotly_text(cut_text(v, CHART_LABEL_MAX)) for v in events["kind"]],
+            y=_nums(events["applicants"]),
+            marker_color=SEMINAR, opacity=0.4, hovertemplate="%{x}<br>申込 %{y:,}人<extra></extra>"))
+    fig.update_layout(barmode="group", yaxis=count_axis(title="人数"),
                       xaxis={"title": None, "type": "category"})
     return report_figure(fig, "セミナー・研修の種別ごとの参加者数", context)
 
@@ -462,19 +467,17 @@ def companies_figure(companies: pd.DataFrame, context: str) -> go.Figure | None:
     # many groups (47 consortia at national scale): bars run across, one labelled row per group, so every name reads
     across = by is not None and len(names) > MANY_CONSORTIA
     fig = go.Figure()
-    for name, values, color, word in (("予定回数", planned, LIGHT_BLUE, "予定"), ("実施回数", held, PALETTE[0], "実施"),
-                                      ("金融機関同行回数", bank, PALETTE[1], "同行")):
+    for name, values, color, word in (("予定回数", planned, PLANNED, "予定"), ("実施回数", held, COMPANY, "実施"),
+                                      ("金融機関同行回数", bank, BANK, "同行")):
         if across:
             fig.add_trace(go.Bar(name=name, y=names, x=_nums(values), orientation="h", marker_color=color,
                                  hovertemplate=f"%{{y}}<br>{word} %{{x:,}}{unit}<extra></extra>"))
         else:
             fig.add_trace(go.Bar(name=name, x=names, y=_nums(values), marker_color=color,
                                  hovertemplate=f"%{{x}}<br>{word} %{{y:,}}{unit}<extra></extra>"))
-    counts = {"title": "回数", "rangemode": "tozero"}
+    counts = count_axis(title="回数")
     if dtick:
         counts["dtick"] = dtick
-    else:
-        counts["tickformat"] = ",d"
     if across:
         # every group labelled (plotly would skip labels it finds crowded): one tick per category, a smaller font
         fig.update_layout(barmode="group", xaxis=counts, bargap=0.25,
@@ -486,24 +489,34 @@ def companies_figure(companies: pd.DataFrame, context: str) -> go.Figure | None:
     return report_figure(fig, title, context)
 
 
-def monthly_figure(monthly: pd.DataFrame, context: str) -> go.Figure | None:
+def monthly_figure(monthly: pd.DataFrame, context: str, as_of=None) -> go.Figure | None:
+    """Sessions and bank attendance per month of the 年度 (``monthly``: monthly_data's columns). The months after
+    the data's as-of date ``as_of`` are greyed out and marked 未到来: no bar and no 0 there (nothing can have been
+    recorded yet); the rate line has no point where no session recorded its bank attendance."""
     if monthly.empty:
         return None
-    labels = [fmt_month(m) for m in monthly["month"]]          # monthly: monthly_data's columns
+    labels = [fmt_month(m) for m in monthly["month"]]
+    future = future_months(monthly["month"], as_of)
+
+    def upto(values):
+        return [None if f else v for v, f in zip(_nums(values), future)]
+
     fig = go.Figure()
-    fig.add_trace(go.Bar(name="実施回数（回）", x=labels, y=_nums(monthly["sessions"]), marker_color=PALETTE[0],
-                         hovertemplate="%{x}<br>実施 %{y}回<extra></extra>"))
-    fig.add_trace(go.Bar(name="金融機関同行回数（回）", x=labels, y=_nums(monthly["bank_sessions"]),
-                         marker_color=PALETTE[1], hovertemplate="%{x}<br>同行 %{y}回<extra></extra>"))
-    fig.add_trace(go.Scatter(name="金融機関同行率（%）", x=labels, y=_nums(monthly["bank_rate_pct"]),
-                             mode="lines+markers", yaxis="y2", marker_color=PALETTE[2], connectgaps=False,
-                             hovertemplate="%{x}<br>同行率 %{y:.1f}%<extra></extra>"))
+    fig.add_trace(go.Bar(name="実施回数（回）", x=labels, y=upto(monthly["sessions"]), marker_color=COMPANY,
+                         hovertemplate="%{x}<br>実施 %{y:,}回<extra></extra>"))
+    fig.add_trace(go.Bar(name="金融機関同行回数（回）", x=labels, y=upto(monthly["bank_sessions"]),
+                         marker_color=BANK, hovertemplate="%{x}<br>同行 %{y:,}回<extra></extra>"))
+    fig.add_trace(go.Scatter(name="金融機関同行率（%）", x=labels, y=upto(monthly["bank_rate_pct"]),
+                             mode="lines+markers", yaxis="y2", marker_color=BANK_RATE, line={"color": BANK_RATE},
+                             connectgaps=False, hovertemplate="%{x}<br>同行率 %{y:.1f}%<extra></extra>"))
+    shapes, notes = not_yet_band(labels, future)
     fig.update_layout(
         barmode="group",
         xaxis={"title": None, "type": "category"},
-        yaxis={"title": "回数", "rangemode": "tozero"},
+        yaxis=count_axis(title="回数"),
         yaxis2={"title": "同行率（%）", "overlaying": "y", "side": "right", "range": [0, 100], "dtick": 25,
-                "showgrid": False, "tickmode": "linear"},
+                "showgrid": False, "tickmode": "linear", "ticksuffix": "%"},
+        shapes=shapes, annotations=notes,
     )
     return report_figure(fig, "伴走支援の月別実施回数と金融機関同行率", context)
 
@@ -514,11 +527,11 @@ def themes_figure(themes: pd.DataFrame, context: str) -> go.Figure | None:
     fig = go.Figure(go.Bar(
         x=_nums(themes["consultations"]), y=[plotly_text(cut_text(v, CHART_LABEL_MAX)) for v in themes["theme"]],
         orientation="h",
-        marker_color=PALETTE[3],
+        marker_color=MUNICIPALITY,          # 相談 = 自治体 (the same orange as on 概要 and 相談テーマ)
         text=[f"{fmt_number(n, 0)}件（{fmt_number(s, 1)}%）" for n, s in zip(themes["consultations"], themes["share_pct"])],
         textposition="outside", cliponaxis=False, hovertemplate="%{y}<br>%{x}件<extra></extra>", name="相談件数"))
     xmax = float(themes["consultations"].max()) * 1.45 if len(themes) else 1
-    fig.update_layout(xaxis={"title": "相談件数（件）", "range": [0, xmax], "tickformat": ",d"},
+    fig.update_layout(xaxis=count_axis(title="相談件数（件）", range=[0, xmax]),
                       yaxis={"autorange": "reversed", "title": None, "tickmode": "linear", "dtick": 1},
                       showlegend=False)
     return report_figure(fig, "相談テーマ別の相談件数", context, height=max(420, 120 + 28 * len(themes)))
@@ -587,7 +600,7 @@ def build_report(fiscal_year: int, consortium: str | None = None, *,
                     company_fig, note=company_note, empty_message="この年度・対象の伴走支援の記録はありません。"))
     sections.append(
         Section("monthly", "伴走支援の月別実施状況と金融機関同行率", {T_MONTHLY: monthly},
-                figs(**{"月別実施状況": monthly_figure(monthly_d, context)}),
+                figs(**{"月別実施状況": monthly_figure(monthly_d, context, as_of)}),
                 note="金融機関同行率 = 金融機関が同行した回 ÷ 同行の有無が記録された回。"))
     muni_note = "支援自治体は、実施中・完了の支援案件または相談記録がある自治体です。"
     if municipalities.empty and themes.empty:
@@ -668,7 +681,9 @@ def numeric_columns(df: pd.DataFrame) -> list[str]:
 TABLE_PAGE_ROWS = 500        # on screen, a table longer than this is shown a page at a time
 PRINT_MAX_ROWS = 300         # printed, a longer table is summed per group (PRINT_GROUP_BY) and says so
 PRINT_KEEP_ROWS = 25         # printed, a table of at most this many rows is kept on one page with its name
-SIDE_BY_SIDE = {"themes"}    # on screen: table left, chart right (print stacks everything)
+# on screen: table left, chart right (print stacks everything). None now: in a 1,024-pixel window 相談テーマ's table
+# beside its chart showed only its first column and the chart cut its labels; stacked, both have the page's width
+SIDE_BY_SIDE: frozenset[str] = frozenset()
 # columns left out of the printed tables so that a row fits on one line (the exports keep them)
 PRINT_HIDDEN_COLUMNS = ("案件ID", "業種", "開始日", "現在の段階", "団体コード", "含む", "含まない", "目標値の指標名")
 # a printed section's charts get the height its A4 page has left (print_layout.PAGE_HEIGHT_PX) after:

@@ -10,16 +10,19 @@ import plotly.graph_objects as go
 
 from monitor.format import fmt_date_short, fmt_int, fmt_month, fmt_pct, is_missing
 from monitor.plain import plotly_text
-from monitor.views.style import BLUE, GREEN, GREY, OCHRE, ORANGE, PURPLE, RED, style_figure
+from monitor.views.style import (
+    CATEGORY_PALETTE, COMMON, COMPANY, MUNICIPALITY, OTHER_CATEGORY, UNKNOWN, count_axis, style_figure,
+    subtitle_extra_px,
+)
 
 UNMAPPED = "未分類"
 OTHERS = "その他"
 GRAINS = {"month": "月別", "quarter": "四半期別"}
-# bar colours by the audience of a theme (taxonomy column themes.audience)
-AUDIENCE_COLORS = {"自治体": ORANGE, "企業": BLUE, "共通": GREEN, UNMAPPED: "#9aa5b1"}
+# bar colours by the audience of a theme (taxonomy column themes.audience): the concept colours of 自治体 and 企業
+AUDIENCE_COLORS = {"自治体": MUNICIPALITY, "企業": COMPANY, "共通": COMMON, UNMAPPED: UNKNOWN}
 AUDIENCE_LABELS = {"自治体": "自治体向けテーマ", "企業": "企業向けテーマ", "共通": "共通テーマ", UNMAPPED: UNMAPPED}
-# the palette (without its grey, which comes later here) and more, for up to 12 themes
-TREND_COLORS = [BLUE, ORANGE, GREEN, PURPLE, RED, OCHRE, "#17a2b8", "#d17fb0", GREY, "#5c8a3a", "#a0522d", "#4b0082"]
+# themes are named categories: the category palette (no concept colour: orange is 自治体, blue 企業 everywhere)
+TREND_COLORS = CATEGORY_PALETTE
 SHARE_NOTE = "構成比 = テーマ別件数 ÷ 全テーマの件数の合計（複数テーマの伴走記録は各テーマに数えます）"
 
 
@@ -85,7 +88,7 @@ def theme_bar_figure(counts: pd.DataFrame, context: str) -> go.Figure:
         ))
     fig.update_layout(
         barmode="overlay",
-        xaxis={"title": "件数（件）", "rangemode": "tozero", "tickformat": ",d"},
+        xaxis=count_axis(title="件数（件）"),
         yaxis={"title": None, "type": "category", "categoryorder": "array", "categoryarray": list(reversed(order)),
                "automargin": True},
     )
@@ -154,7 +157,7 @@ def theme_trend_figure(trend: pd.DataFrame, context: str, *, grain: str = "month
     pivot = pivot.reindex(index=periods, columns=groups, fill_value=0)
     fig = go.Figure()
     for i, g in enumerate(groups):
-        color = "#b0b8c1" if g == OTHERS else TREND_COLORS[i % len(TREND_COLORS)]
+        color = OTHER_CATEGORY if g == OTHERS else TREND_COLORS[i % len(TREND_COLORS)]
         fig.add_trace(go.Bar(
             name=g, x=labels, y=[int(v) for v in pivot[g]], marker_color=color,
             hovertemplate="%{x}<br>%{fullData.name}: %{y:,}件<extra></extra>",
@@ -162,7 +165,7 @@ def theme_trend_figure(trend: pd.DataFrame, context: str, *, grain: str = "month
     fig.update_layout(
         barmode="stack",
         xaxis={"title": None, "type": "category"},
-        yaxis={"title": "件数（件）", "rangemode": "tozero", "tickformat": ",d"},
+        yaxis=count_axis(title="件数（件）"),
     )
     note = f"上位{top_n}テーマ、ほかは「{OTHERS}」" if len(order) > top_n else "全テーマ"
     return _layout(fig, f"テーマ別件数の推移（{GRAINS.get(grain, '月別')}・{note}）", context, height=460)
@@ -226,7 +229,7 @@ def theme_heatmap_figure(heat: pd.DataFrame, context: str, *, area_label: str = 
     )
     where = f"（{prefecture}）" if prefecture else ""
     note = "" if numbers else "（色の濃さ＝件数。件数はマウスを重ねると表示）"
-    top = int(80 + 12 + labels_px + 32)    # title + subtitle, a gap, the area labels, the axis title
+    top = int(80 + subtitle_extra_px(context) + 12 + labels_px + 32)   # title + subtitle, a gap, labels, axis title
     fig = _layout(fig, f"テーマ × {area_label}{where}の件数{note}", context,
                   height=top + 26 * len(themes) + 30)
     # the title and subtitle stay at the top of the figure (by default plotly centres them in the top margin,

@@ -1,0 +1,169 @@
+"""Nothing a manager needs is cut, at 1,024, 1,400 and 390 pixels, on the sample and on a generated national
+programme (real `streamlit run`, Debian's Chromium through Playwright).
+
+On every page at each width, the named elements — KPI values and labels, widget labels, the sidebar's date inputs,
+every button and the element holding its text (a label cut inside a button leaves the button itself unclipped) —
+have scrollWidth ≤ clientWidth. At 390 px (a phone) the page shows its cards and lists and no chart. The plotly mode
+bar's tooltips and the file uploader's texts are Japanese, the uploader stating the real size limit.
+
+Screenshots of every page and width are kept under $DX_ARTIFACTS/widths (default test-artifacts/widths).
+"""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.support import browser as B
+
+pytestmark = pytest.mark.browser  # Chromium via Playwright
+
+ARTIFACTS = Path(os.environ.get("DX_ARTIFACTS") or B.ROOT / "test-artifacts") / "widths"
+WIDTHS = (1024, 1400, 390)
+PHONE = 390
+
+# the elements whose text must be whole: (name, CSS selector)
+NAMED = [
+    ("KPI の値", '[data-testid="stMetricValue"]'),
+    ("KPI の値（文字）", '[data-testid="stMetricValue"] > div'),
+    ("KPI の名前", '[data-testid="stMetricLabel"]'),
+    ("KPI の名前（文字）", '[data-testid="stMetricLabel"] p'),
+    ("ラベル", '[data-testid="stWidgetLabel"] p'),
+    ("日付の入力", '[data-testid="stDateInput"] input'),
+    ("ボタン", "button"),
+    ("ボタンの文字", 'button [data-testid="stMarkdownContainer"]'),
+    ("ボタンの文字（段落）", "button p"),
+]
+
+CLIPPED_JS = """(named) => {
+    const out = [];
+    for (const [name, selector] of named) {
+        for (const el of document.querySelectorAll(selector)) {
+            const r = el.getBoundingClientRect();
+            if (r.width === 0 || r.height === 0 || el.clientWidth === 0) continue;       // not drawn
+            if (el.closest('.modebar, [data-testid="stToolbar"], [data-testid="stHeader"]')) continue;
+            // a collapsed sidebar (a phone starts with it closed) is off screen, squeezed: not what anyone reads
+            if (el.closest('[data-testid="stSidebar"][aria-expanded="false"]')) continue;
+            if (r.right <= 0 || r.left >= window.innerWidth) continue;
+            if (el.scrollWidth > el.clientWidth + 1) {
+                const text = (el.value || el.innerText || el.getAttribute('aria-label') || '').trim().slice(0, 60);
+                out.push(`${name}: 「${text}」 scrollWidth ${el.scrollWidth} > clientWidth ${el.clientWidth}`);
+            }
+        }
+    }
+    return out;
+}"""
+
+CONTENT_HEIGHT_JS = """() => {
+    const main = document.querySelector('[data-testid="stMain"]');
+    const block = document.querySelector('[data-testid="stMainBlockContainer"]');
+    let bottom = 0;
+    for (const el of block.querySelectorAll(':scope > * , :scope > * > *')) {
+        const r = el.getBoundingClientRect();
+        if (r.height > 0) bottom = Math.max(bottom, r.bottom);
+    }
+    return Math.ceil(bottom + main.scrollTop);
+}"""
+
+JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+
+
+@pytest.fixture(scope="module")
+def pw():
+    problem = B.chromium_missing_message()
+    if problem:
+        pytest.fail(problem, pytrace=False)
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415  (a browser test imports it when it runs)
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="module")
+def chromium(pw):
+    b = B.launch_chromium(pw)
+    yield b
+    b.close()
+
+
+@pytest.fixture(scope="module", params=["sample", "national"])
+def served(request, sample_db_master, tmp_path_factory):
+    db = sample_db_master if request.param == "sample" else request.getfixturevalue("national_db")
+    log = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
+    with B.streamlit_server(db, log_path=log) as base:
+        yield request.param, base
+
+
+def _open(chromium, url: str, width: int):
+    """A fresh session at ``width``; a phone's page is loaded at 1,024 px and then narrowed (wait_for_page waits for
+    every chart to draw, and on a phone none is shown)."""
+    context = chromium.new_context(viewport={"width": max(width, 1024), "height": 900}, locale="ja-JP",
+                                   timezone_id="Asia/Tokyo")
+    B.block_outside_requests(context)
+    page = context.new_page()
+    page.goto(url, wait_until="domcontentloaded")
+    B.wait_for_page(page)
+    if width < 1024:
+        page.set_viewport_size({"width": width, "height": 900})
+        page.wait_for_timeout(500)
+    return context, page
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_nothing_named_is_cut(served, chromium, width):
+    name, base = served
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    problems = []
+    for label, url in B.page_urls(base).items():
+        context, page = _open(chromium, url, width)
+        try:
+            if width == PHONE:       # no chart is drawn: fit the viewport without waiting for one
+                height = page.evaluate(CONTENT_HEIGHT_JS)
+                page.set_viewport_size({"width": width, "height": min(max(800, height + 48), 12_000)})
+                page.wait_for_timeout(400)
+            else:
+                B.fit_viewport_to_content(page, width=width)
+            page.screenshot(path=str(ARTIFACTS / f"{name}_{label}_{width}.png"), full_page=True)
+            problems += [f"{label}: {p}" for p in page.evaluate(CLIPPED_JS, NAMED)]
+            if width == PHONE:
+                charts = page.evaluate("""() => [...document.querySelectorAll(
+                    '[data-testid="stPlotlyChart"], [data-testid="stDeckGlJsonChart"]')]
+                    .filter(e => e.getBoundingClientRect().height > 0).length""")
+                if charts:
+                    problems.append(f"{label}: {charts} charts drawn at {width} px (a phone gets the summary)")
+                if page.locator('[data-testid="stMetricValue"]').count():
+                    assert page.locator('[data-testid="stMetricValue"]').first.is_visible()
+                assert page.locator(".dx-narrow-note").first.is_visible()
+        finally:
+            context.close()
+    assert not problems, f"{name} at {width} px:\n" + "\n".join(problems)
+
+
+def test_mode_bar_and_uploader_speak_japanese(served, chromium):
+    name, base = served
+    if name != "sample":
+        pytest.skip("the texts do not depend on the data")
+    urls = B.page_urls(base)
+    context, page = _open(chromium, urls["概要"], 1400)
+    try:
+        buttons = page.evaluate("""() => [...document.querySelectorAll('.modebar-btn[data-title]')].map(b => [
+            b.getAttribute('data-title'), getComputedStyle(b, '::after').content])""")
+        assert buttons, "no mode bar on 概要"
+        english = [(title, shown) for title, shown in buttons if not JAPANESE.search(shown)]
+        assert not english, f"mode bar tooltips still English: {english}"
+        assert any("全画面" in shown for _title, shown in buttons)          # Streamlit's own button too
+    finally:
+        context.close()
+    context, page = _open(chromium, urls["データ取込"], 1400)
+    try:
+        zone = page.locator('[data-testid="stFileUploaderDropzone"]')
+        shown = zone.evaluate("""z => [
+            getComputedStyle(z.querySelector('button p'), '::after').content,
+            getComputedStyle(z.querySelector('[data-testid="stFileUploaderDropzoneInstructions"] span'),
+                             '::after').content]""")
+        assert "ファイルを選ぶ" in shown[0]
+        assert "1ファイル1,024MBまで" in shown[1] and "200MB" not in shown[1]
+        page.screenshot(path=str(ARTIFACTS / "uploader.png"))
+    finally:
+        context.close()
