@@ -138,7 +138,7 @@ def comparison(kpi: pd.DataFrame, filters: Filters, context: str) -> None:
     if kpi[~kpi["is_total"]].empty:
         ui.empty_state()
         return
-    st.plotly_chart(overview.kpi_comparison_figure(kpi, context), key=KEY_KPI_CHART,
+    ui.plotly_chart(overview.kpi_comparison_figure(kpi, context), key=KEY_KPI_CHART,
                     on_select=partial(_drill_consortium, kpi), selection_mode="points")
     st.caption("グラフのコンソーシアムをクリックすると、そのコンソーシアムに絞り込みます。")
     table = overview.consortium_comparison_table(kpi)
@@ -158,7 +158,7 @@ def monthly(filters: Filters, context: str) -> None:
     if data.empty:
         ui.empty_state()
         return
-    st.plotly_chart(overview.monthly_activity_figure(data, context), key=KEY_MONTHLY_CHART,
+    ui.plotly_chart(overview.monthly_activity_figure(data, context), key=KEY_MONTHLY_CHART,
                     on_select=partial(_drill_month, filters), selection_mode="points")
     st.caption("月をクリックすると、期間をその月に絞り込みます。")
 

@@ -101,7 +101,7 @@ def stage_funnel(filters: Filters, context: str, printing: bool) -> None:
         return
     # 47 consortia make 47 small funnels: slow to build, so kept per filters and data version
     fig = ui.cached_figure("stage_funnel", filters, context, lambda: view.stage_funnel_figure(funnel, context))
-    st.plotly_chart(fig, key=KEY_FUNNEL_CHART, on_select="ignore" if printing else partial(_pick_stage, funnel),
+    ui.plotly_chart(fig, key=KEY_FUNNEL_CHART, on_select="ignore" if printing else partial(_pick_stage, funnel),
                     selection_mode="points")
     if not printing:
         _reached_stage(filters, funnel)
@@ -115,7 +115,8 @@ def timeline(filters: Filters, summary: pd.Series, context: str) -> None:
         return
     if int(summary["with_sessions"]) > TIMELINE_MAX:
         st.caption(f"停滞中・最近実施した順に {TIMELINE_MAX}件まで表示しています。")
-    st.plotly_chart(view.engagement_timeline_figure(sessions, context, as_of=summary["as_of_date"]),
+    ui.plotly_chart(view.engagement_timeline_figure(sessions, context, as_of=summary["as_of_date"],
+                                                fiscal_year=filters.fiscal_year),
                     key="progress_timeline_chart")
 
 

@@ -115,7 +115,7 @@ def section(report: Report, section: Section, printing: bool) -> None:
             for name, fig in section.figures.items():
                 height = print_chart_height(section, section is report.sections[0], PAGE_HEIGHT_PX,
                                             wanted=fig.layout.height)
-                st.plotly_chart(fixed_size(go.Figure(fig), width=CHART_WIDTH_PX, height=height),
+                ui.plotly_chart(fixed_size(go.Figure(fig), width=CHART_WIDTH_PX, height=height),
                                 key=f"report_chart_{section.key}_{name}", width="content",
                                 config={"displaylogo": False, "staticPlot": True})
         elif side_by_side(section):
@@ -178,7 +178,7 @@ def _print_table(section: Section, name: str, df: pd.DataFrame) -> None:
 
 
 def _figure(report: Report, section: Section, name: str, fig) -> None:
-    st.plotly_chart(fig, key=f"report_chart_{section.key}_{name}", config={"displaylogo": False})
+    ui.plotly_chart(fig, key=f"report_chart_{section.key}_{name}", config={"displaylogo": False})
     st.download_button(f"PNG 画像（{name}・{IMAGE_WIDTH}×{IMAGE_HEIGHT}）",
                        access.audited("export", f"{report.file_stem()}_{name}.png", lambda f=fig: figure_png(f)),
                        file_name=exports.safe_file_name(f"{report.file_stem()}_{name}") + ".png",

@@ -36,7 +36,7 @@ def _show_theme_records() -> None:
 
 def theme_bars(theme_counts: pd.DataFrame, context: str, printing: bool) -> None:
     st.subheader("テーマ別の件数と構成比")
-    st.plotly_chart(view.theme_bar_figure(theme_counts, context), key=KEY_BAR_CHART,
+    ui.plotly_chart(view.theme_bar_figure(theme_counts, context), key=KEY_BAR_CHART,
                     on_select="ignore" if printing else _show_theme_records, selection_mode="points")
     if not printing:
         st.caption("テーマの棒をクリックすると、下の「テーマの記録」にそのテーマの記録を表示します。")
@@ -56,7 +56,7 @@ def trend(filters: Filters, context: str) -> None:
     if data.empty:
         ui.empty_state()
         return
-    st.plotly_chart(view.theme_trend_figure(data, context, grain=grain), key="themes_trend_chart")
+    ui.plotly_chart(view.theme_trend_figure(data, context, grain=grain), key="themes_trend_chart")
 
 
 def by_area(filters: Filters, context: str) -> None:
@@ -70,7 +70,7 @@ def by_area(filters: Filters, context: str) -> None:
         return
     if not by_municipality:
         st.caption("都道府県を1つに絞り込むと、市区町村別に表示します。")
-    st.plotly_chart(view.theme_heatmap_figure(heat, context, area_label=area_label,
+    ui.plotly_chart(view.theme_heatmap_figure(heat, context, area_label=area_label,
                                               prefecture=filters.prefectures[0] if by_municipality else None),
                     key="themes_heatmap_chart")
 
