@@ -419,7 +419,10 @@ def table(df, *, key: str, **dataframe_args):
     from monitor.plain import md_frame  # noqa: PLC0415
     from monitor.print_layout import right_aligned  # noqa: PLC0415
     from monitor.views.report import display_frame, numeric_columns  # noqa: PLC0415
-    st.table(right_aligned(md_frame(display_frame(df)), numeric_columns(df)), hide_index=True)
+    # column names can be record text too (概要's comparison has one column per consortium): escaped like the cells
+    shown = md_frame(display_frame(df))
+    names = {c: md_escape(c) for c in shown.columns}
+    st.table(right_aligned(shown.rename(columns=names), [names[str(c)] for c in numeric_columns(df)]), hide_index=True)
     return None
 
 
