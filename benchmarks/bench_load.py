@@ -193,7 +193,9 @@ def instrumented(stages: dict, statements: list):
     for module in (P, W):
         patch(module, "duckdb", _DuckShim())
         patch(module, "install_macros", timer("setup", module.install_macros))
-        patch(module, "load_reference", timer("setup", module.load_reference))
+    patch(P, "load_reference", timer("setup", P.load_reference))
+    patch(W, "copy_reference", timer("setup", W.copy_reference))   # the write side copies the batch's tables
+    patch(W, "update_marts", timer("marts", W.update_marts))
     patch(P.Batch, "_known_records", timer("setup", P.Batch._known_records))
     patch(P.Extractor, "read", timer("extract", P.Extractor.read))
     patch(P.Batch, "_stage", timer("stage", P.Batch._stage))
