@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from etl.load import build_sample_database
+from tests.support import browser as B
 from tests.support.fixture_db import make_fixture_db, records_database
 
 
@@ -85,3 +86,28 @@ def page_db(request, tmp_path, monkeypatch) -> Path:
         path = request.getfixturevalue("sample_db")
     monkeypatch.setenv("DX_DB_PATH", str(path))
     return path
+
+
+# ── browser tests: one Playwright and one Debian Chromium per test module ──────────────────────────────────────
+# (module scope: Playwright's sync API keeps an event loop that must not outlive the module's browser tests)
+
+@pytest.fixture(scope="module")
+def pw():
+    problem = B.chromium_missing_message()
+    if problem:
+        pytest.fail(problem, pytrace=False)
+    try:
+        from playwright.sync_api import sync_playwright  # noqa: PLC0415  (imported when a browser test runs)
+    except ImportError:
+        pytest.fail("the playwright pip package is missing: run `scripts/setup.sh` (requirements.txt). "
+                    "Do not let Playwright download a browser: the tests drive Debian's /usr/bin/chromium.",
+                    pytrace=False)
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="module")
+def chromium(pw):
+    browser = B.launch_chromium(pw)
+    yield browser
+    browser.close()

@@ -57,27 +57,6 @@ JAPANESE_FONT = re.compile(r"CJK|JP|Japan|Gothic|Mincho|IPA|Takao|VL |Droid Sans
 # ── fixtures ────────────────────────────────────────────────────────────────
 
 @pytest.fixture(scope="module")
-def pw():
-    problem = B.chromium_missing_message()
-    if problem:
-        pytest.fail(problem, pytrace=False)
-    try:
-        from playwright.sync_api import sync_playwright  # noqa: PLC0415  (imported when a browser test runs: a clear message if the package is missing)
-    except ImportError:
-        pytest.fail("the playwright pip package is missing: run `scripts/setup.sh` (requirements.txt). "
-                    "Do not let Playwright download a browser: the test drives Debian's /usr/bin/chromium.", pytrace=False)
-    with sync_playwright() as p:
-        yield p
-
-
-@pytest.fixture(scope="module")
-def chromium(pw):
-    b = B.launch_chromium(pw)
-    yield b
-    b.close()
-
-
-@pytest.fixture(scope="module")
 def server(sample_db_master, tmp_path_factory):
     log = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
     with B.streamlit_server(sample_db_master, log_path=log) as base:

@@ -68,23 +68,6 @@ def hostile_db(sample_db_master, tmp_path_factory, trap):
 
 
 @pytest.fixture(scope="module")
-def pw():
-    problem = B.chromium_missing_message()
-    if problem:
-        pytest.fail(problem, pytrace=False)
-    from playwright.sync_api import sync_playwright  # noqa: PLC0415  (imported when a browser test runs: a clear message if the package is missing)
-    with sync_playwright() as p:
-        yield p
-
-
-@pytest.fixture(scope="module")
-def chromium(pw):
-    b = B.launch_chromium(pw)
-    yield b
-    b.close()
-
-
-@pytest.fixture(scope="module")
 def server(hostile_db, tmp_path_factory):
     log = tmp_path_factory.mktemp("streamlit_hostile") / "streamlit.log"
     with B.streamlit_server(hostile_db, log_path=log) as base:

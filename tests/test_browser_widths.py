@@ -70,23 +70,6 @@ CONTENT_HEIGHT_JS = """() => {
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 
 
-@pytest.fixture(scope="module")
-def pw():
-    problem = B.chromium_missing_message()
-    if problem:
-        pytest.fail(problem, pytrace=False)
-    from playwright.sync_api import sync_playwright  # noqa: PLC0415  (a browser test imports it when it runs)
-    with sync_playwright() as p:
-        yield p
-
-
-@pytest.fixture(scope="module")
-def chromium(pw):
-    b = B.launch_chromium(pw)
-    yield b
-    b.close()
-
-
 @pytest.fixture(scope="module", params=["sample", "national"])
 def served(request, sample_db_master, tmp_path_factory):
     db = sample_db_master if request.param == "sample" else request.getfixturevalue("national_db")
@@ -110,34 +93,47 @@ def _open(chromium, url: str, width: int):
     return context, page
 
 
-@pytest.mark.parametrize("width", WIDTHS)
-def test_nothing_named_is_cut(served, chromium, width):
+def _problems_at(page, width: int, shot: Path) -> list[str]:
+    """Narrow the open page to ``width`` (charts redraw to the new width, as when a user resizes the window), keep
+    its screenshot and list what is cut."""
+    if width == PHONE:       # no chart is drawn: fit the viewport without waiting for one
+        page.set_viewport_size({"width": width, "height": 900})
+        page.wait_for_timeout(500)
+        height = page.evaluate(CONTENT_HEIGHT_JS)
+        page.set_viewport_size({"width": width, "height": min(max(800, height + 48), 12_000)})
+        page.wait_for_timeout(400)
+    else:
+        B.fit_viewport_to_content(page, width=width)
+        page.wait_for_timeout(300)                  # plotly's relayout after the resize
+        B.fit_viewport_to_content(page, width=width)
+    page.screenshot(path=str(shot), full_page=True)
+    problems = [f"{width} px: {p}" for p in page.evaluate(CLIPPED_JS, NAMED)]
+    if width == PHONE:
+        charts = page.evaluate("""() => [...document.querySelectorAll(
+            '[data-testid="stPlotlyChart"], [data-testid="stDeckGlJsonChart"]')]
+            .filter(e => e.getBoundingClientRect().height > 0).length""")
+        if charts:
+            problems.append(f"{width} px: {charts} charts drawn (a phone gets the summary)")
+        if page.locator('[data-testid="stMetricValue"]').count():
+            assert page.locator('[data-testid="stMetricValue"]').first.is_visible()
+        assert page.locator(".dx-narrow-note").first.is_visible()
+    return problems
+
+
+@pytest.mark.parametrize("label", list(B.page_urls("")))
+def test_nothing_named_is_cut(served, chromium, label):
+    """One session per page, loaded at the widest width and narrowed through the others (the cost of a test is the
+    page load and its charts' first draw, not the check)."""
     name, base = served
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    problems = []
-    for label, url in B.page_urls(base).items():
-        context, page = _open(chromium, url, width)
-        try:
-            if width == PHONE:       # no chart is drawn: fit the viewport without waiting for one
-                height = page.evaluate(CONTENT_HEIGHT_JS)
-                page.set_viewport_size({"width": width, "height": min(max(800, height + 48), 12_000)})
-                page.wait_for_timeout(400)
-            else:
-                B.fit_viewport_to_content(page, width=width)
-            page.screenshot(path=str(ARTIFACTS / f"{name}_{label}_{width}.png"), full_page=True)
-            problems += [f"{label}: {p}" for p in page.evaluate(CLIPPED_JS, NAMED)]
-            if width == PHONE:
-                charts = page.evaluate("""() => [...document.querySelectorAll(
-                    '[data-testid="stPlotlyChart"], [data-testid="stDeckGlJsonChart"]')]
-                    .filter(e => e.getBoundingClientRect().height > 0).length""")
-                if charts:
-                    problems.append(f"{label}: {charts} charts drawn at {width} px (a phone gets the summary)")
-                if page.locator('[data-testid="stMetricValue"]').count():
-                    assert page.locator('[data-testid="stMetricValue"]').first.is_visible()
-                assert page.locator(".dx-narrow-note").first.is_visible()
-        finally:
-            context.close()
-    assert not problems, f"{name} at {width} px:\n" + "\n".join(problems)
+    context, page = _open(chromium, B.page_urls(base)[label], max(WIDTHS))
+    try:
+        problems = []
+        for width in sorted(WIDTHS, reverse=True):
+            problems += _problems_at(page, width, ARTIFACTS / f"{name}_{label}_{width}.png")
+    finally:
+        context.close()
+    assert not problems, f"{name} {label}:\n" + "\n".join(problems)
 
 
 def test_mode_bar_and_uploader_speak_japanese(served, chromium):

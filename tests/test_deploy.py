@@ -194,18 +194,6 @@ def cluster(tmp_path_factory, records_db_master):
         c.close()
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    problem = B.chromium_missing_message()
-    if problem:
-        pytest.fail(problem, pytrace=False)
-    from playwright.sync_api import sync_playwright  # noqa: PLC0415  (a browser test's import)
-    with sync_playwright() as pw:
-        browser = B.launch_chromium(pw)
-        yield browser
-        browser.close()
-
-
 class Tab:
     """A fresh browser context (a fresh session, no cookie) through the proxy; records CSP violations and errors."""
 

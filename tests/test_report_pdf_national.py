@@ -60,7 +60,7 @@ def national(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def chromium():
+def pdf_tools():
     if chromium_problem():
         pytest.fail(chromium_problem(), pytrace=False)
     if not shutil.which("pdftotext"):
@@ -102,7 +102,7 @@ def _body(text: str, facts: dict) -> str:
     return text[start:text.rindex(_compact("表題: 実績報告"))]
 
 
-def test_national_pdf_every_page_has_header_footer_and_content_and_every_consortium(chromium, national, tmp_path):
+def test_national_pdf_every_page_has_header_footer_and_content_and_every_consortium(pdf_tools, national, tmp_path):
     facts = _facts(national)
     assert len(facts["consortia"]) == 47          # a consortium in every prefecture, all active in the 年度
     out = render_report_pdf(facts["fy"], None, tmp_path / "national.pdf", db_path=national)
@@ -120,7 +120,7 @@ def test_national_pdf_every_page_has_header_footer_and_content_and_every_consort
     assert missing == []
 
 
-def test_a_100000_character_field_is_cut_in_print(chromium, sample_db, tmp_path):
+def test_a_100000_character_field_is_cut_in_print(pdf_tools, sample_db, tmp_path):
     """One company name of 100,000 characters: the PDF keeps its page count and shows the cut plainly."""
     huge = "長" * (HUGE - 5) + "ZZEND"
     con = duckdb.connect(str(sample_db))
@@ -139,7 +139,7 @@ def test_a_100000_character_field_is_cut_in_print(chromium, sample_db, tmp_path)
     assert "ZZEND" not in text                    # the end of the field is not printed
 
 
-def test_concurrent_pdfs_are_made_one_at_a_time(chromium, sample_db, tmp_path):
+def test_concurrent_pdfs_are_made_one_at_a_time(pdf_tools, sample_db, tmp_path):
     """Two PDF requests at once: one waits its turn (queue_length says 2 meanwhile, the page shows 「待ち」 from it)
     instead of a second Streamlit and Chromium beside the first; both PDFs are complete."""
     import threading  # noqa: PLC0415

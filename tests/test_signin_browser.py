@@ -35,20 +35,6 @@ def folder(tmp_path_factory):
     return tmp_path_factory.mktemp("signin")
 
 
-@pytest.fixture(scope="module")
-def pw():
-    from playwright.sync_api import sync_playwright  # noqa: PLC0415
-    with sync_playwright() as p:
-        yield p
-
-
-@pytest.fixture(scope="module")
-def chromium(pw):
-    browser = B.launch_chromium(pw)
-    yield browser
-    browser.close()
-
-
 def _env(folder, mode: str, **extra) -> dict:
     return {"DX_AUTH": mode, "DX_ACCESS_FILE": str(write_grants(folder)), "DX_AUDIT_PATH": str(folder / f"{mode}.sqlite"),
             "DX_ALLOWED_PREFECTURES": "", **extra}
