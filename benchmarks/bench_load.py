@@ -258,6 +258,23 @@ def monthly_batch_files(src: Path, out: Path, rows: int) -> Path:
     return out
 
 
+def _timed_cli_load(batch: Path, db: Path) -> tuple[float, int, int, str]:
+    """`python -m etl load batch --db db` in a subprocess: (seconds, peak RSS in kB, exit code, output). The peak is
+    the process's own VmHWM, polled until it exits (getrusage would count the memory of this process, which forked
+    it)."""
+    cmd = [sys.executable, "-m", "etl", "load", str(batch), "--db", str(db)]
+    t = time.perf_counter()
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        peak_kb = 0
+        while proc.poll() is None:
+            peak_kb = max(peak_kb, status_kb(proc.pid, "VmHWM"))
+            time.sleep(0.01)
+        seconds = time.perf_counter() - t
+        log.seek(0)
+        return seconds, peak_kb, proc.returncode, log.read().decode("utf-8", "replace")
+
+
 def run_monthly_batch(src: Path, loaded: Path, sessions: int) -> dict:
     """`python -m etl load` of a batch of sessions / 100 sessions and as many consultations into a copy of the
     database loaded from the full data set: time, the process's peak RSS, and the stored totals before and after."""
@@ -276,22 +293,10 @@ def run_monthly_batch(src: Path, loaded: Path, sessions: int) -> dict:
             con.close()
 
     before = totals()
-    cmd = [sys.executable, "-m", "etl", "load", str(batch), "--db", str(db)]
-    t = time.perf_counter()
-    # the peak is the process's own VmHWM, polled until it exits (getrusage would count the memory of this process,
-    # which forked it)
-    with tempfile.TemporaryFile() as log:
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-        peak_kb = 0
-        while proc.poll() is None:
-            peak_kb = max(peak_kb, status_kb(proc.pid, "VmHWM"))
-            time.sleep(0.02)
-        seconds = time.perf_counter() - t
-        log.seek(0)
-        output = log.read().decode("utf-8", "replace")
+    seconds, peak_kb, code, output = _timed_cli_load(batch, db)
     after = totals()
     db.unlink(missing_ok=True)
-    return {"rows": rows, "seconds": seconds, "peak_mb": peak_kb / 1024, "code": proc.returncode,
+    return {"rows": rows, "seconds": seconds, "peak_mb": peak_kb / 1024, "code": code,
             "before": before, "after": after, "output": output[-2000:]}
 
 
@@ -381,17 +386,7 @@ def _cli_load(batch: Path, base: Path, work: Path, full_marts: bool = False) -> 
         con = duckdb.connect(str(db))
         con.execute("UPDATE meta SET value = 'outdated' WHERE key = 'marts_state'")
         con.close()
-    cmd = [sys.executable, "-m", "etl", "load", str(batch), "--db", str(db)]
-    t = time.perf_counter()
-    with tempfile.TemporaryFile() as log:
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-        peak_kb = 0
-        while proc.poll() is None:
-            peak_kb = max(peak_kb, status_kb(proc.pid, "VmHWM"))
-            time.sleep(0.01)
-        seconds = time.perf_counter() - t
-        log.seek(0)
-        output = log.read().decode("utf-8", "replace")
+    seconds, peak_kb, code, output = _timed_cli_load(batch, db)
     con = duckdb.connect(str(db), read_only=True)
     try:
         totals = tuple(con.execute("SELECT (SELECT count(*) FROM sessions), (SELECT count(*) FROM consultations)")
@@ -401,7 +396,7 @@ def _cli_load(batch: Path, base: Path, work: Path, full_marts: bool = False) -> 
     entries = versions.read_log(db)
     marts = entries[-1].get("marts", "?") if entries else "?"
     shutil.rmtree(work, ignore_errors=True)
-    return {"seconds": seconds, "peak_mb": peak_kb / 1024, "code": proc.returncode, "totals": totals,
+    return {"seconds": seconds, "peak_mb": peak_kb / 1024, "code": code, "totals": totals,
             "marts": marts, "output": output[-1500:]}
 
 
