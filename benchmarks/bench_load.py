@@ -259,10 +259,14 @@ def monthly_batch_files(src: Path, out: Path, rows: int) -> Path:
 
 
 def _timed_cli_load(batch: Path, db: Path) -> tuple[float, int, int, str]:
-    """`python -m etl load batch --db db` in a subprocess: (seconds, peak RSS in kB, exit code, output). The peak is
-    the process's own VmHWM, polled until it exits (getrusage would count the memory of this process, which forked
-    it)."""
-    cmd = [sys.executable, "-m", "etl", "load", str(batch), "--db", str(db)]
+    """`python -m etl load batch --db db` in a subprocess: (seconds, peak RSS in kB, exit code, output)."""
+    return _timed_cli(["load", str(batch), "--db", str(db)])
+
+
+def _timed_cli(args: list[str]) -> tuple[float, int, int, str]:
+    """`python -m etl ARGS` in a subprocess: (seconds, peak RSS in kB, exit code, output). The peak is the process's
+    own VmHWM, polled until it exits (getrusage would count the memory of this process, which forked it)."""
+    cmd = [sys.executable, "-m", "etl", *args]
     t = time.perf_counter()
     with tempfile.TemporaryFile() as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
@@ -328,19 +332,22 @@ def run_monthly_batch_in_app(loaded: Path, sessions: int) -> dict:
 
 # ── issue 18: a monthly batch, new / re-sent / into a small database ───────────────
 
-def _copy_files(src: Path, out: Path, keep: dict[str, str]) -> Path:
+def _copy_files(src: Path, out: Path, keep: dict[str, str], batch: Path | None = None, macros: bool = False) -> Path:
     """The record files of ``src`` into ``out``, each kind filtered by the SQL condition ``keep[kind]`` over a table
     ``t`` of its rows (all-varchar, ``rowid`` the row's place); a kind not in ``keep`` is copied whole, one mapped to
     None left out."""
     import duckdb
     from etl.generate import FILE_NAMES
+    from etl.macros import install_macros
     out.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect()
     try:
+        if macros:
+            install_macros(con)
         con.execute("CREATE TABLE batch_sessions AS SELECT * FROM read_csv(?, all_varchar = true, header = true)",
-                    [str(BENCH_DIR / "issue18-batch" / FILE_NAMES["sessions"])])
+                    [str((batch or BENCH_DIR / "issue18-batch") / FILE_NAMES["sessions"])])
         con.execute("CREATE TABLE batch_consultations AS SELECT * FROM read_csv(?, all_varchar = true, header = true)",
-                    [str(BENCH_DIR / "issue18-batch" / FILE_NAMES["consultations"])])
+                    [str((batch or BENCH_DIR / "issue18-batch") / FILE_NAMES["consultations"])])
         for kind, name in FILE_NAMES.items():
             if kind in keep and keep[kind] is None:
                 (out / name).unlink(missing_ok=True)
@@ -372,7 +379,7 @@ def _cached_load(src: Path, db: Path, stamp: str) -> Path:
     return db
 
 
-def _cli_load(batch: Path, base: Path, work: Path, full_marts: bool = False) -> dict:
+def _cli_load(batch: Path, base: Path, work: Path, full_marts: bool = False, undo: bool = False) -> dict:
     """`python -m etl load batch --db` into a copy of ``base``: seconds, the process's peak RSS (its own VmHWM,
     polled), exit code, the record totals after and how the marts were written (the history's entry). With
     ``full_marts`` the copy's marts are marked as built by another state, so the load rebuilds them whole."""
@@ -395,9 +402,20 @@ def _cli_load(batch: Path, base: Path, work: Path, full_marts: bool = False) -> 
         con.close()
     entries = versions.read_log(db)
     marts = entries[-1].get("marts", "?") if entries else "?"
+    result = {"seconds": seconds, "peak_mb": peak_kb / 1024, "code": code, "totals": totals,
+              "marts": marts, "output": output[-1500:]}
+    if undo and code == 0:       # `etl undo` of that load: the stewardship verb, end to end
+        undo_s, undo_kb, undo_code, undo_out = _timed_cli(["undo", "--db", str(db)])
+        con = duckdb.connect(str(db), read_only=True)
+        try:
+            undone = tuple(con.execute("SELECT (SELECT count(*) FROM sessions), (SELECT count(*) FROM consultations)")
+                           .fetchall()[0])
+        finally:
+            con.close()
+        result["undo"] = {"seconds": undo_s, "peak_mb": undo_kb / 1024, "code": undo_code, "totals": undone,
+                          "output": undo_out[-1500:]}
     shutil.rmtree(work, ignore_errors=True)
-    return {"seconds": seconds, "peak_mb": peak_kb / 1024, "code": code, "totals": totals,
-            "marts": marts, "output": output[-1500:]}
+    return result
 
 
 def _median_run(repeat: int, *args, **kwargs) -> dict:
@@ -406,6 +424,9 @@ def _median_run(repeat: int, *args, **kwargs) -> dict:
     out = dict(runs[len(runs) // 2])
     out["all"] = [r["seconds"] for r in runs]
     out["peak_mb"] = max(r["peak_mb"] for r in runs)
+    undos = sorted((r["undo"] for r in runs if "undo" in r), key=lambda u: u["seconds"])
+    if undos:
+        out["undo"] = dict(undos[len(undos) // 2], all=[u["seconds"] for u in undos])
     return out
 
 
@@ -433,12 +454,58 @@ def run_issue18(src: Path, sessions: int, seed: int, repeat: int) -> dict:
     return {
         "rows": rows,
         "small_engagements": sum(1 for _ in open(small / "支援案件.csv", encoding="utf-8")) - 1,
-        "new": _median_run(repeat, batch, held_db, work),
+        "new": _median_run(repeat, batch, held_db, work, undo=True),
         "resent": _median_run(repeat, batch, whole_db, work),
         "small": _median_run(repeat, batch, small_db, work),
         "new_full_marts": _median_run(max(1, repeat // 2), batch, held_db, work, full_marts=True),
         "expected": (n_sessions, n_consultations),
+        "held": (n_sessions - rows, n_consultations - rows),
+        "month": run_calendar_month(src, sessions, seed, repeat),
     }
+
+
+DATE_COLUMNS = {"sessions": "実施日", "consultations": "相談日"}
+
+
+def calendar_month_batch(src: Path, out: Path) -> tuple[Path, str]:
+    """What a steward sends each month: every session and consultation dated in the data set's last calendar month
+    (dates read by the loader's own dx_date macro). Returns the batch folder and the month (YYYY-MM)."""
+    import duckdb
+    from etl.generate import FILE_NAMES
+    from etl.macros import install_macros
+    out.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect()
+    try:
+        install_macros(con)
+        month = con.execute(f"SELECT strftime(max(dx_date({DATE_COLUMNS['sessions']})), '%Y-%m') "
+                            "FROM read_csv(?, all_varchar = true, header = true)",
+                            [str(src / FILE_NAMES["sessions"])]).fetchall()[0][0]
+        for kind, column in DATE_COLUMNS.items():
+            con.execute(f"COPY (SELECT * FROM read_csv(?, all_varchar = true, header = true) "
+                        f"WHERE strftime(dx_date({column}), '%Y-%m') = ?) TO ? (HEADER)",
+                        [str(src / FILE_NAMES[kind]), month, str(out / FILE_NAMES[kind])])
+    finally:
+        con.close()
+    return out, month
+
+
+def run_calendar_month(src: Path, sessions: int, seed: int, repeat: int) -> dict:
+    """The last calendar month's sessions and consultations as new rows (held back from the first load), then undone
+    with `etl undo`."""
+    batch, month = calendar_month_batch(src, BENCH_DIR / "issue18-month-batch")
+    keep_out = {kind: f"strftime(dx_date({column}), '%Y-%m') IS DISTINCT FROM '{month}'"
+                for kind, column in DATE_COLUMNS.items()}
+    held = _copy_files(src, BENCH_DIR / f"issue18-month-held-{sessions}", keep_out, batch=batch, macros=True)
+    import duckdb
+    con = duckdb.connect()
+    rows = {kind: con.execute("SELECT count(*) FROM read_csv(?, all_varchar = true, header = true)",
+                              [str(batch / name)]).fetchall()[0][0]
+            for kind, name in (("sessions", "伴走記録.csv"), ("consultations", "相談記録.csv"))}
+    con.close()
+    stamp = run_all.database_stamp(sessions, seed) + f" month {month}"
+    held_db = _cached_load(held, BENCH_DIR / f"issue18-month-held-{sessions}.duckdb", stamp)
+    return {"month": month, "rows": rows,
+            "new": _median_run(repeat, batch, held_db, BENCH_DIR / "issue18-work", undo=True)}
 
 
 def issue18_text(r: dict, sessions: int, seed: int, repeat: int) -> str:
@@ -460,8 +527,23 @@ def issue18_text(r: dict, sessions: int, seed: int, repeat: int) -> str:
          f"{full['peak_mb']:,.0f}", full["marts"], f"{full['seconds'] / small['seconds']:.2f}",
          " / ".join(f"{s:.2f}" for s in full["all"])],
     ]
-    ok = all(x["code"] == 0 for x in (new, resent, small, full))
-    totals_ok = new["totals"] == resent["totals"] == r["expected"] == full["totals"]
+    month = r["month"]
+    m_new = month["new"]
+    rows.append([f"calendar month {month['month']} ({month['rows']['sessions']:,} sessions, "
+                 f"{month['rows']['consultations']:,} consultations) as new rows into the whole database",
+                 f"{m_new['seconds']:.2f}", f"{m_new['peak_mb']:,.0f}", m_new["marts"], "—",
+                 " / ".join(f"{s:.2f}" for s in m_new["all"])])
+    undos = [("`etl undo` of the new 1 % batch", new.get("undo")),
+             (f"`etl undo` of the calendar month {month['month']}", m_new.get("undo"))]
+    for label, u in undos:
+        if u:
+            rows.append([label, f"{u['seconds']:.2f}", f"{u['peak_mb']:,.0f}", "kept version", "—",
+                         " / ".join(f"{s:.2f}" for s in u["all"])])
+    ok = all(x["code"] == 0 for x in (new, resent, small, full, m_new)) and all(
+        u and u["code"] == 0 for _label, u in undos)
+    totals_ok = new["totals"] == resent["totals"] == r["expected"] == full["totals"] == m_new["totals"]
+    undo_ok = new.get("undo", {}).get("totals") == r["held"]
+    slowest_undo = max((u["seconds"] for _label, u in undos if u), default=float("nan"))
     out = "\n\n".join([
         f"Batch: the last {r['rows']:,} sessions and {r['rows']:,} consultations of "
         f"`.venv/bin/python -m etl.generate --sessions {sessions} --seed {seed}`, loaded by "
@@ -477,8 +559,11 @@ def issue18_text(r: dict, sessions: int, seed: int, repeat: int) -> str:
         f"{resent['totals'][0]:,} / {resent['totals'][1]:,}"
         + (" (as they must be)." if totals_ok else " — **WRONG: expected "
            f"{r['expected'][0]:,} / {r['expected'][1]:,}**.")
-        + ("" if ok else " **A load failed:** " + " | ".join(x["output"] for x in (new, resent, small, full)
-                                                            if x["code"] != 0)),
+        + f" Undo ≤ 1 s — {verdict(slowest_undo, 1.0, ' s')} (the slower of the two); after undoing the 1 % batch "
+        + ("the totals are the held-back database's again." if undo_ok else "**the totals are WRONG**.")
+        + ("" if ok else " **A load or undo failed:** " + " | ".join(
+            x["output"] for x in (new, resent, small, full, m_new, new.get("undo"), m_new.get("undo"))
+            if x and x["code"] != 0)),
     ])
     return out
 
@@ -506,7 +591,9 @@ def main(argv: list[str] | None = None) -> int:
             run_all.write_section(f"monthly-{args.sessions}", f"Monthly batch (issue 18): {args.sessions:,} sessions",
                                   text)
         if args.monthly:
-            return 0 if all(result[k]["code"] == 0 for k in ("new", "resent", "small", "new_full_marts")) else 1
+            loads = [result[k] for k in ("new", "resent", "small", "new_full_marts")] + [result["month"]["new"]]
+            undos = [result["new"].get("undo"), result["month"]["new"].get("undo")]
+            return 0 if all(x["code"] == 0 for x in loads) and all(u and u["code"] == 0 for u in undos) else 1
     sessions_file = src / FILE_NAMES["sessions"]
     all_files = [src / n for n in FILE_NAMES.values()]
     size_mb = sessions_file.stat().st_size / 1e6
