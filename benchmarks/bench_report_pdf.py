@@ -79,8 +79,7 @@ def main(argv: list[str] | None = None) -> int:
             _, more = summarise(f"全国 {args.national:,} 件 {fy}年度 事業全体", measure(db, fy, args.runs))
             lines += more
     cold, warm = float(lines[0][3]), float(lines[1][3]) if len(lines) > 1 else float("nan")
-    body = "\n".join(run_all.machine_lines()) + "\n\n"
-    body += table(headers, lines)
+    body = table(headers, lines)        # run_all.section adds the machine lines
     body += (f"\n\nTarget (issue 16): the sample report's PDF ≤ {TARGET_S:.0f} s — warm (the server kept from an "
              f"earlier PDF, what the 報告 page's button does after its first PDF) {'met' if warm <= TARGET_S else 'missed'} "
              f"({warm:.1f} s); cold (`python -m etl report`, or the first PDF after {KEEP_S:.0f} s idle) "
