@@ -9,10 +9,15 @@ import sys
 from pathlib import Path
 
 import pytest
+from streamlit.proto.WidgetStates_pb2 import WidgetStates
+from streamlit.testing.v1 import AppTest
 
 from etl.load import ScopeRefused, build_sample_database, check_files, load_files
 from etl.paths import ROOT
-from tests.support.etl_helpers import query, write_csv
+from monitor import intake
+from tests.support.etl_helpers import csv_text, query, write_csv
+from tests.support.pages import INTAKE_PAGE, open_page, run_page
+from tests.support.signin import proxy_sign_in
 
 HEADERS = {
     "engagements": ["案件ID", "年度", "支援種別", "支援先名", "支援先区分", "都道府県", "市区町村", "削除"],
@@ -285,3 +290,136 @@ def test_cli_scope_with_fresh_is_refused(db, tmp_path):
 def test_cli_scope_help_is_japanese():
     r = _cli("load", "-h")
     assert r.returncode == 0 and "--scope" in r.stdout and "この取込が変更できる都道府県" in r.stdout
+
+
+# ── データ取込 as a steward scoped to 茨城県 (AppTest, signed in through DX_AUTH=proxy with a grants file) ──────────
+
+STEWARD = "ibaraki.steward@example.jp"
+
+
+@pytest.fixture()
+def page_db(records_db_master, tmp_path, monkeypatch) -> Path:
+    path = tmp_path / "dx.duckdb"
+    shutil.copyfile(records_db_master, path)
+    monkeypatch.setenv("DX_DB_PATH", str(path))
+    monkeypatch.delenv("DX_ALLOWED_PREFECTURES", raising=False)
+    return path
+
+
+@pytest.fixture()
+def steward(page_db, tmp_path, monkeypatch):
+    with proxy_sign_in(monkeypatch, tmp_path):
+        yield page_db
+
+
+def steward_page(email: str = STEWARD, **query) -> AppTest:
+    at = open_page(INTAKE_PAGE, **query)
+    at.user = {"email": email}
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+MIXED_NAME = "相談記録_混在.csv"
+MIXED = csv_text(HEADERS["consultations"], [con("C-SCOPE-IB"), con("C-SCOPE-NG", "長野県"),
+                                            con("C-SCOPE-BAD", 相談日="2024-02-30")]).encode("utf-8")
+
+
+def _upload(at: AppTest, name: str, data: bytes) -> AppTest:
+    at.file_uploader(key="intake_files").set_value([(name, data, "text/csv")])
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _problems(at: AppTest):
+    return next(d.value for d in at.dataframe if "理由" in d.value.columns and "区分" in d.value.columns)
+
+
+def test_steward_loads_within_scope_and_sees_outside_rows_rejected(steward):
+    db = steward
+    before = outside(db, IB_ONLY)
+    at = steward_page()
+    assert any(i.value == "この取込は 茨城県 の記録だけを変更できます。範囲外の行は不合格になります。" for i in at.info)
+    at = _upload(at, MIXED_NAME, MIXED)
+    problems = _problems(at)
+    errors = problems[problems["区分"].str.startswith("エラー")]
+    assert sorted(errors["行"]) == [3, 4]
+    assert OUT_NG in set(errors["理由"])                    # the steward's own upload: the row outside, with its reason
+    at.button(key="intake_load").click().run()
+    assert not at.exception, at.exception
+    assert any("取り込みました" in s.value or "1 行を取り込みました" in s.value for s in at.success), \
+        [s.value for s in at.success]
+    assert outside(db, IB_ONLY) == before
+    assert query(db, "SELECT consultation_id FROM consultations WHERE consultation_id LIKE 'C-SCOPE-%'") == \
+        [("C-SCOPE-IB",)]
+    # the stored rejected rows: the steward sees the one inside the scope, not the 長野県 one
+    at = steward_page()
+    load_id = query(db, "SELECT max(load_id) FROM rejected_rows")[0][0]
+    box = at.selectbox(key="intake_rejected_load")
+    assert box.value == load_id and "不合格 1 行" in box.format_func(box.value)
+    mine = intake.rejected_frames(load_id, db, IB_ONLY)["相談記録"]
+    everyone = intake.rejected_frames(load_id, db)["相談記録"]
+    assert list(mine["相談ID"]) == ["C-SCOPE-BAD"]
+    assert sorted(everyone["相談ID"]) == ["C-SCOPE-BAD", "C-SCOPE-NG"]
+    assert OUT_NG in everyone.set_index("相談ID").loc["C-SCOPE-NG", "理由"]
+
+
+def test_a_consortium_grant_loads_in_its_home_prefecture(steward):
+    db = steward
+    at = _upload(steward_page("nagano.steward@example.jp"), MIXED_NAME, MIXED)
+    assert any("長野県 の記録だけを変更できます" in i.value for i in at.info)
+    errors = _problems(at)
+    assert "都道府県『茨城県』はこの取込の範囲（長野県）の外です" in set(errors["理由"])
+    at.button(key="intake_load").click().run()
+    assert query(db, "SELECT consultation_id FROM consultations WHERE consultation_id LIKE 'C-SCOPE-%'") == \
+        [("C-SCOPE-NG",)]
+
+
+def test_the_url_and_forged_widgets_cannot_widen_the_scope(steward):
+    """A URL naming 長野県 (the filters' parameters and a forged scope token) and a forged choice in the rejected-rows
+    list: the load is still 茨城県's, and no 長野県 row is shown."""
+    db = steward
+    at = steward_page(**{"都道府県": "長野県", "コンソーシアム": "長野県DX支援コミュニティ"})
+    assert any("茨城県 の記録だけを変更できます" in i.value for i in at.info)
+    at = _upload(at, MIXED_NAME, MIXED)
+    at.button(key="intake_load").click().run()
+    assert query(db, "SELECT count(*) FROM consultations WHERE consultation_id = 'C-SCOPE-NG'") == [(0,)]
+    forged = open_page(INTAKE_PAGE, dx_scope="eyJwIjpudWxsfQ.forged")
+    forged.user = {"email": STEWARD}
+    forged.run()
+    assert not forged.get("file_uploader") and not forged.dataframe
+    # an unrestricted load whose only rejected rows are 長野県's: not in the steward's list, and a forged choice of
+    # it shows nothing
+    files = [(f"相談記録_{i}.csv", csv_text(HEADERS["consultations"], [con(f"C-NG-{i}", "長野県", 相談日="2024-02-30")])
+              .encode("utf-8")) for i in range(1)]
+    v = intake.validate_uploads(files, db)
+    assert intake.load_validated(v, db).loaded
+    nagano_load = query(db, "SELECT max(load_id) FROM rejected_rows")[0][0]
+    at = steward_page()
+    options = at.selectbox(key="intake_rejected_load").options
+    assert all(f"取込 {nagano_load}（" not in o for o in options)
+    states = WidgetStates()
+    states.CopyFrom(at._tree.get_widget_states())
+    forged_ids = [w for w in states.widgets if w.id.endswith("intake_rejected_load")]
+    assert forged_ids
+    for w in forged_ids:          # the choice travels as its label: one naming the load outside the list
+        w.string_value = f"取込 {nagano_load}（2024-01-01 00:00）相談記録_0.csv — 不合格 1 行"
+    at = at._run(states)
+    assert not at.exception
+    assert not any("C-NG-0" in str(d.value.to_dict()) for d in at.dataframe)
+    assert not [b for b in at.get("download_button") if "取込" + str(nagano_load) in str(b.proto)]
+
+
+def test_admin_under_a_deployment_bound_is_scoped_the_same_way(page_db, monkeypatch):
+    monkeypatch.setenv("DX_ALLOWED_PREFECTURES", "茨城県")
+    before = outside(page_db, IB_ONLY)
+    at = run_page(INTAKE_PAGE)
+    assert any("茨城県 の記録だけを変更できます" in i.value for i in at.info)
+    at = _upload(at, MIXED_NAME, MIXED)
+    at.button(key="intake_load").click().run()
+    assert not at.exception
+    assert outside(page_db, IB_ONLY) == before
+    assert query(page_db, "SELECT consultation_id FROM consultations WHERE consultation_id LIKE 'C-SCOPE-%'") == \
+        [("C-SCOPE-IB",)]
+    assert any("取消はできません" in c.value for c in at.caption)     # undo stays unrestricted admins' only
