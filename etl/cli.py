@@ -88,6 +88,11 @@ def _add_as_of(p: argparse.ArgumentParser, help: str) -> None:
     p.add_argument("--as-of", dest="as_of", metavar="DATE", help=help)
 
 
+def _add_scope(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--scope", metavar="都道府県[,都道府県…]",
+                   help="この取込が変更できる都道府県（例: 茨城県,長野県）。範囲外の記録を変える行は不合格にする")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The verbs, each with the function that runs it (``set_defaults(func=…)``)."""
     parser = JapaneseArgumentParser(prog="python -m etl", description="地域DX支援モニター: 記録ファイルの取込")
@@ -99,12 +104,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--accept-valid", action="store_true", help="不合格の行を除き、有効な行だけ取り込む")
     p.add_argument("--fresh", action="store_true", help="既存の記録を捨て、空のデータベースから取り込む")
     _add_as_of(p, f"データ基準日を指定する（{AS_OF_FORMS}。省略時は取込日までに実施した活動の最新日）")
+    _add_scope(p)
     p.set_defaults(func=cmd_load)
 
     p = sub.add_parser("check", help="検証だけを行い、何も書き込まない")
     p.add_argument("paths", nargs="*", type=Path)
     _add_db(p, "照合に使うデータベース（既定: DX_DB_PATH か data/dx.duckdb）")
     _add_as_of(p, "取込時に指定するデータ基準日（その日より後の記録を注意として示す）")
+    _add_scope(p)
     p.add_argument("--summary", action="store_true",
                    help="コンソーシアムごとのデータの鮮度と欠損を表示する（ファイルなしでも可）")
     p.set_defaults(func=cmd_check)
@@ -304,23 +311,39 @@ def cmd_check(args) -> int:
         from .stewardship_cli import print_summary
         return print_summary(db)
     as_of, code = _as_of(args)
+    scope, scope_code = _scope(args)
+    code = code or scope_code
     if code is None:
         code = _paths_problem(args.paths)
     if code is not None:
         return code
-    return _finish(args, db, lambda: check_files(args.paths, db, as_of=as_of))
+    return _finish(args, db, lambda: check_files(args.paths, db, as_of=as_of, scope=scope))
 
 
 def cmd_load(args) -> int:
     from .load import load_files
     db = db_path(args.db)
     as_of, code = _as_of(args)
+    scope, scope_code = _scope(args)
+    code = code or scope_code
     if code is None:
         code = _paths_problem(args.paths)
     if code is not None:
         return code
     return _finish(args, db, lambda: load_files(args.paths, db, accept_valid=args.accept_valid, fresh=args.fresh,
-                                                progress=_progress(args.start), as_of=as_of))
+                                                progress=_progress(args.start), as_of=as_of, scope=scope))
+
+
+def _scope(args):
+    """(the --scope prefectures or None, None) or (None, 2) after saying which name is unknown."""
+    if args.scope is None:
+        return None, None
+    from .scope import ScopeRefused, parse_scope
+    try:
+        return parse_scope(args.scope), None
+    except ScopeRefused as e:
+        print(str(e), file=sys.stderr)
+        return None, 2
 
 
 def _as_of(args):
@@ -352,13 +375,13 @@ def _paths_problem(paths: list[Path]) -> int | None:
 
 def _finish(args, db: Path, run) -> int:
     """Run a load, check or sample (``run`` → BatchReport), print its report, return its exit code."""
-    from .load import DatabaseUnreadable, LoadBusy, WriteFailed
+    from .load import DatabaseUnreadable, LoadBusy, ScopeRefused, WriteFailed
     try:
         report = run()
     except LoadBusy as e:
         print(str(e), file=sys.stderr)
         return 3
-    except (DatabaseUnreadable, WriteFailed) as e:
+    except (DatabaseUnreadable, WriteFailed, ScopeRefused) as e:
         print(str(e), file=sys.stderr)
         return 2
     except MemoryError:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from .paths import SAMPLE_DIR
+from .scope import ScopeRefused, parse_scope, scope_text  # noqa: F401
 from .prepare import (ACTIVITY_MAX, PROGRESS_STAGES, SCHEMA_SQL, STAGING_DIR, STAGING_SCRIPTS,  # noqa: F401
                       WARNING_ROWS_SHOWN, Batch, BatchReport, DatabaseUnreadable, Problem, Progress, TableSummary,
                       change_text, is_sample_db)
@@ -22,10 +23,14 @@ from .write import (LOAD_STAGES, LOCK_WAIT_SECONDS, TEMP_INFIX, LoadBusy, WriteF
 def load_files(paths: Iterable[Path], db: Path | None = None, accept_valid: bool = False,
                fresh: bool = False, is_sample: bool = False, names: dict[Path, str] | None = None,
                progress: Callable[[str], None] | None = None, marts_dir: Path | None = None,
-               as_of: dt.date | None = None, who: str | None = None) -> BatchReport:
+               as_of: dt.date | None = None, who: str | None = None,
+               scope: tuple[str, ...] | None = None) -> BatchReport:
     """Validate and load; `as_of` states the データ基準日 (else the latest activity up to today), `who` is recorded
-    in the history (etl/versions.py)."""
-    batch = Batch.prepare(paths, db, names=names, progress=progress, fresh=fresh or is_sample, as_of=as_of)
+    in the history (etl/versions.py), `scope` limits the prefectures the load may change (etl/scope.py; None: any)."""
+    if scope is not None and is_sample:
+        raise ScopeRefused("サンプルデータの作り直しは範囲を限ってはできません")
+    batch = Batch.prepare(paths, db, names=names, progress=progress, fresh=fresh or is_sample, as_of=as_of,
+                          scope=scope)
     try:
         return write_batch(batch, accept_valid=accept_valid, fresh=fresh, is_sample=is_sample, who=who,
                            marts_dir=marts_dir)
@@ -35,9 +40,9 @@ def load_files(paths: Iterable[Path], db: Path | None = None, accept_valid: bool
 
 def check_files(paths: Iterable[Path], db: Path | None = None,
                 names: dict[Path, str] | None = None, fresh: bool = False,
-                as_of: dt.date | None = None) -> BatchReport:
+                as_of: dt.date | None = None, scope: tuple[str, ...] | None = None) -> BatchReport:
     """Validate only: reads the database (read-only) for known engagements, never creates or changes it."""
-    batch = Batch.prepare(paths, db, names=names, fresh=fresh, as_of=as_of)
+    batch = Batch.prepare(paths, db, names=names, fresh=fresh, as_of=as_of, scope=scope)
     batch.close()
     return batch.report
 

@@ -13,7 +13,7 @@ from typing import Callable, Iterable
 
 import duckdb
 
-from . import withdraw
+from . import scope as load_scope, withdraw
 from .as_of import ACTIVITY_MAX
 from .dbfile import DatabaseUnreadable
 from .dbfile import database_problem
@@ -189,7 +189,7 @@ class Batch:
     """Files read, staged and validated in an in-memory DuckDB; nothing written anywhere."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, db: Path, today: dt.date, as_of_stated: dt.date | None,
-                 keeps_existing: bool, progress: Callable[[str], None]):
+                 keeps_existing: bool, progress: Callable[[str], None], scope: tuple[str, ...] | None = None):
         """Holds the parts; does no work (``Batch.prepare`` reads, stages and validates)."""
         self.con = con
         self.db = db
@@ -200,6 +200,8 @@ class Batch:
         # keeps them: not with --fresh, and not when the database holds the sample (a load replaces it)
         self.keeps_existing = keeps_existing
         self.progress = progress
+        # the prefectures this load may change (etl/scope.py); None: any
+        self.scope = tuple(scope) if scope is not None else None
         self.report = BatchReport()
         self.raw_tables: list[RawTable] = []
         self.kinds: list[str] = []
@@ -207,14 +209,18 @@ class Batch:
     @classmethod
     def prepare(cls, paths: Iterable[Path], db: Path | None = None, names: dict[Path, str] | None = None,
                 progress: Callable[[str], None] | None = None, fresh: bool = False,
-                as_of: dt.date | None = None) -> "Batch":
+                as_of: dt.date | None = None, scope: tuple[str, ...] | None = None) -> "Batch":
         """Read ``paths`` (files or folders), stage and validate them against the database ``db`` (read-only, for
-        the records a load keeps); ``names`` gives a path the name messages use, ``as_of`` is the stated データ基準日.
-        Progress goes to ``progress`` as Progress values (stages read, validate)."""
+        the records a load keeps); ``names`` gives a path the name messages use, ``as_of`` is the stated データ基準日,
+        ``scope`` the prefectures the load may change (rows outside are rejected; None: any). Progress goes to
+        ``progress`` as Progress values (stages read, validate). Raises ScopeRefused when a scoped load would
+        replace the whole database (--fresh, or the sample)."""
         db = Path(db) if db else default_db_path()
-        batch = cls(duckdb.connect(), db, dt.date.today(), as_of,
-                    keeps_existing=not fresh and db.exists() and not is_sample_db(db),
-                    progress=progress or (lambda message: None))
+        keeps_existing = not fresh and db.exists() and not is_sample_db(db)
+        if scope is not None:
+            refuse_replacing(db, fresh)
+        batch = cls(duckdb.connect(), db, dt.date.today(), as_of, keeps_existing=keeps_existing,
+                    progress=progress or (lambda message: None), scope=scope)
         try:
             batch._run(paths, names or {})
         except BaseException:
@@ -304,9 +310,13 @@ class Batch:
         validate(self.con, self.kinds, {k: self.stored_columns(k) for k in self.kinds}, sources)
         self._cell_problems()
         self.report.notes.extend(withdraw.mark_rows(self.con, self.kinds, self.db, self.keeps_existing))
+        if self.scope is not None:     # after the 削除 marks: mark_rows drops problems a withdrawal does not need
+            load_scope.check_rows(self.con, self.kinds, self.scope, self.db, self.keeps_existing)
+            self.report.notes.append(scope_note(self.scope))
         # rows that load: no error; of identical duplicates, the first copy
         self.con.execute("""CREATE OR REPLACE TEMP TABLE rejected AS
             SELECT DISTINCT kind, _src, _row FROM problems WHERE severity = 'error'""")
+        load_scope.rejected_places(self.con, self.kinds, self.db, self.keeps_existing, self.scope is not None)
         self.con.execute("""CREATE OR REPLACE TEMP TABLE skipped AS
             SELECT DISTINCT kind, _src, _row FROM problems WHERE severity = 'duplicate'""")
         self._as_of()
@@ -389,6 +399,21 @@ class Batch:
 
     def close(self) -> None:
         self.con.close()
+
+
+def scope_note(scope: tuple[str, ...]) -> str:
+    return (f"この取込は {load_scope.scope_text(scope)} の記録だけを変更できます。範囲外の行は不合格になります。")
+
+
+def refuse_replacing(db: Path, fresh: bool) -> None:
+    """A scoped load may not start from an empty database over an existing one: that removes every record."""
+    if fresh and db.exists():
+        raise load_scope.ScopeRefused("範囲を限った取込では --fresh（既存の記録をすべて捨てる）は使えません。"
+                                      "何も変更していません")
+    if db.exists() and is_sample_db(db):
+        raise load_scope.ScopeRefused(
+            "データベースはサンプルデータです。取込はサンプルのすべての都道府県の記録を外すため、範囲を限った取込では"
+            "できません。最初の取込は範囲の限りのない管理者が行ってください（何も変更していません）")
 
 
 def is_sample_db(db: Path) -> bool:

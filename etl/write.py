@@ -16,6 +16,7 @@ from typing import Callable
 import duckdb
 
 from . import freshness, versions
+from .scope import recheck_in_target
 from .swap import (LOAD_STAGES, LOCK_WAIT_SECONDS, TEMP_INFIX, LoadBusy, _fsync, _fsync_dir,  # noqa: F401
                    _new_version, _remove_stale_temp_files, _stage_hook, writer_lock)
 from .kinds import KINDS, LOAD_ORDER
@@ -23,7 +24,7 @@ from .macros import install_macros
 from .marts import BATCH_DATES, BATCH_KEYS, build_marts, can_update, marts_fingerprint, update_marts
 from .paths import db_path as default_db_path
 from .as_of import ACTIVITY_MAX, set_data_as_of  # noqa: F401  (etl.load re-exports it)
-from .prepare import SCHEMA_SQL, Batch, BatchReport, Progress, is_sample_db
+from .prepare import SCHEMA_SQL, Batch, BatchReport, Progress, is_sample_db, refuse_replacing
 from .reference import copy_reference
 
 class WriteFailed(Exception):
@@ -60,6 +61,8 @@ def write_batch(batch: Batch, accept_valid: bool = False, fresh: bool = False, i
     try:
         with writer_lock(batch.db):
             _stage_hook("locked")
+            if batch.scope is not None:      # again under the lock: the database may have become the sample since
+                refuse_replacing(batch.db, fresh or is_sample)
             start_empty = fresh or is_sample or not batch.db.exists() or is_sample_db(batch.db)
             if not start_empty:
                 batch.progress(Progress("copy", "データベースを複製中"))
@@ -97,6 +100,8 @@ def _apply(batch: Batch, tmp: Path, is_sample: bool, marts_dir: Path | None) -> 
                       versions.next_id(batch.db))
         now = dt.datetime.now().replace(microsecond=0)
         _write_sources(batch, con)
+        if batch.scope is not None:
+            recheck_in_target(con, batch.kinds, batch.scope)
         for name in batch.kinds:
             batch.progress(Progress("write", f"書込中: {KINDS[name].label}"))
             kind = KINDS[name]
@@ -130,8 +135,11 @@ def _apply(batch: Batch, tmp: Path, is_sample: bool, marts_dir: Path | None) -> 
                 FROM {source} s JOIN batch_sources src ON src._src = s._src""")
             freshness.record_load_groups(con, load_id, name, source)
         con.execute("""INSERT INTO target.main.rejected_rows
-            SELECT ?, src.file_name, src.sheet, p._row, p.kind, p.column_name, p.value, p.reason, NULL
-            FROM problems p JOIN batch_sources src ON src._src = p._src WHERE p.severity = 'error'""", [load_id])
+                (load_id, file_name, sheet, row_no, kind, column_name, value, reason, record, prefecture)
+            SELECT ?, src.file_name, src.sheet, p._row, p.kind, p.column_name, p.value, p.reason, NULL, rp.prefecture
+            FROM problems p JOIN batch_sources src ON src._src = p._src
+            LEFT JOIN rejected_places rp ON rp.kind = p.kind AND rp._src = p._src AND rp._row = p._row
+            WHERE p.severity = 'error'""", [load_id])
         _store_rejected_records(batch, con, load_id)
         _free_batch_tables(batch, con)
         for t in batch.report.tables:

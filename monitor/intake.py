@@ -83,15 +83,14 @@ class WorkerFailed(Exception):
 
 # ── access ─────────────────────────────────────────────────────────────────
 
-def restriction_notice(allowed: tuple[str, ...] | None) -> str | None:
-    """Under DX_ALLOWED_PREFECTURES the page neither loads nor lists rejected rows: a load replaces records of every
-    prefecture, and a rejected row may belong to any prefecture (its 都道府県 may be the very value that is wrong),
-    so neither can be limited to the allowed ones. The load history (files and counts, no records) stays."""
+def scope_notice(allowed: tuple[str, ...] | None) -> str | None:
+    """What a load under a restricted session may change (None: unrestricted). The scope goes into the load itself
+    (etl/scope.py), where each row outside it is rejected with its reason."""
     if allowed is None:
         return None
-    return (f"この画面の閲覧範囲は {'、'.join(allowed)} に限られているため、記録の取込と不合格の行の表示はできません"
-            "（取込はすべての都道府県の記録に及び、不合格の行はどの都道府県のものか確かめられないためです）。"
-            "取込は閲覧範囲の設定のない画面か、コマンド python -m etl load で行ってください。")
+    if not allowed:
+        return "この取込で変更できる都道府県はありません。すべての行が不合格になります。"
+    return f"この取込は {'、'.join(allowed)} の記録だけを変更できます。範囲外の行は不合格になります。"
 
 
 # ── uploads ────────────────────────────────────────────────────────────────
@@ -195,8 +194,10 @@ def _memory_message() -> str:
 
 
 def run_worker(action: str, uploads: list[tuple[str, bytes]], db: Path,
-               progress: Callable[[str], None] | None = None, as_of: dt.date | None = None) -> dict:
-    """Save ``uploads`` to a private temp folder, run the worker process on them (``action``: validate | load),
+               progress: Callable[[str], None] | None = None, as_of: dt.date | None = None,
+               scope: tuple[str, ...] | None = None) -> dict:
+    """Save ``uploads`` to a private temp folder, run the worker process on them (``action``: validate | load; under
+    ``scope``, the prefectures the load may change: the session's, from monitor.access, never from a widget),
     pass its progress reports to ``progress`` (etl.load.Progress: a stage and its Japanese text), remove the folder, and return the worker's result. Raises
     LoadBusy (another load holds the database) or WorkerFailed (Japanese message; the database unchanged)."""
     progress = progress or (lambda message: None)
@@ -208,6 +209,7 @@ def run_worker(action: str, uploads: list[tuple[str, bytes]], db: Path,
             job = folder / "job.json"
             job.write_text(json.dumps({"action": action, "db": str(db), "result": str(result_path),
                                        "as_of": as_of.isoformat() if as_of else None,
+                                       "scope": None if scope is None else list(scope),
                                        "files": [[str(p), n] for p, n in names.items()]}, ensure_ascii=False),
                            encoding="utf-8")
             with open(folder / "worker.log", "wb") as log:
@@ -248,10 +250,11 @@ def report_from_dict(d: dict) -> BatchReport:
 
 
 def validate_uploads(uploads: list[tuple[str, bytes]], db: Path | None = None, as_of: dt.date | None = None,
-                     progress: Callable[[str], None] | None = None) -> Validation:
-    """Validate the uploads exactly as the CLI does (etl.load.Batch), in the worker process; the saved files are
-    removed when it ends."""
-    result = run_worker("validate", uploads, resolve_path(db), progress, as_of=as_of)
+                     progress: Callable[[str], None] | None = None,
+                     scope: tuple[str, ...] | None = None) -> Validation:
+    """Validate the uploads exactly as the CLI does (etl.load.Batch, ``--scope``), in the worker process; the saved
+    files are removed when it ends."""
+    result = run_worker("validate", uploads, resolve_path(db), progress, as_of=as_of, scope=scope)
     pending = {name: pd.DataFrame(f["data"], columns=f["columns"]) for name, f in result["pending"].items()}
     report = report_from_dict(result["report"])
     # the bytes are kept only for a load, which an unreadable file rules out (a refused 50 MB workbook stays out)
@@ -265,11 +268,12 @@ def progress_fraction(message: Progress) -> float:
 
 
 def load_validated(validation: Validation, db: Path | None = None,
-                   progress: Callable[[str], None] | None = None) -> BatchReport:
-    """Load the valid rows of validated uploads (python -m etl load --accept-valid) in the worker process. Raises
-    etl.load.LoadBusy when another load holds the database, WorkerFailed on a fault; the database is then
-    unchanged."""
-    result = run_worker("load", validation.uploads, resolve_path(db), progress, as_of=validation.as_of)
+                   progress: Callable[[str], None] | None = None,
+                   scope: tuple[str, ...] | None = None) -> BatchReport:
+    """Load the valid rows of validated uploads (python -m etl load --accept-valid --scope) in the worker process;
+    the load validates again, under ``scope`` as it is now. Raises etl.load.LoadBusy when another load holds the
+    database, WorkerFailed on a fault; the database is then unchanged."""
+    result = run_worker("load", validation.uploads, resolve_path(db), progress, as_of=validation.as_of, scope=scope)
     return report_from_dict(result["report"])
 
 
@@ -366,18 +370,36 @@ def load_history(db: Path | None = None) -> pd.DataFrame:
     return df
 
 
-def loads_with_rejections(db: Path | None = None) -> list[tuple[int, str]]:
-    """(load_id, label) of loads that rejected rows, newest first."""
+# a stored rejected row a scoped reader may see: the one prefecture it would change lies in the scope (unknown: never)
+_IN_SCOPE = ("($allowed::VARCHAR[] IS NULL "
+             "OR coalesce(list_contains($allowed::VARCHAR[], {alias}prefecture), false))")
+
+
+def _scope_filter(con, allowed: tuple[str, ...] | None, alias: str = "") -> tuple[str, dict]:
+    """(condition, parameters) on rejected_rows for ``allowed``; a database from before rejected_rows.prefecture
+    shows a scoped reader nothing."""
+    if allowed is not None and not con.execute(
+            "SELECT count(*) FROM duckdb_columns() WHERE table_name = 'rejected_rows' AND column_name = 'prefecture' "
+            "AND database_name = current_database()").fetchall()[0][0]:
+        return "false", {}
+    return _IN_SCOPE.format(alias=alias), {"allowed": None if allowed is None else list(allowed)}
+
+
+def loads_with_rejections(db: Path | None = None, allowed: tuple[str, ...] | None = None) -> list[tuple[int, str]]:
+    """(load_id, label) of loads that rejected rows (under ``allowed``: rows within it), newest first."""
     p = resolve_path(db)
     if not p.exists():
         return []
     con = connect_readonly(p)
     try:
-        rows = con.execute("""SELECT h.load_id, min(h.loaded_at), string_agg(DISTINCT h.file_name, '、'),
-                                     (SELECT count(DISTINCT (r.file_name, r.sheet, r.row_no)) FROM rejected_rows r
-                                      WHERE r.load_id = h.load_id)
-                              FROM load_history h GROUP BY h.load_id
-                              HAVING sum(h.rows_rejected) > 0 ORDER BY h.load_id DESC""").fetchall()
+        where, params = _scope_filter(con, allowed, "r.")
+        rows = con.execute(f"""SELECT * FROM (
+                                   SELECT h.load_id, min(h.loaded_at), string_agg(DISTINCT h.file_name, '、'),
+                                          (SELECT count(DISTINCT (r.file_name, r.sheet, r.row_no)) FROM rejected_rows r
+                                           WHERE r.load_id = h.load_id AND {where}) AS n
+                                   FROM load_history h GROUP BY h.load_id HAVING sum(h.rows_rejected) > 0)
+                               {"WHERE n > 0" if allowed is not None else ""} ORDER BY load_id DESC""",
+                           params).fetchall()
     finally:
         con.close()
     return [(lid, f"取込 {lid}（{at:%Y-%m-%d %H:%M}）{files} — 不合格 {n:,} 行") for lid, at, files, n in rows]
@@ -409,15 +431,19 @@ def _frames(records: list[tuple[str, str, str | None, int, str, str]]) -> dict[s
     return out
 
 
-def rejected_frames(load_id: int, db: Path | None = None) -> dict[str, pd.DataFrame]:
-    """The rejected rows of one load (from rejected_rows.record), one DataFrame per record kind."""
+def rejected_frames(load_id: int, db: Path | None = None,
+                    allowed: tuple[str, ...] | None = None) -> dict[str, pd.DataFrame]:
+    """The rejected rows of one load (from rejected_rows.record), one DataFrame per record kind; under ``allowed``
+    only the rows whose prefecture lies in it."""
     con = connect_readonly(resolve_path(db))
     try:
-        records = con.execute("""
+        where, params = _scope_filter(con, allowed)
+        records = con.execute(f"""
             SELECT kind, file_name, sheet, row_no, any_value(CAST(record AS VARCHAR)),
                    string_agg('「' || column_name || '」' || reason, ' / ' ORDER BY column_name)
-            FROM rejected_rows WHERE load_id = ?
-            GROUP BY kind, file_name, sheet, row_no ORDER BY file_name, sheet, row_no""", [load_id]).fetchall()
+            FROM rejected_rows WHERE load_id = $load_id AND {where}
+            GROUP BY kind, file_name, sheet, row_no ORDER BY file_name, sheet, row_no""",
+                              {"load_id": load_id, **params}).fetchall()
     finally:
         con.close()
     return _frames(records)

@@ -47,14 +47,17 @@ def _progress(message) -> None:
 
 def run(job: dict) -> dict:
     # imported after the memory limit is set (main), so DuckDB's allocator starts under it
-    from etl.load import Batch, DatabaseUnreadable, LoadBusy, WriteFailed, load_files  # noqa: PLC0415
+    from etl.load import Batch, DatabaseUnreadable, LoadBusy, ScopeRefused, WriteFailed, load_files  # noqa: PLC0415
     names = {Path(p): name for p, name in job["files"]}
     db = Path(job["db"])
     as_of = dt.date.fromisoformat(job["as_of"]) if job.get("as_of") else None
+    # the session's scope, set by monitor/intake.py from monitor.access (None: unrestricted)
+    scope = tuple(job["scope"]) if job.get("scope") is not None else None
     try:
         if job["action"] == "validate":
             from monitor.intake import rejected_frames_from_batch  # noqa: PLC0415  (as above)
-            batch = Batch.prepare(list(names), db, names=names, progress=_progress, as_of=as_of)
+            batch = Batch.prepare(list(names), db, names=names, progress=_progress, as_of=as_of,
+                                  scope=scope)
             try:
                 pending = rejected_frames_from_batch(batch)
             finally:
@@ -62,11 +65,11 @@ def run(job: dict) -> dict:
             return {"ok": True, "report": report_dict(batch.report), "pending": frames_dict(pending)}
         from etl.versions import PAGE_ACTOR  # noqa: PLC0415  (as above)
         report = load_files(list(names), db, accept_valid=True, names=names, progress=_progress, as_of=as_of,
-                            who=PAGE_ACTOR)
+                            who=PAGE_ACTOR, scope=scope)
         return {"ok": True, "report": report_dict(report)}
     except LoadBusy as e:
         return {"ok": False, "error": "busy", "message": str(e)}
-    except (DatabaseUnreadable, WriteFailed) as e:
+    except (DatabaseUnreadable, WriteFailed, ScopeRefused) as e:
         return {"ok": False, "error": "fault", "message": str(e)}
     except MemoryError:
         return {"ok": False, "error": "memory", "message": ""}

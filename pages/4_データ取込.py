@@ -1,4 +1,5 @@
-"""データ取込: upload record files → validation report per file → load the valid rows or cancel → result;
+"""データ取込: upload record files → validation report per file → load the valid rows or cancel → result (a scoped
+session loads within its scope: etl/scope.py rejects the rows outside);
 below, the load history, the rejected rows as .xlsx and the input template. The only page that writes, and only
 through etl.load (a copy of the database swapped in atomically). Logic: monitor/intake.py; drawing:
 monitor/render/intake.py."""
@@ -12,30 +13,27 @@ from monitor.render import intake as render
 ui.page_setup("データ取込")
 access.require_role("steward", "データ取込")      # viewers: refused (monitor/access.py), with an audit row
 intake.sweep_once()
-restricted = intake.restriction_notice(allowed_prefectures())
 db = resolve_path()
 render.header(db)
+render.scope_notice()        # a restricted session loads within its scope (etl/scope.py rejects the rows outside)
 
-if restricted:
-    st.warning(restricted)
+uploads = render.upload_inputs()
+render.forget_stale_validation(uploads.signature)
+done = render.finished(uploads.signature)
+if done is not None:
+    done.show()
+elif uploads.signature is not None:
+    validation = render.validation_for(uploads, db)
+    if validation is None:
+        st.stop()
+    render.validation_report(validation)
+    render.load_or_cancel(validation, uploads, db)
 else:
-    uploads = render.upload_inputs()
-    render.forget_stale_validation(uploads.signature)
-    done = render.finished(uploads.signature)
-    if done is not None:
-        done.show()
-    elif uploads.signature is not None:
-        validation = render.validation_for(uploads, db)
-        if validation is None:
-            st.stop()
-        render.validation_report(validation)
-        render.load_or_cancel(validation, uploads, db)
-    else:
-        st.info("取り込む記録ファイルを選んでください。列名・書き方は下の入力テンプレートを参考にしてください。")
+    st.info("取り込む記録ファイルを選んでください。列名・書き方は下の入力テンプレートを参考にしてください。")
 
 st.divider()
 render.load_history(db)
-render.changes_and_undo(db, bool(restricted))
+render.changes_and_undo(db, allowed_prefectures() is not None)
 render.freshness(db)
-render.rejected_rows(db, bool(restricted))
+render.rejected_rows(db)
 render.template()

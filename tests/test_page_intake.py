@@ -142,9 +142,11 @@ def test_unreadable_file_is_named_and_load_disabled(db):
     assert at.button(key="intake_load").disabled
 
 
-def test_restricted_view_neither_loads_nor_lists_rejected_rows(db, monkeypatch):
-    """Under DX_ALLOWED_PREFECTURES: no uploader, no rejected rows (they may be any prefecture's records), the
-    history of files and counts stays; without the setting the same database offers both."""
+def test_restricted_view_loads_within_its_scope_and_lists_its_rejected_rows(db, monkeypatch):
+    """Under DX_ALLOWED_PREFECTURES: the uploader stays and states the scope of a load; the rejected rows listed are
+    those within the scope only (TWO_BAD's bad rows: one 茨城県's, one of an unknown prefecture, which no scoped
+    reader sees), the history of files and counts
+    stays; without the setting the same database lists them."""
     v = intake.validate_uploads([(NAME, TWO_BAD)], db)
     assert intake.load_validated(v, db).loaded
     v.discard()
@@ -154,10 +156,14 @@ def test_restricted_view_neither_loads_nor_lists_rejected_rows(db, monkeypatch):
     monkeypatch.setenv("DX_ALLOWED_PREFECTURES", "長野県")
     digest = sha256(db)
     at = page()
-    assert not at.get("file_uploader")
+    assert at.get("file_uploader")
+    assert any(i.value == "この取込は 長野県 の記録だけを変更できます。範囲外の行は不合格になります。" for i in at.info)
     assert not [s for s in at.selectbox if s.key == "intake_rejected_load"]
-    assert any("長野県" in w.value and "取込" in w.value for w in at.warning), [w.value for w in at.warning]
-    assert any("閲覧範囲が限られているため表示しません" in c.value for c in at.caption)
+    assert intake.loads_with_rejections(db, ("長野県",)) == []
+    [(load_id, label)] = intake.loads_with_rejections(db, ("茨城県",))
+    assert "不合格 1 行" in label
+    assert list(intake.rejected_frames(load_id, db, ("茨城県",))["相談記録"]["相談ID"]) == ["T-002"]
+    assert any("閲覧範囲（長野県）の行だけを示します" in c.value for c in at.caption)
     assert frame_with(at, "sha256").iloc[0]["ファイル"] == NAME
     assert sha256(db) == digest
 

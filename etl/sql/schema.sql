@@ -181,8 +181,11 @@ CREATE TABLE IF NOT EXISTS rejected_rows (
     column_name VARCHAR,
     value      VARCHAR,
     reason     VARCHAR,                    -- Japanese, actionable
-    record     JSON                        -- the whole original row
+    record     JSON,                       -- the whole original row
+    prefecture VARCHAR                     -- the one prefecture the row would change (a session: its engagement's;
+                                           -- etl/scope.py); NULL when unknown or two: shown only to unrestricted readers
 );
+ALTER TABLE rejected_rows ADD COLUMN IF NOT EXISTS prefecture VARCHAR;
 CREATE TABLE IF NOT EXISTS meta (
     key   VARCHAR PRIMARY KEY,             -- is_sample ('true'/'false'), built_at, data_as_of, data_as_of_source ('stated'/'activity')
     value VARCHAR

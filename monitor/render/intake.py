@@ -113,7 +113,8 @@ def validation_for(uploads: Uploads, db: Path) -> intake.Validation | None:
     with st.status("検証しています…", expanded=False) as status:
         try:
             validation = intake.validate_uploads(uploads.files, db, uploads.as_of,
-                                                 progress=lambda p: status.write(md_escape(p.text)))
+                                                 progress=lambda p: status.write(md_escape(p.text)),
+                                                 scope=allowed_prefectures())   # the session's, server-side
         except (intake.WorkerFailed, LoadBusy) as e:
             status.update(label="検証できませんでした", state="error")
             st.error(md_escape(str(e)))
@@ -182,7 +183,7 @@ def _run_load(validation: intake.Validation, uploads: Uploads, db: Path):
         failure, result = None, None
         access.log("load", uploads.names, "", "開始")
         try:
-            result = intake.load_validated(validation, db, progress=progress)
+            result = intake.load_validated(validation, db, progress=progress, scope=allowed_prefectures())
         except LoadBusy as e:
             failure = f"{e}（データベースは変更していません）"
         except intake.WorkerFailed as e:
@@ -283,18 +284,27 @@ def freshness(db: Path) -> None:
     st.caption(fresh_note)
 
 
-def rejected_rows(db: Path, restricted: bool) -> None:
+def scope_notice() -> None:
+    notice = intake.scope_notice(allowed_prefectures())
+    if notice:
+        st.info(notice)
+
+
+def rejected_rows(db: Path) -> None:
     st.subheader("不合格の行")
-    if restricted:
-        st.caption("閲覧範囲が限られているため表示しません。")
-        return
-    loads = intake.loads_with_rejections(db)
+    allowed = allowed_prefectures()
+    if allowed is not None:
+        st.caption(f"閲覧範囲（{md_escape('、'.join(allowed)) or 'なし'}）の行だけを示します"
+                   "（都道府県のわからない行は示しません）。")
+    loads = intake.loads_with_rejections(db, allowed)
     if not loads:
         st.caption("不合格の行のある取込はありません。")
         return
     labels = dict(loads)
     chosen = st.selectbox("取込", [lid for lid, _ in loads], format_func=labels.get, key=KEY_REJECTED_LOAD)
-    frames = intake.rejected_frames(chosen, db)
+    if chosen not in labels:        # a forged choice of a load outside the list
+        st.stop()
+    frames = intake.rejected_frames(chosen, db, allowed)
     st.download_button("不合格の行をダウンロード（.xlsx、理由の列つき）",
                        access.audited("rejected_rows", labels[chosen], lambda f=frames, n=labels[chosen]:
                                       intake.rejected_xlsx(f, n)),

@@ -88,3 +88,33 @@ def dom_kpis(page) -> dict:
 
 def main_text(page) -> str:
     return page.locator('[data-testid="stMain"]').inner_text()
+
+
+STEWARD_GRANTS = """\
+[[grant]]
+email = "ibaraki.steward@example.jp"
+role = "steward"
+prefectures = ["茨城県"]
+
+[[grant]]
+email = "nagano.steward@example.jp"
+role = "steward"
+consortia = ["長野県DX支援コミュニティ"]
+"""
+
+
+@contextlib.contextmanager
+def proxy_sign_in(monkeypatch, folder: Path, grants: str = STEWARD_GRANTS) -> Iterator[Path]:
+    """Sign-in for AppTest: DX_AUTH=proxy with a grants file, and the real option server.trustedUserHeaders (put back
+    afterwards); the person is the page's ``at.user = {"email": …}`` (what the proxy's header carries)."""
+    from streamlit import config  # noqa: PLC0415
+    path = folder / "access.toml"
+    path.write_text(grants, encoding="utf-8")
+    monkeypatch.setenv("DX_AUTH", "proxy")
+    monkeypatch.setenv("DX_ACCESS_FILE", str(path))
+    before = config.get_option("server.trustedUserHeaders")
+    config.set_option("server.trustedUserHeaders", {"X-Remote-User": "email"})
+    try:
+        yield path
+    finally:
+        config.set_option("server.trustedUserHeaders", before)
