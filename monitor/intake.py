@@ -289,7 +289,9 @@ def summary_frame(report: BatchReport, file_name: str | None = None) -> pd.DataF
 
 
 def problems_frame(report: BatchReport, file_name: str | None = None) -> pd.DataFrame:
-    """One row per problem: 区分, ファイル, シート, 行, 列, 値, 理由 (errors first, then by file and row)."""
+    """One row per problem: 区分, 行, 列, 理由, 値, ファイル, シート (errors first, then by file and row). 理由 comes
+    before the value and the file: at 1,024–1,400 px the last columns of the grid are off-screen, and the reason is
+    what a steward reads."""
     order = {"error": 0, "duplicate": 1, "warning": 2, "note": 3}
     problems = sorted((p for p in report.problems if file_name is None or p.file_name == file_name),
                       key=lambda p: (order.get(p.severity, 3), p.file_name, p.sheet or "", p.row, p.column))
@@ -298,7 +300,7 @@ def problems_frame(report: BatchReport, file_name: str | None = None) -> pd.Data
              # a problem that stands for several rows (one per distinct value and file) says which
              "理由": p.reason + (f"（{p.count:,} 行: {p.rows_shown}行目）" if p.count is not None else "")}
             for p in problems]
-    return pd.DataFrame(rows, columns=["区分", "ファイル", "シート", "行", "列", "値", "理由"])
+    return pd.DataFrame(rows, columns=["区分", "行", "列", "理由", "値", "ファイル", "シート"])
 
 
 def file_notes(report: BatchReport, file_name: str) -> list[str]:
