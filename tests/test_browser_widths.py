@@ -136,8 +136,9 @@ def test_nothing_named_is_cut(served, chromium, label):
     assert not problems, f"{name} {label}:\n" + "\n".join(problems)
 
 
+@pytest.mark.parametrize("served", ["sample"], indirect=True)   # the texts do not depend on the data
 def test_mode_bar_and_uploader_speak_japanese(served, chromium):
-    _name, base = served          # the texts do not depend on the data: checked on both, no skip
+    _name, base = served
     urls = B.page_urls(base)
     context, page = _open(chromium, urls["概要"], 1400)
     try:
