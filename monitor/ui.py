@@ -503,6 +503,32 @@ def chosen_or_widget(key: str, choices, widget, default=None):
     return widget()
 
 
+def url_choice(key: str, param: str, choices: dict, default) -> None:
+    """A page's display control kept in the URL: the first time the widget with ``key`` is drawn in this session (or
+    printed), its value comes from the URL's ``param`` (``choices`` maps values to the labels the URL holds, as the
+    widget shows them); a label not among them is ignored with a notice. Call before drawing the widget (or
+    ``chosen_or_widget``), then ``keep_in_url(param, choices[value])``."""
+    if key in st.session_state:
+        return
+    value = default
+    raw = st.query_params.get(param)
+    if raw is not None:
+        by_label = {str(label): v for v, label in choices.items()}
+        text = str(raw).strip()
+        if text in by_label:
+            value = by_label[text]
+        else:
+            st.warning(md_escape(f"URLの{param}「{text}」は読み取れないため、無視しました"
+                                 f"（{'、'.join(map(str, choices.values()))}のどれか）。"))
+    st.session_state[key] = value
+
+
+def keep_in_url(param: str, label: str) -> None:
+    """The URL's ``param`` set to ``label`` (a page's display choice; see ``url_choice``)."""
+    if st.query_params.get(param) != label:
+        st.query_params[param] = label
+
+
 def range_caption(total: int, start: int, shown: int, note: str = "") -> None:
     """'全1,234件のうち 501〜1,000件目を表示しています' when ``shown`` rows from ``start`` are not all ``total``."""
     if total > shown:
