@@ -75,6 +75,11 @@ WIDTH_CSS = """<style>
 [data-testid="stSidebar"] [data-testid="stHorizontalBlock"]:has([data-testid="stDateInput"]) > [data-testid="stColumn"] {
   min-width: 10.5rem; flex: 1 1 10.5rem; }
 [data-testid="stSidebar"] [data-testid="stDateInput"] input { min-width: 0; font-size: 0.9rem; }
+/* a window up to 1,200 px (1,024 with the sidebar open): narrower side padding, so a table's first columns and a
+   chart get the width (伴走支援の進捗's table: 支援先 to コンソーシアム without scrolling sideways) */
+@media (min-width: 641px) and (max-width: 1200px) {
+  [data-testid="stMainBlockContainer"] { padding-left: 1rem; padding-right: 1rem; }
+}
 /* a phone (390 px): the cards and the lists, not charts shrunk until their titles overlap */
 @media (max-width: 640px) {
   [data-testid="stPlotlyChart"], [data-testid="stDeckGlJsonChart"] { display: none; }
