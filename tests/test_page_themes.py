@@ -172,7 +172,7 @@ def test_records_behind_a_theme(db):
     assert len(table) == min(exp[theme], 300)
     assert set(table["都道府県"]) == {"茨城県"}
     assert any(f"「{theme}」の記録 {exp[theme]:,}件" in c.value for c in at.caption)
-    assert all(re.fullmatch(r"\d{4}/\d{2}/\d{2}", d) for d in table["日付"])
+    assert all(re.fullmatch(r"\d{4}年\d{1,2}月\d{1,2}日", d) for d in table["日付"])
 
 
 def test_unmapped_themes_are_shown_as_mishunrui(tmp_path, monkeypatch):

@@ -161,7 +161,7 @@ def test_records_table():
         "municipality": ["山形市"], "original_text": ["調達仕様書のレビュー"], "summary": [None],
     })
     t = tc.theme_records_table(rec)
-    assert t.iloc[0].to_dict() == {"区分": "相談記録", "日付": "2022/10/05", "支援先": "山形市", "都道府県": "山形県",
+    assert t.iloc[0].to_dict() == {"区分": "相談記録", "日付": "2022年10月5日", "支援先": "山形市", "都道府県": "山形県",
                                    "市区町村": "山形市", "記載内容（原文）": "調達仕様書のレビュー", "概要・メモ": ""}
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pandas as pd
 import plotly.graph_objects as go
 
-from monitor.format import fmt_date_short, fmt_int, fmt_month, fmt_pct, is_missing
+from monitor.format import fmt_date, fmt_int, fmt_month, fmt_pct, is_missing
 from monitor.plain import plotly_text
 from monitor.views.style import (
     CATEGORY_PALETTE, COMMON, COMPANY, HEATMAP_ROW_PX, MUNICIPALITY, OTHER_CATEGORY, UNKNOWN, colorbar_len, count_axis,
@@ -305,7 +305,7 @@ def theme_records_table(records: pd.DataFrame) -> pd.DataFrame:
         return "" if is_missing(v) else str(v)
     return pd.DataFrame({
         "区分": [s(v) for v in records["source"]],
-        "日付": [fmt_date_short(v) for v in records["date"]],
+        "日付": [fmt_date(v) for v in records["date"]],
         "支援先": [s(v) for v in records["client_name"]],
         "都道府県": [s(v) for v in records["prefecture"]],
         "市区町村": [s(v) for v in records["municipality"]],
