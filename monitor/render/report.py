@@ -150,6 +150,8 @@ def _table(report: Report, section: Section, name: str, df: pd.DataFrame, printi
     ui.paged_table(len(df), lambda start, n: df.iloc[start:start + n], page_rows=TABLE_PAGE_ROWS,
                    key=f"report_table_{section.key}_{name}", page_key=f"report_page_{section.key}_{name}",
                    caption_note="（全件は Excel / CSV にあります）", placeholder="—",
+                   # a short table shows every row (伴走支援_月別's 12 months, 未到来 ones included) without scrolling
+                   **({"height": (len(df) + 1) * 35 + 3} if len(df) <= SHORT_TABLE_ROWS else {}),
                    column_config={**{c: st.column_config.NumberColumn(format="localized") for c in numeric},
                                   **{c: st.column_config.DateColumn(format=SCREEN_MONTH_FORMAT if c == "月"
                                                                     else SCREEN_DATE_FORMAT)
@@ -159,6 +161,9 @@ def _table(report: Report, section: Section, name: str, df: pd.DataFrame, printi
                                                            df, context=r.conditions(t))),
                        file_name=exports.safe_file_name(f"{report.file_stem()}_{name}") + ".csv",
                        mime=exports.CSV_MIME, key=f"report_dl_csv_{section.key}_{name}", on_click="ignore")
+
+
+SHORT_TABLE_ROWS = 15
 
 
 def _is_date_column(s: pd.Series) -> bool:
@@ -177,7 +182,9 @@ def _print_table(section: Section, name: str, df: pd.DataFrame) -> None:
     right-aligned; a short one kept on one page with its name, a long one flowing with its header repeated."""
     printed = print_table(df, name)
     shown = printed.frame
-    right = numeric_columns(shown)
+    # numbers right-aligned, also a column whose 合計 row is — (累計, a rate: the printed frame's column is text)
+    names = set(map(str, shown.columns))
+    right = list(dict.fromkeys(numeric_columns(shown) + [c for c in numeric_columns(df) if c in names]))
     styled = right_aligned(md_frame(display_frame(shown)), right)          # st.table reads markdown
     box = keep_together(f"{section.key}_{list(section.tables).index(name)}") if printed.keep else st.container()
     with box:

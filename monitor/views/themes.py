@@ -254,7 +254,9 @@ def theme_heatmap_figure(heat: pd.DataFrame, context: str, *, area_label: str = 
     z = rows.shares() if share else rows.counts
     numbers = len(themes) <= HEATMAP_MAX_NUMBERED_COLUMNS       # narrower cells: colour only, the value on hover
     if share:
-        text = [[fmt_pct(v / 100, 0) if c else "" for v, c in zip(zr, cr)] for zr, cr in zip(z, rows.counts)]
+        # a share under 0.5 % reads "<1%", never "0%" beside a count
+        text = [["" if not c else ("<1%" if v < 0.5 else fmt_pct(v / 100, 0)) for v, c in zip(zr, cr)]
+                for zr, cr in zip(z, rows.counts)]
     else:
         text = [[fmt_int(v) if v else "" for v in row] for row in z]
     hover_counts = [[fmt_int(c, "件") for c in row] for row in rows.counts]
