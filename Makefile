@@ -20,6 +20,7 @@ PORT ?= 8501
 run:
 	scripts/setup.sh --system-if-missing
 	@if [ -f $(DB) ]; then $(PY) -m etl rebuild --db $(DB) --if-outdated; else $(PY) -m etl sample --db $(DB); fi
+	@echo "地域DX支援モニターを起動します: ブラウザーで http://localhost:$(PORT) を開いてください（終了は Ctrl+C）"
 	$(PY) -m streamlit run serve.py --server.address 127.0.0.1 --server.port $(PORT)
 
 # Installs everything the tests need (Debian chromium + fonts-noto-cjk, pip packages), lints, and runs every test

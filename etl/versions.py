@@ -162,15 +162,25 @@ def available(db: Path, entry: dict) -> bool:
     return bool(entry.get("version")) and (versions_dir(db) / entry["version"]).exists()
 
 
+def _when(at) -> str:
+    """'2026-05-01T10:00:12' → '2026年5月1日 10:00' (text that is no such time is kept as it is)."""
+    try:
+        t = dt.datetime.fromisoformat(str(at))
+    except ValueError:
+        return str(at or "").replace("T", " ")[:16]
+    return f"{t.year}年{t.month}月{t.day}日 {t:%H:%M}"
+
+
 def describe(entry: dict) -> str:
-    """One line for messages: 取込 12（2026-05-01 10:00、suzuki、伴走記録_5月.csv）."""
+    """One line for messages: 取込 12（2026年5月1日 10:00、suzuki、伴走記録_5月.csv）— the date as the screen shows
+    dates (monitor/format.py fmt_datetime)."""
     action = ACTION_LABEL.get(entry.get("action"), entry.get("action"))
     files = "、".join(entry.get("files") or [])
     if entry.get("action") == "undo":
         files = f"{entry.get('undoes')} の取消"
     elif entry.get("action") == "withdraw":
         files = f"{entry.get('kind')}: " + "、".join(entry.get("ids") or [])
-    parts = [str(entry.get("at", "")).replace("T", " ")[:16], entry.get("who", "")] + ([files] if files else [])
+    parts = [_when(entry.get("at")), entry.get("who", "")] + ([files] if files else [])
     return f"{action} {entry.get('id')}（{'、'.join(p for p in parts if p)}）"
 
 

@@ -1,4 +1,4 @@
-"""Formatting for Japanese readers: 桁区切り, percentages, dates (2022年10月5日 / 2022/10/05), fiscal years."""
+"""Formatting for Japanese readers: 桁区切り, percentages, dates (2022年10月5日, the one screen format), fiscal years."""
 from __future__ import annotations
 
 import datetime as dt
@@ -65,10 +65,31 @@ def fmt_date(v) -> str:
     return DASH if d is None else f"{d.year}年{d.month}月{d.day}日"
 
 
-def fmt_date_short(v) -> str:
-    """2022-10-05 → '2022/10/05'."""
-    d = _as_date(v)
-    return DASH if d is None else f"{d.year}/{d.month:02d}/{d.day:02d}"
+def fmt_datetime(v) -> str:
+    """2022-10-05 14:03 → '2022年10月5日 14:03' (a time of day shown to the minute)."""
+    if is_missing(v) or (isinstance(v, str) and not v.strip()):
+        return DASH
+    ts = pd.Timestamp(v)
+    return f"{fmt_date(ts)} {ts.hour:02d}:{ts.minute:02d}"
+
+
+# the one date format on screen is fmt_date's (2022年10月5日; a month 2022年10月, a time 2022年10月5日 14:03);
+# files write 2022-10-05 (CSV) or date cells (Excel). For st.dataframe's DateColumn (moment.js tokens):
+SCREEN_DATE_FORMAT = "YYYY年M月D日"
+SCREEN_MONTH_FORMAT = "YYYY年M月"
+
+
+def screen_dates(df: pd.DataFrame, dates=(), times=()) -> pd.DataFrame:
+    """A copy of ``df`` for the screen with the columns ``dates`` as fmt_date and ``times`` as fmt_datetime text
+    (their values may be dates, timestamps or ISO text; an empty text stays empty)."""
+    out = df.copy()
+    for col in dates:
+        if col in out:
+            out[col] = ["" if isinstance(v, str) and not v.strip() else fmt_date(v) for v in out[col]]
+    for col in times:
+        if col in out:
+            out[col] = [v if isinstance(v, str) and not v[:1].isdigit() else fmt_datetime(v) for v in out[col]]
+    return out
 
 
 def fmt_month(v) -> str:

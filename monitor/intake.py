@@ -36,6 +36,7 @@ from etl.load import Batch, BatchReport, LoadBusy, Problem, Progress, TableSumma
 from etl.macros import parse_date
 from etl.validate import impossible_date_reason
 from etl.paths import ROOT
+from monitor.format import fmt_datetime
 from monitor.worker_memory import memory_limit_mb
 from monitor.read.db import connect_readonly, resolve_path
 from monitor.exports import to_xlsx
@@ -404,7 +405,7 @@ def loads_with_rejections(db: Path | None = None, allowed: tuple[str, ...] | Non
                            params).fetchall()
     finally:
         con.close()
-    return [(lid, f"取込 {lid}（{at:%Y-%m-%d %H:%M}）{files} — 不合格 {n:,} 行") for lid, at, files, n in rows]
+    return [(lid, f"取込 {lid}（{fmt_datetime(at)}）{files} — 不合格 {n:,} 行") for lid, at, files, n in rows]
 
 
 def _frames(records: list[tuple[str, str, str | None, int, str, str]]) -> dict[str, pd.DataFrame]:

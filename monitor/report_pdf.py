@@ -11,7 +11,6 @@ another local port included — is refused (``only_app_requests``).
 """
 from __future__ import annotations
 
-import argparse
 import atexit
 import concurrent.futures
 import contextlib
@@ -28,6 +27,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+from etl.argparse_ja import JapaneseArgumentParser
 from monitor import access
 from monitor.chromium import CHROMIUM, CHROMIUM_ARGS, INSTALL_HINT, ChromiumNotFound, PdfError, missing  # noqa: F401
 from monitor.plain import html_escape
@@ -385,12 +385,14 @@ def pdf_bytes(fiscal_year: int, consortium: str | None, db_path: str | os.PathLi
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m monitor.report_pdf",
-                                     description="報告ページ（印刷レイアウト）を A4 横の PDF にする")
-    parser.add_argument("--fiscal-year", type=int, required=True, help="年度（西暦、例: 2022）")
-    parser.add_argument("--consortium", default=None, help="コンソーシアム（省略時は事業全体）")
-    parser.add_argument("--out", type=Path, required=True, help="出力する PDF ファイル")
-    parser.add_argument("--db", default=None, help="データベースファイル（既定: DX_DB_PATH か data/dx.duckdb）")
+    parser = JapaneseArgumentParser(prog="python -m monitor.report_pdf",
+                                    description="報告ページ（印刷レイアウト）を A4 横の PDF にする")
+    parser.add_argument("--fiscal-year", type=int, required=True, metavar="年度", help="年度（西暦、例: 2022）")
+    parser.add_argument("--consortium", default=None, metavar="名前",
+                        help="コンソーシアム（省略時は事業全体）")
+    parser.add_argument("--out", type=Path, required=True, metavar="ファイル", help="出力する PDF ファイル")
+    parser.add_argument("--db", default=None, metavar="ファイル",
+                        help="データベースファイル（既定: DX_DB_PATH か data/dx.duckdb）")
     args = parser.parse_args(argv)
     from monitor.views.report import scope_problem  # noqa: PLC0415
     db = Path(args.db) if args.db else None

@@ -75,6 +75,11 @@ WIDTH_CSS = """<style>
 [data-testid="stSidebar"] [data-testid="stHorizontalBlock"]:has([data-testid="stDateInput"]) > [data-testid="stColumn"] {
   min-width: 10.5rem; flex: 1 1 10.5rem; }
 [data-testid="stSidebar"] [data-testid="stDateInput"] input { min-width: 0; font-size: 0.9rem; }
+/* a window up to 1,200 px (1,024 with the sidebar open): narrower side padding, so a table's first columns and a
+   chart get the width (伴走支援の進捗's table: 支援先 to コンソーシアム without scrolling sideways) */
+@media (min-width: 641px) and (max-width: 1200px) {
+  [data-testid="stMainBlockContainer"] { padding-left: 1rem; padding-right: 1rem; }
+}
 /* a phone (390 px): the cards and the lists, not charts shrunk until their titles overlap */
 @media (max-width: 640px) {
   [data-testid="stPlotlyChart"], [data-testid="stDeckGlJsonChart"] { display: none; }
@@ -501,6 +506,32 @@ def chosen_or_widget(key: str, choices, widget, default=None):
             return value
         return default if default is not None else next(iter(choices))
     return widget()
+
+
+def url_choice(key: str, param: str, choices: dict, default) -> None:
+    """A page's display control kept in the URL: the first time the widget with ``key`` is drawn in this session (or
+    printed), its value comes from the URL's ``param`` (``choices`` maps values to the labels the URL holds, as the
+    widget shows them); a label not among them is ignored with a notice. Call before drawing the widget (or
+    ``chosen_or_widget``), then ``keep_in_url(param, choices[value])``."""
+    if key in st.session_state:
+        return
+    value = default
+    raw = st.query_params.get(param)
+    if raw is not None:
+        by_label = {str(label): v for v, label in choices.items()}
+        text = str(raw).strip()
+        if text in by_label:
+            value = by_label[text]
+        else:
+            st.warning(md_escape(f"URLの{param}「{text}」は読み取れないため、無視しました"
+                                 f"（{'、'.join(map(str, choices.values()))}のどれか）。"))
+    st.session_state[key] = value
+
+
+def keep_in_url(param: str, label: str) -> None:
+    """The URL's ``param`` set to ``label`` (a page's display choice; see ``url_choice``)."""
+    if st.query_params.get(param) != label:
+        st.query_params[param] = label
 
 
 def range_caption(total: int, start: int, shown: int, note: str = "") -> None:

@@ -8,7 +8,7 @@ import streamlit as st
 from etl import audit
 from monitor import access, ui
 from monitor.read.db import meta
-from monitor.format import fmt_date
+from monitor.format import fmt_date, screen_dates
 from monitor.plain import md_escape
 from monitor.print_layout import apply_print_layout
 from monitor.read.queries import data_as_of
@@ -36,5 +36,5 @@ else:
     df["action"] = df["action"].map(lambda a: audit.ACTIONS.get(a, a))
     df = df.rename(columns=audit.COLUMN_LABELS)
     st.caption(f"{len(df):,} 件（新しい順、最大 10,000 件）")
-    st.dataframe(df, hide_index=True, key="audit_table")
+    st.dataframe(screen_dates(df, times=["日時（UTC）"]), hide_index=True, key="audit_table")
     ui.csv_download(df, "監査記録", "audit_csv")

@@ -162,3 +162,42 @@ def test_mode_bar_and_uploader_speak_japanese(served, chromium):
         page.screenshot(path=str(ARTIFACTS / "uploader.png"))
     finally:
         context.close()
+
+
+GRID_JS = """() => {
+    const grid = document.querySelector('[data-testid="stDataFrame"]');
+    const scroller = grid.querySelector('.dvn-scroller');
+    const side = document.querySelector('[data-testid="stSidebar"]').getBoundingClientRect();
+    const r = grid.getBoundingClientRect();
+    // glide-data-grid's accessibility table (inside its canvas) lists the columns of the visible region, in order
+    const headers = [...grid.querySelectorAll('canvas table th[role="columnheader"]')].map(t => t.textContent);
+    return {headers, content: scroller.scrollWidth, visible: scroller.clientWidth, left: r.left, right: r.right,
+            sidebarRight: side.right, sidebarWidth: side.width, window: window.innerWidth};
+}"""
+
+
+@pytest.mark.parametrize("width", (1024, 1400))
+def test_progress_tables_first_columns_are_in_view_with_the_sidebar_open(served, chromium, width):
+    """伴走支援の進捗's table shows 支援先 (pinned), 最終実施日, 経過日数, 状況, 停滞 and コンソーシアム without scrolling
+    sideways. The grid is a canvas: the check reads its column order (the accessibility table), proves that the
+    configured widths are the drawn ones (the scroll content is exactly their sum), and so where each named
+    column ends against the grid's visible width — and that the grid itself lies inside the window, beside the open
+    sidebar."""
+    from monitor.render.progress import FIRST_SCREEN_COLUMNS, TABLE_WIDTHS  # noqa: PLC0415
+    from monitor.views.progress import PROGRESS_COLUMNS  # noqa: PLC0415
+    _name, base = served
+    context, page = _open(chromium, B.page_urls(base)["伴走支援の進捗"], width)
+    try:
+        page.wait_for_function("""() => document.querySelectorAll(
+            '[data-testid="stDataFrame"] canvas table th[role="columnheader"]').length > 0""", timeout=20_000)
+        grid = page.evaluate(GRID_JS)
+        page.screenshot(path=str(ARTIFACTS / f"{_name}_進捗の表_{width}.png"))
+    finally:
+        context.close()
+    assert grid["sidebarWidth"] > 200 and grid["sidebarRight"] <= grid["left"]       # the sidebar is open, beside it
+    assert grid["right"] <= grid["window"]
+    assert PROGRESS_COLUMNS[:len(FIRST_SCREEN_COLUMNS)] == list(FIRST_SCREEN_COLUMNS)
+    assert grid["headers"][:len(FIRST_SCREEN_COLUMNS)] == list(FIRST_SCREEN_COLUMNS)   # drawn in this order
+    assert grid["content"] == sum(TABLE_WIDTHS[c] for c in PROGRESS_COLUMNS)           # the widths are the drawn ones
+    ends = sum(TABLE_WIDTHS[c] for c in FIRST_SCREEN_COLUMNS)
+    assert ends <= grid["visible"], f"コンソーシアム ends at {ends} px, the grid shows {grid['visible']} px at {width}"

@@ -198,3 +198,34 @@ def test_etl_imports_monitor_only_through_read_side_main():
     assert offenders == []
     assert set(READ_SIDE_VERBS) == {"report", "alerts"}
     assert all(m.startswith("monitor.") for m in READ_SIDE_VERBS.values())
+
+
+def run_report_pdf(*args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "DX_DB_PATH"}
+    return subprocess.run([sys.executable, "-m", "monitor.report_pdf", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_report_pdf_help_is_japanese():
+    result = run_report_pdf("--help")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("使い方: python -m monitor.report_pdf")
+    assert "オプション:" in result.stdout and "このヘルプを表示して終了します" in result.stdout
+    assert "--fiscal-year 年度" in result.stdout
+    for english in ("usage:", "options:", "show this help", "FISCAL_YEAR"):
+        assert english not in result.stdout, result.stdout
+
+
+@pytest.mark.parametrize("args, expected", [
+    ([], "python -m monitor.report_pdf: エラー: 次の引数を指定してください: --fiscal-year, --out"),
+    (["--fiscal-year", "令和4", "--out", "x.pdf"], "引数 --fiscal-year: '令和4' は整数として読めません"),
+    (["--fiscal-year", "2022", "--out", "x.pdf", "--bogus"], "知らない引数があります: --bogus"),
+])
+def test_report_pdf_usage_errors_are_japanese(args, expected, tmp_path):
+    result = run_report_pdf(*args)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("使い方: python -m monitor.report_pdf")
+    assert expected in result.stderr
+    for english in ("usage:", "error:", "required", "unrecognized", "invalid"):
+        assert english not in result.stderr, result.stderr
+    assert not (ROOT / "x.pdf").exists()

@@ -11,7 +11,7 @@ import pytest
 from monitor.print_layout import PRINT_PARAM
 from monitor.read.filters import Filters, describe_filters, from_query_params, parse_fiscal_year, to_query_params
 from monitor.report_pdf import report_url
-from monitor.format import fmt_date, fmt_date_short, fmt_int, fmt_pct, format_fiscal_year, is_missing
+from monitor.format import fmt_date, fmt_int, fmt_pct, format_fiscal_year, is_missing
 
 CHOICES = {
     "fiscal_years": [2022, 2021],
@@ -146,7 +146,6 @@ def test_number_and_date_formats():
     assert fmt_pct(None) == "—" and fmt_pct(float("nan")) == "—"
     assert fmt_date(dt.date(2022, 10, 5)) == "2022年10月5日"
     assert fmt_date("2022-10-05") == "2022年10月5日"
-    assert fmt_date_short(dt.date(2022, 10, 5)) == "2022/10/05"
 
 
 def test_is_missing_is_the_one_missing_value_test():

@@ -241,7 +241,7 @@ def _assert_records(at: AppTest, db: Path, label: str) -> None:
     if n_con:
         cons = next(v for k, v in tables.items() if "相談内容（原文）" in k)
         assert len(cons) == min(n_con, 300)
-        assert all(re.fullmatch(r"\d{4}/\d{2}/\d{2}", d) for d in cons["日付"])
+        assert all(re.fullmatch(r"\d{4}年\d{1,2}月\d{1,2}日", d) for d in cons["日付"])
 
 
 def test_click_on_yamagata_city_lists_its_records(db):

@@ -7,9 +7,13 @@ import re
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from monitor.read.filters import PARAM_THEMES_HEAT_MEASURE, PARAM_THEMES_HEAT_TOP
+from monitor.render import themes as render
+from monitor.views import themes as view
 from tests.support.fixture_db import make_fixture_db
 from tests.support.pages import THEMES_PAGE as PAGE
 from tests.support.pages import latest_fiscal_year, open_page, plotly_figures, plotly_values
@@ -79,11 +83,15 @@ def _bar_counts(at: AppTest) -> dict[str, int]:
 
 
 def _heatmap(at: AppTest) -> tuple[dict[tuple[str, str], int], dict]:
-    spec = next(s for t, s in plotly_figures(at).items() if t.startswith("テーマ × "))
+    spec = _heatmap_spec(at)
     hm = spec["data"][0]
     z = plotly_values(hm["z"])
-    xs, ys = plotly_values(hm["x"]), plotly_values(hm["y"])
-    return {(y, x): int(z[i][j]) for i, y in enumerate(ys) for j, x in enumerate(xs) if z[i][j]}, spec
+    xs, ys = plotly_values(hm["x"]), plotly_values(hm["y"])      # x: themes, y: areas (one row per area)
+    return {(x, y): int(z[i][j]) for i, y in enumerate(ys) for j, x in enumerate(xs) if z[i][j]}, spec
+
+
+def _heatmap_spec(at: AppTest) -> dict:
+    return next(s for t, s in plotly_figures(at).items() if " × テーマの" in t)
 
 
 @pytest.mark.parametrize("prefecture", ["茨城県", "長野県"])
@@ -105,7 +113,7 @@ def test_theme_counts_and_heatmap_equal_sql(db, prefecture):
     assert metrics["相談件数"] == f"{n_cons:,}件"
     # one prefecture chosen → theme × municipality with the expected numbers
     cells, hspec = _heatmap(at)
-    assert hspec["layout"]["title"]["text"] == f"テーマ × 市区町村（{prefecture}）の件数"
+    assert hspec["layout"]["title"]["text"] == f"市区町村（{prefecture}） × テーマの件数"
     assert cells == expected_matrix(db, fy, prefecture)
 
 
@@ -125,7 +133,7 @@ def test_heatmap_by_prefecture_without_a_prefecture_filter(db):
     assert not at.exception
     fy = latest_fiscal_year(db)
     cells, spec = _heatmap(at)
-    assert spec["layout"]["title"]["text"] == "テーマ × 都道府県の件数"
+    assert spec["layout"]["title"]["text"] == "都道府県 × テーマの件数"
     assert cells == expected_matrix(db, fy, None)
     assert _bar_counts(at) == expected_counts(db, None, fy)
 
@@ -164,7 +172,7 @@ def test_records_behind_a_theme(db):
     assert len(table) == min(exp[theme], 300)
     assert set(table["都道府県"]) == {"茨城県"}
     assert any(f"「{theme}」の記録 {exp[theme]:,}件" in c.value for c in at.caption)
-    assert all(re.fullmatch(r"\d{4}/\d{2}/\d{2}", d) for d in table["日付"])
+    assert all(re.fullmatch(r"\d{4}年\d{1,2}月\d{1,2}日", d) for d in table["日付"])
 
 
 def test_unmapped_themes_are_shown_as_mishunrui(tmp_path, monkeypatch):
@@ -204,3 +212,123 @@ def test_chosen_theme_label_follows_the_filters(db):
     box = at.selectbox(key="themes_records_theme")
     assert box.value == theme
     assert box.proto.set_value and box.proto.raw_value == f"{theme}（{exp[theme]:,}件）"
+
+
+# ── area × theme: 構成比 (row %) and the largest areas ─────────────────────────────────────────────────────────
+
+AREA_ROWS = THEME_ROWS + """
+, coded AS (
+    SELECT r.theme, r.prefecture, coalesce(r.municipality, '市区町村不明') AS municipality, p.prefecture_code,
+           coalesce(m.municipality_code, '999999') AS municipality_code
+    FROM rows_ r LEFT JOIN prefectures p ON p.prefecture = r.prefecture
+    LEFT JOIN municipalities m ON m.prefecture = r.prefecture AND m.municipality = r.municipality
+)
+SELECT * FROM coded
+"""
+
+
+def area_theme_frame(db: Path, fy: int, prefecture: str | None) -> pd.DataFrame:
+    """(area, code, theme) per theme row, from the record tables (never the page's query): pandas does the rest."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        df = con.execute(AREA_ROWS, {"fy": fy}).df()
+    if prefecture:
+        df = df[df["prefecture"] == prefecture]
+        return pd.DataFrame({"area": df["municipality"], "code": df["municipality_code"], "theme": df["theme"]})
+    return pd.DataFrame({"area": df["prefecture"], "code": df["prefecture_code"], "theme": df["theme"]})
+
+
+def expected_shares(frame: pd.DataFrame) -> dict[tuple[str, str], float]:
+    counts = frame.groupby(["area", "theme"]).size()
+    shares = counts / counts.groupby(level="area").transform("sum") * 100
+    return {(t, a): float(v) for (a, t), v in shares.items()}
+
+
+def expected_top(frame: pd.DataFrame, n: int) -> tuple[list[str], int]:
+    """The ``n`` areas of the largest total, ties by the smaller area code; and how many are left out."""
+    totals = frame.groupby(["area", "code"]).size().reset_index(name="total")
+    ranked = totals.sort_values(["total", "code"], ascending=[False, True])
+    return sorted(ranked["area"].head(n)), max(0, len(totals) - n)
+
+
+def _heat_shares(at: AppTest) -> tuple[dict[tuple[str, str], float], list[list[float]], dict]:
+    spec = _heatmap_spec(at)
+    hm = spec["data"][0]
+    z = plotly_values(hm["z"])
+    xs, ys = plotly_values(hm["x"]), plotly_values(hm["y"])
+    return {(x, y): float(z[i][j]) for i, y in enumerate(ys) for j, x in enumerate(xs) if z[i][j]}, z, spec
+
+
+@pytest.mark.parametrize("prefecture", [None, "長野県"])
+def test_heatmap_share_is_each_rows_share_as_pandas_computes_it(db, prefecture):
+    at = _page(**({"都道府県": prefecture} if prefecture else {})).run()
+    at.radio(key=render.KEY_HEAT_MEASURE).set_value("share").run()
+    assert not at.exception
+    shown, z, spec = _heat_shares(at)
+    expected = expected_shares(area_theme_frame(db, latest_fiscal_year(db), prefecture))
+    assert shown.keys() == expected.keys()
+    for cell, share in expected.items():
+        assert shown[cell] == pytest.approx(share, abs=1e-6), cell
+    for row in z:                                        # each row sums to 100 (±0.1)
+        assert abs(sum(row) - 100) <= 0.1
+    assert "構成比（行ごとに合計100%）" in spec["layout"]["title"]["text"]
+    assert any("行ごとに合計100%" in c.value for c in at.caption)
+    assert at.query_params[PARAM_THEMES_HEAT_MEASURE] == "構成比"          # kept in the URL
+
+
+def test_heatmap_choices_come_from_the_url_and_print_as_chosen(db):
+    at = _page(地域別表示="構成比", 地域数="上位10").run()
+    assert not at.exception
+    assert at.radio(key=render.KEY_HEAT_MEASURE).value == "share"
+    assert at.selectbox(key=render.KEY_HEAT_TOP).value == 10
+    at.selectbox(key=render.KEY_HEAT_TOP).set_value(0).run()
+    assert at.query_params[PARAM_THEMES_HEAT_TOP] == "すべて"
+    # printed: no controls, the URL's choice
+    printed = _page(print="1", 地域別表示="構成比").run()
+    assert not printed.exception and not printed.get("radio")
+    assert "構成比" in _heatmap_spec(printed)["layout"]["title"]["text"]
+    # a label the page does not know: ignored with a notice, the default shown
+    bad = _page(地域別表示="割合").run()
+    assert bad.radio(key=render.KEY_HEAT_MEASURE).value == "count"
+    assert any("地域別表示「割合」" in w.value for w in bad.warning)
+
+
+@pytest.fixture()
+def national(national_db, monkeypatch) -> Path:
+    monkeypatch.setenv("DX_DB_PATH", str(national_db))
+    return national_db
+
+
+@pytest.mark.parametrize("n", [10, 20])
+def test_heatmap_top_n_keeps_the_largest_prefectures(national, n):
+    at = _page(地域数=f"上位{n}").run()
+    assert not at.exception
+    frame = area_theme_frame(national, latest_fiscal_year(national), None)
+    kept, left_out = expected_top(frame, n)
+    assert left_out == 47 - n
+    spec = _heatmap_spec(at)
+    areas = plotly_values(spec["data"][0]["y"])
+    assert sorted(areas) == kept
+    totals = frame.groupby("area").size()
+    assert min(totals[a] for a in areas) >= max(totals.drop(areas))        # none left out is larger
+    line = f"ほか {left_out} 都道府県は表示していません"
+    assert [c.value for c in at.caption if c.value.startswith("ほか ")] == [line + f"（{view.HEATMAP_TOP_RULE}）。"]
+    # every prefecture: 47 rows, each labelled, a chart as tall as its rows
+    at.selectbox(key=render.KEY_HEAT_TOP).set_value(50).run()
+    spec = _heatmap_spec(at)
+    assert len(plotly_values(spec["data"][0]["y"])) == 47 == len(spec["layout"]["yaxis"]["tickvals"])
+    assert spec["layout"]["height"] >= 47 * 26
+    assert not [c for c in at.caption if c.value.startswith("ほか ")]
+
+
+def test_heatmap_top_n_of_a_prefectures_municipalities(national):
+    fy = latest_fiscal_year(national)
+    with duckdb.connect(str(national), read_only=True) as con:
+        prefecture = con.execute(AREA_ROWS.replace("SELECT * FROM coded", """SELECT prefecture FROM coded
+            GROUP BY 1 ORDER BY count(DISTINCT municipality) DESC, 1 LIMIT 1"""), {"fy": fy}).fetchall()[0][0]
+    frame = area_theme_frame(national, fy, prefecture)
+    assert frame["area"].nunique() > 10, "the generated programme should have many municipalities in one prefecture"
+    at = _page(都道府県=prefecture, 地域数="上位10").run()
+    assert not at.exception
+    kept, left_out = expected_top(frame, 10)
+    assert sorted(plotly_values(_heatmap_spec(at)["data"][0]["y"])) == kept
+    assert any(c.value.startswith(f"ほか {left_out} 市区町村は表示していません") for c in at.caption)

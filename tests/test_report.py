@@ -279,7 +279,7 @@ def test_exports_equal_the_page(sample_db_env, consortium, monkeypatch):
                     assert cell.is_date, (name, col)
                 elif isinstance(_norm(v), float):
                     assert cell.data_type == "n", (name, col)
-                elif isinstance(v, str):
+                elif isinstance(v, str) and v:          # an empty text is an empty cell
                     assert cell.data_type == "s", (name, col)
 
 
@@ -569,3 +569,89 @@ def test_ui_table_prints_every_row_static(printing):
         assert len(shown) == 47 and shown["支援企業数"].tolist() == [str(i) for i in range(47)]
     else:
         assert len(at.table) == 0 and len(at.dataframe[0].value) == 47
+
+
+# ── months after the data's as-of date: 未到来, never 0 ───────────────────────────────────────────────────────
+
+MID_YEAR_FY = 2024
+MID_YEAR_CUT = dt.date(2024, 9, 15)
+
+
+@pytest.fixture()
+def mid_year_db(sample_db, monkeypatch) -> Path:
+    """The sample with every activity after 2024-09-15 taken out: its as-of date falls in the middle of 令和6年度."""
+    from etl.as_of import set_data_as_of  # noqa: PLC0415
+    from etl.write import rebuild_marts  # noqa: PLC0415
+    with duckdb.connect(str(sample_db)) as con:
+        for table in ("sessions", "consultations", "events"):
+            con.execute(f"DELETE FROM {table} WHERE date > ?", [MID_YEAR_CUT])
+        set_data_as_of(con)
+    rebuild_marts(sample_db)
+    monkeypatch.setenv("DX_DB_PATH", str(sample_db))
+    return sample_db
+
+
+def _mid_year_expected(db: Path) -> tuple[dt.date, dict[dt.date, int]]:
+    """(the as-of date, 伴走支援 sessions per month of the year) straight from the record tables."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        as_of = _one(con, "SELECT max(d) FROM (SELECT max(date) FROM sessions UNION ALL SELECT max(date) "
+                          "FROM consultations UNION ALL SELECT max(date) FROM events) t(d)")
+        by_month = dict(con.execute(
+            "SELECT date_trunc('month', s.date)::DATE, count(*) FROM sessions s JOIN engagements e "
+            "USING (engagement_id) WHERE s.fiscal_year = ? AND e.support_type = '伴走支援' GROUP BY 1",
+            [MID_YEAR_FY]).fetchall())
+    return as_of, by_month
+
+
+def test_months_after_the_as_of_date_are_empty_never_zero(mid_year_db, monkeypatch):
+    """On screen (the table's figures missing, shown as —, 備考 未到来), printed (— and 未到来), in the table's CSV
+    (empty cells) and in the .xlsx (empty cells, 備考「未到来」); the months up to the as-of date keep their counts,
+    zero included, as an independent SQL count gives them."""
+    as_of, by_month = _mid_year_expected(mid_year_db)
+    assert MID_YEAR_FY == 2024 and dt.date(2024, 9, 1) <= as_of <= MID_YEAR_CUT
+    months = [dt.date(MID_YEAR_FY + (m < 4), m, 1) for m in [4, 5, 6, 7, 8, 9, 10, 11, 12, 1, 2, 3]]
+    past = [m for m in months if m <= as_of]
+    future = [m for m in months if m > as_of]
+    assert len(past) == 6 and len(future) == 6
+    figures = ["実施回数", "累計実施回数", "金融機関同行回数", "金融機関同行率（%）"]
+
+    served = _deferred_downloads(monkeypatch)
+    at = _run_page(年度=str(MID_YEAR_FY))
+    table = next(d.value for d in at.dataframe if "累計実施回数" in d.value.columns)
+    assert table["月"].tolist() == months
+    rows = dict(zip(table["月"], table.to_dict("records")))
+    for m in past:
+        assert int(rows[m]["実施回数"]) == by_month.get(m, 0) and rows[m]["備考"] == "", m
+    for m in future:
+        assert all(pd.isna(rows[m][c]) for c in figures) and rows[m]["備考"] == "未到来", m
+
+    # the table's CSV: empty cells after the as-of date, the counts before it
+    stem = safe_file_name(build_report(MID_YEAR_FY, None).file_stem())
+    lines = list(csv.reader(io.StringIO(served[f"{stem}_{T_MONTHLY}.csv"]().decode("utf-8-sig"), newline="")))
+    header_at = lines.index(["月", *figures, "備考"])
+    body = {dt.date.fromisoformat(r[0]): r for r in lines[header_at + 1:]}
+    for m in past:
+        assert body[m][1] == str(by_month.get(m, 0)) and body[m][-1] == ""
+    for m in future:
+        assert body[m][1:5] == ["", "", "", ""] and body[m][-1] == "未到来"
+
+    # the workbook: empty cells and 備考「未到来」
+    wb = openpyxl.load_workbook(io.BytesIO(served[f"{stem}.xlsx"]()))
+    values = list(wb[T_MONTHLY].iter_rows(values_only=True))
+    header = list(values[0])
+    sheet = {r[0].date(): r for r in values[1:]}
+    for m in past:
+        assert sheet[m][header.index("実施回数")] == by_month.get(m, 0)
+    for m in future:
+        assert [sheet[m][header.index(c)] for c in figures] == [None] * 4
+        assert sheet[m][header.index("備考")] == "未到来"
+
+    # printed: — for the figures, 未到来 in 備考, never 0
+    printed = _run_page(年度=str(MID_YEAR_FY), print="1")
+    shown = next(t.value for t in printed.table if "累計実施回数" in t.value.columns)
+    by_label = dict(zip(shown["月"], shown.to_dict("records")))
+    for m in future:
+        row = by_label[f"{m.year}年{m.month}月"]
+        assert [row[c] for c in figures] == ["—"] * 4 and row["備考"] == "未到来"
+    for m in past:
+        assert by_label[f"{m.year}年{m.month}月"]["実施回数"] == f"{by_month.get(m, 0):,}"

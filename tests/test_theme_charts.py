@@ -106,24 +106,53 @@ HEAT = pd.DataFrame({
 })
 
 
-def test_heatmap_matrix_and_figure():
-    themes, areas, z = tc.heatmap_matrix(HEAT)
-    assert themes == ["調達支援", "経営ビジョン・DX戦略", "データ活用", "未分類"]
-    assert areas == ["山形県", "茨城県", "長野県"]
-    assert z == [[30, 0, 0], [0, 7, 2], [0, 0, 4], [0, 1, 0]]
+def test_heatmap_rows_and_figure():
+    rows = tc.heatmap_rows(HEAT)
+    assert rows.themes == ["調達支援", "経営ビジョン・DX戦略", "データ活用", "未分類"]
+    assert rows.areas == ["山形県", "茨城県", "長野県"]                 # one row per area, in code order
+    assert rows.counts == [[30, 0, 0, 0], [0, 7, 0, 1], [0, 2, 4, 0]]
+    assert rows.totals == [30, 8, 6] and rows.left_out == 0
     fig = _roundtrip(tc.theme_heatmap_figure(HEAT, CONTEXT))
     hm = fig.data[0]
-    assert list(hm.x) == areas and list(hm.y) == themes
-    assert [[int(v) for v in row] for row in hm.z] == z
+    assert list(hm.y) == rows.areas and list(hm.x) == rows.themes
+    assert [[int(v) for v in row] for row in hm.z] == rows.counts
     assert hm.text[0][1] == ""                              # zero cells are blank
-    assert fig.layout.xaxis.title.text == "都道府県"
+    assert fig.layout.xaxis.title.text == "テーマ"
+    assert fig.layout.title.text == "都道府県 × テーマの件数"
     assert fig.layout.title.subtitle.text == CONTEXT
+
+
+def test_heatmap_share_is_each_rows_share_in_per_cent():
+    fig = _roundtrip(tc.theme_heatmap_figure(HEAT, CONTEXT, measure="share"))
+    hm = fig.data[0]
+    z = [list(map(float, row)) for row in hm.z]
+    assert z[1] == [0.0, 87.5, 0.0, 12.5] and z[2] == [0.0, 100 * 2 / 6, 100 * 4 / 6, 0.0]
+    assert all(abs(sum(row) - 100) < 1e-9 for row in z)
+    assert hm.text[1][1] == "88%" and hm.text[1][0] == ""     # a theme without records stays blank, never 0%
+    assert fig.layout.title.text == "都道府県 × テーマの構成比（行ごとに合計100%）"
+    assert hm.zmin == 0 and hm.zmax == 100
+
+
+def test_heatmap_top_n_keeps_the_largest_rows_ties_by_area_code():
+    # totals: 06 → 5, 08 → 9, 20 → 9, 30 → 1; top 2 keeps 08 and 20; top 1 keeps 08 (a tie: the smaller code)
+    heat = pd.DataFrame({"theme": ["調達支援"] * 4, "theme_sort_order": [10] * 4,
+                         "area": ["山形県", "茨城県", "長野県", "和歌山県"], "area_order": ["06", "08", "20", "30"],
+                         "records": [5, 9, 9, 1]})
+    two = tc.heatmap_rows(heat, 2)
+    assert two.areas == ["茨城県", "長野県"] and two.left_out == 2
+    assert tc.left_out_line(two, "都道府県").startswith("ほか 2 都道府県は表示していません")
+    one = tc.heatmap_rows(heat, 1)
+    assert one.areas == ["茨城県"] and one.left_out == 3
+    assert tc.heatmap_rows(heat, 10).left_out == 0 and tc.left_out_line(tc.heatmap_rows(heat, 10), "x") == ""
+    fig = tc.theme_heatmap_figure(heat, CONTEXT, top=2)
+    assert list(fig.data[0].y) == ["茨城県", "長野県"] and fig.layout.title.text == "都道府県 × テーマの件数・上位2"
+    assert "上位" not in tc.theme_heatmap_figure(heat, CONTEXT, top=10).layout.title.text
 
 
 def test_heatmap_by_municipality_names_the_prefecture():
     fig = tc.theme_heatmap_figure(HEAT, CONTEXT, area_label="市区町村", prefecture="長野県")
-    assert fig.layout.title.text == "テーマ × 市区町村（長野県）の件数"
-    assert fig.layout.xaxis.title.text == "市区町村"
+    assert fig.layout.title.text == "市区町村（長野県） × テーマの件数"
+    assert fig.layout.xaxis.title.text == "テーマ"
 
 
 def test_records_table():
@@ -132,17 +161,20 @@ def test_records_table():
         "municipality": ["山形市"], "original_text": ["調達仕様書のレビュー"], "summary": [None],
     })
     t = tc.theme_records_table(rec)
-    assert t.iloc[0].to_dict() == {"区分": "相談記録", "日付": "2022/10/05", "支援先": "山形市", "都道府県": "山形県",
+    assert t.iloc[0].to_dict() == {"区分": "相談記録", "日付": "2022年10月5日", "支援先": "山形市", "都道府県": "山形県",
                                    "市区町村": "山形市", "記載内容（原文）": "調達仕様書のレビュー", "概要・メモ": ""}
 
 
-def test_heatmap_area_labels_have_their_own_room_under_the_title():
+def test_heatmap_is_as_tall_as_its_rows_and_labels_every_one():
     few = tc.theme_heatmap_figure(HEAT, CONTEXT)
-    assert few.layout.xaxis.tickangle == 0 and few.layout.margin.t > 80      # labels below the title + subtitle
+    assert few.layout.margin.t > 80                                   # theme labels below the title + subtitle
     many = pd.DataFrame({"theme": ["調達支援"] * 47, "theme_sort_order": [10] * 47,
                          "area": [f"県{i:02d}" for i in range(47)], "area_order": [f"{i:02d}" for i in range(47)],
                          "records": list(range(1, 48))})
     fig = tc.theme_heatmap_figure(many, CONTEXT)
-    assert fig.layout.xaxis.tickangle == -90 and len(fig.layout.xaxis.tickvals) == 47   # every area labelled
-    assert fig.layout.margin.t > few.layout.margin.t
-    assert [[int(v) for v in row] for row in fig.data[0].z] == [list(range(1, 48))]
+    assert len(fig.layout.yaxis.tickvals) == 47                       # every prefecture labelled
+    assert fig.layout.yaxis.tickfont.size >= 12
+    plot_px = fig.layout.height - fig.layout.margin.t - fig.layout.margin.b
+    assert plot_px / 47 >= 22                                         # a row is tall enough for its label
+    assert fig.layout.height - few.layout.height == 26 * (47 - 3)     # the height follows the rows
+    assert [[int(v) for v in row] for row in fig.data[0].z] == [[v] for v in range(1, 48)]

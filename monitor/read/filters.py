@@ -21,6 +21,11 @@ PARAM_PERIOD = "期間"
 PARAM_SUPPORT_TYPES = "支援種別"
 PARAM_COORDINATORS = "担当ITC"
 URL_PARAMS = (PARAM_FY, PARAM_PREFECTURES, PARAM_CONSORTIA, PARAM_PERIOD, PARAM_SUPPORT_TYPES, PARAM_COORDINATORS)
+# a page's own display choices, kept in the URL beside the filters (the value as the widget shows it: 構成比, 上位20);
+# each page reads and writes its own (ui.url_choice), the shared filters never touch them
+PARAM_THEMES_HEAT_MEASURE = "地域別表示"      # 相談テーマ's area × theme heatmap: 件数 / 構成比
+PARAM_THEMES_HEAT_TOP = "地域数"             # … and how many areas: 上位10 / 上位20 / 上位50 / すべて
+PAGE_PARAMS = (PARAM_THEMES_HEAT_MEASURE, PARAM_THEMES_HEAT_TOP)
 ALL_YEARS = "全年度"
 PERIOD_SEP = "~"
 _LIST_SPLIT = re.compile(r"[,、，;；]")

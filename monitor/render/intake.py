@@ -15,7 +15,7 @@ from etl.load import DatabaseUnreadable, LoadBusy
 from etl.versions import Refused
 from monitor import access, intake, ui
 from monitor.exports import XLSX_MIME
-from monitor.format import fmt_date
+from monitor.format import fmt_date, screen_dates
 from monitor.plain import md_escape
 from monitor.read.db import meta
 from monitor.read.filters import allowed_prefectures
@@ -237,7 +237,7 @@ def load_history(db: Path) -> None:
     if history.empty:
         st.caption("まだ取込の記録がありません。")
         return
-    st.dataframe(history, hide_index=True, key="intake_history")
+    st.dataframe(screen_dates(history, times=["日時"]), hide_index=True, key="intake_history")
     ui.csv_download(history, "取込履歴", "intake_history_csv")
 
 
@@ -275,7 +275,7 @@ def changes_and_undo(db: Path, restricted: bool) -> None:
     if changes.empty:
         st.caption("まだ変更の履歴がありません。")
     else:
-        st.dataframe(changes, hide_index=True, key="intake_changes")
+        st.dataframe(screen_dates(changes, times=["日時"]), hide_index=True, key="intake_changes")
     if restricted:
         st.caption("閲覧範囲が限られているため、取消はできません（取消はすべての都道府県の記録に及びます）。")
     elif not access.role_allows("admin"):
@@ -290,7 +290,8 @@ def freshness(db: Path) -> None:
     if fresh_table.empty:
         st.caption("記録がありません。")
         return
-    st.dataframe(fresh_table, hide_index=True, key="intake_freshness")
+    st.dataframe(screen_dates(fresh_table, dates=["最新の記録日"], times=["最終取込"]), hide_index=True,
+                 key="intake_freshness")
     st.caption(fresh_note)
 
 

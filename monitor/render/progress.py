@@ -24,10 +24,20 @@ KEY_FUNNEL_CHART = "progress_funnel_chart"
 KEY_STAGE = "progress_stage_pick"
 KEY_STAGE_CONSORTIUM = "progress_stage_consortium"
 KEY_ENGAGEMENT = "progress_engagement"
+# Every column of the engagement table has a fixed width (px), so what fits on screen does not depend on the data:
+# 支援先 pinned at the left, then 最終実施日, 経過日数, 状況, 停滞 and コンソーシアム all within the table's visible
+# width at 1,024 px with the sidebar open (≈ 690 px with WIDTH_CSS's narrower side padding; tests/test_browser_widths.py
+# measures it); the details follow, a scroll away. A longer name is cut with … (the whole name in the CSV).
+TABLE_WIDTHS = {"支援先": 160, "最終実施日": 118, "経過日数": 72, "状況": 62, "停滞": 64, "コンソーシアム": 200,
+                "現在の段階": 200, "実施/予定": 84, "進捗": 110, "担当ITC": 110, "市区町村": 110, "案件ID": 110}
+FIRST_SCREEN_COLUMNS = ("支援先", "最終実施日", "経過日数", "状況", "停滞", "コンソーシアム")
 TABLE_COLUMNS = {
+    **{c: st.column_config.Column(c, width=w) for c, w in TABLE_WIDTHS.items()},
+    "支援先": st.column_config.TextColumn("支援先", width=TABLE_WIDTHS["支援先"], pinned=True),
     "進捗": st.column_config.ProgressColumn("進捗", min_value=0.0, max_value=1.0, format="percent",
-                                            help="実施回数 ÷ 予定回数"),
-    "経過日数": st.column_config.NumberColumn("経過日数", format="%d日", help="最終実施日からデータ基準日まで"),
+                                            help="実施回数 ÷ 予定回数", width=TABLE_WIDTHS["進捗"]),
+    "経過日数": st.column_config.NumberColumn("経過日数", format="%d日", help="最終実施日からデータ基準日まで",
+                                              width=TABLE_WIDTHS["経過日数"]),
 }
 
 
@@ -90,7 +100,8 @@ def _reached_stage(filters: Filters, funnel: pd.DataFrame) -> None:
     st.caption(f"{md_escape(group)}で「{md_escape(stages[stage_no])}」に到達した案件: {n:,}件"
                + (f"（停滞中・経過日数の長い順に{len(reached):,}件を表示）" if n > len(reached) else ""))
     if n:
-        st.dataframe(view.progress_table(reached), hide_index=True, key="progress_stage_table")
+        st.dataframe(view.progress_table(reached), hide_index=True, key="progress_stage_table",
+                     column_config=TABLE_COLUMNS)
 
 
 def stage_funnel(filters: Filters, context: str, printing: bool) -> None:

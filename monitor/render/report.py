@@ -4,13 +4,15 @@ Every export is built only when its button is clicked (a callable as the downloa
 run; long tables are shown a page at a time (the exports hold every row)."""
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
 from monitor import access, exports, ui
 from monitor.exports import figure_png, figures_zip
-from monitor.format import cut_text
+from monitor.format import SCREEN_DATE_FORMAT, SCREEN_MONTH_FORMAT, cut_text
 from monitor.plain import md_escape, md_frame
 from monitor.print_layout import (
     CHART_WIDTH_PX, PAGE_HEIGHT_PX, fixed_size, keep_together, page_section, right_aligned,
@@ -148,12 +150,26 @@ def _table(report: Report, section: Section, name: str, df: pd.DataFrame, printi
     ui.paged_table(len(df), lambda start, n: df.iloc[start:start + n], page_rows=TABLE_PAGE_ROWS,
                    key=f"report_table_{section.key}_{name}", page_key=f"report_page_{section.key}_{name}",
                    caption_note="（全件は Excel / CSV にあります）", placeholder="—",
-                   column_config={c: st.column_config.NumberColumn(format="localized") for c in numeric})
+                   # a short table shows every row (伴走支援_月別's 12 months, 未到来 ones included) without scrolling
+                   **({"height": (len(df) + 1) * 35 + 3} if len(df) <= SHORT_TABLE_ROWS else {}),
+                   column_config={**{c: st.column_config.NumberColumn(format="localized") for c in numeric},
+                                  **{c: st.column_config.DateColumn(format=SCREEN_MONTH_FORMAT if c == "月"
+                                                                    else SCREEN_DATE_FORMAT)
+                                     for c in df.columns if _is_date_column(df[c])}})
     st.download_button(f"CSV（{name}）", access.audited("export", f"{report.file_stem()}_{name}.csv",
                                                        lambda df=df, r=report, t=_unapplied(report): exports.to_csv(
                                                            df, context=r.conditions(t))),
                        file_name=exports.safe_file_name(f"{report.file_stem()}_{name}") + ".csv",
                        mime=exports.CSV_MIME, key=f"report_dl_csv_{section.key}_{name}", on_click="ignore")
+
+
+SHORT_TABLE_ROWS = 15
+
+
+def _is_date_column(s: pd.Series) -> bool:
+    """A column of dates (the report's 月, 開始日, …: datetime.date values), shown in the screen's date format."""
+    values = s.dropna()
+    return len(values) > 0 and all(isinstance(v, dt.date) for v in values)
 
 
 def _unapplied(report: Report) -> str:
@@ -166,7 +182,9 @@ def _print_table(section: Section, name: str, df: pd.DataFrame) -> None:
     right-aligned; a short one kept on one page with its name, a long one flowing with its header repeated."""
     printed = print_table(df, name)
     shown = printed.frame
-    right = numeric_columns(shown)
+    # numbers right-aligned, also a column whose 合計 row is — (累計, a rate: the printed frame's column is text)
+    names = set(map(str, shown.columns))
+    right = list(dict.fromkeys(numeric_columns(shown) + [c for c in numeric_columns(df) if c in names]))
     styled = right_aligned(md_frame(display_frame(shown)), right)          # st.table reads markdown
     box = keep_together(f"{section.key}_{list(section.tables).index(name)}") if printed.keep else st.container()
     with box:

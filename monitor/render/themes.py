@@ -8,7 +8,7 @@ import streamlit as st
 from monitor import ui
 from monitor.glossary import help_text
 from monitor.plain import md_escape
-from monitor.read.filters import Filters
+from monitor.read.filters import PARAM_THEMES_HEAT_MEASURE, PARAM_THEMES_HEAT_TOP, Filters
 from monitor.read.queries import run_query
 from monitor.views import themes as view
 
@@ -16,6 +16,8 @@ RECORDS_MAX = 300
 KEY_BAR_CHART = "themes_bar_chart"
 KEY_GRAIN = "themes_grain"
 KEY_RECORDS_THEME = "themes_records_theme"
+KEY_HEAT_MEASURE = "themes_heat_measure"
+KEY_HEAT_TOP = "themes_heat_top"
 STATE_RECORDS_LABEL = "_themes_records_label"     # the label the browser shows for the chosen theme
 
 
@@ -60,19 +62,39 @@ def trend(filters: Filters, context: str) -> None:
 
 
 def by_area(filters: Filters, context: str) -> None:
-    """Theme × 都道府県, or × 市区町村 when one prefecture is chosen."""
+    """Area × theme: 都道府県, or 市区町村 when one prefecture is chosen; 件数 or 構成比 (row %), the largest areas.
+    Both choices are kept in the URL and, printed, are the ones last chosen (or the URL's)."""
     by_municipality = len(filters.prefectures) == 1
     area_label = "市区町村" if by_municipality else "都道府県"
-    st.subheader(f"テーマ × {area_label}")
+    st.subheader(f"{area_label} × テーマ")
     heat = run_query("theme_heatmap", filters, by_municipality=by_municipality)
     if heat.empty:
         ui.empty_state()
         return
+    ui.url_choice(KEY_HEAT_MEASURE, PARAM_THEMES_HEAT_MEASURE, view.HEATMAP_MEASURES, "count")
+    ui.url_choice(KEY_HEAT_TOP, PARAM_THEMES_HEAT_TOP, view.HEATMAP_TOPS, view.HEATMAP_DEFAULT_TOP)
+    left, right = st.columns(2)
+    with left:
+        measure = ui.chosen_or_widget(KEY_HEAT_MEASURE, view.HEATMAP_MEASURES, lambda: st.radio(
+            "表示する値", list(view.HEATMAP_MEASURES), format_func=view.HEATMAP_MEASURES.get, horizontal=True,
+            key=KEY_HEAT_MEASURE), default="count")
+    with right:
+        top = ui.chosen_or_widget(KEY_HEAT_TOP, view.HEATMAP_TOPS, lambda: st.selectbox(
+            f"表示する{area_label}（件数の多い順）", list(view.HEATMAP_TOPS), format_func=view.HEATMAP_TOPS.get,
+            key=KEY_HEAT_TOP), default=view.HEATMAP_DEFAULT_TOP)
+    ui.keep_in_url(PARAM_THEMES_HEAT_MEASURE, view.HEATMAP_MEASURES[measure])
+    ui.keep_in_url(PARAM_THEMES_HEAT_TOP, view.HEATMAP_TOPS[top])
     if not by_municipality:
         st.caption("都道府県を1つに絞り込むと、市区町村別に表示します。")
     ui.plotly_chart(view.theme_heatmap_figure(heat, context, area_label=area_label,
-                                              prefecture=filters.prefectures[0] if by_municipality else None),
+                                              prefecture=filters.prefectures[0] if by_municipality else None,
+                                              measure=measure, top=top),
                     key="themes_heatmap_chart")
+    rows = view.heatmap_rows(heat, top)
+    if rows.left_out:
+        st.caption(view.left_out_line(rows, area_label))
+    if measure == "share":
+        st.caption(view.HEATMAP_SHARE_NOTE)
 
 
 def theme_records(filters: Filters, theme_counts: pd.DataFrame) -> None:

@@ -20,7 +20,7 @@ import pandas as pd
 import pydeck as pdk
 from pydeck.bindings.json_tools import default_serialize
 
-from monitor.format import fmt_date_short, fmt_int, format_fiscal_year, is_missing
+from monitor.format import fmt_date, fmt_int, format_fiscal_year, is_missing
 from monitor.plain import tooltip_text
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -557,10 +557,10 @@ def engagements_table(df: pd.DataFrame) -> pd.DataFrame:
         "年度": [format_fiscal_year(int(v)) if not is_missing(v) else "" for v in df["fiscal_year"]],
         "コンソーシアム": [_s(v) or "—" for v in df["consortium"]],
         "担当ITC": [_s(v) for v in df["lead_coordinator"]],
-        "開始日": [fmt_date_short(v) for v in df["start_date"]],
+        "開始日": [fmt_date(v) for v in df["start_date"]],
         "状況": [_s(v) for v in df["status"]],
         "実施回数 / 予定回数": [sessions(d, p) for d, p in zip(df["sessions_done"], df["planned_sessions"])],
-        "最終実施日": [fmt_date_short(v) for v in df["last_session_date"]],
+        "最終実施日": [fmt_date(v) for v in df["last_session_date"]],
         "案件ID": [_s(v) for v in df["engagement_id"]],
     })
 
@@ -568,7 +568,7 @@ def engagements_table(df: pd.DataFrame) -> pd.DataFrame:
 def consultations_table(df: pd.DataFrame) -> pd.DataFrame:
     """map_municipality_consultations rows for display."""
     return pd.DataFrame({
-        "日付": [fmt_date_short(v) for v in df["date"]],
+        "日付": [fmt_date(v) for v in df["date"]],
         "相談者": [_s(v) for v in df["client_name"]],
         "部署": [_s(v) for v in df["department"]],
         "テーマ": [_s(v) for v in df["theme"]],

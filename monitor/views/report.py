@@ -23,7 +23,7 @@ from monitor.read.filters import Filters, allowed_prefectures, describe_access
 from monitor.read.queries import data_as_of, run_query
 from monitor.views.style import (
     BANK, BANK_RATE, COMPANY, GREY, MANY_CONSORTIA, MUNICIPALITY, PLANNED, SEMINAR, STATUS_COLOURS, count_axis,
-    future_months, not_yet_band, report_figure,
+    NOT_YET, future_months, not_yet_band, report_figure,
 )
 
 REPORT_TITLE = "実績報告"
@@ -290,7 +290,10 @@ COMPANIES_COLUMNS = {"consortium": "コンソーシアム", "engagement_id": "�
                      "progress_pct": "実施率（%）", "bank_sessions": "金融機関同行回数", "current_stage": "現在の段階",
                      "plan_date": "DX計画書完成日"}
 MONTHLY_COLUMNS = {"month": "月", "sessions": "実施回数", "cumulative_sessions": "累計実施回数",
-                   "bank_sessions": "金融機関同行回数", "bank_rate_pct": "金融機関同行率（%）"}
+                   "bank_sessions": "金融機関同行回数", "bank_rate_pct": "金融機関同行率（%）", "note": "備考"}
+# a month after the data's as-of date: its figures are empty (never 0: nothing can have been recorded yet), on screen
+# and in print (—) and in the exports (an empty cell in CSV and Excel), and its 備考 says 未到来
+MONTHLY_FIGURES = ("sessions", "cumulative_sessions", "bank_sessions", "bank_rate_pct")
 MUNICIPALITIES_COLUMNS = {"municipality": "自治体", "prefecture": "都道府県", "municipality_code": "団体コード",
                           "support_types": "支援種別", "engagements": "支援案件数", "consultations": "相談件数",
                           "trainings": "職員研修回数", "trainees": "研修受講者数"}
@@ -338,8 +341,14 @@ def companies_data(df: pd.DataFrame, consortium: str | None) -> pd.DataFrame:
     return _data(df, [c for c in COMPANIES_COLUMNS if not consortium or c != "consortium"])
 
 
-def monthly_data(df: pd.DataFrame) -> pd.DataFrame:
-    return _data(df, MONTHLY_COLUMNS)
+def monthly_data(df: pd.DataFrame, as_of=None) -> pd.DataFrame:
+    """The months of the 年度; those after ``as_of`` (the data's as-of date) with empty figures and 備考 未到来."""
+    out = _data(df, [c for c in MONTHLY_COLUMNS if c != "note"])
+    future = future_months(out["month"], as_of)
+    for col in MONTHLY_FIGURES:
+        out[col] = out[col].mask(pd.Series(future, index=out.index, dtype=bool))
+    out["note"] = pd.Series([NOT_YET if f else "" for f in future], index=out.index, dtype=object)
+    return out
 
 
 def municipalities_data(df: pd.DataFrame) -> pd.DataFrame:
@@ -561,7 +570,7 @@ def build_report(fiscal_year: int, consortium: str | None = None, *,
     summary_d = summary_data(_q("report_summary", fy, consortium, path), consortium)
     events_d = events_data(_q("report_events", fy, consortium, path))
     companies_d = companies_data(_q("report_companies", fy, consortium, path), consortium)
-    monthly_d = monthly_data(_q("report_monthly", fy, consortium, path))
+    monthly_d = monthly_data(_q("report_monthly", fy, consortium, path), as_of)
     themes_d = themes_data(_q("report_themes", fy, consortium, path))
     summary, events = _labelled(summary_d, SUMMARY_COLUMNS), _labelled(events_d, EVENTS_COLUMNS)
     companies, monthly = _labelled(companies_d, COMPANIES_COLUMNS), _labelled(monthly_d, MONTHLY_COLUMNS)

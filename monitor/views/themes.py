@@ -4,15 +4,16 @@ data as-of), so an exported image or a screenshot stands on its own."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import pandas as pd
 import plotly.graph_objects as go
 
-from monitor.format import fmt_date_short, fmt_int, fmt_month, fmt_pct, is_missing
+from monitor.format import fmt_date, fmt_int, fmt_month, fmt_pct, is_missing
 from monitor.plain import plotly_text
 from monitor.views.style import (
-    CATEGORY_PALETTE, COMMON, COMPANY, MUNICIPALITY, OTHER_CATEGORY, UNKNOWN, count_axis, style_figure,
-    subtitle_extra_px,
+    CATEGORY_PALETTE, COMMON, COMPANY, HEATMAP_ROW_PX, MUNICIPALITY, OTHER_CATEGORY, UNKNOWN, colorbar_len, count_axis,
+    style_figure, subtitle_extra_px,
 )
 
 UNMAPPED = "未分類"
@@ -173,19 +174,59 @@ def theme_trend_figure(trend: pd.DataFrame, context: str, *, grain: str = "month
 
 # ── heatmap ─────────────────────────────────────────────────────────────────
 
-def heatmap_matrix(heat: pd.DataFrame) -> tuple[list[str], list[str], list[list[int]]]:
-    """(themes in taxonomy order with 未分類 last, areas in code order, z[theme][area]) from theme_heatmap rows
-    (theme, theme_sort_order, area, area_order, records)."""
+# what a cell shows: the count, or the row's share (構成比: the area's records per theme ÷ all its records)
+HEATMAP_MEASURES = {"count": "件数", "share": "構成比"}
+# how many areas (rows) are shown: the largest by total; 0 = every area
+HEATMAP_TOPS = {10: "上位10", 20: "上位20", 50: "上位50", 0: "すべて"}
+HEATMAP_DEFAULT_TOP = 50             # every prefecture (47); a large prefecture's 市区町村 cut to the 50 largest
+HEATMAP_SHARE_NOTE = ("構成比 = その地域の件数に占める各テーマの件数の割合（行ごとに合計100%。"
+                      "複数テーマの伴走記録は各テーマに数えます）")
+HEATMAP_TOP_RULE = "件数の合計が多い順に選び、同数なら地域コードの小さい順。表示は地域コード順"
+
+
+@dataclass(frozen=True)
+class HeatmapRows:
+    """The heatmap's matrix: ``areas`` (rows, in area-code order), ``themes`` (columns, taxonomy order with 未分類
+    last), ``counts[area][theme]``, each shown area's ``totals`` and how many areas were ``left_out`` by top-N."""
+    areas: list[str]
+    themes: list[str]
+    counts: list[list[int]]
+    totals: list[int]
+    left_out: int
+
+    def shares(self) -> list[list[float]]:
+        """Each row's share per theme in per cent (a row sums to 100)."""
+        return [[100.0 * v / t if t else 0.0 for v in row] for row, t in zip(self.counts, self.totals)]
+
+
+def heatmap_rows(heat: pd.DataFrame, top: int = 0) -> HeatmapRows:
+    """The matrix of theme_heatmap rows (theme, theme_sort_order, area, area_order, records): one row per area in
+    area-code order; with ``top`` > 0 only the ``top`` areas of the largest total (ties: the smaller area code
+    first — HEATMAP_TOP_RULE), the others counted in ``left_out``."""
     df = heat.copy()
     df["theme"] = [theme_label(v) for v in df["theme"]]
     t = df.groupby("theme").agg(order=("theme_sort_order", "min")).reset_index()
     t["unmapped"] = t["theme"] == UNMAPPED
     themes = t.sort_values(["unmapped", "order", "theme"])["theme"].tolist()
-    a = df.groupby("area").agg(order=("area_order", "min")).reset_index()
-    areas = a.sort_values(["order", "area"])["area"].tolist()
-    pivot = df.pivot_table(index="theme", columns="area", values="records", aggfunc="sum", fill_value=0)
-    pivot = pivot.reindex(index=themes, columns=areas, fill_value=0)
-    return themes, areas, [[int(v) for v in row] for row in pivot.to_numpy()]
+    a = df.groupby("area").agg(order=("area_order", "min"), total=("records", "sum")).reset_index()
+    a = a.sort_values(["order", "area"]).reset_index(drop=True)
+    left_out = 0
+    if top and len(a) > top:
+        kept = a.sort_values(["total", "order", "area"], ascending=[False, True, True]).head(top).index
+        left_out = len(a) - top
+        a = a.loc[sorted(kept)]
+    areas = a["area"].tolist()
+    pivot = df.pivot_table(index="area", columns="theme", values="records", aggfunc="sum", fill_value=0)
+    pivot = pivot.reindex(index=areas, columns=themes, fill_value=0)
+    counts = [[int(v) for v in row] for row in pivot.to_numpy()]
+    return HeatmapRows(areas, themes, counts, [sum(r) for r in counts], left_out)
+
+
+def left_out_line(rows: HeatmapRows, area_label: str) -> str:
+    """「ほか 12 市区町村は表示していません」 when top-N left areas out, else ''."""
+    if not rows.left_out:
+        return ""
+    return f"ほか {rows.left_out:,} {area_label}は表示していません（{HEATMAP_TOP_RULE}）。"
 
 
 def _label_px(text: str, font_px: float) -> float:
@@ -193,48 +234,67 @@ def _label_px(text: str, font_px: float) -> float:
     return sum(font_px if ord(ch) > 0x2E7F else font_px * 0.6 for ch in str(text))
 
 
-HEATMAP_HORIZONTAL_LABELS_PX = 560   # area labels stay horizontal while they all fit in about this width
+HEATMAP_HORIZONTAL_LABELS_PX = 560   # theme labels stay horizontal while they all fit in about this width
 HEATMAP_TICK_FONT = 12
-HEATMAP_MAX_NUMBERED_AREAS = 24      # more areas than this: the cells are too narrow for their counts
+HEATMAP_MAX_NUMBERED_COLUMNS = 24    # more themes than this: the cells are too narrow for their numbers
 
 
 def theme_heatmap_figure(heat: pd.DataFrame, context: str, *, area_label: str = "都道府県",
-                         prefecture: str | None = None) -> go.Figure:
-    """Theme × area heatmap with the count in each cell (blank where zero). ``area_label`` is 都道府県 or 市区町村
-    (then ``prefecture`` names the one prefecture shown).
+                         prefecture: str | None = None, measure: str = "count", top: int = 0) -> go.Figure:
+    """Area × theme heatmap: one row per area (都道府県, or 市区町村 when ``prefecture`` names the one prefecture
+    shown), one column per theme; each cell the count (blank where zero) or, with ``measure='share'``, the row's
+    share in per cent (構成比, a row sums to 100). ``top`` > 0: only that many areas (``heatmap_rows``).
 
-    The area labels run along the top; the top margin is sized for them (horizontal while they fit, turned
-    vertical for many areas such as 47 prefectures) so they never reach the title and its context subtitle."""
-    themes, areas, z = heatmap_matrix(heat)
-    themes, areas = [plotly_text(t) for t in themes], [plotly_text(a) for a in areas]
-    text = [[fmt_int(v) if v else "" for v in row] for row in z]
-    tick_font = HEATMAP_TICK_FONT if len(areas) <= 30 else HEATMAP_TICK_FONT - 2
-    longest = max((_label_px(a, tick_font) for a in areas), default=0.0)
-    horizontal = len(areas) * (longest + 8) <= HEATMAP_HORIZONTAL_LABELS_PX
+    The height follows the rows (HEATMAP_ROW_PX each, as the per-consortium heatmaps), so 47 prefectures or 50
+    municipalities each get a readable label. The theme labels run along the top; the top margin is sized for them
+    (horizontal while they fit, else vertical) so they never reach the title and its context subtitle."""
+    rows = heatmap_rows(heat, top)
+    share = measure == "share"
+    areas, themes = [plotly_text(a) for a in rows.areas], [plotly_text(t) for t in rows.themes]
+    z = rows.shares() if share else rows.counts
+    numbers = len(themes) <= HEATMAP_MAX_NUMBERED_COLUMNS       # narrower cells: colour only, the value on hover
+    if share:
+        # a share under 0.5 % reads "<1%", never "0%" beside a count
+        text = [["" if not c else ("<1%" if v < 0.5 else fmt_pct(v / 100, 0)) for v, c in zip(zr, cr)]
+                for zr, cr in zip(z, rows.counts)]
+    else:
+        text = [[fmt_int(v) if v else "" for v in row] for row in z]
+    hover_counts = [[fmt_int(c, "件") for c in row] for row in rows.counts]
+    hover_shares = [[fmt_pct(v / 100) for v in row] for row in rows.shares()]
+    tick_font = HEATMAP_TICK_FONT
+    longest = max((_label_px(t, tick_font) for t in themes), default=0.0)
+    horizontal = len(themes) * (longest + 8) <= HEATMAP_HORIZONTAL_LABELS_PX
     labels_px = (tick_font + 6) if horizontal else longest + 8
-    numbers = len(areas) <= HEATMAP_MAX_NUMBERED_AREAS       # narrower cells: colour only, the count on hover
-    cell_font = 12 if len(areas) <= 16 else 10
+    cell_font = 12 if len(themes) <= 12 else 10
     fig = go.Figure(go.Heatmap(
-        z=z, x=areas, y=themes, text=text, texttemplate="%{text}" if numbers else "", textfont={"size": cell_font},
-        colorscale="Blues",
-        hovertemplate=f"%{{y}}<br>{area_label}: %{{x}}<br>件数 %{{z:,}}件<extra></extra>",
-        colorbar={"title": {"text": "件数"}, "thickness": 14}, xgap=1, ygap=1,
+        z=z, x=themes, y=areas, text=text, texttemplate="%{text}" if numbers else "", textfont={"size": cell_font},
+        customdata=[[[c, s] for c, s in zip(cr, sr)] for cr, sr in zip(hover_counts, hover_shares)],
+        colorscale="Blues", zmin=0, zmax=100 if share else None,
+        hovertemplate=(f"{area_label}: %{{y}}<br>テーマ: %{{x}}<br>件数 %{{customdata[0]}}"
+                       f"（{area_label}内の構成比 %{{customdata[1]}}）<extra></extra>"),
+        colorbar={"title": {"text": "構成比（%）" if share else "件数"}, "thickness": 14,
+                  "len": colorbar_len(max(1, len(areas)))},
+        xgap=1, ygap=1,
     ))
     fig.update_layout(
-        xaxis={"title": {"text": area_label, "standoff": 10}, "type": "category", "side": "top",
+        xaxis={"title": {"text": "テーマ", "standoff": 10}, "type": "category", "side": "top",
                "tickangle": 0 if horizontal else -90, "tickfont": {"size": tick_font},
-               "tickmode": "array", "tickvals": areas, "ticktext": areas,     # every area labelled, none skipped
+               "tickmode": "array", "tickvals": themes, "ticktext": themes,     # every theme labelled, none skipped
                "automargin": False},
-        yaxis={"title": None, "type": "category", "autorange": "reversed", "automargin": True},
+        yaxis={"title": None, "type": "category", "autorange": "reversed", "automargin": True,
+               "tickmode": "array", "tickvals": areas, "ticktext": areas,       # every area labelled, none skipped
+               "tickfont": {"size": tick_font}},
     )
     where = f"（{prefecture}）" if prefecture else ""
-    note = "" if numbers else "（色の濃さ＝件数。件数はマウスを重ねると表示）"
-    top = int(80 + subtitle_extra_px(context) + 12 + labels_px + 32)   # title + subtitle, a gap, labels, axis title
-    fig = _layout(fig, f"テーマ × {area_label}{where}の件数{note}", context,
-                  height=top + 26 * len(themes) + 30)
+    what = "構成比（行ごとに合計100%）" if share else "件数"
+    shown = f"・上位{top}" if top and rows.left_out else ""
+    note = "" if numbers else "（色の濃さ＝値。値はマウスを重ねると表示）"
+    top_px = int(80 + subtitle_extra_px(context) + 12 + labels_px + 32)  # title + subtitle, a gap, labels, axis title
+    fig = _layout(fig, f"{area_label}{where} × テーマの{what}{shown}{note}", context,
+                  height=top_px + HEATMAP_ROW_PX * len(areas) + 30)
     # the title and subtitle stay at the top of the figure (by default plotly centres them in the top margin,
-    # which here also holds the area labels)
-    fig.update_layout(margin={"t": top, "b": 20},
+    # which here also holds the theme labels)
+    fig.update_layout(margin={"t": top_px, "b": 20},
                       title={"yref": "container", "y": 1.0, "yanchor": "top", "pad": {"t": 18}})
     return fig
 
@@ -247,7 +307,7 @@ def theme_records_table(records: pd.DataFrame) -> pd.DataFrame:
         return "" if is_missing(v) else str(v)
     return pd.DataFrame({
         "区分": [s(v) for v in records["source"]],
-        "日付": [fmt_date_short(v) for v in records["date"]],
+        "日付": [fmt_date(v) for v in records["date"]],
         "支援先": [s(v) for v in records["client_name"]],
         "都道府県": [s(v) for v in records["prefecture"]],
         "市区町村": [s(v) for v in records["municipality"]],
