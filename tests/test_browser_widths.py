@@ -166,6 +166,7 @@ def test_mode_bar_and_uploader_speak_japanese(served, chromium):
 
 GRID_JS = """() => {
     const grid = document.querySelector('[data-testid="stDataFrame"]');
+    if (!grid || !grid.querySelector('.dvn-scroller')) return {headers: []};
     const scroller = grid.querySelector('.dvn-scroller');
     const side = document.querySelector('[data-testid="stSidebar"]').getBoundingClientRect();
     const r = grid.getBoundingClientRect();
@@ -188,9 +189,9 @@ def test_progress_tables_first_columns_are_in_view_with_the_sidebar_open(served,
     _name, base = served
     context, page = _open(chromium, B.page_urls(base)["伴走支援の進捗"], width)
     try:
-        page.wait_for_function("""() => document.querySelectorAll(
-            '[data-testid="stDataFrame"] canvas table th[role="columnheader"]').length > 0""", timeout=20_000)
-        grid = page.evaluate(GRID_JS)
+        # the accessibility table is redrawn with the grid (a rerun, a resize): read it in the same step that finds it
+        grid = page.wait_for_function(f"""() => {{ const g = ({GRID_JS})(); return g.headers.length ? g : null; }}""",
+                                      timeout=20_000).json_value()
         page.screenshot(path=str(ARTIFACTS / f"{_name}_進捗の表_{width}.png"))
     finally:
         context.close()
