@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
+import pytest
 import plotly.graph_objects as go
 import plotly.io as pio
 
@@ -178,3 +179,21 @@ def test_heatmap_is_as_tall_as_its_rows_and_labels_every_one():
     assert plot_px / 47 >= 22                                         # a row is tall enough for its label
     assert fig.layout.height - few.layout.height == 26 * (47 - 3)     # the height follows the rows
     assert [[int(v) for v in row] for row in fig.data[0].z] == [[v] for v in range(1, 48)]
+
+
+@pytest.mark.parametrize("start, end, grain, expected", [
+    # one fiscal year by month: every month, level, the year under April and January
+    ((2024, 4), (2025, 3), "month", ["4月<br>2024年", "5月", "6月", "7月", "8月", "9月", "10月", "11月", "12月",
+                                     "1月<br>2025年", "2月", "3月"]),
+    # three fiscal years by month: every third month (at most 12 ticks)
+    ((2022, 4), (2025, 3), "month", ["4月<br>2022年", "7月", "10月", "1月<br>2023年", "4月", "7月", "10月",
+                                     "1月<br>2024年", "4月", "7月", "10月", "1月<br>2025年"]),
+    ((2024, 4), (2025, 3), "quarter", ["第1四半期<br>2024年度", "第2四半期", "第3四半期", "第4四半期"]),
+])
+def test_trend_ticks_are_short_level_and_at_most_twelve(start, end, grain, expected):
+    months = pd.date_range(dt.date(*start, 1), dt.date(*end, 1), freq="MS")
+    trend = pd.DataFrame({"period": months, "theme": "データ活用", "theme_sort_order": 1, "records": 1})
+    fig = _roundtrip(tc.theme_trend_figure(trend, CONTEXT, grain=grain))
+    axis = fig.layout.xaxis
+    assert list(axis.ticktext) == expected and axis.tickangle == 0
+    assert set(axis.tickvals) <= set(fig.data[0].x)          # each tick names a bar's own (full) label

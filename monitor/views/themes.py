@@ -27,8 +27,8 @@ TREND_COLORS = CATEGORY_PALETTE
 SHARE_NOTE = "構成比 = テーマ別件数 ÷ 全テーマの件数の合計（複数テーマの伴走記録は各テーマに数えます）"
 
 
-def _layout(fig: go.Figure, title: str, context: str, *, height: int = 420) -> go.Figure:
-    return style_figure(fig, title, context, height=height, legend_y=-0.12, legend_anchor="top")
+def _layout(fig: go.Figure, title: str, context: str, *, height: int = 420, legend_y: float = -0.12) -> go.Figure:
+    return style_figure(fig, title, context, height=height, legend_y=legend_y, legend_anchor="top")
 
 
 def theme_label(v) -> str:
@@ -140,6 +140,28 @@ def _period_range(start: dt.date, end: dt.date, grain: str) -> list[dt.date]:
     return out
 
 
+PERIOD_TICKS_MAX = 12        # level labels that fit beside the sidebar at 1,024 px; more periods: every k-th labelled
+
+
+def period_ticks(periods: list[dt.date], labels: list[str], grain: str) -> tuple[list[str], list[str]]:
+    """Short, level tick labels for the period axis: 「4月」, with the year under the first tick and wherever the year
+    changes (「4月<br>2024年」); quarters 「第3四半期<br>2024年度」. The bars keep their full label (hover, tests)."""
+    step = -(-len(periods) // PERIOD_TICKS_MAX) or 1
+    vals, text, last_year = [], [], None
+    for i, (p, label) in enumerate(zip(periods, labels)):
+        if i % step:
+            continue
+        if grain == "quarter":
+            fy, q = label.split(" ")
+            text.append(f"{q}<br>{fy}" if fy != last_year else q)
+            last_year = fy
+        else:
+            text.append(f"{p.month}月<br>{p.year}年" if p.year != last_year else f"{p.month}月")
+            last_year = p.year
+        vals.append(label)
+    return vals, text
+
+
 def theme_trend_figure(trend: pd.DataFrame, context: str, *, grain: str = "month", top_n: int = 8) -> go.Figure:
     """Stacked bars of records per period and theme: the ``top_n`` most frequent themes, the rest as その他.
     Periods without records are shown (as zero) so the time axis has no gaps.
@@ -163,13 +185,17 @@ def theme_trend_figure(trend: pd.DataFrame, context: str, *, grain: str = "month
             name=g, x=labels, y=[int(v) for v in pivot[g]], marker_color=color,
             hovertemplate="%{x}<br>%{fullData.name}: %{y:,}件<extra></extra>",
         ))
+    tickvals, ticktext = period_ticks(periods, labels, grain)
     fig.update_layout(
         barmode="stack",
-        xaxis={"title": None, "type": "category"},
+        xaxis={"title": None, "type": "category", "tickangle": 0, "tickmode": "array", "tickvals": tickvals,
+               "ticktext": ticktext},
         yaxis=count_axis(title="件数（件）"),
     )
     note = f"上位{top_n}テーマ、ほかは「{OTHERS}」" if len(order) > top_n else "全テーマ"
-    return _layout(fig, f"テーマ別件数の推移（{GRAINS.get(grain, '月別')}・{note}）", context, height=460)
+    # the legend below the two-line period ticks (month, and the year where it changes)
+    return _layout(fig, f"テーマ別件数の推移（{GRAINS.get(grain, '月別')}・{note}）", context, height=480,
+                   legend_y=-0.2)
 
 
 # ── heatmap ─────────────────────────────────────────────────────────────────
