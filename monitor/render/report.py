@@ -152,7 +152,9 @@ def _table(report: Report, section: Section, name: str, df: pd.DataFrame, printi
                    caption_note="（全件は Excel / CSV にあります）", placeholder="—",
                    # a short table shows every row (伴走支援_月別's 12 months, 未到来 ones included) without scrolling
                    **({"height": (len(df) + 1) * 35 + 3} if len(df) <= SHORT_TABLE_ROWS else {}),
-                   column_config={**{c: st.column_config.NumberColumn(format="localized") for c in numeric},
+                   # a rate (「…（%）」) always with one decimal (75.0 beside 41.2, not 75); counts with 桁区切り
+                   column_config={**{c: st.column_config.NumberColumn(format="%.1f" if c.endswith("（%）")
+                                                                      else "localized") for c in numeric},
                                   **{c: st.column_config.DateColumn(format=SCREEN_MONTH_FORMAT if c == "月"
                                                                     else SCREEN_DATE_FORMAT)
                                      for c in df.columns if _is_date_column(df[c])}})
