@@ -258,6 +258,17 @@ def monthly_batch_files(src: Path, out: Path, rows: int) -> Path:
     return out
 
 
+def _record_totals(db: Path) -> tuple[int, int]:
+    """(sessions, consultations) stored in ``db``."""
+    import duckdb
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return tuple(con.execute("SELECT (SELECT count(*) FROM sessions), (SELECT count(*) FROM consultations)")
+                     .fetchall()[0])
+    finally:
+        con.close()
+
+
 def _timed_cli_load(batch: Path, db: Path) -> tuple[float, int, int, str]:
     """`python -m etl load batch --db db` in a subprocess: (seconds, peak RSS in kB, exit code, output)."""
     return _timed_cli(["load", str(batch), "--db", str(db)])
@@ -282,23 +293,14 @@ def _timed_cli(args: list[str]) -> tuple[float, int, int, str]:
 def run_monthly_batch(src: Path, loaded: Path, sessions: int) -> dict:
     """`python -m etl load` of a batch of sessions / 100 sessions and as many consultations into a copy of the
     database loaded from the full data set: time, the process's peak RSS, and the stored totals before and after."""
-    import duckdb
     rows = max(sessions // 100, 1)
     batch = monthly_batch_files(src, BENCH_DIR / f"monthly-batch-{sessions}", rows)
     db = BENCH_DIR / f"bench-monthly-{sessions}.duckdb"
     shutil.copyfile(loaded, db)
 
-    def totals() -> tuple[int, int]:
-        con = duckdb.connect(str(db), read_only=True)
-        try:
-            return tuple(con.execute("SELECT (SELECT count(*) FROM sessions), (SELECT count(*) FROM consultations)")
-                         .fetchall()[0])
-        finally:
-            con.close()
-
-    before = totals()
+    before = _record_totals(db)
     seconds, peak_kb, code, output = _timed_cli_load(batch, db)
-    after = totals()
+    after = _record_totals(db)
     db.unlink(missing_ok=True)
     return {"rows": rows, "seconds": seconds, "peak_mb": peak_kb / 1024, "code": code,
             "before": before, "after": after, "output": output[-2000:]}
@@ -394,24 +396,14 @@ def _cli_load(batch: Path, base: Path, work: Path, full_marts: bool = False, und
         con.execute("UPDATE meta SET value = 'outdated' WHERE key = 'marts_state'")
         con.close()
     seconds, peak_kb, code, output = _timed_cli_load(batch, db)
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        totals = tuple(con.execute("SELECT (SELECT count(*) FROM sessions), (SELECT count(*) FROM consultations)")
-                       .fetchall()[0])
-    finally:
-        con.close()
+    totals = _record_totals(db)
     entries = versions.read_log(db)
     marts = entries[-1].get("marts", "?") if entries else "?"
     result = {"seconds": seconds, "peak_mb": peak_kb / 1024, "code": code, "totals": totals,
               "marts": marts, "output": output[-1500:]}
     if undo and code == 0:       # `etl undo` of that load: the stewardship verb, end to end
         undo_s, undo_kb, undo_code, undo_out = _timed_cli(["undo", "--db", str(db)])
-        con = duckdb.connect(str(db), read_only=True)
-        try:
-            undone = tuple(con.execute("SELECT (SELECT count(*) FROM sessions), (SELECT count(*) FROM consultations)")
-                           .fetchall()[0])
-        finally:
-            con.close()
+        undone = _record_totals(db)
         result["undo"] = {"seconds": undo_s, "peak_mb": undo_kb / 1024, "code": undo_code, "totals": undone,
                           "output": undo_out[-1500:]}
     shutil.rmtree(work, ignore_errors=True)
