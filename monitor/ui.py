@@ -431,6 +431,21 @@ def table(df, *, key: str, **dataframe_args):
     return None
 
 
+# a grid beside the open sidebar at 1,024 px is about 532 px wide (seen in Chromium): the columns a reader needs
+# first fit in this
+MAIN_AREA_AT_1024_PX = 530
+WRAPPED_ROW_HEIGHT_PX = 84      # four lines: the grid wraps a cell's text only in rows taller than 4rem
+WRAPPED_HEADER_PX = 36
+WRAPPED_ROWS_SHOWN = 8          # then the grid scrolls
+
+
+def wrapped_table_args(columns: dict, n_rows: int) -> dict:
+    """st.dataframe arguments for a table of sentences read whole at 1,024 px: ``columns`` (name → column_config
+    with a pixel width), rows tall enough to wrap, and up to WRAPPED_ROWS_SHOWN rows without scrolling."""
+    return {"column_config": columns, "row_height": WRAPPED_ROW_HEIGHT_PX,
+            "height": WRAPPED_HEADER_PX + WRAPPED_ROW_HEIGHT_PX * min(max(n_rows, 1), WRAPPED_ROWS_SHOWN) + 2}
+
+
 def csv_context(name: str, filters: Filters | None) -> dict[str, str]:
     """The 条件 lines a single table's CSV carries (as the report zip's 条件.csv): 表題, 年度, 絞り込み, データ基準日,
     データの種類, 出力日時 (the time of the click) and any access restriction."""

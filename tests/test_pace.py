@@ -202,6 +202,12 @@ def test_alerts_on_the_overview(db):
     table = next(d.value for d in at.dataframe if "種類" in d.value.columns)
     assert set(table["種類"]) == {"目標に届かない見込み", "データが届いていない"}
     assert NAGANO in set(table["コンソーシアム"]) and IBARAKI not in set(table["コンソーシアム"])
+    # every column, 内容 included, within the main area at 1,024 px (内容 scrolled sideways); rows wrap
+    from monitor.render.overview import ALERT_COLUMNS  # noqa: PLC0415
+    from monitor.ui import MAIN_AREA_AT_1024_PX, wrapped_table_args  # noqa: PLC0415
+    assert list(ALERT_COLUMNS) == list(table.columns)
+    assert sum(ALERT_COLUMNS[c]["width"] for c in table.columns) <= MAIN_AREA_AT_1024_PX
+    assert wrapped_table_args(ALERT_COLUMNS, len(table))["row_height"] > 64        # Streamlit wraps above 4rem
 
 
 def _numbers(text: str) -> list[float]:

@@ -40,9 +40,6 @@ def page() -> AppTest:
     return run_page(PAGE)
 
 
-MAIN_AREA_AT_1024_PX = 530       # seen in Chromium: a grid on データ取込 is 532 px wide at 1,024 px, sidebar open
-
-
 def upload(at: AppTest, name: str, data: bytes) -> AppTest:
     at.file_uploader(key="intake_files").set_value([(name, data, "text/csv")])
     at.run()
@@ -87,6 +84,7 @@ def test_upload_shows_both_bad_rows_with_reasons_and_writes_nothing(db):
     # the reason comes right after 区分, 行 and 列, and those four fit the main area at 1,024 px with the sidebar
     assert list(problems.columns[:4]) == ["区分", "行", "列", "理由"]
     from monitor.render.intake import PROBLEM_COLUMNS  # noqa: PLC0415
+    from monitor.ui import MAIN_AREA_AT_1024_PX  # noqa: PLC0415
     widths = [PROBLEM_COLUMNS[c]["width"] for c in problems.columns[:4]]
     assert sum(widths) <= MAIN_AREA_AT_1024_PX, widths
 

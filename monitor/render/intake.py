@@ -150,15 +150,10 @@ def _file_report(report, name: str) -> None:
             st.text(f"メモ: {n}")  # plain text: it holds a file name
         problems = intake.problems_frame(report, name)
         if not problems.empty:
-            # rows taller than 4rem let the grid wrap its text (Streamlit's rule): the reason is read whole at 1,024 px
-            st.dataframe(problems, hide_index=True, row_height=PROBLEM_ROW_HEIGHT_PX, column_config=PROBLEM_COLUMNS,
-                         height=PROBLEM_HEADER_PX + PROBLEM_ROW_HEIGHT_PX * min(len(problems), PROBLEM_ROWS_SHOWN) + 2)
+            # the reason is read whole at 1,024 px: wrapped rows, 区分 … 理由 within the main area
+            st.dataframe(problems, hide_index=True, **ui.wrapped_table_args(PROBLEM_COLUMNS, len(problems)))
 
 
-PROBLEM_ROW_HEIGHT_PX = 84      # four lines
-PROBLEM_HEADER_PX = 36
-PROBLEM_ROWS_SHOWN = 8          # then the grid scrolls
-# widths that keep 区分 … 理由 within the main area at 1,024 px with the sidebar open (≈ 550 px)
 PROBLEM_COLUMNS = {"区分": st.column_config.TextColumn(width=110), "行": st.column_config.NumberColumn(width=45),
                    "列": st.column_config.TextColumn(width=90), "理由": st.column_config.TextColumn(width=280)}
 

@@ -120,13 +120,19 @@ def kpi_cards(total: pd.Series, pace: dict[str, dict] | None) -> None:
                 _card(card, (pace or {}).get(card["key"]))
 
 
+ALERT_COLUMNS = {"種類": st.column_config.TextColumn(width=100), "コンソーシアム": st.column_config.TextColumn(width=130),
+                 "対象": st.column_config.TextColumn(width=100), "内容": st.column_config.TextColumn(width=200)}
+
+
 def alerts(filters: Filters, as_of) -> None:
     found = [a for a in build_alerts(filters, as_of) if a.kind != "stalled"]   # stalled: the list further down
     st.subheader("アラート（目標に届かない見込み・データが届いていないグループ）")
     if not found:
         st.success("目標に届かない見込みのコンソーシアムや、データが届いていないグループはありません。")
         return
-    ui.table(overview.alerts_frame(found), hide_index=True, key="overview_alerts_table")
+    table = overview.alerts_frame(found)
+    # 内容 is read whole at 1,024 px (it scrolled sideways): wrapped rows, every column within the main area
+    ui.table(table, hide_index=True, key="overview_alerts_table", **ui.wrapped_table_args(ALERT_COLUMNS, len(table)))
     st.caption("同じ一覧をメールで受け取るには `python -m etl alerts` を cron で実行します（README）。")
 
 
