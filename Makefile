@@ -24,8 +24,9 @@ run:
 	$(PY) -m streamlit run serve.py --server.address 127.0.0.1 --server.port $(PORT)
 
 # Installs everything the tests need (Debian chromium + fonts-noto-cjk, pip packages), lints, and runs every test
-# (two workers: pytest-xdist; PYTEST_WORKERS=0 runs them in one process).
-PYTEST_WORKERS ?= 2
+# (three workers on two cores — the browser and load tests wait on other processes —: pytest-xdist;
+# PYTEST_WORKERS=0 runs them in one process).
+PYTEST_WORKERS ?= 3
 test: setup-system lint
 	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile
 

@@ -31,8 +31,8 @@ import run_all  # noqa: E402
 from run_all import ROOT, status_kb, table  # noqa: E402
 
 sys.path.insert(0, str(ROOT))
-from tests import upload_files  # noqa: E402
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, free_port  # noqa: E402
+from tests.support import upload_files  # noqa: E402
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, free_port  # noqa: E402
 
 PAGE = "データ取込"
 ERROR = '[data-testid="stAlertContentError"]'

@@ -1,6 +1,6 @@
 """Shared fixtures only (what they build lives in tests/support): the sample programme and the sample loaded as
 ordinary records, each built once per run through the real load path and copied for a test that writes; the
-hand-made fixture database; a private temp folder per run."""
+hand-made fixture database; a private temp folder per run. And the order of the modules: the long ones first."""
 from __future__ import annotations
 
 import shutil
@@ -12,6 +12,16 @@ import pytest
 from etl.load import build_sample_database
 from tests.support import browser as B
 from tests.support.fixture_db import make_fixture_db, records_database
+
+
+HEAVY_MARKS = ("browser", "slow")
+
+
+def pytest_collection_modifyitems(items):
+    """Modules with browser or slow tests run first: pytest-xdist (--dist loadfile) hands out whole modules in this
+    order, so the long ones start while there is still short work to share out, and no long module starts last."""
+    heavy = {item.path for item in items if any(item.get_closest_marker(m) for m in HEAVY_MARKS)}
+    items.sort(key=lambda item: item.path not in heavy)        # stable: file order kept within each group
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -111,3 +121,13 @@ def chromium(pw):
     browser = B.launch_chromium(pw)
     yield browser
     browser.close()
+
+
+@pytest.fixture(scope="module")
+def browser_context(chromium):
+    """One context per module for the tests that need no isolation of cookies: its pages share the HTTP and code
+    caches (a fresh context fetches and compiles Streamlit's bundle again for every page). Each page is still a
+    Streamlit session of its own. Open pages with tests.support.browser.new_tab."""
+    context = chromium.new_context(locale="ja-JP", timezone_id="Asia/Tokyo", accept_downloads=True)
+    yield context
+    context.close()

@@ -64,13 +64,12 @@ def server(sample_db_master, tmp_path_factory):
 
 
 class Tab:
-    """A page in a fresh browser context (a fresh Streamlit session) that records what would leave the machine
-    and the JavaScript errors."""
+    """A new page of the module's browser context (a fresh Streamlit session) that records what would leave the
+    machine and the JavaScript errors."""
 
-    def __init__(self, chromium, viewport=VIEWPORT):
-        self.context = chromium.new_context(viewport=dict(viewport), locale="ja-JP", timezone_id="Asia/Tokyo")
-        self.outside = B.block_outside_requests(self.context)
-        self.page = self.context.new_page()
+    def __init__(self, context, viewport=VIEWPORT):
+        self.page = B.new_tab(context, viewport["width"], viewport["height"])
+        self.outside = B.block_outside_requests(self.page)
         self.js_errors: list[str] = []
         self.page.on("pageerror", lambda exc: self.js_errors.append(str(exc)))
         # a request the router did not see (e.g. a service worker's) still shows up here
@@ -82,20 +81,20 @@ class Tab:
         B.wait_for_page(self.page)
 
     def close(self):
-        self.context.close()
+        self.page.close()
 
 
 @pytest.fixture()
-def tab(chromium):
-    t = Tab(chromium)
+def tab(browser_context):
+    t = Tab(browser_context)
     yield t
     t.close()
 
 
 @pytest.fixture()
-def print_tab(chromium):
+def print_tab(browser_context):
     from monitor.print_layout import VIEWPORT_WIDTH_PX  # noqa: PLC0415  (imported where used, after the test's environment is set)
-    t = Tab(chromium, {"width": VIEWPORT_WIDTH_PX, "height": 2400})
+    t = Tab(browser_context, {"width": VIEWPORT_WIDTH_PX, "height": 2400})
     yield t
     t.close()
 

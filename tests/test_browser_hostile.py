@@ -82,9 +82,9 @@ def _app_only(page, base: str) -> list[str]:
 # ── pages ───────────────────────────────────────────────────────────────────
 
 @pytest.mark.parametrize("printing", [False, True])
-def test_every_page_shows_hostile_text_as_text_and_fetches_nothing(chromium, server, trap, printing):
+def test_every_page_shows_hostile_text_as_text_and_fetches_nothing(browser_context, server, trap, printing):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page = chromium.new_page(viewport={"width": 1400, "height": 2400}, locale="ja-JP")
+    page = B.new_tab(browser_context, 1400, 2400)
     outside = _app_only(page, server)
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -110,10 +110,10 @@ def test_every_page_shows_hostile_text_as_text_and_fetches_nothing(chromium, ser
         page.close()
 
 
-def test_records_show_literally_in_tables_and_charts(chromium, server, trap):
+def test_records_show_literally_in_tables_and_charts(browser_context, server, trap):
     """報告 of the hostile consortium: the consortium's markup is visible as characters (print layout: st.table and
     the charts' SVG text)."""
-    page = chromium.new_page(viewport={"width": 1400, "height": 2400}, locale="ja-JP")
+    page = B.new_tab(browser_context, 1400, 2400)
     outside = _app_only(page, server)
     try:
         params = {"年度": str(FY), "コンソーシアム": hostile_consortium(trap), "print": "1"}
@@ -129,8 +129,8 @@ def test_records_show_literally_in_tables_and_charts(chromium, server, trap):
         page.close()
 
 
-def test_dataframe_toolbar_has_no_csv_download_and_the_app_offers_its_own(chromium, server):
-    page = chromium.new_page(viewport={"width": 1400, "height": 2400}, locale="ja-JP")
+def test_dataframe_toolbar_has_no_csv_download_and_the_app_offers_its_own(browser_context, server):
+    page = B.new_tab(browser_context, 1400, 2400)
     _app_only(page, server)
     try:
         page.goto(B.page_urls(server, {"年度": str(FY)})["伴走支援の進捗"])

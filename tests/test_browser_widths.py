@@ -78,19 +78,17 @@ def served(request, sample_db_master, tmp_path_factory):
         yield request.param, base
 
 
-def _open(chromium, url: str, width: int):
-    """A fresh session at ``width``; a phone's page is loaded at 1,024 px and then narrowed (wait_for_page waits for
-    every chart to draw, and on a phone none is shown)."""
-    context = chromium.new_context(viewport={"width": max(width, 1024), "height": 900}, locale="ja-JP",
-                                   timezone_id="Asia/Tokyo")
-    B.block_outside_requests(context)
-    page = context.new_page()
+def _open(context, url: str, width: int):
+    """A fresh session (a new page of the module's context) at ``width``; a phone's page is loaded at 1,024 px and
+    then narrowed (wait_for_page waits for every chart to draw, and on a phone none is shown)."""
+    page = B.new_tab(context, max(width, 1024), 900)
+    B.block_outside_requests(page)
     page.goto(url, wait_until="domcontentloaded")
     B.wait_for_page(page)
     if width < 1024:
         page.set_viewport_size({"width": width, "height": 900})
         page.wait_for_timeout(500)
-    return context, page
+    return page
 
 
 def _problems_at(page, width: int, shot: Path) -> list[str]:
@@ -121,26 +119,26 @@ def _problems_at(page, width: int, shot: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("label", list(B.page_urls("")))
-def test_nothing_named_is_cut(served, chromium, label):
+def test_nothing_named_is_cut(served, browser_context, label):
     """One session per page, loaded at the widest width and narrowed through the others (the cost of a test is the
     page load and its charts' first draw, not the check)."""
     name, base = served
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    context, page = _open(chromium, B.page_urls(base)[label], max(WIDTHS))
+    page = _open(browser_context, B.page_urls(base)[label], max(WIDTHS))
     try:
         problems = []
         for width in sorted(WIDTHS, reverse=True):
             problems += _problems_at(page, width, ARTIFACTS / f"{name}_{label}_{width}.png")
     finally:
-        context.close()
+        page.close()
     assert not problems, f"{name} {label}:\n" + "\n".join(problems)
 
 
 @pytest.mark.parametrize("served", ["sample"], indirect=True)   # the texts do not depend on the data
-def test_mode_bar_and_uploader_speak_japanese(served, chromium):
+def test_mode_bar_and_uploader_speak_japanese(served, browser_context):
     _name, base = served
     urls = B.page_urls(base)
-    context, page = _open(chromium, urls["概要"], 1400)
+    page = _open(browser_context, urls["概要"], 1400)
     try:
         buttons = page.evaluate("""() => [...document.querySelectorAll('.modebar-btn[data-title]')].map(b => [
             b.getAttribute('data-title'), getComputedStyle(b, '::after').content])""")
@@ -149,8 +147,8 @@ def test_mode_bar_and_uploader_speak_japanese(served, chromium):
         assert not english, f"mode bar tooltips still English: {english}"
         assert any("全画面" in shown for _title, shown in buttons)          # Streamlit's own button too
     finally:
-        context.close()
-    context, page = _open(chromium, urls["データ取込"], 1400)
+        page.close()
+    page = _open(browser_context, urls["データ取込"], 1400)
     try:
         zone = page.locator('[data-testid="stFileUploaderDropzone"]')
         shown = zone.evaluate("""z => [
@@ -161,7 +159,7 @@ def test_mode_bar_and_uploader_speak_japanese(served, chromium):
         assert "1ファイル1,024MBまで" in shown[1] and "200MB" not in shown[1]
         page.screenshot(path=str(ARTIFACTS / "uploader.png"))
     finally:
-        context.close()
+        page.close()
 
 
 GRID_JS = """() => {
@@ -177,28 +175,32 @@ GRID_JS = """() => {
 }"""
 
 
-@pytest.mark.parametrize("width", (1024, 1400))
-def test_progress_tables_first_columns_are_in_view_with_the_sidebar_open(served, chromium, width):
+def test_progress_tables_first_columns_are_in_view_with_the_sidebar_open(served, browser_context):
     """伴走支援の進捗's table shows 支援先 (pinned), 最終実施日, 経過日数, 状況, 停滞 and コンソーシアム without scrolling
-    sideways. The grid is a canvas: the check reads its column order (the accessibility table), proves that the
-    configured widths are the drawn ones (the scroll content is exactly their sum), and so where each named
-    column ends against the grid's visible width — and that the grid itself lies inside the window, beside the open
-    sidebar."""
+    sideways, at 1,400 px and then narrowed to 1,024 px (one session). The grid is a canvas: the check reads its column
+    order (the accessibility table), proves that the configured widths are the drawn ones (the scroll content is
+    exactly their sum), and so where each named column ends against the grid's visible width — and that the grid
+    itself lies inside the window, beside the open sidebar."""
     from monitor.render.progress import FIRST_SCREEN_COLUMNS, TABLE_WIDTHS  # noqa: PLC0415
     from monitor.views.progress import PROGRESS_COLUMNS  # noqa: PLC0415
     _name, base = served
-    context, page = _open(chromium, B.page_urls(base)["伴走支援の進捗"], width)
-    try:
-        # the accessibility table is redrawn with the grid (a rerun, a resize): read it in the same step that finds it
-        grid = page.wait_for_function(f"""() => {{ const g = ({GRID_JS})(); return g.headers.length ? g : null; }}""",
-                                      timeout=20_000).json_value()
-        page.screenshot(path=str(ARTIFACTS / f"{_name}_進捗の表_{width}.png"))
-    finally:
-        context.close()
-    assert grid["sidebarWidth"] > 200 and grid["sidebarRight"] <= grid["left"]       # the sidebar is open, beside it
-    assert grid["right"] <= grid["window"]
     assert PROGRESS_COLUMNS[:len(FIRST_SCREEN_COLUMNS)] == list(FIRST_SCREEN_COLUMNS)
-    assert grid["headers"][:len(FIRST_SCREEN_COLUMNS)] == list(FIRST_SCREEN_COLUMNS)   # drawn in this order
-    assert grid["content"] == sum(TABLE_WIDTHS[c] for c in PROGRESS_COLUMNS)           # the widths are the drawn ones
-    ends = sum(TABLE_WIDTHS[c] for c in FIRST_SCREEN_COLUMNS)
-    assert ends <= grid["visible"], f"コンソーシアム ends at {ends} px, the grid shows {grid['visible']} px at {width}"
+    page = _open(browser_context, B.page_urls(base)["伴走支援の進捗"], 1400)
+    try:
+        for width in (1400, 1024):
+            if width != 1400:
+                page.set_viewport_size({"width": width, "height": 900})
+                page.wait_for_timeout(500)
+            # the accessibility table is redrawn with the grid (a rerun, a resize): read it in the step that finds it
+            grid = page.wait_for_function(
+                f"""w => {{ const g = ({GRID_JS})(); return g.headers.length && g.window === w ? g : null; }}""",
+                arg=width, timeout=20_000).json_value()
+            page.screenshot(path=str(ARTIFACTS / f"{_name}_進捗の表_{width}.png"))
+            assert grid["sidebarWidth"] > 200 and grid["sidebarRight"] <= grid["left"], (width, grid)  # open, beside
+            assert grid["right"] <= grid["window"], (width, grid)
+            assert grid["headers"][:len(FIRST_SCREEN_COLUMNS)] == list(FIRST_SCREEN_COLUMNS), width  # in this order
+            assert grid["content"] == sum(TABLE_WIDTHS[c] for c in PROGRESS_COLUMNS), width    # the drawn widths
+            ends = sum(TABLE_WIDTHS[c] for c in FIRST_SCREEN_COLUMNS)
+            assert ends <= grid["visible"], f"コンソーシアム ends at {ends} px, the grid shows {grid['visible']} px at {width}"
+    finally:
+        page.close()

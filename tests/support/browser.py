@@ -141,6 +141,13 @@ def launch_chromium(playwright, *, args: list[str] | None = None, **kwargs):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *(args or [])], **kwargs)
 
 
+def new_tab(context, width: int = 1400, height: int = 900):
+    """A page (a new Streamlit session) of ``width`` × ``height`` in a shared ``context``."""
+    page = context.new_page()
+    page.set_viewport_size({"width": width, "height": height})
+    return page
+
+
 def is_local_url(url: str) -> bool:
     """True for requests that stay on this machine (127.0.0.1 / localhost) or carry no host (data:, blob:)."""
     parts = urllib.parse.urlsplit(url)
