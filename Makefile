@@ -31,7 +31,7 @@ test: setup-system lint
 	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile
 
 # The quick loop while working: every test but the browser (Chromium) and slow (large data, killed or concurrent
-# loads) ones — see the markers in pyproject.toml. About 4 minutes on a 2-core machine (docs/performance.md). `make lint` separately.
+# loads) ones — see the markers in pyproject.toml. Its time: docs/performance.md. `make lint` separately.
 test-fast: setup
 	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile -m "not browser and not slow"
 
