@@ -431,8 +431,8 @@ def table(df, *, key: str, **dataframe_args):
     return None
 
 
-# a grid beside the open sidebar at 1,024 px is about 532 px wide (seen in Chromium): the columns a reader needs
-# first fit in this
+# the narrowest grid seen beside the open sidebar at 1,024 px (532 px on データ取込; 概要's and 進捗's are 690 px
+# wide): the columns a reader needs first fit in this on every page
 MAIN_AREA_AT_1024_PX = 530
 WRAPPED_ROW_HEIGHT_PX = 84      # four lines: the grid wraps a cell's text only in rows taller than 4rem
 WRAPPED_HEADER_PX = 36
