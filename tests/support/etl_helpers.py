@@ -56,11 +56,17 @@ def query(db: Path, sql: str, params=None) -> list[tuple]:
 
 def table_rows(db: Path, table: str) -> list[tuple]:
     """Every row of a table, every column, in a stable order."""
-    return sorted(query(db, f"SELECT * FROM {table}"), key=repr)
+    return content(db, (table,))[table]
 
 
 def content(db: Path, tables=RECORD_TABLES) -> dict[str, list[tuple]]:
-    return {t: table_rows(db, t) for t in tables}
+    """Every row of each table, read through one connection (opening a database file costs more than reading a
+    small table)."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return {t: sorted(con.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in tables}
+    finally:
+        con.close()
 
 
 def count(db: Path, table: str) -> int:
