@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import base64
+import functools
 import json
 from pathlib import Path
 
 import duckdb
 import numpy as np
+from streamlit.components.v2.component_manager import BidiComponentManager
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -18,9 +20,19 @@ INTAKE_PAGE = str(ROOT / "pages" / "4_データ取込.py")
 REPORT_PAGE = str(ROOT / "pages" / "5_報告.py")
 
 
+@functools.cache
+def installed_components() -> BidiComponentManager:
+    """Streamlit's registry of installed custom components, found once per test process: each new AppTest would
+    otherwise read the metadata of every installed package again before its first run."""
+    manager = BidiComponentManager()
+    manager.discover_and_register_components(start_file_watching=False)
+    return manager
+
+
 def open_page(page: str, timeout: float = 120, **query) -> AppTest:
     """An AppTest of a page script with URL query parameters set, not yet run."""
     at = AppTest.from_file(str(page), default_timeout=timeout)
+    at._bidi_component_manager = installed_components()    # what AppTest.run would build (streamlit 1.67)
     for k, v in query.items():
         at.query_params[k] = v
     return at
