@@ -32,6 +32,9 @@ HEADER_SEARCH_ROWS = 30
 # Below this size a CSV is parsed with Python's csv module (exact row numbers even with blank lines);
 # above it DuckDB's parallel reader does the work.
 SMALL_CSV_BYTES = 8 * 1024 * 1024
+# up to this many rows a table read in Python goes to DuckDB as list parameters (no pandas import: a small upload's
+# worker starts faster); beyond, through pandas, which converts large columns faster (docs/performance.md)
+LIST_PARAMETER_ROWS = 20_000
 DEFAULT_MAX_FILE_MB = 1024
 # the input template's example rows start their first cell with this marker: they are skipped (with a note), never
 # loaded, so a steward may leave them in place (etl/template.py writes them)
@@ -742,7 +745,6 @@ class Extractor:
 
     # shared ------------------------------------------------------------------
     def _table_from_rows(self, kind: Kind, positions: dict[int, str], rows, excel: bool = False) -> str:
-        import pandas as pd  # noqa: PLC0415  (heavy: only for .xlsx files and odd CSVs)
         names = list(positions.values())
         idx = list(positions.keys())
         data: dict[str, list] = {"_row": [], **{n: [] for n in names}}
@@ -760,9 +762,16 @@ class Extractor:
             data["_row"].append(row_no)
             for n, v in zip(names, values):
                 data[n].append(v)
+        table = self._new_table()
+        if len(data["_row"]) <= LIST_PARAMETER_ROWS:
+            # the columns as list parameters, zipped by unnest: no dataframe library to import for a small file
+            columns = ", ".join(f'unnest(${i + 1}::{"INTEGER" if n == "_row" else "VARCHAR"}[]) AS "{n}"'
+                                for i, n in enumerate(data))
+            self.con.execute(f"CREATE TEMP TABLE {table} AS SELECT {columns}", list(data.values()))
+            return table
+        import pandas as pd  # noqa: PLC0415  (heavy: only for a large .xlsx or odd CSV)
         df = pd.DataFrame({k: pd.Series(v, dtype="object") for k, v in data.items()})
         df["_row"] = df["_row"].astype("int32")
-        table = self._new_table()
         self.con.register(f"{table}_df", df)
         cols = ", ".join(["_row"] + [f'CAST("{n}" AS VARCHAR) AS "{n}"' for n in names])
         self.con.execute(f"CREATE TEMP TABLE {table} AS SELECT {cols} FROM {table}_df")

@@ -10,11 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
 
 from .paths import SQL_DIR
+
+if TYPE_CHECKING:   # pandas costs a load (etl.write records load_groups) most of a second to import
+    import pandas as pd
 
 FRESHNESS_SQL = SQL_DIR / "stewardship" / "freshness.sql"
 EMPTY_LOAD_GROUPS = ("(SELECT NULL::INTEGER AS load_id, NULL::VARCHAR AS kind, NULL::VARCHAR AS consortium, "
@@ -68,6 +71,7 @@ def _share(part: int, whole: int) -> str:
 
 def display_frame(df: pd.DataFrame, days: int | None = None) -> pd.DataFrame:
     """Japanese columns for the page and the CLI; the flag is a word (更新なし（N日）), not a colour."""
+    import pandas as pd  # noqa: PLC0415  (see TYPE_CHECKING above)
     days = stale_days() if days is None else days
     rows = []
     for r in df.itertuples():

@@ -98,11 +98,12 @@ def load_tables(path: Path, load_id: int) -> list[dict]:
     them), for the history."""
     con = duckdb.connect(str(path), read_only=True)
     try:
-        df = con.execute("SELECT * EXCLUDE (load_id, loaded_at) FROM load_history WHERE load_id = ? "
-                         "ORDER BY file_name, sheet", [load_id]).df()
+        cur = con.execute("SELECT * EXCLUDE (load_id, loaded_at) FROM load_history WHERE load_id = ? "
+                          "ORDER BY file_name, sheet", [load_id])
+        columns = [d[0] for d in cur.description]
+        return [dict(zip(columns, row)) for row in cur.fetchall()]      # text and integers: JSON as they are
     finally:
         con.close()
-    return json.loads(df.to_json(orient="records", force_ascii=False))
 
 
 def new_entry(action: str, who: str | None = None, **fields) -> dict:

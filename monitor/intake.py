@@ -32,7 +32,7 @@ import pandas as pd
 from etl import freshness, restore, versions
 from etl.kinds import KINDS, LOAD_ORDER
 from etl.extract import FileResult
-from etl.load import Batch, BatchReport, LoadBusy, Problem, Progress, TableSummary, change_text
+from etl.load import BatchReport, LoadBusy, Problem, Progress, TableSummary, change_text
 from etl.macros import parse_date
 from etl.validate import impossible_date_reason
 from etl.paths import ROOT
@@ -256,7 +256,7 @@ def validate_uploads(uploads: list[tuple[str, bytes]], db: Path | None = None, a
     """Validate the uploads exactly as the CLI does (etl.load.Batch, ``--scope``), in the worker process; the saved
     files are removed when it ends."""
     result = run_worker("validate", uploads, resolve_path(db), progress, as_of=as_of, scope=scope)
-    pending = {name: pd.DataFrame(f["data"], columns=f["columns"]) for name, f in result["pending"].items()}
+    pending = _frames([tuple(r) for r in result["rejected"]])
     report = report_from_dict(result["report"])
     # the bytes are kept only for a load, which an unreadable file rules out (a refused 50 MB workbook stays out)
     keep = list(uploads) if not report.unreadable else []
@@ -450,12 +450,6 @@ def rejected_frames(load_id: int, db: Path | None = None,
     finally:
         con.close()
     return _frames(records)
-
-
-def rejected_frames_from_batch(batch: Batch) -> dict[str, pd.DataFrame]:
-    """The rows a validated (not yet loaded) batch would reject, with their original values
-    (Batch.rejected_records): the same frames as rejected_frames()."""
-    return _frames(batch.rejected_records())
 
 
 def rejected_xlsx(frames: dict[str, pd.DataFrame], source: str) -> bytes:

@@ -35,11 +35,6 @@ def report_dict(report) -> dict:
             "as_of_source": getattr(report, "as_of_source", None)}
 
 
-def frames_dict(frames) -> dict:
-    return {name: {"columns": list(df.columns), "data": df.astype(object).where(df.notna(), None).values.tolist()}
-            for name, df in frames.items()}
-
-
 def _progress(message) -> None:
     """One progress report (etl.load.Progress) as a JSON line: its Japanese text and its stage."""
     print(json.dumps({"progress": str(message), "stage": message.stage}, ensure_ascii=False), flush=True)
@@ -55,14 +50,13 @@ def run(job: dict) -> dict:
     scope = tuple(job["scope"]) if job.get("scope") is not None else None
     try:
         if job["action"] == "validate":
-            from monitor.intake import rejected_frames_from_batch  # noqa: PLC0415  (as above)
             batch = Batch.prepare(list(names), db, names=names, progress=_progress, as_of=as_of,
                                   scope=scope)
             try:
-                pending = rejected_frames_from_batch(batch)
+                rejected = batch.rejected_records()     # the page makes them tables (monitor.intake._frames)
             finally:
                 batch.close()
-            return {"ok": True, "report": report_dict(batch.report), "pending": frames_dict(pending)}
+            return {"ok": True, "report": report_dict(batch.report), "rejected": rejected}
         from etl.versions import PAGE_ACTOR  # noqa: PLC0415  (as above)
         report = load_files(list(names), db, accept_valid=True, names=names, progress=_progress, as_of=as_of,
                             who=PAGE_ACTOR, scope=scope)
