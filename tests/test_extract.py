@@ -343,3 +343,30 @@ def test_missing_file_is_unreadable(tmp_path):
     report = check_files([tmp_path / "nope.csv"], tmp_path / "dx.duckdb")
     assert report.unreadable == ["nope.csv: ファイルがありません"]
     assert report.exit_code == 2
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_a_table_read_in_python_is_the_same_by_list_parameters_and_by_pandas(tmp_path, monkeypatch, suffix):
+    """Up to LIST_PARAMETER_ROWS rows a table read in Python reaches DuckDB as list parameters, above through
+    pandas: both give the same records (blank cells, line breaks, quotes, a blank row)."""
+    rows = [*SESSION_ROWS, ["", "", "", "", "", "", "", "", "", ""],
+            ["E-1", "3", "2022-11-02", "", "", "", "", "", "", "「引用」と'quote'"]]
+    src = tmp_path / "in"
+    src.mkdir()
+    write_csv(src / "支援案件.csv", ENGAGEMENT_HEADER, [engagement_row("E-1")])
+    if suffix == ".csv":
+        write_csv(src / "伴走記録.csv", SESSION_HEADER, rows)
+    else:
+        wb = openpyxl.Workbook()
+        wb.active.append(SESSION_HEADER)
+        for r in rows:
+            wb.active.append([v or None for v in r])
+        wb.save(src / "伴走記録.xlsx")
+    results = []
+    for limit in (etl.extract.LIST_PARAMETER_ROWS, 0):
+        monkeypatch.setattr(etl.extract, "LIST_PARAMETER_ROWS", limit)
+        db = tmp_path / f"dx_{limit}.duckdb"
+        load_ok([src], db)
+        results.append(content(db, ("sessions",)))
+    assert results[0] == results[1]
+    assert len(results[0]["sessions"]) == 3
