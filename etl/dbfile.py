@@ -11,6 +11,8 @@ from pathlib import Path
 
 import duckdb
 
+from . import peek
+
 HEADER_BYTES = 3 * 4096
 
 
@@ -41,17 +43,13 @@ def database_problem(path: str | os.PathLike) -> str | None:
 def _free_bytes(path: Path, block_size: int) -> int:
     """The bytes of the database's free blocks: a checkpoint may drop free blocks at the end of the file without
     lowering the header's block count, so a file that short is whole. Unknown (cannot open): 0."""
-    import duckdb  # noqa: PLC0415
-
-    con = duckdb.connect()
     try:
-        con.execute("ATTACH ? AS d (READ_ONLY)", [str(path)])
-        rows = con.execute("SELECT free_blocks FROM pragma_database_size() WHERE database_name = 'd'").fetchall()
+        with peek.read_only(path) as con:
+            rows = con.execute("SELECT free_blocks FROM pragma_database_size() "
+                               "WHERE database_name = current_database()").fetchall()
         return int(rows[0][0]) * block_size if rows else 0
     except duckdb.Error:
         return 0
-    finally:
-        con.close()
 
 
 class DatabaseUnreadable(Exception):
@@ -61,11 +59,8 @@ class DatabaseUnreadable(Exception):
 def check_readable(path: Path) -> None:
     """Raise etl.load.DatabaseUnreadable unless ``path`` opens as a dashboard database."""
     try:
-        con = duckdb.connect(str(path), read_only=True)
-        try:
+        with peek.read_only(path) as con:
             con.execute("SELECT count(*) FROM meta").fetchall()
-        finally:
-            con.close()
     except duckdb.Error as e:
         raise DatabaseUnreadable(f"データベース {path} を開けません（DuckDB のファイルではないか、壊れています）: "
                                  f"{str(e).splitlines()[0]}") from e

@@ -13,7 +13,7 @@ from typing import Callable, Iterable
 
 import duckdb
 
-from . import scope as load_scope, withdraw
+from . import peek, scope as load_scope, withdraw
 from .as_of import ACTIVITY_MAX
 from .dbfile import DatabaseUnreadable
 from .dbfile import database_problem
@@ -418,12 +418,9 @@ def refuse_replacing(db: Path, fresh: bool) -> None:
 
 def is_sample_db(db: Path) -> bool:
     """True when the database at ``db`` holds the sample programme (meta is_sample)."""
-    con = duckdb.connect()
     try:
-        con.execute("ATTACH ? AS d (READ_ONLY)", [str(db)])
-        rows = con.execute("SELECT value FROM d.meta WHERE key = 'is_sample'").fetchall()
+        with peek.read_only(db) as con:
+            rows = con.execute("SELECT value FROM meta WHERE key = 'is_sample'").fetchall()
         return bool(rows and rows[0][0] == "true")
     except duckdb.Error:
         return False
-    finally:
-        con.close()

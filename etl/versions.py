@@ -20,6 +20,8 @@ from pathlib import Path
 
 import duckdb
 
+from . import peek
+
 log = logging.getLogger(__name__)
 
 RECORD_TABLES = ("engagements", "sessions", "consultations", "events", "targets")
@@ -73,11 +75,8 @@ def next_id(db: Path) -> int:
     ids = [e.get("id", 0) for e in read_log(db)]
     if Path(db).exists():
         try:
-            con = duckdb.connect(str(db), read_only=True)
-            try:
+            with peek.read_only(db) as con:
                 ids.append(con.execute("SELECT coalesce(max(load_id), 0) FROM load_history").fetchall()[0][0])
-            finally:
-                con.close()
         except duckdb.Error:
             pass
     return max(ids, default=0) + 1
@@ -85,25 +84,20 @@ def next_id(db: Path) -> int:
 
 def table_counts(path: Path) -> dict[str, int]:
     """Rows per record table of a database file (shown in the history)."""
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        have = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    with peek.read_only(path) as con:
+        have = {r[0] for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()").fetchall()}
         return {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in RECORD_TABLES if t in have}
-    finally:
-        con.close()
 
 
 def load_tables(path: Path, load_id: int) -> list[dict]:
     """The load_history rows of one load, every column there is (rows_new/updated/unchanged where a version has
     them), for the history."""
-    con = duckdb.connect(str(path), read_only=True)
-    try:
+    with peek.read_only(path) as con:
         cur = con.execute("SELECT * EXCLUDE (load_id, loaded_at) FROM load_history WHERE load_id = ? "
                           "ORDER BY file_name, sheet", [load_id])
         columns = [d[0] for d in cur.description]
         return [dict(zip(columns, row)) for row in cur.fetchall()]      # text and integers: JSON as they are
-    finally:
-        con.close()
 
 
 def new_entry(action: str, who: str | None = None, **fields) -> dict:

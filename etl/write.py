@@ -15,7 +15,7 @@ from typing import Callable
 
 import duckdb
 
-from . import freshness, versions
+from . import freshness, peek, versions
 from .scope import recheck_in_target
 from .swap import (LOAD_STAGES, LOCK_WAIT_SECONDS, TEMP_INFIX, LoadBusy, _fsync, _fsync_dir,  # noqa: F401
                    _new_version, _remove_stale_temp_files, _stage_hook, writer_lock)
@@ -250,12 +250,8 @@ def _store_rejected_records(batch: Batch, con, load_id: int) -> None:
 def marts_outdated(db: Path | None = None) -> bool:
     """True when the database's marts were built from other mart definitions than this version's (or by a version
     that did not record them)."""
-    con = duckdb.connect()
-    try:
-        con.execute("ATTACH ? AS d (READ_ONLY)", [str(Path(db) if db else default_db_path())])
-        rows = con.execute("SELECT value FROM d.meta WHERE key = 'marts_version'").fetchall()
-    finally:
-        con.close()
+    with peek.read_only(Path(db) if db else default_db_path()) as con:
+        rows = con.execute("SELECT value FROM meta WHERE key = 'marts_version'").fetchall()
     return not rows or rows[0][0] != marts_fingerprint()
 
 
