@@ -216,7 +216,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", choices=sorted(SCALES), default="small")
     parser.add_argument("--write-docs", action="store_true")
-    parser.add_argument("--skip", nargs="*", default=[], choices=["load", "pages", "memory", "uploads", "sessions"])
+    parser.add_argument("--skip", nargs="*", default=[],
+                        choices=["load", "small-load", "pages", "memory", "uploads", "sessions"])
     args = parser.parse_args(argv)
     scales = SCALES[args.scale]
     big = max(scales)
@@ -225,6 +226,8 @@ def main(argv: list[str] | None = None) -> int:
     steps = []
     if "load" not in args.skip:
         steps.append(("bench_load.py", ["--sessions", str(big)]))
+    if "small-load" not in args.skip:
+        steps.append(("bench_small_load.py", []))
     if "pages" not in args.skip:
         steps.append(("bench_pages.py", ["--sessions", *map(str, scales), "--peer"]))
     if "memory" not in args.skip:
