@@ -28,6 +28,9 @@ SCHEMA_SQL = (SQL_DIR / "schema.sql").read_text(encoding="utf-8")
 STAGING_DIR = SQL_DIR / "staging"
 # the staging scripts, run in this order over the raw_<kind> tables (each reads what the ones before it made), then
 # stg_<kind>.sql for each kind in LOAD_ORDER (each one SELECT, materialised as the temp table stg_<kind>)
+# kind → the columns of its staging model ("name TYPE, …"), learnt from its first run in this process: the types
+# follow from the SQL alone (every raw column is text), and planning a model costs more than a small batch's rows
+_EMPTY_STAGING: dict[str, str] = {}
 STAGING_SCRIPTS = (
     "lookups.sql",        # views over the reference tables: prefecture aliases, unique municipality names, keywords
     "place_input.sql",    # place_raw: the batch's distinct place texts, cleaned once → view place_input
@@ -295,8 +298,15 @@ class Batch:
         for script in STAGING_SCRIPTS:
             con.execute((STAGING_DIR / script).read_text(encoding="utf-8"))
         for name in LOAD_ORDER:
+            if name not in self.kinds and name in _EMPTY_STAGING:
+                # a kind this batch does not hold: its empty staging table, without planning its model again
+                con.execute(f"CREATE OR REPLACE TEMP TABLE stg_{name} ({_EMPTY_STAGING[name]})")
+                continue
             sql = (STAGING_DIR / f"stg_{name}.sql").read_text(encoding="utf-8")
             con.execute(f"CREATE OR REPLACE TEMP TABLE stg_{name} AS {sql}")
+            if name not in _EMPTY_STAGING:
+                _EMPTY_STAGING[name] = ", ".join(f'"{c}" {t}' for c, t, *_ in con.execute(
+                    f"DESCRIBE stg_{name}").fetchall())
 
     def stored_columns(self, kind: str) -> list[str]:
         """Columns of the stored table that staging provides (source_* are added at load)."""
