@@ -26,7 +26,7 @@ from etl.load import LOAD_STAGES, load_files
 from monitor.read.db import connect_readonly
 from monitor.read.filters import Filters
 from monitor.read.queries import run_query
-from tests.support.etl_helpers import content, count, query
+from tests.support.etl_helpers import content, count, query, write_engagements
 
 pytestmark = pytest.mark.slow  # killed and concurrent loads, a large load
 
@@ -84,6 +84,18 @@ def large_files(tmp_path_factory) -> Iterator[Path]:
 
 def temp_files(db: Path) -> list[str]:
     return sorted(p.name for p in db.parent.iterdir() if p.name.startswith(db.name + ".tmp-"))
+
+
+def assert_a_later_load_succeeds_and_clears_up(db: Path, folder: Path) -> None:
+    """After a killed load: the next load (one small file; it copies the database as any load does) succeeds, keeps
+    what the database held, and removes what the killed one left behind."""
+    sessions = count(db, "sessions")
+    again = start_load([write_engagements(folder / "支援案件_再.csv", ids=("AGAIN-1",))], db)
+    out, err = again.communicate(timeout=300)
+    assert again.returncode == 0, (out, err)
+    assert count(db, "sessions") == sessions
+    assert query(db, "SELECT count(*) FROM engagements WHERE engagement_id = 'AGAIN-1'") == [(1,)]
+    assert temp_files(db) == []
 
 
 # ── (a) readers during a large load ────────────────────────────────────────────────
@@ -179,16 +191,11 @@ def test_kill_at_stage_keeps_old_database(db, medium_files, tmp_path, stage):
     con = duckdb.connect(str(db), read_only=True)
     con.execute("SELECT count(*) FROM mart_engagement_progress").fetchall()
     con.close()
-    # a later load succeeds and clears what the killed one left behind
-    again = start_load([medium_files], db)
-    out, err = again.communicate(timeout=300)
-    assert again.returncode == 0, (out, err)
-    assert count(db, "sessions") == 20_000
-    assert temp_files(db) == []
+    assert_a_later_load_succeeds_and_clears_up(db, tmp_path)
 
 
 @pytest.mark.parametrize("after", [0.2, 0.5, 1.0, 2.0, 4.0])
-def test_kill_after_time_is_all_or_nothing(db, medium_files, after, record_property):
+def test_kill_after_time_is_all_or_nothing(db, medium_files, after, record_property, tmp_path):
     """Killed after a time, a load leaves the old content or the complete new one. Which branch a run tested is
     recorded (the junit property ``branch`` and the assertion messages): ``killed`` (SIGKILL while it ran),
     ``finished`` (it ended before the kill); and what the database held: ``old content kept`` or ``new content
@@ -208,8 +215,4 @@ def test_kill_after_time_is_all_or_nothing(db, medium_files, after, record_prope
         assert content(db) == old, branch
     else:
         assert sessions == 20_000, branch           # finished before the kill: all of it
-    again = start_load([medium_files], db)
-    out, err = again.communicate(timeout=300)
-    assert again.returncode == 0, (out, err)
-    assert count(db, "sessions") == 20_000
-    assert temp_files(db) == []
+    assert_a_later_load_succeeds_and_clears_up(db, tmp_path)
