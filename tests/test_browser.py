@@ -11,7 +11,9 @@ For every page (app.py and pages/*.py, found by glob):
 - no request leaves localhost (usage statistics, Google fonts/icons, map tiles: all recorded, aborted, and failed);
 - a full screenshot is saved to test-artifacts/screenshots/<page>.png;
 - narrowed to 1,400, 1,024 and 390 px in the same session, nothing named is cut (tests/support/widths.py; the
-  national programme's pages: tests/test_browser_widths.py).
+  national programme's pages: tests/test_browser_widths.py); on 概要 the plotly mode bar and on データ取込 the file
+  uploader speak Japanese, and 伴走支援の進捗's first columns are in view at 1,400 and 1,024 px
+  (tests/support/page_checks.py).
 A URL carrying 都道府県=長野県 opens filtered and the selection survives a click to another page.
 The print layout (?print=1, monitor/print_layout.py) of every page with the shared filters hides the sidebar, shows the header with the
 filters and as-of, overflows nothing sideways, and is saved to test-artifacts/screenshots/print_<page>.png.
@@ -30,6 +32,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import browser as B
+from tests.support import page_checks as checks
 from tests.support import widths as W
 
 pytestmark = pytest.mark.browser  # Chromium via Playwright
@@ -221,8 +224,15 @@ def test_page_renders_in_chromium(server, tab, label):
     shot = save_screenshot(tab.page, label, README_SHOTS.get(label))
     assert shot.stat().st_size > 20_000, f"{where}: the screenshot {shot} is suspiciously small"
     W.ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    cut = [p for width in sorted(W.WIDTHS, reverse=True)
-           for p in W.problems_at(tab.page, width, W.ARTIFACTS / f"sample_{label}_{width}.png")]
+    if label == "概要":
+        checks.assert_mode_bar_is_japanese(tab.page)
+    if label == "データ取込":
+        checks.assert_uploader_is_japanese(tab.page, W.ARTIFACTS / "uploader.png")
+    cut = []
+    for width in sorted(W.WIDTHS, reverse=True):
+        cut += W.problems_at(tab.page, width, W.ARTIFACTS / f"sample_{label}_{width}.png")
+        if label == "伴走支援の進捗" and width != W.PHONE:
+            checks.assert_progress_columns_in_view(tab.page, width, W.ARTIFACTS / f"sample_進捗の表_{width}.png")
     assert not cut, f"sample {label}:\n" + "\n".join(cut)
     assert_no_errors(tab, where)
     assert_stays_local(tab, where)
