@@ -28,9 +28,6 @@ SCHEMA_SQL = (SQL_DIR / "schema.sql").read_text(encoding="utf-8")
 STAGING_DIR = SQL_DIR / "staging"
 # the staging scripts, run in this order over the raw_<kind> tables (each reads what the ones before it made), then
 # stg_<kind>.sql for each kind in LOAD_ORDER (each one SELECT, materialised as the temp table stg_<kind>)
-# kind → the columns of its staging model ("name TYPE, …"), learnt from its first run in this process: the types
-# follow from the SQL alone (every raw column is text), and planning a model costs more than a small batch's rows
-_EMPTY_STAGING: dict[str, str] = {}
 STAGING_SCRIPTS = (
     "lookups.sql",        # views over the reference tables: prefecture aliases, unique municipality names, keywords
     "place_input.sql",    # place_raw: the batch's distinct place texts, cleaned once → view place_input
@@ -39,6 +36,9 @@ STAGING_SCRIPTS = (
     "theme_input.sql",    # session_theme_texts, consultation_theme_texts: distinct theme texts → view theme_input
     "themes.sql",         # theme_input → theme_resolved (the taxonomy)
 )
+# kind → the columns of its staging model ("name TYPE, …"), learnt from its first run in this process: the types
+# follow from the SQL alone (every raw column is text), and planning a model costs more than a small batch's rows
+_EMPTY_STAGING: dict[str, str] = {}
 WARNING_ROWS_SHOWN = 5
 # the latest activity that took place: sessions, consultations and events dated on or before $today ({db}: a schema)
 # what a load reports, in order: read (one per file), validate, then, writing (etl/write.py), copy, write (one per
