@@ -108,10 +108,11 @@ def _apply(batch: Batch, tmp: Path, is_sample: bool, marts_dir: Path | None) -> 
             cols = batch.stored_columns(name)
             key_match = " AND ".join(f't."{k}" = s."{k}"' for k in kind.key)
             # the rows that load: all staged rows unless some are rejected or skipped (then a filtered copy)
-            left_out = con.execute(
-                "SELECT (SELECT count(*) FROM rejected WHERE kind = $k) + (SELECT count(*) FROM skipped WHERE kind = $k)"
-                " + (SELECT count(*) FROM withdrawn WHERE kind = $k)",
-                {"k": name}).fetchall()[0][0]
+            rejected, skipped, withdrawn = con.execute(
+                "SELECT (SELECT count(*) FROM rejected WHERE kind = $k), (SELECT count(*) FROM skipped WHERE kind = $k),"
+                " (SELECT count(*) FROM withdrawn WHERE kind = $k)",
+                {"k": name}).fetchall()[0]
+            left_out = rejected + skipped + withdrawn
             if incremental:
                 _record_touched(con, name, cols, key_match)
             source = f"stg_{name}"
@@ -123,12 +124,14 @@ def _apply(batch: Batch, tmp: Path, is_sample: bool, marts_dir: Path | None) -> 
                       AND (s._src, s._row) NOT IN (SELECT (_src, _row) FROM withdrawn WHERE kind = '{name}')""")
             # rows whose key is already stored are replaced; an empty table (a fresh database) has none
             if con.execute(f"SELECT EXISTS (SELECT 1 FROM target.main.{name})").fetchall()[0][0]:
-                _count_changes(batch, con, name, source, cols, key_match)
-                con.execute(f"DELETE FROM target.main.{name} t WHERE EXISTS (SELECT 1 FROM {source} s WHERE {key_match})")
-                # rows marked 削除 (not rejected): their stored record goes and nothing takes its place
-                con.execute(f"""DELETE FROM target.main.{name} t WHERE EXISTS (SELECT 1 FROM stg_{name} s
-                    JOIN withdrawn w ON w.kind = '{name}' AND w._src = s._src AND w._row = s._row
-                    WHERE {key_match} AND (s._src, s._row) NOT IN (SELECT (_src, _row) FROM rejected WHERE kind = '{name}'))""")
+                # (each DELETE scans the stored table: skipped when it would delete nothing, as for a batch of new rows)
+                if _count_changes(batch, con, name, source, cols, key_match):
+                    con.execute(f"DELETE FROM target.main.{name} t WHERE EXISTS (SELECT 1 FROM {source} s WHERE {key_match})")
+                if withdrawn:
+                    # rows marked 削除 (not rejected): their stored record goes and nothing takes its place
+                    con.execute(f"""DELETE FROM target.main.{name} t WHERE EXISTS (SELECT 1 FROM stg_{name} s
+                        JOIN withdrawn w ON w.kind = '{name}' AND w._src = s._src AND w._row = s._row
+                        WHERE {key_match} AND (s._src, s._row) NOT IN (SELECT (_src, _row) FROM rejected WHERE kind = '{name}'))""")
             col_list = ", ".join(f'"{c}"' for c in cols)
             con.execute(f"""INSERT INTO target.main.{name} ({col_list}, source_file, source_sheet, source_row)
                 SELECT {", ".join(f's."{c}"' for c in cols)}, src.file_name, src.sheet, s._row
@@ -203,16 +206,19 @@ def _record_touched(con, name: str, cols: list[str], key_match: str) -> None:
             UNION SELECT x.date FROM stg_{name} x SEMI JOIN {keys_table} k ON {on}""")
 
 
-def _count_changes(batch: Batch, con, name: str, source: str, cols: list[str], key_match: str) -> None:
+def _count_changes(batch: Batch, con, name: str, source: str, cols: list[str], key_match: str) -> int:
     """Of the rows about to be written, per source table: how many replace a stored row with other content
     (updated) and how many match one exactly (unchanged); the rest are new. The record columns are compared,
-    not where a row came from (source_*)."""
+    not where a row came from (source_*). Returns how many rows of ``source`` share a key with a stored row."""
     same = " AND ".join(f's."{c}" IS NOT DISTINCT FROM t."{c}"' for c in cols)
+    matched = 0
     for src, updated, unchanged in con.execute(f"""
             SELECT s._src, count(*) FILTER (WHERE NOT ({same})), count(*) FILTER (WHERE {same})
             FROM {source} s JOIN target.main.{name} t ON {key_match} GROUP BY s._src""").fetchall():
         table = batch.report.tables[src]
         table.rows_updated, table.rows_unchanged = updated, unchanged
+        matched += updated + unchanged
+    return matched
 
 
 def _free_batch_tables(batch: Batch, con) -> None:
