@@ -35,20 +35,28 @@ MART_ORDER = (
     "mart_theme_records",         # reads mart_consultations, mart_daily_activity
 )
 
-# An incremental update's grain per mart: (the temp table of touched keys, etl/sql/incremental/scopes.sql; the inputs
-# restricted to those keys). The key column is the scope table's one column and must be a column of the mart and of
-# each restricted input, and every mart row must come only from input rows with the same key. None: rebuilt whole
-# (small marts, or ones where one row depends on every record).
-MART_SCOPE: dict[str, tuple[str, tuple[str, ...]] | None] = {
+# An incremental update's grains per mart, in order of preference; each grain is its parts, and each part (the temp
+# table of touched keys, etl/sql/incremental/scopes.sql; the inputs restricted to those keys; the mart rows that part
+# builds, a condition, or None: every row). A part's key column is its scope table's one column and must be a column of
+# the mart and of each restricted input, and every mart row the part builds must come only from input rows with the
+# same key. The first grain with no scope too wide is used; with none, the mart is rebuilt whole. None: always rebuilt
+# whole (small marts, or ones where one row depends on every record).
+Part = tuple[str, tuple[str, ...], str | None]
+BY_DATE_SESSIONS_CONSULTATIONS: tuple[Part, ...] = (("scope_dates", ("sessions", "mart_consultations"), None),)
+MART_SCOPE: dict[str, tuple[tuple[Part, ...], ...] | None] = {
     "mart_activity_dates": None,                  # latest date per prefecture: a few dozen rows, depends on the as-of
     "mart_consortia": None,                       # one row per consortium, ranked over all of them
-    "mart_consultations": ("scope_consultations", ("consultations",)),
-    "mart_daily_activity": ("scope_dates", ("sessions", "mart_consultations", "events")),
-    "mart_engagement_progress": ("scope_engagements", ("engagements", "sessions")),
-    "mart_map_activity": ("scope_dates", ("sessions", "mart_consultations")),
-    "mart_theme_records": ("scope_dates", ("sessions", "mart_consultations")),
+    "mart_consultations": ((("scope_consultations", ("consultations",), None),),),
+    "mart_daily_activity": ((("scope_dates", ("sessions", "mart_consultations", "events"), None),),),
+    "mart_engagement_progress": ((("scope_engagements", ("engagements", "sessions"), None),),),
+    "mart_map_activity": (BY_DATE_SESSIONS_CONSULTATIONS,),
+    # one row per record × theme: by day (a month's batch: few days), else by record (a batch on many days: a
+    # session's rows follow its engagement, a consultation's its mart_consultations row)
+    "mart_theme_records": (BY_DATE_SESSIONS_CONSULTATIONS,
+                           (("scope_engagements", ("sessions",), "source = '伴走記録'"),
+                            ("scope_consultations", ("mart_consultations",), "source = '相談記録'"))),
 }
-# A batch touching more than this share of the engagements, consultations or dates rebuilds every mart (cheaper).
+# A mart whose scope holds more than this share of the engagements, consultations or dates is rebuilt whole (cheaper).
 INCREMENTAL_MAX_SHARE = 0.3
 # The temp tables a load fills for update_marts (etl/write.py): the keys of the records it added, changed or
 # withdrew, per kind, and the dates those records had before and have after.
@@ -121,53 +129,77 @@ def _sql(name: str) -> str:
     return (INCREMENTAL_DIR / f"{name}.sql").read_text(encoding="utf-8")
 
 
-def update_marts(con) -> tuple[list[str], bool]:
+def update_marts(con) -> tuple[list[str], str]:
     """Update the marts of ``con``'s current database (the load's target, ``USE``d) for the records a load touched,
     given in the temp tables ``BATCH_KEYS`` / ``BATCH_DATES``. Call only where ``can_update`` said so, before the
-    load changed the records. Returns the marts written and whether that was incremental (False: every mart rebuilt,
-    the batch touched too much). The content equals ``build_marts``'s (tests/test_incremental_marts.py)."""
+    load changed the records. Returns the marts written and how: incremental (every keyed mart updated by keys),
+    partial (some rebuilt whole: their scope was too wide) or full (every mart rebuilt). The content equals
+    ``build_marts``'s (tests/test_incremental_marts.py)."""
     con.execute(RULES_SQL.read_text(encoding="utf-8"))
     for statement in _statements(_sql("scopes")):
         con.execute(statement)
-    if con.execute(_sql("too_wide"), {"share": INCREMENTAL_MAX_SHARE}).fetchall()[0][0]:
-        return build_marts(con), False
+    wide = {table for table, too_wide in con.execute(_sql("too_wide"), {"share": INCREMENTAL_MAX_SHARE}).fetchall()
+            if too_wide}
+    grains = {name: _grain(scope, wide) for name, scope in MART_SCOPE.items()}
+    if all(grain is None for grain in grains.values()):
+        return build_marts(con), "full"
     db = con.execute("SELECT current_database()").fetchall()[0][0]
     as_of_moved = con.execute(_sql("as_of_moved")).fetchall()[0][0]
     built: list[str] = []
+    rebuilt_wide = False
     con.execute("ATTACH ':memory:' AS mart_scope")
     try:
         for path in mart_files():
             name = path.stem
             body = path.read_text(encoding="utf-8").strip().rstrip(";")
-            scope = MART_SCOPE[name]
+            scope = grains[name]
+            too_wide = MART_SCOPE[name] is not None and scope is None
             if scope is None or (name == "mart_engagement_progress" and as_of_moved):
                 con.execute(f"CREATE OR REPLACE TABLE {name} AS {body}")
                 built.append(name)
+                rebuilt_wide = rebuilt_wide or too_wide
                 continue
-            scope_table, inputs = scope
-            key = con.execute(f"SELECT column_name FROM duckdb_columns() WHERE table_name = '{scope_table}' "
-                              "AND database_name = 'temp'").fetchall()[0][0]
-            if not con.execute(f"SELECT EXISTS (SELECT 1 FROM {scope_table})").fetchall()[0][0]:
+            parts = [(table, inputs, rows, _scope_key(con, table)) for table, inputs, rows in scope
+                     if con.execute(f"SELECT EXISTS (SELECT 1 FROM {table})").fetchall()[0][0]]
+            if not parts:
                 continue
             # the mart's own SQL, over views of its inputs restricted to the touched keys (the views come first on
-            # the search path, every other name resolves to the database's tables)
-            for table in inputs:
+            # the search path, every other name resolves to the database's tables); an input no part restricts
+            # reads as empty, so the SQL builds only the rows of the parts with keys
+            restricted = {table: (scope_table, key) for scope_table, inputs, _, key in parts for table in inputs}
+            unrestricted = {table for _, inputs, _ in scope for table in inputs} - set(restricted)
+            for table, (scope_table, key) in restricted.items():
                 con.execute(f"""CREATE OR REPLACE VIEW mart_scope.main.{table} AS SELECT * FROM {db}.main.{table}
                                 WHERE {key} IN (SELECT {key} FROM temp.main.{scope_table})""")
-            con.execute(f"DELETE FROM {db}.main.{name} WHERE {key} IN (SELECT {key} FROM temp.main.{scope_table})")
+            for table in unrestricted:
+                con.execute(f"CREATE OR REPLACE VIEW mart_scope.main.{table} AS SELECT * FROM {db}.main.{table} "
+                            "WHERE false")
+            for scope_table, _, rows, key in parts:
+                con.execute(f"DELETE FROM {db}.main.{name} WHERE {key} IN (SELECT {key} FROM temp.main.{scope_table})"
+                            + (f" AND ({rows})" if rows else ""))
             con.execute(f"SET search_path = 'mart_scope.main,{db}.main'")
             try:
                 con.execute(f"INSERT INTO {db}.main.{name} BY NAME SELECT * FROM ({body})")
             finally:
                 con.execute("RESET search_path")
                 con.execute(f"USE {db}")
-            for table in inputs:
+            for table in [*restricted, *unrestricted]:
                 con.execute(f"DROP VIEW mart_scope.main.{table}")
             built.append(name)
     finally:
         con.execute(f"USE {db}")
         con.execute("DETACH mart_scope")
-    return built, True
+    return built, "partial" if rebuilt_wide else "incremental"
+
+
+def _grain(grains: tuple[tuple[Part, ...], ...] | None, wide: set[str]) -> tuple[Part, ...] | None:
+    """The first of a mart's grains whose scope tables are none of ``wide``; None: rebuild the mart whole."""
+    return next((parts for parts in grains or () if not any(part[0] in wide for part in parts)), None)
+
+
+def _scope_key(con, scope_table: str) -> str:
+    return con.execute(f"SELECT column_name FROM duckdb_columns() WHERE table_name = '{scope_table}' "
+                       "AND database_name = 'temp'").fetchall()[0][0]
 
 
 def _statements(sql: str) -> list[str]:

@@ -111,7 +111,8 @@ class BatchReport:
     notes: list[str] = field(default_factory=list)
     as_of: dt.date | None = None     # the データ基準日 the load stores (or, before a load, would store)
     as_of_source: str = "activity"   # stated (by the steward) | activity (latest activity up to the day of the load)
-    marts: str = ""                  # after a load: incremental (the touched keys' rows updated) | full (rebuilt)
+    marts: str = ""                  # after a load: incremental (the touched keys' rows updated) | partial (some
+                                     # marts rebuilt whole) | full (rebuilt)
 
     @property
     def unreadable(self) -> list[str]:

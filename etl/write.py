@@ -73,7 +73,7 @@ def write_batch(batch: Batch, accept_valid: bool = False, fresh: bool = False, i
             with _new_version(batch.db, copy=not start_empty, entry=entry) as tmp:
                 entry["id"] = _apply(batch, tmp, is_sample, marts_dir)
                 entry["tables"] = versions.load_tables(tmp, entry["id"])
-                entry["marts"] = report.marts        # incremental | full (benchmarks/bench_load.py reads it)
+                entry["marts"] = report.marts        # incremental | partial | full (benchmarks/bench_load.py reads it)
             _stage_hook("replaced")
     except (OSError, MemoryError, duckdb.IOException, duckdb.PermissionException, duckdb.FatalException,
             duckdb.OutOfMemoryException) as e:
@@ -168,7 +168,7 @@ def _apply(batch: Batch, tmp: Path, is_sample: bool, marts_dir: Path | None) -> 
         _stage_hook("written")
         batch.progress(Progress("marts", "集計表を作成中"))
         if incremental:
-            batch.report.marts = "incremental" if update_marts(con)[1] else "full"
+            batch.report.marts = update_marts(con)[1]
         else:
             build_marts(con) if marts_dir is None else build_marts(con, marts_dir)
             batch.report.marts = "full"

@@ -243,3 +243,42 @@ def test_marts_of_another_state_or_a_wide_batch_are_rebuilt_whole(programme, tmp
                         accept_valid=True)
     assert report.loaded and report.marts == "full"
     assert all(d == (0, 0) for d in _mart_differences(db, tmp_path).values())
+
+
+def test_a_batch_on_most_days_rebuilds_the_marts_by_day_and_updates_the_others_by_keys(programme, tmp_path):
+    """As the benchmark's 1 % batch: new sessions and consultations on many of the days held (consultations fall on
+    any day) but of few engagements and consultations. The marts by day are rebuilt whole, the record marts updated
+    by keys (partial), and every mart equals a full rebuild."""
+    rows = {k: list(v.values()) for k, (_, v) in programme.items()}
+    new = {"sessions": rows["sessions"][-150:],
+           "consultations": random.Random(18).sample(rows["consultations"], len(rows["consultations"]) // 5)}
+    new_keys = {kind: {tuple(r[k] for k in KEYS[kind]) for r in new[kind]} for kind in new}
+    first = _write_batch(tmp_path / "first", programme, {
+        **rows, **{kind: [r for r in rows[kind] if tuple(r[k] for k in KEYS[kind]) not in new_keys[kind]]
+                   for kind in new}})
+    db = tmp_path / "dx.duckdb"
+    assert load_files([first], db, fresh=True, accept_valid=True).loaded
+    report = load_files([_write_batch(tmp_path / "new", programme, new)], db, accept_valid=True)
+    assert report.loaded and report.marts == "partial"
+    assert all(d == (0, 0) for d in _mart_differences(db, tmp_path).values())
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        # the batch is what this test is about: wide by days, narrow by engagements and consultations
+        new_days, days, new_engagements, engagements, consultations = con.execute("""SELECT
+            (SELECT count(DISTINCT date) FROM (SELECT date FROM consultations WHERE list_contains($c, consultation_id)
+                UNION ALL SELECT date FROM sessions WHERE list_contains($s, engagement_id || '#' || session_no))),
+            (SELECT count(DISTINCT date) FROM mart_daily_activity),
+            (SELECT count(DISTINCT engagement_id) FROM sessions WHERE list_contains($s, engagement_id || '#' || session_no)),
+            (SELECT count(*) FROM engagements), (SELECT count(*) FROM consultations)""",
+            {"c": [k[0] for k in new_keys["consultations"]],
+             "s": [f"{e}#{int(n)}" for e, n in new_keys["sessions"]]}).fetchall()[0]
+        assert new_days > 0.3 * days
+        assert new_engagements < 0.3 * engagements and len(new["consultations"]) < 0.3 * consultations
+        # an independent count: every stored session and consultation has its rows in the theme mart
+        counted, stored = con.execute("""SELECT
+            (SELECT count(DISTINCT (source, consultation_id, engagement_id, session_no)) FROM mart_theme_records),
+            (SELECT count(*) FROM sessions JOIN engagements USING (engagement_id))
+              + (SELECT count(*) FROM consultations)""").fetchall()[0]
+    finally:
+        con.close()
+    assert counted == stored
