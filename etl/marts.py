@@ -17,6 +17,7 @@ import hashlib
 import re
 from pathlib import Path
 
+from etl.kinds import KINDS
 from etl.macros import RULES_SQL
 from etl.paths import REFERENCE_DIR, SQL_DIR
 
@@ -56,6 +57,17 @@ MART_SCOPE: dict[str, tuple[tuple[Part, ...], ...] | None] = {
                            (("scope_engagements", ("sessions",), "source = '伴走記録'"),
                             ("scope_consultations", ("mart_consultations",), "source = '相談記録'"))),
 }
+# Marts whose every measure is a count or a sum per group: a batch of new records only (none stored before, no
+# engagement or target among them) on too many days to build them again by day adds to them what its own records
+# count, group by group. The measure columns; the other columns are the group.
+MART_ADDITIVE: dict[str, tuple[str, ...]] = {
+    "mart_daily_activity": ("sessions", "bank_sessions", "bank_known_sessions", "consultations", "events", "seminars",
+                            "event_attendees", "seminar_attendees"),
+    "mart_map_activity": ("sessions", "consultations"),
+}
+# the kinds such a batch may hold, and per input of those marts the kind whose new keys restrict it
+APPEND_KINDS = ("sessions", "consultations", "events")
+APPEND_INPUTS = {"sessions": "sessions", "mart_consultations": "consultations", "events": "events"}
 # A mart whose scope holds more than this share of the engagements, consultations or dates is rebuilt whole (cheaper).
 INCREMENTAL_MAX_SHARE = 0.3
 # The temp tables a load fills for update_marts (etl/write.py): the keys of the records it added, changed or
@@ -129,10 +141,11 @@ def _sql(name: str) -> str:
     return (INCREMENTAL_DIR / f"{name}.sql").read_text(encoding="utf-8")
 
 
-def update_marts(con) -> tuple[list[str], str]:
+def update_marts(con, new_records_only: bool = False) -> tuple[list[str], str]:
     """Update the marts of ``con``'s current database (the load's target, ``USE``d) for the records a load touched,
     given in the temp tables ``BATCH_KEYS`` / ``BATCH_DATES``. Call only where ``can_update`` said so, before the
-    load changed the records. Returns the marts written and how: incremental (every keyed mart updated by keys),
+    load changed the records; ``new_records_only``: every touched key is a new record of ``APPEND_KINDS`` (the
+    ``MART_ADDITIVE`` marts are then added to). Returns the marts written and how: incremental (every keyed mart updated by keys),
     partial (some rebuilt whole: their scope was too wide) or full (every mart rebuilt). The content equals
     ``build_marts``'s (tests/test_incremental_marts.py)."""
     con.execute(RULES_SQL.read_text(encoding="utf-8"))
@@ -141,7 +154,9 @@ def update_marts(con) -> tuple[list[str], str]:
     wide = {table for table, too_wide in con.execute(_sql("too_wide"), {"share": INCREMENTAL_MAX_SHARE}).fetchall()
             if too_wide}
     grains = {name: _grain(scope, wide) for name, scope in MART_SCOPE.items()}
-    if all(grain is None for grain in grains.values()):
+    # a batch of new records adds to an additive mart where its grain is too wide (else the grain is cheaper)
+    adding = {name for name in MART_ADDITIVE if new_records_only and grains[name] is None}
+    if all(grain is None for grain in grains.values()) and not adding:
         return build_marts(con), "full"
     db = con.execute("SELECT current_database()").fetchall()[0][0]
     as_of_moved = con.execute(_sql("as_of_moved")).fetchall()[0][0]
@@ -152,6 +167,10 @@ def update_marts(con) -> tuple[list[str], str]:
         for path in mart_files():
             name = path.stem
             body = path.read_text(encoding="utf-8").strip().rstrip(";")
+            if name in adding:
+                _add_new_records(con, db, name, body)
+                built.append(name)
+                continue
             scope = grains[name]
             too_wide = MART_SCOPE[name] is not None and scope is None
             if scope is None or (name == "mart_engagement_progress" and as_of_moved):
@@ -190,6 +209,39 @@ def update_marts(con) -> tuple[list[str], str]:
         con.execute(f"USE {db}")
         con.execute("DETACH mart_scope")
     return built, "partial" if rebuilt_wide else "incremental"
+
+
+def _add_new_records(con, db: str, name: str, body: str) -> None:
+    """Add what the batch's new records count to the additive mart ``name``: its own SQL over its inputs restricted
+    to those records, summed with the mart's rows of the same groups (NULL a group value like any other)."""
+    inputs = MART_SCOPE[name][0][0][1]
+    for table in inputs:
+        key = KINDS[APPEND_INPUTS[table]].key
+        con.execute(f"""CREATE OR REPLACE VIEW mart_scope.main.{table} AS SELECT x.* FROM {db}.main.{table} x
+                        SEMI JOIN temp.main.{BATCH_KEYS.format(kind=APPEND_INPUTS[table])} k
+                        USING ({", ".join(key)})""")
+    con.execute(f"SET search_path = 'mart_scope.main,{db}.main'")
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE mart_delta AS SELECT * FROM ({body})")
+    finally:
+        con.execute("RESET search_path")
+        con.execute(f"USE {db}")
+    for table in inputs:
+        con.execute(f"DROP VIEW mart_scope.main.{table}")
+    measures = MART_ADDITIVE[name]
+    columns = [r[0] for r in con.execute(f"DESCRIBE {db}.main.{name}").fetchall()]
+    groups = [c for c in columns if c not in measures]
+    same = " AND ".join(f't."{c}" IS NOT DISTINCT FROM d."{c}"' for c in groups)
+    sums = ", ".join(f'CAST(sum("{c}") AS BIGINT) AS "{c}"' for c in measures)
+    group_list = ", ".join(f'"{c}"' for c in groups)
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE mart_added AS SELECT {group_list}, {sums} FROM (
+                        SELECT t.* FROM {db}.main.{name} t WHERE EXISTS (SELECT 1 FROM mart_delta d WHERE {same})
+                        UNION ALL BY NAME SELECT * FROM mart_delta)
+                    GROUP BY {group_list}""")
+    con.execute(f"DELETE FROM {db}.main.{name} t WHERE EXISTS (SELECT 1 FROM mart_delta d WHERE {same})")
+    con.execute(f"INSERT INTO {db}.main.{name} BY NAME SELECT * FROM mart_added")
+    con.execute("DROP TABLE mart_delta")
+    con.execute("DROP TABLE mart_added")
 
 
 def _grain(grains: tuple[tuple[Part, ...], ...] | None, wide: set[str]) -> tuple[Part, ...] | None:

@@ -21,7 +21,7 @@ from .swap import (LOAD_STAGES, LOCK_WAIT_SECONDS, TEMP_INFIX, LoadBusy, _fsync,
                    _new_version, _remove_stale_temp_files, _stage_hook, writer_lock)
 from .kinds import KINDS, LOAD_ORDER
 from .macros import install_macros
-from .marts import BATCH_DATES, BATCH_KEYS, build_marts, can_update, marts_fingerprint, update_marts
+from .marts import APPEND_KINDS, BATCH_DATES, BATCH_KEYS, build_marts, can_update, marts_fingerprint, update_marts
 from .paths import db_path as default_db_path
 from .as_of import ACTIVITY_MAX, set_data_as_of  # noqa: F401  (etl.load re-exports it)
 from .prepare import SCHEMA_SQL, Batch, BatchReport, Progress, is_sample_db, refuse_replacing
@@ -95,6 +95,7 @@ def _apply(batch: Batch, tmp: Path, is_sample: bool, marts_dir: Path | None) -> 
         con.execute("USE memory")
         if incremental:
             _start_touched(con)
+        new_records_only = incremental        # every touched key new, of the kinds the marts can add (update_marts)
         # ids go on across undos (an undone file's sequence is behind the history's): the larger of both
         load_id = max(con.execute("SELECT nextval('target.main.load_id_seq')").fetchall()[0][0],
                       versions.next_id(batch.db))
@@ -114,7 +115,8 @@ def _apply(batch: Batch, tmp: Path, is_sample: bool, marts_dir: Path | None) -> 
                 {"k": name}).fetchall()[0]
             left_out = rejected + skipped + withdrawn
             if incremental:
-                _record_touched(con, name, cols, key_match)
+                touched, stored = _record_touched(con, name, cols, key_match)
+                new_records_only = new_records_only and not stored and not (touched and name not in APPEND_KINDS)
             source = f"stg_{name}"
             if left_out:
                 source = f"load_{name}"
@@ -168,7 +170,7 @@ def _apply(batch: Batch, tmp: Path, is_sample: bool, marts_dir: Path | None) -> 
         _stage_hook("written")
         batch.progress(Progress("marts", "集計表を作成中"))
         if incremental:
-            batch.report.marts = update_marts(con)[1]
+            batch.report.marts = update_marts(con, new_records_only)[1]
         else:
             build_marts(con) if marts_dir is None else build_marts(con, marts_dir)
             batch.report.marts = "full"
@@ -189,10 +191,11 @@ def _start_touched(con) -> None:
     con.execute(f"CREATE OR REPLACE TEMP TABLE {BATCH_DATES} (date DATE)")
 
 
-def _record_touched(con, name: str, cols: list[str], key_match: str) -> None:
+def _record_touched(con, name: str, cols: list[str], key_match: str) -> tuple[int, int]:
     """Before the batch's rows of ``name`` replace the stored ones: the keys of the staged rows that are new, differ
     from the stored row or withdraw it (a re-sent identical row changes no mart), and the dates of those records
-    before and after. Rejected rows may be among them: a few keys too many only rebuild rows that stay the same."""
+    before and after. Rejected rows may be among them: a few keys too many only rebuild rows that stay the same.
+    Returns how many keys it recorded and how many of them a stored record holds."""
     keys_table = BATCH_KEYS.format(kind=name)
     same = " AND ".join(f's."{c}" IS NOT DISTINCT FROM t."{c}"' for c in cols)
     con.execute(f"""INSERT INTO {keys_table} SELECT DISTINCT {", ".join(f's."{k}"' for k in KINDS[name].key)}
@@ -204,6 +207,9 @@ def _record_touched(con, name: str, cols: list[str], key_match: str) -> None:
         con.execute(f"""INSERT INTO {BATCH_DATES}
             SELECT x.date FROM target.main.{name} x SEMI JOIN {keys_table} k ON {on}
             UNION SELECT x.date FROM stg_{name} x SEMI JOIN {keys_table} k ON {on}""")
+    on = " AND ".join(f'k."{k}" = t."{k}"' for k in KINDS[name].key)
+    return con.execute(f"""SELECT count(*), count(*) FILTER (WHERE EXISTS (SELECT 1 FROM target.main.{name} t
+                           WHERE {on})) FROM {keys_table} k""").fetchall()[0]
 
 
 def _count_changes(batch: Batch, con, name: str, source: str, cols: list[str], key_match: str) -> int:

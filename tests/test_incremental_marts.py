@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+import etl.marts
 from etl.generate import FILE_NAMES, generate
 from etl.load import load_files
 from etl.macros import parse_date
@@ -245,10 +246,12 @@ def test_marts_of_another_state_or_a_wide_batch_are_rebuilt_whole(programme, tmp
     assert all(d == (0, 0) for d in _mart_differences(db, tmp_path).values())
 
 
-def test_a_batch_on_most_days_rebuilds_the_marts_by_day_and_updates_the_others_by_keys(programme, tmp_path):
+@pytest.mark.parametrize("changed", [False, True], ids=["new-records", "and-one-changed"])
+def test_a_batch_on_most_days_updates_every_mart_by_keys_or_by_adding(programme, tmp_path, changed):
     """As the benchmark's 1 % batch: new sessions and consultations on many of the days held (consultations fall on
-    any day) but of few engagements and consultations. The marts by day are rebuilt whole, the record marts updated
-    by keys (partial), and every mart equals a full rebuild."""
+    any day) but of few engagements and consultations. New records only: the marts by day are added to, the others
+    updated by keys (incremental); with one stored record changed as well, the marts by day are rebuilt whole
+    (partial). Either way every mart equals a full rebuild."""
     rows = {k: list(v.values()) for k, (_, v) in programme.items()}
     new = {"sessions": rows["sessions"][-150:],
            "consultations": random.Random(18).sample(rows["consultations"], len(rows["consultations"]) // 5)}
@@ -258,8 +261,11 @@ def test_a_batch_on_most_days_rebuilds_the_marts_by_day_and_updates_the_others_b
                    for kind in new}})
     db = tmp_path / "dx.duckdb"
     assert load_files([first], db, fresh=True, accept_valid=True).loaded
+    if changed:
+        stored = next(r for r in rows["consultations"] if (r["相談ID"],) not in new_keys["consultations"])
+        new["consultations"] = [*new["consultations"], {**stored, "対応ITC": "変更（架空）"}]
     report = load_files([_write_batch(tmp_path / "new", programme, new)], db, accept_valid=True)
-    assert report.loaded and report.marts == "partial"
+    assert report.loaded and report.marts == ("partial" if changed else "incremental")
     assert all(d == (0, 0) for d in _mart_differences(db, tmp_path).values())
     con = duckdb.connect(str(db), read_only=True)
     try:
@@ -274,11 +280,56 @@ def test_a_batch_on_most_days_rebuilds_the_marts_by_day_and_updates_the_others_b
              "s": [f"{e}#{int(n)}" for e, n in new_keys["sessions"]]}).fetchall()[0]
         assert new_days > 0.3 * days
         assert new_engagements < 0.3 * engagements and len(new["consultations"]) < 0.3 * consultations
-        # an independent count: every stored session and consultation has its rows in the theme mart
-        counted, stored = con.execute("""SELECT
+        # independent counts: every stored session and consultation is counted in the daily mart and has its rows
+        # in the theme mart
+        daily, theme_records, sessions, consultations = con.execute("""SELECT
+            (SELECT sum(sessions) + sum(consultations) FROM mart_daily_activity),
             (SELECT count(DISTINCT (source, consultation_id, engagement_id, session_no)) FROM mart_theme_records),
-            (SELECT count(*) FROM sessions JOIN engagements USING (engagement_id))
-              + (SELECT count(*) FROM consultations)""").fetchall()[0]
+            (SELECT count(*) FROM sessions JOIN engagements USING (engagement_id)),
+            (SELECT count(*) FROM consultations)""").fetchall()[0]
     finally:
         con.close()
-    assert counted == stored
+    assert daily == theme_records == sessions + consultations
+
+
+@pytest.mark.parametrize("seed", [1, pytest.param(2, marks=pytest.mark.slow)])
+def test_random_batches_of_new_records_add_to_the_marts_as_a_full_rebuild_would(programme, tmp_path, seed,
+                                                                                monkeypatch):
+    """Batches of new sessions, consultations and events (the marts by day are added to, not built again), some with
+    re-sent rows among them, some with a rejected row of a stored key: after each, every mart equals a full rebuild.
+    Every scope with keys counts as too wide here, so the marts by day are added to, never built again by day."""
+    monkeypatch.setattr(etl.marts, "INCREMENTAL_MAX_SHARE", 0)
+    rng = random.Random(seed)
+    kinds = ("sessions", "consultations", "events")
+    held = {kind: rng.sample(list(programme[kind][1]), len(programme[kind][1]) // 4) for kind in kinds}
+    rows = {kind: list(v.values()) for kind, (_, v) in programme.items()}
+    first = _write_batch(tmp_path / "batch-0", programme, {
+        **rows, **{kind: [r for key, r in programme[kind][1].items() if key not in set(held[kind])] for kind in kinds}})
+    db = tmp_path / "dx.duckdb"
+    assert load_files([first], db, fresh=True, accept_valid=True).loaded
+    ways = []
+    for step in range(1, 6):
+        batch = {}
+        for kind in rng.sample(kinds, rng.randint(1, 3)):
+            if not held[kind]:
+                continue
+            new = [programme[kind][1][held[kind].pop()] for _ in range(min(len(held[kind]), rng.randint(1, 60)))]
+            stored = [r for key, r in programme[kind][1].items() if key not in set(held[kind])]
+            resent = rng.sample(stored, rng.randint(0, 5))       # as stored: they touch no mart
+            # a rejected row (a date that does not exist) whose key is stored: the marts by day are then built again
+            # by day, and the stored record stays as it was
+            bad = [{**rng.choice(stored), "実施日": "2024-02-30"}] if kind == "sessions" and rng.random() < 0.5 else []
+            batch[kind] = new + [r for r in resent if r not in new] + bad
+        if not batch:
+            continue
+        rejected = any(r.get("実施日") == "2024-02-30" for r in batch.get("sessions", []))
+        report = load_files([_write_batch(tmp_path / f"batch-{step}", programme, batch)], db, accept_valid=True)
+        assert report.loaded, report.unreadable
+        assert bool(report.errors) == rejected
+        ways.append(report.marts)
+        differences = _mart_differences(db, tmp_path)
+        assert all(d == (0, 0) for d in differences.values()), (step, list(batch), differences)
+        # new records are added to the marts by day; with a stored record's key among the touched ones, those marts
+        # are rebuilt whole (partial or full)
+        assert (report.marts != "incremental") if rejected else (report.marts != "full"), (step, report.marts)
+    assert len(ways) >= 3, ways
