@@ -361,14 +361,13 @@ def _as_of(args):
 
 
 def _paths_problem(paths: list[Path]) -> int | None:
-    from .extract import iter_input_files
+    from .extract import NO_RECORD_FILES, iter_input_files
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         print(f"ファイルがありません: {', '.join(missing)}", file=sys.stderr)
         return 2
     if not iter_input_files(paths):
-        print("取り込む記録ファイル（.csv / .tsv / .txt / .xlsx）が見つかりません: "
-              + ", ".join(map(str, paths)), file=sys.stderr)
+        print(f"{NO_RECORD_FILES}: " + ", ".join(map(str, paths)), file=sys.stderr)
         return 2
     return None
 

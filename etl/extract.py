@@ -840,6 +840,9 @@ def _duckdb_csv_message(e: Exception) -> str:
     return f"{where}: CSV として読めません（引用符の閉じ忘れや列の区切りを確認してください）"
 
 
+NO_RECORD_FILES = "取り込む記録ファイル（.csv / .tsv / .txt / .xlsx）が見つかりません"
+
+
 def iter_input_files(paths: list[Path]) -> list[Path]:
     """Files named, and record files inside folders named (sorted, so loads are repeatable)."""
     out: list[Path] = []
@@ -853,4 +856,4 @@ def iter_input_files(paths: list[Path]) -> list[Path]:
     return out
 
 
-__all__ = ["Extractor", "FileResult", "RawTable", "UnreadableFile", "iter_input_files", "KINDS"]
+__all__ = ["Extractor", "FileResult", "RawTable", "UnreadableFile", "iter_input_files", "KINDS", "NO_RECORD_FILES"]

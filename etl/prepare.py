@@ -17,7 +17,7 @@ from . import peek, scope as load_scope, withdraw
 from .as_of import ACTIVITY_MAX
 from .dbfile import DatabaseUnreadable
 from .dbfile import database_problem
-from .extract import Extractor, FileResult, RawTable, iter_input_files
+from .extract import NO_RECORD_FILES, Extractor, FileResult, RawTable, iter_input_files
 from .kinds import KINDS, LOAD_ORDER
 from .macros import install_macros
 from .paths import SQL_DIR, db_path as default_db_path
@@ -238,8 +238,14 @@ class Batch:
         load_reference(self.con)
         self._known_records()
         extractor = Extractor(self.con)
+        paths = list(paths)
+        files = iter_input_files(paths)
+        if not files:      # nothing to load: said as an unreadable input, so nothing is written
+            self.report.files.append(FileResult(path=Path(paths[0]) if paths else Path("."),
+                                                file_name=", ".join(Path(p).name for p in paths),
+                                                error=f"{NO_RECORD_FILES}: " + ", ".join(map(str, paths))))
         try:
-            for path in iter_input_files(list(paths)):
+            for path in files:
                 self.progress(Progress("read", f"読込中: {names.get(path, path.name)}"))
                 result = extractor.read(path, names.get(path))
                 self.report.files.append(result)

@@ -402,6 +402,20 @@ def test_one_bad_row_writes_nothing_and_names_the_row(sample_db, tmp_path):
     assert folder_listing(db.parent) == listing
 
 
+@pytest.mark.parametrize("accept_valid", [False, True])
+def test_a_folder_without_record_files_writes_nothing_and_says_so(sample_db, tmp_path, accept_valid):
+    """Through the library as through the CLI: a folder holding no record file (only a note) is unreadable."""
+    db = sample_db
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "メモ.md").write_text("記録ファイルではありません", encoding="utf-8")
+    digest, listing = sha256(db), folder_listing(db.parent)
+    report = load_files([folder], db, accept_valid=accept_valid)
+    assert not report.loaded and report.exit_code != 0
+    assert report.unreadable == [f"取り込む記録ファイル（.csv / .tsv / .txt / .xlsx）が見つかりません: {folder}"]
+    assert sha256(db) == digest and folder_listing(db.parent) == listing
+
+
 def test_accept_valid_loads_the_good_rows_and_keeps_the_rejected_one(tmp_path):
     db = tmp_path / "dx.duckdb"
     report = load_files([_batch_with_one_bad_row(tmp_path / "in")], db, accept_valid=True)
