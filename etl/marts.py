@@ -182,28 +182,15 @@ def update_marts(con, new_records_only: bool = False) -> tuple[list[str], str]:
                      if con.execute(f"SELECT EXISTS (SELECT 1 FROM {table})").fetchall()[0][0]]
             if not parts:
                 continue
-            # the mart's own SQL, over views of its inputs restricted to the touched keys (the views come first on
-            # the search path, every other name resolves to the database's tables); an input no part restricts
-            # reads as empty, so the SQL builds only the rows of the parts with keys
-            restricted = {table: (scope_table, key) for scope_table, inputs, _, key in parts for table in inputs}
-            unrestricted = {table for _, inputs, _ in scope for table in inputs} - set(restricted)
-            for table, (scope_table, key) in restricted.items():
-                con.execute(f"""CREATE OR REPLACE VIEW mart_scope.main.{table} AS SELECT * FROM {db}.main.{table}
-                                WHERE {key} IN (SELECT {key} FROM temp.main.{scope_table})""")
-            for table in unrestricted:
-                con.execute(f"CREATE OR REPLACE VIEW mart_scope.main.{table} AS SELECT * FROM {db}.main.{table} "
-                            "WHERE false")
+            # the mart's own SQL, over its inputs restricted to the touched keys; an input no part restricts reads
+            # as empty, so the SQL builds only the rows of the parts with keys
+            views = {table: f"{key} IN (SELECT {key} FROM temp.main.{scope_table})"
+                     for scope_table, inputs, _, key in parts for table in inputs}
+            views.update({table: "false" for _, inputs, _ in scope for table in inputs if table not in views})
             for scope_table, _, rows, key in parts:
                 con.execute(f"DELETE FROM {db}.main.{name} WHERE {key} IN (SELECT {key} FROM temp.main.{scope_table})"
                             + (f" AND ({rows})" if rows else ""))
-            con.execute(f"SET search_path = 'mart_scope.main,{db}.main'")
-            try:
-                con.execute(f"INSERT INTO {db}.main.{name} BY NAME SELECT * FROM ({body})")
-            finally:
-                con.execute("RESET search_path")
-                con.execute(f"USE {db}")
-            for table in [*restricted, *unrestricted]:
-                con.execute(f"DROP VIEW mart_scope.main.{table}")
+            _run_restricted(con, db, views, f"INSERT INTO {db}.main.{name} BY NAME SELECT * FROM ({body})")
             built.append(name)
     finally:
         con.execute(f"USE {db}")
@@ -214,20 +201,11 @@ def update_marts(con, new_records_only: bool = False) -> tuple[list[str], str]:
 def _add_new_records(con, db: str, name: str, body: str) -> None:
     """Add what the batch's new records count to the additive mart ``name``: its own SQL over its inputs restricted
     to those records, summed with the mart's rows of the same groups (NULL a group value like any other)."""
-    inputs = MART_SCOPE[name][0][0][1]
-    for table in inputs:
-        key = KINDS[APPEND_INPUTS[table]].key
-        con.execute(f"""CREATE OR REPLACE VIEW mart_scope.main.{table} AS SELECT x.* FROM {db}.main.{table} x
-                        SEMI JOIN temp.main.{BATCH_KEYS.format(kind=APPEND_INPUTS[table])} k
-                        USING ({", ".join(key)})""")
-    con.execute(f"SET search_path = 'mart_scope.main,{db}.main'")
-    try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE mart_delta AS SELECT * FROM ({body})")
-    finally:
-        con.execute("RESET search_path")
-        con.execute(f"USE {db}")
-    for table in inputs:
-        con.execute(f"DROP VIEW mart_scope.main.{table}")
+    views = {}
+    for table, kind in APPEND_INPUTS.items():
+        key = ", ".join(KINDS[kind].key)
+        views[table] = f"({key}) IN (SELECT ({key}) FROM temp.main.{BATCH_KEYS.format(kind=kind)})"
+    _run_restricted(con, db, views, f"CREATE OR REPLACE TEMP TABLE mart_delta AS SELECT * FROM ({body})")
     measures = MART_ADDITIVE[name]
     columns = [r[0] for r in con.execute(f"DESCRIBE {db}.main.{name}").fetchall()]
     groups = [c for c in columns if c not in measures]
@@ -242,6 +220,22 @@ def _add_new_records(con, db: str, name: str, body: str) -> None:
     con.execute(f"INSERT INTO {db}.main.{name} BY NAME SELECT * FROM mart_added")
     con.execute("DROP TABLE mart_delta")
     con.execute("DROP TABLE mart_added")
+
+
+def _run_restricted(con, db: str, views: dict[str, str], statement: str) -> None:
+    """Run ``statement`` (a mart's own SQL inside) with each table of ``views`` read through a view of its rows that
+    meet the condition given (the views come first on the search path, every other name resolves to the database's
+    tables)."""
+    for table, where in views.items():
+        con.execute(f"CREATE OR REPLACE VIEW mart_scope.main.{table} AS SELECT * FROM {db}.main.{table} WHERE {where}")
+    con.execute(f"SET search_path = 'mart_scope.main,{db}.main'")
+    try:
+        con.execute(statement)
+    finally:
+        con.execute("RESET search_path")
+        con.execute(f"USE {db}")
+        for table in views:
+            con.execute(f"DROP VIEW mart_scope.main.{table}")
 
 
 def _grain(grains: tuple[tuple[Part, ...], ...] | None, wide: set[str]) -> tuple[Part, ...] | None:

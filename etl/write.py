@@ -115,8 +115,8 @@ def _apply(batch: Batch, tmp: Path, is_sample: bool, marts_dir: Path | None) -> 
                 {"k": name}).fetchall()[0]
             left_out = rejected + skipped + withdrawn
             if incremental:
-                touched, stored = _record_touched(con, name, cols, key_match)
-                new_records_only = new_records_only and not stored and not (touched and name not in APPEND_KINDS)
+                _record_touched(con, name, cols, key_match)
+                new_records_only = new_records_only and _touched_only_new_records(con, name)
             source = f"stg_{name}"
             if left_out:
                 source = f"load_{name}"
@@ -191,11 +191,10 @@ def _start_touched(con) -> None:
     con.execute(f"CREATE OR REPLACE TEMP TABLE {BATCH_DATES} (date DATE)")
 
 
-def _record_touched(con, name: str, cols: list[str], key_match: str) -> tuple[int, int]:
+def _record_touched(con, name: str, cols: list[str], key_match: str) -> None:
     """Before the batch's rows of ``name`` replace the stored ones: the keys of the staged rows that are new, differ
     from the stored row or withdraw it (a re-sent identical row changes no mart), and the dates of those records
-    before and after. Rejected rows may be among them: a few keys too many only rebuild rows that stay the same.
-    Returns how many keys it recorded and how many of them a stored record holds."""
+    before and after. Rejected rows may be among them: a few keys too many only rebuild rows that stay the same."""
     keys_table = BATCH_KEYS.format(kind=name)
     same = " AND ".join(f's."{c}" IS NOT DISTINCT FROM t."{c}"' for c in cols)
     con.execute(f"""INSERT INTO {keys_table} SELECT DISTINCT {", ".join(f's."{k}"' for k in KINDS[name].key)}
@@ -207,9 +206,17 @@ def _record_touched(con, name: str, cols: list[str], key_match: str) -> tuple[in
         con.execute(f"""INSERT INTO {BATCH_DATES}
             SELECT x.date FROM target.main.{name} x SEMI JOIN {keys_table} k ON {on}
             UNION SELECT x.date FROM stg_{name} x SEMI JOIN {keys_table} k ON {on}""")
+
+
+def _touched_only_new_records(con, name: str) -> bool:
+    """Whether the keys ``_record_touched`` recorded for ``name`` are all new records of a kind the additive marts
+    take (etl/marts.py APPEND_KINDS); asked before the rows are written, so a stored key is still there to see."""
+    keys_table = BATCH_KEYS.format(kind=name)
+    if name not in APPEND_KINDS:
+        return not con.execute(f"SELECT EXISTS (SELECT 1 FROM {keys_table})").fetchall()[0][0]
     on = " AND ".join(f'k."{k}" = t."{k}"' for k in KINDS[name].key)
-    return con.execute(f"""SELECT count(*), count(*) FILTER (WHERE EXISTS (SELECT 1 FROM target.main.{name} t
-                           WHERE {on})) FROM {keys_table} k""").fetchall()[0]
+    return not con.execute(f"SELECT EXISTS (SELECT 1 FROM {keys_table} k SEMI JOIN target.main.{name} t ON {on})"
+                           ).fetchall()[0][0]
 
 
 def _count_changes(batch: Batch, con, name: str, source: str, cols: list[str], key_match: str) -> int:
