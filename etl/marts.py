@@ -184,9 +184,9 @@ def update_marts(con, new_records_only: bool = False) -> tuple[list[str], str]:
                 continue
             # the mart's own SQL, over its inputs restricted to the touched keys; an input no part restricts reads
             # as empty, so the SQL builds only the rows of the parts with keys
-            views = {table: f"{key} IN (SELECT {key} FROM temp.main.{scope_table})"
+            views = {table: f"WHERE {key} IN (SELECT {key} FROM temp.main.{scope_table})"
                      for scope_table, inputs, _, key in parts for table in inputs}
-            views.update({table: "false" for _, inputs, _ in scope for table in inputs if table not in views})
+            views.update({table: "WHERE false" for _, inputs, _ in scope for table in inputs if table not in views})
             for scope_table, _, rows, key in parts:
                 con.execute(f"DELETE FROM {db}.main.{name} WHERE {key} IN (SELECT {key} FROM temp.main.{scope_table})"
                             + (f" AND ({rows})" if rows else ""))
@@ -201,10 +201,8 @@ def update_marts(con, new_records_only: bool = False) -> tuple[list[str], str]:
 def _add_new_records(con, db: str, name: str, body: str) -> None:
     """Add what the batch's new records count to the additive mart ``name``: its own SQL over its inputs restricted
     to those records, summed with the mart's rows of the same groups (NULL a group value like any other)."""
-    views = {}
-    for table, kind in APPEND_INPUTS.items():
-        key = ", ".join(KINDS[kind].key)
-        views[table] = f"({key}) IN (SELECT ({key}) FROM temp.main.{BATCH_KEYS.format(kind=kind)})"
+    views = {table: f"SEMI JOIN temp.main.{BATCH_KEYS.format(kind=kind)} USING ({', '.join(KINDS[kind].key)})"
+             for table, kind in APPEND_INPUTS.items()}
     _run_restricted(con, db, views, f"CREATE OR REPLACE TEMP TABLE mart_delta AS SELECT * FROM ({body})")
     measures = MART_ADDITIVE[name]
     columns = [r[0] for r in con.execute(f"DESCRIBE {db}.main.{name}").fetchall()]
@@ -224,10 +222,11 @@ def _add_new_records(con, db: str, name: str, body: str) -> None:
 
 def _run_restricted(con, db: str, views: dict[str, str], statement: str) -> None:
     """Run ``statement`` (a mart's own SQL inside) with each table of ``views`` read through a view of its rows that
-    meet the condition given (the views come first on the search path, every other name resolves to the database's
-    tables)."""
-    for table, where in views.items():
-        con.execute(f"CREATE OR REPLACE VIEW mart_scope.main.{table} AS SELECT * FROM {db}.main.{table} WHERE {where}")
+    the restriction given keeps (a WHERE or a SEMI JOIN; the views come first on the search path, every other name
+    resolves to the database's tables)."""
+    for table, restriction in views.items():
+        con.execute(f"CREATE OR REPLACE VIEW mart_scope.main.{table} AS SELECT x.* FROM {db}.main.{table} AS x "
+                    f"{restriction}")
     con.execute(f"SET search_path = 'mart_scope.main,{db}.main'")
     try:
         con.execute(statement)
