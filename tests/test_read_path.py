@@ -202,3 +202,128 @@ def test_read_memory_is_given_back():
     assert dbmod.release_memory(0) is True
     assert dbmod._dirty_bytes(mallctl) < 8 * 1024 * 1024
     assert dbmod.release_memory() is True         # under RELEASE_MIN_BYTES: nothing to do
+
+
+# ── many queries at once ────────────────────────────────────────────────────
+
+def test_one_build_per_key_while_others_wait_for_it():
+    """Many sessions asking for the same result at once (a meeting opening the default view) run its query once;
+    a build that fails leaves the next caller to build."""
+    cache, builds, results = VersionedCache(max_entries=8), [], []
+    start = threading.Barrier(8)
+
+    def build():
+        builds.append(1)
+        time.sleep(0.3)
+        return object()
+
+    def ask():
+        start.wait()
+        results.append(cache.get_or_build("view", build))
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(builds) == 1 and len({id(r) for r in results}) == 1 and len(results) == 8
+
+    attempts = []
+
+    def failing():
+        attempts.append(1)
+        time.sleep(0.2)
+        raise RuntimeError("boom")
+
+    def ask_failing(out):
+        try:
+            out.append(cache.get_or_build("bad", failing))
+        except RuntimeError:
+            out.append("error")
+
+    out: list = []
+    threads = [threading.Thread(target=ask_failing, args=(out,)) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert out == ["error"] * 3 and len(attempts) == 3        # each waiter built again after the failure
+    assert cache.get_or_build("bad", lambda: "ok") == "ok"
+
+
+def test_query_slots_bound_what_runs_at_once_and_let_one_run_alone():
+    slots = dbmod.QuerySlots(2)
+    inside, peak, alone_saw, lock = [0], [0], [], threading.Lock()
+
+    def query(alone=False, nested=False):
+        with slots.slot(alone):
+            with lock:
+                inside[0] += 1
+                peak[0] = max(peak[0], inside[0])
+                if alone:
+                    alone_saw.append(inside[0])
+            if nested:
+                with slots.slot():            # a query inside a query's cursor: no waiting for itself
+                    pass
+            time.sleep(0.05)
+            with lock:
+                inside[0] -= 1
+
+    threads = [threading.Thread(target=query, kwargs={"alone": i == 5, "nested": i % 3 == 0}) for i in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=10)
+    assert not any(t.is_alive() for t in threads)
+    assert peak[0] == 2 and alone_saw == [1] and inside[0] == 0
+
+
+def _kpi_raw(filters, path):
+    """The kpi query run straight on a read cursor: what every query did before the slots and the retry."""
+    text, _ = queries._sql("kpi")
+    params = {k: (list(v) if isinstance(v, tuple) else v) for k, v in queries.query_params("kpi", filters).items()}
+    with dbmod.read_cursor(path) as con:
+        return con.execute(text, params).df()
+
+
+def _at_once(n_threads, work) -> tuple[list, list]:
+    results, errors, start = [], [], threading.Barrier(n_threads)
+
+    def run(i):
+        start.wait()
+        for k in range(4):
+            try:
+                results.append(work(2019 + (i * 4 + k) % 7))
+            except duckdb.Error as e:
+                errors.append(type(e).__name__)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n_threads)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results, errors
+
+
+def test_queries_at_once_under_a_small_memory_cap_never_fail(national_db, monkeypatch):
+    """Twelve sessions' queries at once under a read memory cap each of them fits alone: with at most
+    READ_CONCURRENCY at a time, and a query that still ran out of memory beside another run again alone, none
+    fails (before, most of them did: checked here on the same database and cap) and each equals its result alone."""
+    expected = {fy: run_query("kpi", Filters(fiscal_year=fy), path=national_db, cache=False)
+                for fy in range(2019, 2026)}
+    monkeypatch.setattr(dbmod, "READ_MEMORY_LIMIT", "64MB")
+    dbmod.close_base()
+    try:
+        for fy in expected:                                     # each fits alone under the cap
+            pd.testing.assert_frame_equal(_kpi_raw(Filters(fiscal_year=fy), national_db), expected[fy])
+        monkeypatch.setattr(dbmod, "query_slots", dbmod.QuerySlots(64))
+        _, errors = _at_once(12, lambda fy: _kpi_raw(Filters(fiscal_year=fy), national_db))
+        assert "OutOfMemoryException" in errors                 # the cap binds when nothing queues them
+        monkeypatch.setattr(dbmod, "query_slots", dbmod.QuerySlots(dbmod.READ_CONCURRENCY))
+        results, errors = _at_once(
+            12, lambda fy: (fy, run_query("kpi", Filters(fiscal_year=fy), path=national_db, cache=False)))
+        assert errors == [] and len(results) == 48
+        for fy, df in results:
+            pd.testing.assert_frame_equal(df, expected[fy])
+    finally:
+        dbmod.close_base()

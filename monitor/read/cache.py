@@ -17,6 +17,14 @@ def frame_bytes(df: pd.DataFrame) -> int:
         return 0
 
 
+class _Flight:
+    """One build under way: the callers waiting for the same key wait on ``done`` and take ``value`` if ``ok``."""
+    __slots__ = ("done", "value", "ok")
+
+    def __init__(self):
+        self.done, self.value, self.ok = threading.Event(), None, False
+
+
 class VersionedCache:
     """A thread-safe LRU of built values keyed by a tuple that includes the database version; bounded by entries
     and (for values whose size ``sizer`` can tell) by bytes. ``cache_clear``/``cache_info`` like functools."""
@@ -26,16 +34,36 @@ class VersionedCache:
         self._data: OrderedDict = OrderedDict()        # key → (value, bytes)
         self._bytes = 0
         self._lock = threading.Lock()
+        self._flights: dict = {}                       # key → the _Flight of the build under way
         self.hits = self.misses = 0
 
     def get_or_build(self, key, build):
-        with self._lock:
-            if key in self._data:
-                self._data.move_to_end(key)
-                self.hits += 1
-                return self._data[key][0]
-            self.misses += 1
-        value = build()                                # outside the lock: other sessions keep going
+        """The value kept for ``key``, else ``build()``'s (kept if it fits). One build per key at a time: a caller
+        asking for a key another thread is building waits for that build instead of running the same query again
+        (many people open the same default view at once); if that build fails, the next caller builds."""
+        while True:
+            with self._lock:
+                if key in self._data:
+                    self._data.move_to_end(key)
+                    self.hits += 1
+                    return self._data[key][0]
+                flight = self._flights.get(key)
+                if flight is None:
+                    flight = self._flights[key] = _Flight()
+                    self.misses += 1
+                    break
+            flight.done.wait()
+            if flight.ok:
+                with self._lock:
+                    self.hits += 1
+                return flight.value
+        try:
+            value = build()                            # outside the lock: other keys keep going
+        except BaseException:
+            with self._lock:
+                del self._flights[key]
+            flight.done.set()
+            raise
         size = self.sizer(value) if self.sizer else 0
         with self._lock:
             if key in self._data:
@@ -46,6 +74,9 @@ class VersionedCache:
             while self._data and (len(self._data) > self.max_entries
                                   or (self.max_bytes is not None and self._bytes > self.max_bytes)):
                 self._bytes -= self._data.popitem(last=False)[1][1]
+            del self._flights[key]
+        flight.value, flight.ok = value, True
+        flight.done.set()
         return value
 
     def cache_clear(self) -> None:

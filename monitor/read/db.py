@@ -64,6 +64,9 @@ READ_SHARED = os.environ.get("DX_READ_SHARED", "0") == "1"     # 1: keep a conne
 # page run share it, an idle server does not keep what they read
 READ_IDLE_SECONDS = float(os.environ.get("DX_READ_IDLE_SECONDS", "2"))
 SHARED_PATHS_MAX = 2          # database files with a live shared connection (tests use many; a server one)
+# queries running at once in one process: more would not finish sooner on the machine's cores, and concurrent
+# queries share the read instance's memory_limit, which a dozen at once exhausted (an out-of-memory error on a page)
+READ_CONCURRENCY = max(1, int(os.environ.get("DX_READ_CONCURRENCY", "2")))
 
 
 MACROS_SQL = Path(__file__).resolve().parent.parent / "sql" / "_macros.sql"      # monitor/sql
@@ -99,6 +102,45 @@ def connect_readonly(path: str | os.PathLike | None = None) -> duckdb.DuckDBPyCo
         con.close()
         raise
     return con
+
+
+# ── how many queries at once ────────────────────────────────────────────────────────────────────────────────
+
+class QuerySlots:
+    """At most ``n`` queries at once (the others wait their turn); ``slot(alone=True)`` waits until its query runs
+    with no other beside it (a query retried after running out of memory). Re-entrant per thread: a thread that
+    already holds a slot (a query inside a query's cursor) does not wait again, so it cannot wait for itself."""
+
+    def __init__(self, n: int):
+        self.n = n
+        self._free = threading.BoundedSemaphore(n)
+        self._gate = threading.Lock()         # taken to acquire: one that waits to run alone is not overtaken
+        self._held = threading.local()
+
+    @contextmanager
+    def slot(self, alone: bool = False):
+        if getattr(self._held, "depth", 0):
+            self._held.depth += 1
+            try:
+                yield
+            finally:
+                self._held.depth -= 1
+            return
+        taken = 0
+        try:
+            with self._gate:
+                for _ in range(self.n if alone else 1):
+                    self._free.acquire()
+                    taken += 1
+            self._held.depth = 1
+            yield
+        finally:
+            self._held.depth = 0
+            for _ in range(taken):
+                self._free.release()
+
+
+query_slots = QuerySlots(READ_CONCURRENCY)
 
 
 # ── the default read path: one kept instance, the file attached per query ────────────────────────────────────
@@ -288,10 +330,18 @@ def _retire(entry: _Shared) -> None:
 
 
 @contextmanager
-def read_cursor(path: str | os.PathLike | None = None, version: tuple | None = None):
+def read_cursor(path: str | os.PathLike | None = None, version: tuple | None = None, alone: bool = False):
     """A cursor with ``path`` attached READ_ONLY and selected (USE), for one query: by default the file attached
     for this cursor alone and detached afterwards; with DX_READ_SHARED=1 a cursor on the shared connection of
-    ``path`` at ``version`` (default: the file's current version). Safe from several threads (one cursor each)."""
+    ``path`` at ``version`` (default: the file's current version). Safe from several threads (one cursor each).
+    It waits for one of READ_CONCURRENCY query slots (``alone``: for all of them)."""
+    with query_slots.slot(alone):
+        with _read_cursor(path, version) as cur:
+            yield cur
+
+
+@contextmanager
+def _read_cursor(path, version):
     p = resolve_path(path)
     key = str(p)
     if not READ_SHARED:

@@ -21,6 +21,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 
 from monitor.format import is_missing
@@ -122,12 +123,20 @@ def restrict_connection(con, allowed: tuple[str, ...]) -> None:
 
 
 def _execute(name: str, path: str, version: tuple, params: tuple, scope: tuple | None = None) -> pd.DataFrame:
+    """The query's result; a query that ran out of the read instance's memory beside others is run once more with
+    none beside it (the memory cap is shared by the queries running at once)."""
     text, _ = _sql(name)
     bound = {k: (list(v) if isinstance(v, tuple) else v) for k, v in params}
-    with read_cursor(path, version) as con:
-        if scope is not None:
-            restrict_connection(con, scope)
-        return con.execute(text, bound).df()
+
+    def run(alone: bool) -> pd.DataFrame:
+        with read_cursor(path, version, alone=alone) as con:
+            if scope is not None:
+                restrict_connection(con, scope)
+            return con.execute(text, bound).df()
+    try:
+        return run(alone=False)
+    except duckdb.OutOfMemoryException:
+        return run(alone=True)
 
 
 _results = VersionedCache(QUERY_CACHE_ENTRIES, int(QUERY_CACHE_MB * 1024 * 1024), frame_bytes, name="queries")
