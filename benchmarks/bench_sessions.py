@@ -1,21 +1,29 @@
 """Many people at once: N concurrent sessions speaking Streamlit's websocket protocol to a served app.
 
-    .venv/bin/python benchmarks/bench_sessions.py --sessions 10000 --clients 1 5 10 [--think 5 10] [--write-docs]
+    .venv/bin/python benchmarks/bench_sessions.py --sessions 10000 --clients 1 5 10 [--think 5 10] [--processes 2]
+        [--swap] [--write-docs]
 
 Each client opens 概要 (a new session: connect, run the page), then acts until the time is up: switches to a random
 page, or changes the 都道府県 filter on 概要 (a widget value sent as the browser sends it), waiting a think time
 between actions (uniform in --think; 0 0 = none). Per action: p50 / p95 / max from sending to `script_finished`,
 errors (an exception element in the page, a failed run, a lost connection), script runs per second over all
-clients, the server's peak RSS (its process and children) and the memory an idle open session costs. A trivial
-one-chart Streamlit page served by the same machine in the same run is the yardstick for what one person feels
-(open-to-finished, 1 client). Figures are printed, never asserted.
+clients, the servers' peak RSS (every app process with its children, and the proxy) and the memory an idle open
+session costs. ``--processes N`` (N > 1) serves the app as deployed: N `streamlit run serve.py` processes behind
+Debian's haproxy running deploy/haproxy.cfg (TLS, sticky cookie, leastconn), the clients speaking through it.
+``--swap`` serves a copy of the database and, halfway through the largest client count, loads a batch of new
+consultations into it with the CLI (the atomic swap every process must follow). A trivial one-chart Streamlit page
+served by the same machine in the same run is the yardstick for what one person feels (open-to-finished, 1 client).
+Figures are printed, never asserted.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
 import os
+import contextlib
 import random
+import shutil
+import secrets
 import socket
 import subprocess
 import sys
@@ -31,6 +39,11 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 import run_all
 
 ROOT = run_all.ROOT
+sys.path.insert(0, str(ROOT))
+from tests.support.proxy import HAPROXY, INSECURE, haproxy_config, self_signed  # noqa: E402
+from tests.support.upload_files import consultation_file  # noqa: E402
+
+SWAP_CONSULTATIONS = 1_000      # the batch --swap loads halfway through
 FILTER_KEY = "flt_prefectures"
 TRIVIAL_PAGE = '''import streamlit as st
 import plotly.graph_objects as go
@@ -59,6 +72,57 @@ def start_server(script: Path, env: dict, port: int) -> subprocess.Popen:
     raise RuntimeError(f"the server on port {port} did not start")
 
 
+@contextlib.contextmanager
+def serving(script: Path, env: dict, processes: int, folder: Path):
+    """Serve ``script`` and yield (websocket URL, pids to measure): one process on its port, or ``processes``
+    behind haproxy as deploy/haproxy.cfg has it (on loopback, a self-signed certificate)."""
+    env = {**env, "STREAMLIT_SERVER_COOKIE_SECRET": secrets.token_hex(32)}     # shared, as deploy/ asks
+    ports = {f"app{i + 1}": free_port() for i in range(processes)}
+    procs = []
+    try:
+        for port in ports.values():
+            procs.append(start_server(script, env, port))
+        if processes == 1:
+            yield f"ws://localhost:{next(iter(ports.values()))}/_stcore/stream", [p.pid for p in procs]
+            return
+        proxy_port = free_port()
+        cfg = folder / "haproxy.cfg"
+        cfg.write_text(haproxy_config(proxy_port, ports, self_signed(folder)), encoding="utf-8")
+        proxy = subprocess.Popen([HAPROXY, "-db", "-f", str(cfg)], stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+        procs.append(proxy)
+        deadline = time.monotonic() + 30
+        while True:
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", proxy_port)) == 0:
+                    break
+            if proxy.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("haproxy did not start")
+            time.sleep(0.2)
+        yield f"wss://localhost:{proxy_port}/_stcore/stream", [p.pid for p in procs]
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+
+
+def swap_batch(folder: Path) -> Path:
+    """A file of SWAP_CONSULTATIONS new consultations (ids no generated programme uses)."""
+    path = folder / "相談記録_追加.csv"
+    path.write_bytes(consultation_file([
+        [f"SWAP-{i:05d}", f"2025-{i % 12 + 1:02d}-{i % 28 + 1:02d}", f"架空工業{i}（架空）", "茨城県", "水戸市",
+         "RPAの導入", "相談会"] for i in range(SWAP_CONSULTATIONS)]))
+    return path
+
+
+def load_midway(db: Path, batch: Path, delay: float, out: dict) -> None:
+    time.sleep(delay)
+    t = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "etl", "load", "--db", str(db), str(batch)], cwd=ROOT,
+                          capture_output=True, text=True)
+    out["load_seconds"], out["load_rc"] = time.perf_counter() - t, done.returncode
+
+
 def tree_rss_kb(pid: int) -> int:
     """VmRSS of a process and its children (the PDF renderer's app process and Chromium, if any)."""
     total = run_all.status_kb(pid, "VmRSS")
@@ -80,9 +144,10 @@ class Session:
         self.filter_widget: tuple[str, list[str]] | None = None    # (widget id, options)
 
     async def connect(self) -> None:
-        self.ws = await websockets.connect(self.url, subprotocols=["streamlit"], max_size=None,
-                                           origin=self.url.replace("ws://", "http://").rsplit("/_stcore", 1)[0],
-                                           open_timeout=60, ping_interval=None)
+        secure = self.url.startswith("wss://")
+        origin = self.url.replace("wss://", "https://").replace("ws://", "http://").rsplit("/_stcore", 1)[0]
+        self.ws = await websockets.connect(self.url, subprotocols=["streamlit"], max_size=None, origin=origin,
+                                           open_timeout=60, ping_interval=None, ssl=INSECURE if secure else None)
 
     async def run(self, page_hash: str = "", widgets: list[tuple[str, list[str]]] | None = None) -> bool:
         """Rerun ``page_hash`` (with these multiselect values) and wait for script_finished; False on an error."""
@@ -182,9 +247,13 @@ def pct(values: list[float], q: float) -> float | None:
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
 
 
-def sample_rss(pid: int, stop: list[bool], peak: list[int]) -> None:
+def rss_kb(pids: list[int]) -> int:
+    return sum(tree_rss_kb(pid) for pid in pids)
+
+
+def sample_rss(pids: list[int], stop: list[bool], peak: list[int]) -> None:
     while not stop[0]:
-        peak[0] = max(peak[0], tree_rss_kb(pid))
+        peak[0] = max(peak[0], rss_kb(pids))
         time.sleep(0.25)
 
 
@@ -196,12 +265,30 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--think", type=float, nargs=2, default=[0.0, 0.0], metavar=("MIN", "MAX"))
     ap.add_argument("--seconds", type=float, default=30.0, help="how long the clients act at each count")
     ap.add_argument("--idle", type=int, default=10, help="idle sessions opened to measure memory per session")
+    ap.add_argument("--processes", type=int, default=1, help="app processes (more than 1: behind haproxy)")
+    ap.add_argument("--swap", action="store_true", help="load a batch into a copy halfway through the largest count")
     ap.add_argument("--write-docs", action="store_true")
     args = ap.parse_args(argv)
-    db = args.db or run_all.database(args.sessions)
+    if args.processes > 1 and not os.access(HAPROXY, os.X_OK):
+        ap.error(f"--processes {args.processes} needs {HAPROXY} (scripts/setup.sh --system installs haproxy)")
+    source = args.db or run_all.database(args.sessions)
+    work = Path(tempfile.mkdtemp(prefix="bench-sessions-"))
+    db = source
+    if args.swap:                       # the load writes a new file: never the cached or given database
+        db = work / "data" / "dx.duckdb"
+        db.parent.mkdir()
+        shutil.copyfile(source, db)
     env = {**os.environ, "DX_DB_PATH": str(db)}
     think = (args.think[0], args.think[1])
     rows, notes = [], []
+    try:
+        return _run(args, source, db, env, think, rows, notes, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _run(args, source: Path, db: Path, env: dict, think: tuple[float, float], rows: list, notes: list,
+         work: Path) -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         trivial = Path(tmp) / "trivial.py"
@@ -215,17 +302,15 @@ def main(argv: list[str] | None = None) -> int:
             proc.wait()
     yard_open = pct(yard.get("open", []), 0.5)
 
-    port = free_port()
-    proc = start_server(ROOT / "serve.py", env, port)
-    url = f"ws://localhost:{port}/_stcore/stream"
-    try:
-        asyncio.run(drive(url, 1, 5.0, (0.0, 0.0), 99))          # warm: imports, caches of the default view
-        base = tree_rss_kb(proc.pid)
+    with serving(ROOT / "serve.py", env, args.processes, work) as (url, pids):
+        for _ in range(args.processes):        # warm every process: imports, caches of the default view
+            asyncio.run(drive(url, 1, 5.0, (0.0, 0.0), 99))
+        base = rss_kb(pids)
 
         async def idle() -> int:
             sessions = await idle_sessions(url, args.idle)
             await asyncio.sleep(2)
-            rss = tree_rss_kb(proc.pid)
+            rss = rss_kb(pids)
             for s in sessions:
                 await s.close()
             return rss
@@ -234,25 +319,34 @@ def main(argv: list[str] | None = None) -> int:
         one = None
         for n in args.clients:
             stop, peak = [False], [0]
-            sampler = threading.Thread(target=sample_rss, args=(proc.pid, stop, peak), daemon=True)
+            sampler = threading.Thread(target=sample_rss, args=(pids, stop, peak), daemon=True)
             sampler.start()
+            swap: dict = {}
+            loader = None
+            if args.swap and n == max(args.clients):
+                loader = threading.Thread(target=load_midway, args=(db, swap_batch(work), args.seconds / 2, swap))
+                loader.start()
             res = asyncio.run(drive(url, n, args.seconds, think, 1000 * n))
+            if loader is not None:
+                loader.join()
             stop[0] = True
             sampler.join()
             runs = sum(len(res.get(a, [])) for a in ("open", "page switch", "filter change"))
             if n == args.clients[0]:
                 one = res
+            label = f"{n} + load" if loader is not None else n
             for action in ("open", "page switch", "filter change"):
                 v = res.get(action, [])
-                rows.append([n, action, len(v), run_all.fmt_s(pct(v, 0.5)), run_all.fmt_s(pct(v, 0.95)),
+                rows.append([label, action, len(v), run_all.fmt_s(pct(v, 0.5)), run_all.fmt_s(pct(v, 0.95)),
                              run_all.fmt_s(max(v) if v else None),
                              sum(1 for e in res.get("errors", []) if e == action),
                              f"{runs / res['elapsed']:.1f}", f"{peak[0] / 1024:,.0f}"])
             if res.get("lost"):
                 notes.append(f"- {n} clients: {len(res['lost'])} connections lost ({', '.join(set(res['lost']))})")
-    finally:
-        proc.kill()
-        proc.wait()
+            if loader is not None:
+                notes.append(f"- {n} + load: {SWAP_CONSULTATIONS:,} new consultations loaded by `python -m etl load` "
+                             f"after {args.seconds / 2:g} s, in {swap.get('load_seconds', 0):.1f} s "
+                             f"(exit {swap.get('load_rc')}), while the sessions went on")
 
     opened = pct(one.get("open", []), 0.5) if one else None
     ratio = (opened / yard_open) if opened and yard_open else None
@@ -260,8 +354,11 @@ def main(argv: list[str] | None = None) -> int:
         f"Command: `{run_all.command_line()}`",
         "",
         *run_all.machine_lines(),
-        f"- Database: {db} ({args.sessions:,} generated sessions)" if not args.db else f"- Database: {db}",
+        f"- Database: {source} ({args.sessions:,} generated sessions)" if not args.db else f"- Database: {source}",
         f"- Think time between actions: {think[0]:g}–{think[1]:g} s; each client count acts for {args.seconds:g} s",
+        "- Served by " + ("one `streamlit run serve.py` process" if args.processes == 1 else
+                          f"{args.processes} `streamlit run serve.py` processes behind haproxy (deploy/haproxy.cfg, "
+                          "TLS)"),
         "",
         run_all.table(["clients", "action", "n", "p50", "p95", "max", "errors", "script runs/s (all)",
                        "server peak RSS MB"], rows),
@@ -276,8 +373,12 @@ def main(argv: list[str] | None = None) -> int:
     print(body)
     if args.write_docs:
         title = f"Sessions at once ({args.sessions:,} sessions)" if not args.db else "Sessions at once"
-        run_all.write_section("sessions" if think[1] == 0 else "sessions-think", title
-                              + (f", think {think[0]:g}–{think[1]:g} s" if think[1] else ", no think time"), body)
+        title += f", think {think[0]:g}–{think[1]:g} s" if think[1] else ", no think time"
+        key = "sessions" if think[1] == 0 else "sessions-think"
+        if args.processes > 1:
+            title += f", {args.processes} processes behind haproxy"
+            key += f"-{args.processes}p"
+        run_all.write_section(key, title, body)
     return 0
 
 

@@ -14,15 +14,12 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import datetime as dt
 import hashlib
-import ipaddress
 import os
 import re
 import secrets
 import shutil
 import signal
-import ssl
 import subprocess
 import sys
 import time
@@ -34,6 +31,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import browser as B
+from tests.support.proxy import CONFIG, HAPROXY, HAPROXY_HINT, INSECURE, haproxy_config, self_signed
 from tests.support.kpis import expected_kpis
 from tests.support.signin import dom_kpis
 from tests.support.upload_files import NAME as UPLOAD_NAME
@@ -42,66 +40,11 @@ from tests.support.upload_files import TWO_BAD, consultation_file
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ROOT = B.ROOT
-HAPROXY = "/usr/sbin/haproxy"
-HAPROXY_HINT = ("haproxy がありません（/usr/sbin/haproxy）。`scripts/setup.sh --system`（apt-get install haproxy）で"
-                "入れてください。 / haproxy is missing: run `scripts/setup.sh --system` (apt-get install haproxy).")
-CONFIG = ROOT / "deploy" / "haproxy.cfg"
 FY = 2023
 SERVERS = ("app1", "app2")
 NEW_CONSULTATIONS = consultation_file([
     [f"DEPLOY-{i:03d}", f"2023-10-{i + 1:02d}", f"架空工業{i}（架空）", "茨城県", "水戸市", "RPAの導入", "相談会"]
     for i in range(1, 4)])
-
-
-# ── the config as deployed, moved to loopback ports ─────────────────────────
-
-def _section(text: str, name: str) -> str:
-    """The lines of section ``name`` (e.g. 'global', 'frontend dx_http'): up to the next unindented line."""
-    m = re.search(rf"^{re.escape(name)}\n(?:(?:[ \t].*|)\n)*", text, re.M)
-    assert m, f"deploy/haproxy.cfg has no section `{name}`"
-    return m.group(0)
-
-
-def haproxy_config(proxy_port: int, ports: dict[str, int], cert: Path) -> str:
-    """deploy/haproxy.cfg with its global section replaced (log to stdout, no chroot, user or stats socket), the
-    redirecting :80 frontend dropped, the :443 bind moved to 127.0.0.1:``proxy_port`` with ``cert``, and each server
-    line moved to its app process's port. Everything else (cookies, checks, timeouts, headers) is used as written."""
-    text = CONFIG.read_text(encoding="utf-8")
-    text = text.replace(_section(text, "global"), "global\n    log stdout format raw local0 info\n\n")
-    text = text.replace(_section(text, "frontend dx_http"), "")
-    text, n = re.subn(r"^(\s+)bind :443 ssl crt \S+", rf"\1bind 127.0.0.1:{proxy_port} ssl crt {cert}", text,
-                      flags=re.M)
-    assert n == 1, "deploy/haproxy.cfg: expected one `bind :443 ssl crt …` line"
-    for name, port in ports.items():
-        text, n = re.subn(rf"^(\s+server {name} )127\.0\.0\.1:\d+", rf"\g<1>127.0.0.1:{port}", text, flags=re.M)
-        assert n == 1, f"deploy/haproxy.cfg: expected one `server {name} 127.0.0.1:…` line"
-    return text
-
-
-def self_signed(folder: Path) -> Path:
-    """A PEM with a fresh self-signed certificate for 127.0.0.1 and its key (what haproxy's `crt` reads)."""
-    from cryptography import x509  # noqa: PLC0415  (Authlib's dependency; only this test needs it)
-    from cryptography.hazmat.primitives import hashes, serialization  # noqa: PLC0415
-    from cryptography.hazmat.primitives.asymmetric import ec  # noqa: PLC0415
-    from cryptography.x509.oid import NameOID  # noqa: PLC0415
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                           critical=False)
-            .sign(key, hashes.SHA256()))
-    path = folder / "proxy.pem"
-    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM) + key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-    return path
-
-
-INSECURE = ssl.create_default_context()
-INSECURE.check_hostname = False
-INSECURE.verify_mode = ssl.CERT_NONE
 
 
 def _get(url: str):

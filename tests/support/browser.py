@@ -259,6 +259,13 @@ def wait_for_page(page, timeout: float = 60_000, settle_ms: int = 400) -> None:
         page.wait_for_timeout(200)   # plotly's transition after the first layout
 
 
+def wait_until_drawn(page, timeout: float = 60_000) -> None:
+    """Wait until the first script run is over and every chart and map has drawn, with no settling pause (for
+    timing what a person waits: benchmarks/bench_drawn.py); tests use ``wait_for_page``."""
+    page.wait_for_function(_SCRIPT_DONE, timeout=timeout)
+    page.wait_for_function(_CHARTS_DRAWN, timeout=timeout)
+
+
 def fit_viewport_to_content(page, width: int | None = None, min_height: int = 800,
                             max_height: int = 12_000) -> int:
     """Streamlit scrolls inside its own container, so a full-page screenshot is only as tall as the viewport: make
