@@ -14,6 +14,7 @@ from __future__ import annotations
 import atexit
 import concurrent.futures
 import contextlib
+import contextvars
 import os
 import re
 import socket
@@ -190,30 +191,83 @@ def print_page_to_pdf(url: str | Callable[[], str], out_path: str | os.PathLike,
     to ``out_path`` (A4 landscape). Optionally also save a full-page screenshot. Requests to anything but the app
     at ``url`` are refused (and their URLs appended to ``blocked``); ``url`` may be a callable, called once Chromium
     has started (a server still booting meanwhile). ``running``: the (header, footer) items every
-    page carries (running_templates), the footer with its page number n / N."""
+    page carries (running_templates), the footer with its page number n / N. The page is printed on the printer
+    thread, in a fresh browser context of the Chromium it keeps (started on first use)."""
     problem = chromium_problem()
     if problem:
         raise ChromiumNotFound(problem)
-    from playwright.sync_api import Error as PlaywrightError  # noqa: PLC0415
-    from playwright.sync_api import sync_playwright  # noqa: PLC0415
-
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
+    # in the caller's context: its ContextVars (the session's access a download carries, monitor.access.carry) hold
+    # on the printer thread too, so ``url()`` signs the caller's scope, not a thread's without a session
+    job = _printer.submit(contextvars.copy_context().run, _print_job, url, out, expected_charts, timeout_ms,
+                          screenshot, blocked, running, timings)
+    return job.result()
+
+
+# Playwright's sync API works only on the thread that started it, and each download callback of the 報告 page runs
+# on a thread of its own: one printer thread starts Chromium once and prints every PDF (one at a time), so a PDF
+# after the first does not start a browser again. The browser is closed with the warm server (_stop_warm).
+_printer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="dx-pdf-printer")
+_chromium: dict = {}          # on the printer thread only: {"playwright": context manager, "browser": Browser}
+
+
+def _kept_browser(mark):
+    browser = _chromium.get("browser")
+    if browser is not None and browser.is_connected():
+        return browser
+    _close_browser()
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415
+    cm = sync_playwright()
+    pw = cm.__enter__()
+    try:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+    except BaseException:
+        cm.__exit__(None, None, None)
+        raise
+    _chromium.update(playwright=cm, browser=browser)
+    mark("Chromium 起動")
+    return browser
+
+
+def _close_browser() -> None:
+    """On the printer thread: close the kept Chromium (if any) and its Playwright driver."""
+    browser, cm = _chromium.pop("browser", None), _chromium.pop("playwright", None)
+    with contextlib.suppress(Exception):
+        if browser is not None:
+            browser.close()
+    with contextlib.suppress(Exception):
+        if cm is not None:
+            cm.__exit__(None, None, None)
+
+
+def close_browser(timeout: float = 30.0) -> None:
+    """Close the printer thread's Chromium (from any thread); the next PDF starts a new one."""
+    with contextlib.suppress(Exception):
+        _printer.submit(_close_browser).result(timeout=timeout)
+
+
+def _print_job(url, out, expected_charts, timeout_ms, screenshot, blocked, running, timings) -> Path:
+    from playwright.sync_api import Error as PlaywrightError  # noqa: PLC0415
     mark = _stopwatch(timings)
     try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-            mark("Chromium 起動")
-            try:
-                if callable(url):
-                    url = url()
-                    mark("Streamlit 起動（待ち）")
-                _print(browser, url, out, expected_charts, timeout_ms, screenshot, blocked, running, mark)
-            finally:
-                browser.close()
+        browser = _kept_browser(mark)
+        if callable(url):
+            url = url()
+            mark("Streamlit 起動（待ち）")
+        context = browser.new_context(viewport={"width": VIEWPORT_WIDTH_PX, "height": 1000}, locale="ja-JP",
+                                      timezone_id="Asia/Tokyo")
+        try:
+            _print(context.new_page(), url, out, expected_charts, timeout_ms, screenshot, blocked, running, mark)
+        finally:
+            context.close()
     except PlaywrightError as exc:       # a timeout or a crashed page: a sentence, never a traceback
+        _close_browser()                 # a browser that failed a page is not kept
         raise PdfError(f"報告ページを PDF にできませんでした（{timeout_ms / 1000:.0f} 秒以内に表示が終わらないか、"
                        f"ブラウザが止まりました）: {str(exc).splitlines()[0][:300]}") from None
+    except BaseException:
+        _close_browser()
+        raise
     return out
 
 
@@ -229,9 +283,7 @@ def _stopwatch(timings: dict[str, float] | None):
     return mark
 
 
-def _print(browser, url, out, expected_charts, timeout_ms, screenshot, blocked, running, mark) -> None:
-    page = browser.new_page(viewport={"width": VIEWPORT_WIDTH_PX, "height": 1000}, locale="ja-JP",
-                            timezone_id="Asia/Tokyo")
+def _print(page, url, out, expected_charts, timeout_ms, screenshot, blocked, running, mark) -> None:
     only_app_requests(page, url, blocked)
     page.goto(url, wait_until="domcontentloaded", timeout=timeout_ms)
     page.wait_for_selector(".dx-print-header", timeout=timeout_ms, state="attached")
@@ -265,8 +317,9 @@ def _print(browser, url, out, expected_charts, timeout_ms, screenshot, blocked, 
 
 
 # One PDF at a time (PDF_QUEUE): four at once each took 45–50 s and 3.6 GB between them. The Streamlit server
-# the PDFs are printed from is kept warm for KEEP_SERVER_S after a PDF (its imports and caches done), keyed by
-# everything it was started with; a new database path or setting starts a new one.
+# the PDFs are printed from, and the printer thread's Chromium, are kept warm for KEEP_SERVER_S after a PDF (its
+# imports and caches done), keyed by everything the server was started with; a new database path or setting starts
+# a new one.
 KEEP_SERVER_S = float(os.environ.get("DX_PDF_KEEP_SERVER_S", "300"))
 PDF_QUEUE = threading.Lock()
 _waiting = 0
@@ -286,6 +339,7 @@ def _server_key(db_path) -> tuple:
 
 
 def _stop_warm() -> None:
+    close_browser()
     cm = _warm.pop("cm", None)
     timer = _warm.pop("timer", None)
     _warm.clear()
@@ -408,6 +462,8 @@ def main(argv: list[str] | None = None) -> int:
     except PdfError as exc:
         print(f"エラー: {exc}", file=sys.stderr)
         return 2
+    finally:
+        _stop_warm()         # one PDF and done: the server and the browser go now, not at interpreter exit
     print(f"PDF を作成しました: {out}")
     return 0
 
