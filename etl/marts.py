@@ -65,6 +65,10 @@ MART_ADDITIVE: dict[str, tuple[str, ...]] = {
                             "event_attendees", "seminar_attendees"),
     "mart_map_activity": ("sessions", "consultations"),
 }
+# Marts of rows per record, nothing in them counted over several records: a batch of new records only (as above)
+# inserts its own records' rows, built by the mart's own SQL over inputs holding only those records; no stored row
+# changes (a new record's engagement, theme and consultation row are as stored).
+MART_PER_RECORD = ("mart_theme_records",)
 # the kinds such a batch may hold, and per input of those marts the kind whose new keys restrict it
 APPEND_KINDS = ("sessions", "consultations", "events")
 APPEND_INPUTS = {"sessions": "sessions", "mart_consultations": "consultations", "events": "events"}
@@ -156,7 +160,8 @@ def update_marts(con, new_records_only: bool = False) -> tuple[list[str], str]:
     grains = {name: _grain(scope, wide) for name, scope in MART_SCOPE.items()}
     # a batch of new records adds to an additive mart where its grain is too wide (else the grain is cheaper)
     adding = {name for name in MART_ADDITIVE if new_records_only and grains[name] is None}
-    if all(grain is None for grain in grains.values()) and not adding:
+    appending = set(MART_PER_RECORD) if new_records_only else set()
+    if all(grain is None for grain in grains.values()) and not adding and not appending:
         return build_marts(con), "full"
     db = con.execute("SELECT current_database()").fetchall()[0][0]
     as_of_moved = con.execute(_sql("as_of_moved")).fetchall()[0][0]
@@ -167,8 +172,8 @@ def update_marts(con, new_records_only: bool = False) -> tuple[list[str], str]:
         for path in mart_files():
             name = path.stem
             body = path.read_text(encoding="utf-8").strip().rstrip(";")
-            if name in adding:
-                _add_new_records(con, db, name, body)
+            if name in adding or name in appending:
+                (_add_new_records if name in adding else _append_new_records)(con, db, name, body)
                 built.append(name)
                 continue
             scope = grains[name]
@@ -198,12 +203,27 @@ def update_marts(con, new_records_only: bool = False) -> tuple[list[str], str]:
     return built, "partial" if rebuilt_wide else "incremental"
 
 
+def _new_record_views() -> dict[str, str]:
+    """The inputs of APPEND_INPUTS restricted to the batch's new records (the keys in its BATCH_KEYS tables), and
+    the engagements to those of its sessions: these marts read an engagement only as the dimensions of its
+    sessions (sessions JOIN engagements), and a batch of new records holds no engagement."""
+    views = {table: f"SEMI JOIN temp.main.{BATCH_KEYS.format(kind=kind)} USING ({', '.join(KINDS[kind].key)})"
+             for table, kind in APPEND_INPUTS.items()}
+    views["engagements"] = f"SEMI JOIN temp.main.{BATCH_KEYS.format(kind='sessions')} USING (engagement_id)"
+    return views
+
+
+def _append_new_records(con, db: str, name: str, body: str) -> None:
+    """Insert the rows of the batch's new records into the per-record mart ``name``: its own SQL over its inputs
+    restricted to those records."""
+    _run_restricted(con, db, _new_record_views(), f"INSERT INTO {db}.main.{name} BY NAME SELECT * FROM ({body})")
+
+
 def _add_new_records(con, db: str, name: str, body: str) -> None:
     """Add what the batch's new records count to the additive mart ``name``: its own SQL over its inputs restricted
     to those records, summed with the mart's rows of the same groups (NULL a group value like any other)."""
-    views = {table: f"SEMI JOIN temp.main.{BATCH_KEYS.format(kind=kind)} USING ({', '.join(KINDS[kind].key)})"
-             for table, kind in APPEND_INPUTS.items()}
-    _run_restricted(con, db, views, f"CREATE OR REPLACE TEMP TABLE mart_delta AS SELECT * FROM ({body})")
+    _run_restricted(con, db, _new_record_views(),
+                    f"CREATE OR REPLACE TEMP TABLE mart_delta AS SELECT * FROM ({body})")
     measures = MART_ADDITIVE[name]
     columns = [r[0] for r in con.execute(f"DESCRIBE {db}.main.{name}").fetchall()]
     groups = [c for c in columns if c not in measures]

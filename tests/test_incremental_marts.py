@@ -249,8 +249,9 @@ def test_marts_of_another_state_or_a_wide_batch_are_rebuilt_whole(programme, tmp
 @pytest.mark.parametrize("changed", [False, True], ids=["new-records", "and-one-changed"])
 def test_a_batch_on_most_days_updates_every_mart_by_keys_or_by_adding(programme, tmp_path, changed):
     """As the benchmark's 1 % batch: new sessions and consultations on many of the days held (consultations fall on
-    any day) but of few engagements and consultations. New records only: the marts by day are added to, the others
-    updated by keys (incremental); with one stored record changed as well, the marts by day are rebuilt whole
+    any day) but of few engagements and consultations. New records only: the marts by day are added to, the theme
+    records get the new records' rows, the others are updated by keys (incremental); with one stored record changed
+    as well, the marts by day are rebuilt whole
     (partial). Either way every mart equals a full rebuild."""
     rows = {k: list(v.values()) for k, (_, v) in programme.items()}
     new = {"sessions": rows["sessions"][-150:],
