@@ -208,7 +208,8 @@ def print_page_to_pdf(url: str | Callable[[], str], out_path: str | os.PathLike,
 # Playwright's sync API works only on the thread that started it, and each download callback of the 報告 page runs
 # on a thread of its own: one printer thread starts Chromium once and prints every PDF (one at a time), so a PDF
 # after the first does not start a browser again. The browser is closed with the warm server (_stop_warm).
-_printer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="dx-pdf-printer")
+PRINTER_THREAD = "dx-pdf-printer"
+_printer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix=PRINTER_THREAD)
 _chromium: dict = {}          # on the printer thread only: {"playwright": context manager, "browser": Browser}
 
 
@@ -243,20 +244,34 @@ def _close_browser() -> None:
 
 def close_browser(timeout: float = 30.0) -> None:
     """Close the printer thread's Chromium (from any thread); the next PDF starts a new one."""
+    if threading.current_thread().name.startswith(PRINTER_THREAD):
+        _close_browser()
+        return
     with contextlib.suppress(Exception):
         _printer.submit(_close_browser).result(timeout=timeout)
+
+
+CONTEXT_OPTIONS = {"viewport": {"width": VIEWPORT_WIDTH_PX, "height": 1000}, "locale": "ja-JP",
+                   "timezone_id": "Asia/Tokyo"}
 
 
 def _print_job(url, out, expected_charts, timeout_ms, screenshot, blocked, running, timings) -> Path:
     from playwright.sync_api import Error as PlaywrightError  # noqa: PLC0415
     mark = _stopwatch(timings)
     try:
+        kept = "browser" in _chromium
         browser = _kept_browser(mark)
         if callable(url):
             url = url()
             mark("Streamlit 起動（待ち）")
-        context = browser.new_context(viewport={"width": VIEWPORT_WIDTH_PX, "height": 1000}, locale="ja-JP",
-                                      timezone_id="Asia/Tokyo")
+        try:
+            context = browser.new_context(**CONTEXT_OPTIONS)
+        except PlaywrightError:
+            if not kept:
+                raise
+            # the kept browser died since the last PDF (Playwright notices only when asked): start a new one
+            _close_browser()
+            context = _kept_browser(mark).new_context(**CONTEXT_OPTIONS)
         try:
             _print(context.new_page(), url, out, expected_charts, timeout_ms, screenshot, blocked, running, mark)
         finally:
@@ -339,7 +354,12 @@ def _server_key(db_path) -> tuple:
 
 
 def _stop_warm() -> None:
+    """Stop the kept report server and close the printer's browser."""
     close_browser()
+    _stop_server()
+
+
+def _stop_server() -> None:
     cm = _warm.pop("cm", None)
     timer = _warm.pop("timer", None)
     _warm.clear()
@@ -362,7 +382,7 @@ def _warm_server(db_path) -> str:
         if _warm.get("timer") is not None:
             _warm["timer"].cancel()
         return _warm["base"]
-    _stop_warm()
+    _stop_server()               # only the server: the printer may be waiting for this one (its browser is fine)
     cm = streamlit_server(db_path)
     base = cm.__enter__()
     _warm.update(key=key, cm=cm, base=base, proc_alive=lambda: _healthy(base))

@@ -208,7 +208,7 @@ def test_read_memory_is_given_back():
 
 def test_one_build_per_key_while_others_wait_for_it():
     """Many sessions asking for the same result at once (a meeting opening the default view) run its query once;
-    a build that fails leaves the next caller to build."""
+    those waiting on a build that fails get its error, and the next caller builds again."""
     cache, builds, results = VersionedCache(max_entries=8), [], []
     start = threading.Barrier(8)
 
@@ -228,14 +228,15 @@ def test_one_build_per_key_while_others_wait_for_it():
         t.join()
     assert len(builds) == 1 and len({id(r) for r in results}) == 1 and len(results) == 8
 
-    attempts = []
+    attempts, together = [], threading.Barrier(3)
 
     def failing():
         attempts.append(1)
-        time.sleep(0.2)
+        time.sleep(0.3)
         raise RuntimeError("boom")
 
     def ask_failing(out):
+        together.wait()
         try:
             out.append(cache.get_or_build("bad", failing))
         except RuntimeError:
@@ -247,8 +248,11 @@ def test_one_build_per_key_while_others_wait_for_it():
         t.start()
     for t in threads:
         t.join()
-    assert out == ["error"] * 3 and len(attempts) == 3        # each waiter built again after the failure
-    assert cache.get_or_build("bad", lambda: "ok") == "ok"
+    assert out == ["error"] * 3 and len(attempts) == 1        # the waiters got the build's error, not a build each
+    assert cache.get_or_build("bad", lambda: "ok") == "ok"     # and the next caller builds
+    # a build that asks for its own key builds it, instead of waiting for itself
+    assert cache.get_or_build("self", lambda: ("outer", cache.get_or_build("self", lambda: "inner"))) == \
+        ("outer", "inner")
 
 
 def test_query_slots_bound_what_runs_at_once_and_let_one_run_alone():

@@ -92,3 +92,51 @@ def test_missing_chromium_says_how_to_get_it(tmp_path, sample_db):
     assert "Chromium が見つかりません" in run.stderr
     assert "apt-get install chromium fonts-noto-cjk" in run.stderr
     assert not (tmp_path / "r.pdf").exists()
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (the children of each of its threads: the printer thread starts Chromium)."""
+    children = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return children + [d for c in children for d in _descendants(c)]
+
+
+def _browser_processes() -> list[int]:
+    """This process's Chromium browser processes (the kept one), not its renderers or the report's server."""
+    found = []
+    for pid in _descendants(os.getpid()):
+        try:
+            raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        # (Chromium's helpers rewrite their command line into one string that holds --type=…)
+        if Path(raw.split(b"\0")[0].decode(errors="replace")).name in ("chromium", "chrome") and b"--type=" not in raw:
+            found.append(pid)
+    return found
+
+
+@needs_chromium
+def test_the_kept_browser_is_reused_and_a_dead_one_replaced(sample_db, tmp_path):
+    """The second PDF reuses the first one's Chromium (no start); after that browser dies, the next PDF starts a new
+    one and still comes out whole."""
+    import signal  # noqa: PLC0415
+    from monitor import report_pdf  # noqa: PLC0415
+    try:
+        first, second, third = {}, {}, {}
+        render_report_pdf(2022, None, tmp_path / "1.pdf", sample_db, timings=first)
+        browsers = _browser_processes()
+        assert first.get("Chromium 起動", 0) > 0 and len(browsers) == 1
+        render_report_pdf(2022, None, tmp_path / "2.pdf", sample_db, timings=second)
+        assert "Chromium 起動" not in second and _browser_processes() == browsers
+        os.kill(browsers[0], signal.SIGKILL)
+        render_report_pdf(2022, None, tmp_path / "3.pdf", sample_db, timings=third)
+        assert third.get("Chromium 起動", 0) > 0
+        pages = [len(PdfReader(str(tmp_path / f"{i}.pdf")).pages) for i in (1, 2, 3)]
+        assert pages[0] == pages[1] == pages[2] and pages[0] >= 2
+    finally:
+        report_pdf._stop_warm()
+    assert _browser_processes() == []
