@@ -125,6 +125,7 @@ def test_the_kept_browser_is_reused_and_a_dead_one_replaced(sample_db, tmp_path)
     one and still comes out whole."""
     import signal  # noqa: PLC0415
     from monitor import report_pdf  # noqa: PLC0415
+    report_pdf._stop_warm()          # an earlier test in this process may have left its browser kept
     try:
         first, second, third = {}, {}, {}
         render_report_pdf(2022, None, tmp_path / "1.pdf", sample_db, timings=first)
