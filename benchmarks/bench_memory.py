@@ -26,6 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import run_all  # noqa: E402
 from run_all import ROOT, fmt_s, status_kb, table  # noqa: E402
+from tests.support.processes import descendants  # noqa: E402
 
 TARGET_MB = 400
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -36,20 +37,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def descendants(pid: int) -> list[int]:
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            kids = Path(f"/proc/{p}/task/{p}/children").read_text().split()
-        except OSError:
-            kids = []
-        for k in kids:
-            out.append(int(k))
-            todo.append(int(k))
-    return out
 
 
 class Poller(threading.Thread):

@@ -41,21 +41,13 @@ def measure(db: Path, fiscal_year: int, runs: int) -> list[dict]:
     return out
 
 
-def tree_rss_kb(pid: int) -> int:
-    total = run_all.status_kb(pid, "VmRSS")
-    try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except OSError:
-        children = []
-    return total + sum(tree_rss_kb(int(c)) for c in children)
-
-
 def at_once(db: Path, fiscal_year: int, n: int) -> dict:
     """``n`` PDFs asked for at the same moment (people clicking together): each one's wall time, and the peak RSS
     of this process with everything it started (the report's Streamlit server, the driver, Chromium)."""
     import os  # noqa: PLC0415
     import threading  # noqa: PLC0415
     from monitor.report_pdf import render_report_pdf  # noqa: PLC0415
+    from tests.support.processes import tree_rss_kb  # noqa: PLC0415
     times, peak, stop = [], [0], [False]
 
     def sample():
@@ -122,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
                 fy = con.execute("SELECT max(fiscal_year) FROM sessions").fetchone()[0]
             _, more = summarise(f"全国 {args.national:,} 件 {fy}年度 事業全体", measure(db, fy, args.runs))
             lines += more
+        alone = at_once(sample, 2022, 1) if args.at_once else None
         crowd = at_once(sample, 2022, args.at_once) if args.at_once else None
     cold, warm = float(lines[0][3]), float(lines[1][3]) if len(lines) > 1 else float("nan")
     body = table(headers, lines)        # run_all.section adds the machine lines
@@ -135,10 +128,11 @@ def main(argv: list[str] | None = None) -> int:
              "the print. With a load average of several times the CPU count every stage stretches alike. "
              "PDFs are made one at a time (a lock): a second request waits its turn instead of adding a browser.")
     if crowd:
-        body += (f"\n\n{args.at_once} sample PDFs asked for at the same moment: they "
-                 f"came out one after another in {', '.join(f'{t:.1f}' for t in crowd['times'])} s; the peak RSS of "
-                 f"the process with everything it started (report server, Playwright's driver, Chromium) was "
-                 f"{crowd['peak_mb']:,.0f} MB — one browser and one report server, whatever the number waiting.")
+        body += (f"\n\n{args.at_once} sample PDFs asked for at the same moment: they came out one after another in "
+                 f"{', '.join(f'{t:.1f}' for t in crowd['times'])} s. Peak RSS summed over this process and everything "
+                 f"it started (report server, Playwright's driver, Chromium's processes; pages they share are counted "
+                 f"in each): {crowd['peak_mb']:,.0f} MB, against {alone['peak_mb']:,.0f} MB for one PDF just before "
+                 f"— one browser and one report server, whatever the number waiting.")
     print(body)
     if args.write_docs:
         run_all.write_section("report-pdf", "報告 PDF (sample; one PDF at a time)", body)

@@ -40,6 +40,7 @@ import run_all
 
 ROOT = run_all.ROOT
 sys.path.insert(0, str(ROOT))
+from tests.support.processes import tree_rss_kb  # noqa: E402
 from tests.support.proxy import HAPROXY, INSECURE, haproxy_config, self_signed  # noqa: E402
 from tests.support.upload_files import consultation_file  # noqa: E402
 
@@ -121,16 +122,6 @@ def load_midway(db: Path, batch: Path, delay: float, out: dict) -> None:
     done = subprocess.run([sys.executable, "-m", "etl", "load", "--db", str(db), str(batch)], cwd=ROOT,
                           capture_output=True, text=True)
     out["load_seconds"], out["load_rc"] = time.perf_counter() - t, done.returncode
-
-
-def tree_rss_kb(pid: int) -> int:
-    """VmRSS of a process and its children (the PDF renderer's app process and Chromium, if any)."""
-    total = run_all.status_kb(pid, "VmRSS")
-    try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except OSError:
-        children = []
-    return total + sum(tree_rss_kb(int(c)) for c in children)
 
 
 class Session:

@@ -33,6 +33,7 @@ from run_all import ROOT, status_kb, table  # noqa: E402
 sys.path.insert(0, str(ROOT))
 from tests.support import upload_files  # noqa: E402
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, free_port  # noqa: E402
+from tests.support.processes import children  # noqa: E402
 
 PAGE = "データ取込"
 ERROR = '[data-testid="stAlertContentError"]'
@@ -44,17 +45,6 @@ CONSULTATIONS = ("相談ID,相談日,相談元,都道府県,市区町村,相談�
 
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def children(pid: int) -> list[int]:
-    """Children of every thread of `pid` (the worker is started from a script thread, not the main one)."""
-    out = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
-            out += [int(k) for k in (task / "children").read_text().split()]
-        except OSError:
-            pass
-    return out
 
 
 class Poller(threading.Thread):

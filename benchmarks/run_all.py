@@ -28,6 +28,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "performance.md"
+sys.path.insert(0, str(ROOT))
+from tests.support.processes import status_kb  # noqa: E402, F401  (the benchmarks import it from here)
 BENCH_DIR = Path(os.environ.get("DX_BENCH_DIR", "/tmp/dx-bench"))
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -156,17 +158,6 @@ def database(sessions: int, seed: int = 1) -> Path:
 
 
 # ── output ──────────────────────────────────────────────────────────────────
-
-def status_kb(pid: int, field: str) -> int:
-    """A kB field of /proc/<pid>/status (VmRSS, VmHWM = the process's own peak since exec), 0 when it has gone."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
 
 def reset_hwm() -> None:
     """Reset this process's VmHWM to its current RSS (Linux: write 5 to clear_refs); best effort."""

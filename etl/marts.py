@@ -159,9 +159,10 @@ def update_marts(con, new_records_only: bool = False) -> tuple[list[str], str]:
             if too_wide}
     grains = {name: _grain(scope, wide) for name, scope in MART_SCOPE.items()}
     # a batch of new records adds to an additive mart where its grain is too wide (else the grain is cheaper)
-    adding = {name for name in MART_ADDITIVE if new_records_only and grains[name] is None}
-    appending = set(MART_PER_RECORD) if new_records_only else set()
-    if all(grain is None for grain in grains.values()) and not adding and not appending:
+    # and inserts the rows of its records into a per-record mart
+    by_new_records = {name: _add_new_records for name in MART_ADDITIVE if new_records_only and grains[name] is None}
+    by_new_records.update({name: _append_new_records for name in MART_PER_RECORD if new_records_only})
+    if all(grain is None for grain in grains.values()) and not by_new_records:
         return build_marts(con), "full"
     db = con.execute("SELECT current_database()").fetchall()[0][0]
     as_of_moved = con.execute(_sql("as_of_moved")).fetchall()[0][0]
@@ -172,8 +173,8 @@ def update_marts(con, new_records_only: bool = False) -> tuple[list[str], str]:
         for path in mart_files():
             name = path.stem
             body = path.read_text(encoding="utf-8").strip().rstrip(";")
-            if name in adding or name in appending:
-                (_add_new_records if name in adding else _append_new_records)(con, db, name, body)
+            if name in by_new_records:
+                by_new_records[name](con, db, name, body)
                 built.append(name)
                 continue
             scope = grains[name]

@@ -16,6 +16,7 @@ from pypdf import PdfReader
 from monitor.exports import png_size
 from monitor.views.report import build_report
 from monitor.report_pdf import CHROMIUM, chromium_problem, render_report_pdf
+from tests.support.processes import descendants
 
 pytestmark = pytest.mark.browser  # the PDF is printed by Chromium via Playwright
 
@@ -94,21 +95,10 @@ def test_missing_chromium_says_how_to_get_it(tmp_path, sample_db):
     assert not (tmp_path / "r.pdf").exists()
 
 
-def _descendants(pid: int) -> list[int]:
-    """Every process below ``pid`` (the children of each of its threads: the printer thread starts Chromium)."""
-    children = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
-            children += [int(c) for c in (task / "children").read_text().split()]
-        except OSError:
-            continue
-    return children + [d for c in children for d in _descendants(c)]
-
-
 def _browser_processes() -> list[int]:
     """This process's Chromium browser processes (the kept one), not its renderers or the report's server."""
     found = []
-    for pid in _descendants(os.getpid()):
+    for pid in descendants(os.getpid()):
         try:
             raw = Path(f"/proc/{pid}/cmdline").read_bytes()
         except OSError:
