@@ -7,6 +7,7 @@ other, ``check_files`` the first only. Callers import from here; the names below
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -15,7 +16,8 @@ from .scope import ScopeRefused, parse_scope, scope_text  # noqa: F401
 from .prepare import (ACTIVITY_MAX, PROGRESS_STAGES, SCHEMA_SQL, STAGING_DIR, STAGING_SCRIPTS,  # noqa: F401
                       WARNING_ROWS_SHOWN, Batch, BatchReport, DatabaseUnreadable, Problem, Progress, TableSummary,
                       change_text, is_sample_db)
-from .write import (LOAD_STAGES, LOCK_WAIT_SECONDS, TEMP_INFIX, LoadBusy, WriteFailed,  # noqa: F401
+from .paths import db_path as default_db_path
+from .write import (LOAD_STAGES, LOCK_WAIT_SECONDS, TEMP_INFIX, CopyAhead, LoadBusy, WriteFailed,  # noqa: F401
                     _new_version, _stage_hook, marts_outdated, rebuild_marts, set_data_as_of, write_batch,
                     writer_lock)
 
@@ -29,13 +31,16 @@ def load_files(paths: Iterable[Path], db: Path | None = None, accept_valid: bool
     in the history (etl/versions.py), `scope` limits the prefectures the load may change (etl/scope.py; None: any)."""
     if scope is not None and is_sample:
         raise ScopeRefused("サンプルデータの作り直しは範囲を限ってはできません")
-    batch = Batch.prepare(paths, db, names=names, progress=progress, fresh=fresh or is_sample, as_of=as_of,
-                          scope=scope)
-    try:
-        return write_batch(batch, accept_valid=accept_valid, fresh=fresh, is_sample=is_sample, who=who,
-                           marts_dir=marts_dir)
-    finally:
-        batch.close()
+    db = Path(db) if db else default_db_path()
+    # the copy of the database the load writes is made while the files are read and checked (etl/swap.py)
+    with (CopyAhead(db) if not (fresh or is_sample) and db.is_file() else nullcontext()) as ahead:
+        batch = Batch.prepare(paths, db, names=names, progress=progress, fresh=fresh or is_sample, as_of=as_of,
+                              scope=scope)
+        try:
+            return write_batch(batch, accept_valid=accept_valid, fresh=fresh, is_sample=is_sample, who=who,
+                               marts_dir=marts_dir, ahead=ahead)
+        finally:
+            batch.close()
 
 
 def check_files(paths: Iterable[Path], db: Path | None = None,

@@ -9,6 +9,7 @@ import fcntl
 import logging
 import os
 import shutil
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,9 +28,93 @@ TEMP_INFIX = ".tmp-"
 LOAD_STAGES = ("locked", "copied", "written", "before_replace", "replaced")
 
 
+class CopyAhead:
+    """A copy of ``db`` made in a background thread while a load reads and checks its files, before it holds the
+    writer lock; ``_new_version`` takes it instead of copying under the lock only when the database file is still
+    the one copied (same inode, size and modification time) and the copy is whole and still there (another load may
+    have removed it as a stale temp file). Otherwise, or on any error, it is discarded and the copy made as
+    before. Use as a context manager: leaving it waits for the thread and removes a copy not taken."""
+
+    def __init__(self, db: Path):
+        self.db = Path(os.path.realpath(db))
+        self.path = self.db.with_name(f"{self.db.name}{TEMP_INFIX}{os.getpid()}-ahead")
+        self._source: os.stat_result | None = None
+        self._copied: os.stat_result | None = None
+        self._thread = threading.Thread(target=self._copy, name="dx-copy-ahead", daemon=True)
+        self._thread.start()
+
+    def _copy(self) -> None:
+        try:
+            with open(self.db, "rb") as src, open(self.path, "wb") as dst:
+                source = os.fstat(src.fileno())
+                _copy_fd(src.fileno(), dst.fileno(), source.st_size)
+                self._copied = os.fstat(dst.fileno())
+                self._source = source
+        except OSError:           # no copy: the load copies under the lock, and reports a failure there
+            self._source = None
+
+    def take(self, db: Path, tmp: Path) -> bool:
+        """Move the copy to ``tmp`` if it is a whole copy of ``db`` as it is now; else remove it (so a disk with
+        room for one copy still has it) and return False: copy again."""
+        if self._take(db, tmp):
+            return True
+        self.discard()
+        return False
+
+    def _take(self, db: Path, tmp: Path) -> bool:
+        self._thread.join()
+        try:
+            now, there = os.stat(db), os.stat(self.path)
+        except OSError:
+            return False
+        source, copied = self._source, self._copied
+        if source is None or copied is None or Path(os.path.realpath(db)) != self.db:
+            return False
+        if (now.st_dev, now.st_ino, now.st_size, now.st_mtime_ns) != \
+                (source.st_dev, source.st_ino, source.st_size, source.st_mtime_ns):
+            return False
+        if (there.st_dev, there.st_ino, there.st_size) != (copied.st_dev, copied.st_ino, source.st_size):
+            return False
+        os.replace(self.path, tmp)
+        return True
+
+    def discard(self) -> None:
+        self._thread.join()
+        try:
+            self.path.unlink(missing_ok=True)
+        except OSError:       # a read-only folder: there is no copy to remove, and the load reports the folder
+            pass
+
+    def __enter__(self) -> "CopyAhead":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.discard()
+
+
+def _copy_fd(src: int, dst: int, size: int) -> None:
+    """Copy ``size`` bytes in the kernel (copy_file_range, sendfile where it is missing)."""
+    copy = getattr(os, "copy_file_range", None)
+    done = 0
+    while done < size:
+        try:
+            n = copy(src, dst, size - done) if copy else os.sendfile(dst, src, done, size - done)
+        except OSError:
+            if copy is None:
+                raise
+            copy = None       # e.g. across file systems on old kernels: sendfile from where copy_file_range stopped
+            os.lseek(src, done, os.SEEK_SET)
+            os.lseek(dst, done, os.SEEK_SET)
+            continue
+        if n == 0:
+            break
+        done += n
+
+
 @contextmanager
-def _new_version(db: Path, copy: bool, entry: dict | None = None):
-    """The next version of ``db``, written as a temp file next to it: a copy of ``db`` (``copy``) or a new file. The
+def _new_version(db: Path, copy: bool, entry: dict | None = None, ahead: CopyAhead | None = None):
+    """The next version of ``db``, written as a temp file next to it: a copy of ``db`` (``copy``; the copy made
+    ahead when it is still good, see CopyAhead) or a new file. The
     body writes it; then it is fsynced and os.replace()d over ``db``, so readers see the old file or the new one,
     never a half-written one. On any failure the temp file goes and ``db`` is as it was. Call holding the writer
     lock. The replaced file is kept (a hard link) and ``entry`` (etl.versions.new_entry; the body may set its id)
@@ -37,11 +122,11 @@ def _new_version(db: Path, copy: bool, entry: dict | None = None):
     # a symlinked database path: the new version replaces the link's target, so the link keeps pointing at it
     db = Path(os.path.realpath(db))
     # temp copies left by a load that was killed: nobody else holds the lock, so nobody uses them
-    _remove_stale_temp_files(db)
+    _remove_stale_temp_files(db, keep=ahead.path if ahead else None)
     tmp = db.with_name(f"{db.name}{TEMP_INFIX}{os.getpid()}")
     tmp.unlink(missing_ok=True)
     try:
-        if copy:
+        if copy and not (ahead and ahead.take(db, tmp)):
             shutil.copyfile(db, tmp)
         _stage_hook("copied")
         yield tmp
@@ -69,10 +154,13 @@ def _new_version(db: Path, copy: bool, entry: dict | None = None):
         logging.getLogger(__name__).warning("履歴を書き込めませんでした: %s", e)
 
 
-def _remove_stale_temp_files(db: Path) -> list[Path]:
-    """Delete `<db>.tmp-<pid>` (and its .wal) left by a killed load. Call only while holding the writer lock."""
+def _remove_stale_temp_files(db: Path, keep: Path | None = None) -> list[Path]:
+    """Delete `<db>.tmp-<pid>` (and its .wal) left by a killed load, and copies made ahead by other loads (they
+    check theirs is still there); ``keep``: this load's. Call only while holding the writer lock."""
     removed = []
     for p in db.parent.glob(f"{db.name}{TEMP_INFIX}*"):
+        if keep is not None and p == keep:
+            continue
         try:
             p.unlink()
             removed.append(p)

@@ -17,7 +17,7 @@ import duckdb
 
 from . import freshness, peek, versions
 from .scope import recheck_in_target
-from .swap import (LOAD_STAGES, LOCK_WAIT_SECONDS, TEMP_INFIX, LoadBusy, _fsync, _fsync_dir,  # noqa: F401
+from .swap import (LOAD_STAGES, LOCK_WAIT_SECONDS, TEMP_INFIX, CopyAhead, LoadBusy, _fsync, _fsync_dir,  # noqa: F401
                    _new_version, _remove_stale_temp_files, _stage_hook, writer_lock)
 from .kinds import KINDS, LOAD_ORDER
 from .macros import install_macros
@@ -51,10 +51,11 @@ def _write_failed(db: Path, e: BaseException) -> WriteFailed:
 # ── writing a prepared batch ─────────────────────────────────────────────────────
 
 def write_batch(batch: Batch, accept_valid: bool = False, fresh: bool = False, is_sample: bool = False,
-                who: str | None = None, marts_dir: Path | None = None) -> BatchReport:
+                who: str | None = None, marts_dir: Path | None = None, ahead: CopyAhead | None = None) -> BatchReport:
     """Apply a prepared batch to its database atomically; without accept_valid any error writes nothing. The replaced
     file is kept as a version and the load logged (etl.versions), ``who`` (default: the OS user) with it; the marts
-    are built from ``marts_dir`` (default etl/sql/marts). Progress goes to the batch's callback (copy, write, marts)."""
+    are built from ``marts_dir`` (default etl/sql/marts); ``ahead``: a copy of the database started before the batch
+    was prepared, taken when still good (etl/swap.py). Progress goes to the batch's callback (copy, write, marts)."""
     report = batch.report
     if report.unreadable or (report.errors and not accept_valid):
         return report
@@ -70,7 +71,7 @@ def write_batch(batch: Batch, accept_valid: bool = False, fresh: bool = False, i
                 report.notes.append("サンプルデータを外し、取り込んだ記録だけのデータベースにしました")
             entry = versions.new_entry("sample" if is_sample else "load", who,
                                        files=[f.file_name for f in report.files], fresh=bool(fresh))
-            with _new_version(batch.db, copy=not start_empty, entry=entry) as tmp:
+            with _new_version(batch.db, copy=not start_empty, entry=entry, ahead=ahead) as tmp:
                 entry["id"] = _apply(batch, tmp, is_sample, marts_dir)
                 entry["tables"] = versions.load_tables(tmp, entry["id"])
                 entry["marts"] = report.marts        # incremental | partial | full (benchmarks/bench_load.py reads it)
