@@ -1,6 +1,7 @@
 """Write a prepared load (etl/prepare.py) atomically: lock, copy, apply, swap, marts.
 
-A load copies the current database file, applies the batch to the copy in one connection, updates the marts (only
+A load copies the current database file (load_files starts that copy while it reads the files: etl/swap.py
+CopyAhead), applies the batch to the copy in one connection, updates the marts (only
 the rows of the keys it touched when the marts are current, else all of them: etl/marts.py), and os.replace()s the copy
 over the original. Readers attach the file read-only, so they see either the old or the new
 database, never a half-written one; a failed or killed load leaves only a stray temp file. One writer at a time, by
