@@ -334,7 +334,7 @@ def run_monthly_batch_in_app(loaded: Path, sessions: int) -> dict:
 
 # ── issue 18: a monthly batch, new / re-sent / into a small database ───────────────
 
-def _copy_files(src: Path, out: Path, keep: dict[str, str], batch: Path | None = None, macros: bool = False) -> Path:
+def _copy_files(src: Path, out: Path, keep: dict[str, str], batch: Path, macros: bool = False) -> Path:
     """The record files of ``src`` into ``out``, each kind filtered by the SQL condition ``keep[kind]`` over a table
     ``t`` of its rows (all-varchar, ``rowid`` the row's place); a kind not in ``keep`` is copied whole, one mapped to
     None left out."""
@@ -347,9 +347,9 @@ def _copy_files(src: Path, out: Path, keep: dict[str, str], batch: Path | None =
         if macros:
             install_macros(con)
         con.execute("CREATE TABLE batch_sessions AS SELECT * FROM read_csv(?, all_varchar = true, header = true)",
-                    [str((batch or BENCH_DIR / "issue18-batch") / FILE_NAMES["sessions"])])
+                    [str(batch / FILE_NAMES["sessions"])])
         con.execute("CREATE TABLE batch_consultations AS SELECT * FROM read_csv(?, all_varchar = true, header = true)",
-                    [str((batch or BENCH_DIR / "issue18-batch") / FILE_NAMES["consultations"])])
+                    [str(batch / FILE_NAMES["consultations"])])
         for kind, name in FILE_NAMES.items():
             if kind in keep and keep[kind] is None:
                 (out / name).unlink(missing_ok=True)
@@ -426,7 +426,8 @@ def run_issue18(src: Path, sessions: int, seed: int, repeat: int) -> dict:
     """The monthly batch (the last 1 % of the sessions and consultations) as new rows, as re-sent rows and into a
     database holding only its engagements."""
     rows = max(sessions // 100, 1)
-    batch = monthly_batch_files(src, BENCH_DIR / "issue18-batch", rows)
+    # every folder named by the scale: a small run (CI's) beside a full one must not write the other's batch
+    batch = monthly_batch_files(src, BENCH_DIR / f"issue18-batch-{sessions}", rows)
     stamp = run_all.database_stamp(sessions, seed) + f" {rows}"
     import duckdb
     con = duckdb.connect()      # rows, not lines: free text may hold quoted newlines
@@ -435,14 +436,14 @@ def run_issue18(src: Path, sessions: int, seed: int, repeat: int) -> dict:
     con.close()
     # the programme without the batch's rows (so the batch is new), and only the batch's engagements
     held = _copy_files(src, BENCH_DIR / f"issue18-held-{sessions}", {
-        "sessions": f"rowid < {n_sessions - rows}", "consultations": f"rowid < {n_consultations - rows}"})
+        "sessions": f"rowid < {n_sessions - rows}", "consultations": f"rowid < {n_consultations - rows}"}, batch=batch)
     small = _copy_files(src, BENCH_DIR / f"issue18-small-{sessions}", {
         "engagements": "案件ID IN (SELECT 案件ID FROM batch_sessions UNION SELECT 案件ID FROM batch_consultations)",
-        "sessions": None, "consultations": None, "events": None, "targets": None})
+        "sessions": None, "consultations": None, "events": None, "targets": None}, batch=batch)
     held_db = _cached_load(held, BENCH_DIR / f"issue18-held-{sessions}.duckdb", stamp)
     small_db = _cached_load(small, BENCH_DIR / f"issue18-small-{sessions}.duckdb", stamp)
     whole_db = run_all.database(sessions, seed)
-    work = BENCH_DIR / "issue18-work"
+    work = BENCH_DIR / f"issue18-work-{sessions}"
     return {
         "rows": rows,
         "small_engagements": sum(1 for _ in open(small / "支援案件.csv", encoding="utf-8")) - 1,
@@ -484,7 +485,7 @@ def calendar_month_batch(src: Path, out: Path) -> tuple[Path, str]:
 def run_calendar_month(src: Path, sessions: int, seed: int, repeat: int) -> dict:
     """The last calendar month's sessions and consultations as new rows (held back from the first load), then undone
     with `etl undo`."""
-    batch, month = calendar_month_batch(src, BENCH_DIR / "issue18-month-batch")
+    batch, month = calendar_month_batch(src, BENCH_DIR / f"issue18-month-batch-{sessions}")
     keep_out = {kind: f"strftime(dx_date({column}), '%Y-%m') IS DISTINCT FROM '{month}'"
                 for kind, column in DATE_COLUMNS.items()}
     held = _copy_files(src, BENCH_DIR / f"issue18-month-held-{sessions}", keep_out, batch=batch, macros=True)
@@ -497,7 +498,7 @@ def run_calendar_month(src: Path, sessions: int, seed: int, repeat: int) -> dict
     stamp = run_all.database_stamp(sessions, seed) + f" month {month}"
     held_db = _cached_load(held, BENCH_DIR / f"issue18-month-held-{sessions}.duckdb", stamp)
     return {"month": month, "rows": rows,
-            "new": _median_run(repeat, batch, held_db, BENCH_DIR / "issue18-work", undo=True)}
+            "new": _median_run(repeat, batch, held_db, BENCH_DIR / f"issue18-work-{sessions}", undo=True)}
 
 
 def issue18_text(r: dict, sessions: int, seed: int, repeat: int) -> str:

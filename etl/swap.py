@@ -6,9 +6,11 @@ all write through here.
 from __future__ import annotations
 
 import fcntl
+import glob
 import logging
 import os
 import shutil
+import tempfile
 import threading
 import time
 from contextlib import contextmanager
@@ -37,21 +39,35 @@ class CopyAhead:
 
     def __init__(self, db: Path):
         self.db = Path(os.path.realpath(db))
-        self.path = self.db.with_name(f"{self.db.name}{TEMP_INFIX}{os.getpid()}-ahead")
+        self.path: Path | None = None
         self._source: os.stat_result | None = None
         self._copied: os.stat_result | None = None
-        self._thread = threading.Thread(target=self._copy, name="dx-copy-ahead", daemon=True)
+        self._thread: threading.Thread | None = None
+        try:
+            size = self.db.stat().st_size
+            # another load writing now: its new version would make this copy stale, and on a nearly full disk the
+            # copy could take the space that load needs; so too when the disk cannot hold two more copies
+            if _writer_busy(self.db) or shutil.disk_usage(self.db.parent).free < 2 * size + (64 << 20):
+                return
+            # a new name of its own (O_EXCL, never a link someone left there), still matched as a stale temp file
+            fd, name = tempfile.mkstemp(dir=self.db.parent, prefix=f"{self.db.name}{TEMP_INFIX}{os.getpid()}-",
+                                        suffix="-ahead")
+        except OSError:           # no copy ahead: the load copies under the lock and reports any failure there
+            return
+        self.path = Path(name)
+        self._thread = threading.Thread(target=self._copy, args=(fd,), name="dx-copy-ahead", daemon=True)
         self._thread.start()
 
-    def _copy(self) -> None:
+    def _copy(self, fd: int) -> None:
         try:
-            with open(self.db, "rb") as src, open(self.path, "wb") as dst:
+            with open(self.db, "rb") as src, os.fdopen(fd, "wb") as dst:
                 source = os.fstat(src.fileno())
                 _copy_fd(src.fileno(), dst.fileno(), source.st_size)
                 self._copied = os.fstat(dst.fileno())
                 self._source = source
-        except OSError:           # no copy: the load copies under the lock, and reports a failure there
+        except OSError:           # no copy (a full disk): its part goes at once, and the load copies under the lock
             self._source = None
+            self._remove()
 
     def take(self, db: Path, tmp: Path) -> bool:
         """Move the copy to ``tmp`` if it is a whole copy of ``db`` as it is now; else remove it (so a disk with
@@ -62,6 +78,8 @@ class CopyAhead:
         return False
 
     def _take(self, db: Path, tmp: Path) -> bool:
+        if self._thread is None or self.path is None:
+            return False
         self._thread.join()
         try:
             now, there = os.stat(db), os.stat(self.path)
@@ -70,8 +88,9 @@ class CopyAhead:
         source, copied = self._source, self._copied
         if source is None or copied is None or Path(os.path.realpath(db)) != self.db:
             return False
-        if (now.st_dev, now.st_ino, now.st_size, now.st_mtime_ns) != \
-                (source.st_dev, source.st_ino, source.st_size, source.st_mtime_ns):
+        # ctime too: any write or a copied-back mtime (touch -r) changes it, and reading does not
+        if (now.st_dev, now.st_ino, now.st_size, now.st_mtime_ns, now.st_ctime_ns) != \
+                (source.st_dev, source.st_ino, source.st_size, source.st_mtime_ns, source.st_ctime_ns):
             return False
         if (there.st_dev, there.st_ino, there.st_size) != (copied.st_dev, copied.st_ino, source.st_size):
             return False
@@ -79,10 +98,15 @@ class CopyAhead:
         return True
 
     def discard(self) -> None:
-        self._thread.join()
+        if self._thread is not None:
+            self._thread.join()
+        self._remove()
+
+    def _remove(self) -> None:
         try:
-            self.path.unlink(missing_ok=True)
-        except OSError:       # a read-only folder: there is no copy to remove, and the load reports the folder
+            if self.path is not None:
+                self.path.unlink(missing_ok=True)
+        except OSError:
             pass
 
     def __enter__(self) -> "CopyAhead":
@@ -158,7 +182,7 @@ def _remove_stale_temp_files(db: Path, keep: Path | None = None) -> list[Path]:
     """Delete `<db>.tmp-<pid>` (and its .wal) left by a killed load, and copies made ahead by other loads (they
     check theirs is still there); ``keep``: this load's. Call only while holding the writer lock."""
     removed = []
-    for p in db.parent.glob(f"{db.name}{TEMP_INFIX}*"):
+    for p in db.parent.glob(f"{glob.escape(db.name)}{TEMP_INFIX}*"):
         if keep is not None and p == keep:
             continue
         try:
@@ -201,12 +225,36 @@ def _fsync_dir(path: Path) -> None:
         pass
 
 
+def _lock_path(db: Path) -> Path:
+    """The lock beside the real file: a load through a symlink and one through the file's own path are one writer."""
+    real = Path(os.path.realpath(db))
+    return real.with_name(real.name + ".lock")
+
+
+def _writer_busy(db: Path) -> bool:
+    """Whether a load holds the writer lock of ``db`` now (asked without waiting and let go at once)."""
+    try:     # opened to read: a load that writes nothing leaves the folder as it was (no lock file made)
+        fd = os.open(_lock_path(db), os.O_RDONLY)
+    except OSError:          # no lock file: no load has ever written here
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
 @contextmanager
 def writer_lock(db: Path, wait: float | None = None):
     """One load at a time per database; a second waits up to `wait` seconds, then gives up."""
     db.parent.mkdir(parents=True, exist_ok=True)
     wait = LOCK_WAIT_SECONDS if wait is None else wait
-    lock_path = db.with_name(db.name + ".lock")
+    lock_path = _lock_path(db)
     with open(lock_path, "a+") as f:
         deadline = time.monotonic() + wait
         while True:

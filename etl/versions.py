@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
+import glob
 import json
 import logging
 import os
@@ -139,7 +140,7 @@ def prune(db: Path) -> list[Path]:
     named = [e["version"] for e in read_log(db) if e.get("version")]
     keep = set(named[-keep_count():])
     removed = []
-    for p in versions_dir(db).glob(f"{db.name}.v*"):
+    for p in versions_dir(db).glob(f"{glob.escape(db.name)}.v*"):
         if p.name not in keep:
             p.unlink(missing_ok=True)
             removed.append(p)

@@ -78,8 +78,9 @@ def write_batch(batch: Batch, accept_valid: bool = False, fresh: bool = False, i
                 entry["marts"] = report.marts        # incremental | partial | full (benchmarks/bench_load.py reads it)
             _stage_hook("replaced")
     except (OSError, MemoryError, duckdb.IOException, duckdb.PermissionException, duckdb.FatalException,
-            duckdb.OutOfMemoryException) as e:
-        # _new_version removed its temp copy: the database file is the one before this load
+            duckdb.OutOfMemoryException, duckdb.TransactionException) as e:
+        # _new_version removed its temp copy: the database file is the one before this load (a commit that cannot
+        # write its WAL on a full disk is a TransactionException)
         raise _write_failed(batch.db, e) from e
     report.loaded = True
     return report

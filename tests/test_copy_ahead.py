@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 import etl.load as load_module
 from etl.load import load_files
-from etl.swap import CopyAhead, _remove_stale_temp_files
+from etl.swap import CopyAhead, _remove_stale_temp_files, _writer_busy, writer_lock
 from tests.support.etl_helpers import count, query, sha256, write_engagements
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture()
@@ -91,4 +95,69 @@ def test_a_load_that_writes_nothing_leaves_no_copy(db, tmp_path):
     report = load_files([bad], db)
     assert not report.loaded and report.errors
     assert sha256(db) == before
+    assert temp_files(db) == []
+
+
+def test_no_copy_ahead_while_another_load_writes(db):
+    """Its new version would make the copy stale, and on a nearly full disk the copy would take the space that load
+    needs."""
+    with writer_lock(db):
+        ahead = CopyAhead(db)
+        assert ahead.path is None and not ahead.take(db, db.with_name(db.name + ".tmp-x"))
+    assert temp_files(db) == []
+
+
+def test_a_link_left_where_a_copy_could_go_is_not_followed(db, tmp_path):
+    """Someone with write access to the folder plants a symlink (or a FIFO) under a temp name: the load's copy goes
+    to a new file of its own, the planted names are removed as stale temp files, and the link's target is
+    untouched."""
+    victim = tmp_path / "precious.txt"
+    victim.write_text("大切なファイル", encoding="utf-8")
+    for pid in range(os.getpid() - 2, os.getpid() + 3):
+        db.with_name(f"{db.name}.tmp-{pid}-ahead").symlink_to(victim)
+    os.mkfifo(db.with_name(f"{db.name}.tmp-{os.getpid()}-fifo-ahead"))
+    assert load_files([write_engagements(tmp_path / "支援案件_他.csv", ids=("E-3",))], db).loaded
+    assert victim.read_text(encoding="utf-8") == "大切なファイル"
+    assert not db.is_symlink() and count(db, "engagements") == 3
+    assert temp_files(db) == []
+
+
+def test_a_name_with_glob_characters_still_has_its_stale_copies_removed(tmp_path):
+    db = tmp_path / "dx[1].duckdb"
+    assert load_files([write_engagements(tmp_path / "支援案件.csv", ids=("E-1",))], db).loaded
+    stale = db.with_name(db.name + ".tmp-999999-old-ahead")
+    stale.write_bytes(b"left by a killed load")
+    assert load_files([write_engagements(tmp_path / "支援案件_他.csv", ids=("E-2",))], db).loaded
+    assert temp_files(db) == [] and count(db, "engagements") == 2
+
+
+def test_a_symlink_and_the_real_path_are_one_writer(db, tmp_path):
+    link = tmp_path / "link.duckdb"
+    link.symlink_to(db)
+    with writer_lock(link):
+        assert _writer_busy(db)
+    with writer_lock(db):
+        assert _writer_busy(link)
+    assert not _writer_busy(db)
+
+
+def test_a_copy_that_cannot_be_written_whole_is_removed_at_once(db):
+    """A full disk (here: a file size limit, so the kernel refuses the copy's writes part way) must not keep the
+    partial copy until the load gets the lock: another load may need that space."""
+    script = f"""
+import os, resource, signal, sys
+from pathlib import Path
+sys.path.insert(0, {str(ROOT)!r})
+from etl.swap import CopyAhead
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+db = Path({str(db)!r})
+resource.setrlimit(resource.RLIMIT_FSIZE, (db.stat().st_size // 2, resource.RLIM_INFINITY))
+ahead = CopyAhead(db)
+assert ahead.path is not None
+ahead._thread.join()
+print(ahead.path.exists(), ahead.take(db, db.with_name(db.name + ".tmp-x")))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "False"]
     assert temp_files(db) == []
