@@ -9,8 +9,8 @@ import fcntl
 import glob
 import logging
 import os
+import secrets
 import shutil
-import tempfile
 import threading
 import time
 from contextlib import contextmanager
@@ -32,41 +32,50 @@ LOAD_STAGES = ("locked", "copied", "written", "before_replace", "replaced")
 
 class CopyAhead:
     """A copy of ``db`` made in a background thread while a load reads and checks its files, before it holds the
-    writer lock; ``_new_version`` takes it instead of copying under the lock only when the database file is still
-    the one copied (same inode, size and modification time) and the copy is whole and still there (another load may
-    have removed it as a stale temp file). Otherwise, or on any error, it is discarded and the copy made as
-    before. Use as a context manager: leaving it waits for the thread and removes a copy not taken."""
+    writer lock. ``_new_version`` takes it instead of copying under the lock only when the database file is still
+    the one copied (same device, inode, size, modification and change time, before and after the copy) and the copy
+    is whole and still there (another load holding the lock removes it as a stale temp file); otherwise it is removed
+    and the copy made under the lock as before. None is made while another load writes (its new version would make
+    the copy stale) or when the disk cannot hold two more copies (it would take space that load needs). The file is
+    new (O_EXCL, never a link or FIFO left under its name) and gets the mode a copy under the lock gets (0666 less
+    the umask). Use as a context manager: leaving it removes a copy not taken, without waiting for the thread."""
 
     def __init__(self, db: Path):
         self.db = Path(os.path.realpath(db))
         self.path: Path | None = None
-        self._source: os.stat_result | None = None
+        self._started: os.stat_result | None = None      # the database as the copy began
+        self._source: os.stat_result | None = None       # set when the copy is whole and the database did not change
         self._copied: os.stat_result | None = None
         self._thread: threading.Thread | None = None
+        fd = None
         try:
             size = self.db.stat().st_size
-            # another load writing now: its new version would make this copy stale, and on a nearly full disk the
-            # copy could take the space that load needs; so too when the disk cannot hold two more copies
             if _writer_busy(self.db) or shutil.disk_usage(self.db.parent).free < 2 * size + (64 << 20):
                 return
-            # a new name of its own (O_EXCL, never a link someone left there), still matched as a stale temp file
-            fd, name = tempfile.mkstemp(dir=self.db.parent, prefix=f"{self.db.name}{TEMP_INFIX}{os.getpid()}-",
-                                        suffix="-ahead")
-        except OSError:           # no copy ahead: the load copies under the lock and reports any failure there
-            return
-        self.path = Path(name)
-        self._thread = threading.Thread(target=self._copy, args=(fd,), name="dx-copy-ahead", daemon=True)
-        self._thread.start()
+            fd, self.path = _new_file(self.db.with_name(f"{self.db.name}{TEMP_INFIX}{os.getpid()}-"), "-ahead")
+            self._thread = threading.Thread(target=self._copy, args=(fd,), name="dx-copy-ahead", daemon=True)
+            self._thread.start()
+        except BaseException as e:   # no copy ahead (also when no thread can start): the load copies under the lock
+            if self._thread is None or self._thread.ident is None:      # not started: its file is still ours
+                if fd is not None:
+                    os.close(fd)
+                self._remove()
+                self._thread, self.path = None, None
+            if not isinstance(e, Exception):
+                raise
 
     def _copy(self, fd: int) -> None:
         try:
-            with open(self.db, "rb") as src, os.fdopen(fd, "wb") as dst:
-                source = os.fstat(src.fileno())
-                _copy_fd(src.fileno(), dst.fileno(), source.st_size)
-                self._copied = os.fstat(dst.fileno())
-                self._source = source
+            with os.fdopen(fd, "wb") as dst, open(self.db, "rb") as src:
+                started = os.fstat(src.fileno())
+                self._started = started
+                _copy_fd(src.fileno(), dst.fileno(), started.st_size)
+                copied, after = os.fstat(dst.fileno()), os.fstat(src.fileno())
+                if _identity(after) == _identity(started):      # not written while it was copied
+                    self._copied, self._source = copied, started
         except OSError:           # no copy (a full disk): its part goes at once, and the load copies under the lock
             self._source = None
+        if self._source is None:
             self._remove()
 
     def take(self, db: Path, tmp: Path) -> bool:
@@ -74,32 +83,35 @@ class CopyAhead:
         room for one copy still has it) and return False: copy again."""
         if self._take(db, tmp):
             return True
-        self.discard()
+        self._remove()
         return False
 
     def _take(self, db: Path, tmp: Path) -> bool:
-        if self._thread is None or self.path is None:
+        if self._thread is None or self.path is None or Path(os.path.realpath(db)) != self.db:
             return False
-        self._thread.join()
         try:
-            now, there = os.stat(db), os.stat(self.path)
+            now = os.stat(db)
         except OSError:
             return False
+        started = self._started
+        if started is not None and _identity(now) != _identity(started):
+            return False          # already stale: no need to wait for the rest of the copy
+        self._thread.join()
         source, copied = self._source, self._copied
-        if source is None or copied is None or Path(os.path.realpath(db)) != self.db:
+        if source is None or copied is None or _identity(now) != _identity(source):
             return False
-        # ctime too: any write or a copied-back mtime (touch -r) changes it, and reading does not
-        if (now.st_dev, now.st_ino, now.st_size, now.st_mtime_ns, now.st_ctime_ns) != \
-                (source.st_dev, source.st_ino, source.st_size, source.st_mtime_ns, source.st_ctime_ns):
+        try:
+            there = os.stat(self.path)
+            if (there.st_dev, there.st_ino, there.st_size) != (copied.st_dev, copied.st_ino, source.st_size):
+                return False
+            os.replace(self.path, tmp)
+        except OSError:
             return False
-        if (there.st_dev, there.st_ino, there.st_size) != (copied.st_dev, copied.st_ino, source.st_size):
-            return False
-        os.replace(self.path, tmp)
+        self.path = None          # moved: nothing of this copy is left to remove
         return True
 
     def discard(self) -> None:
-        if self._thread is not None:
-            self._thread.join()
+        """Remove the copy; a copy still running writes on into the removed file and ends (no need to wait)."""
         self._remove()
 
     def _remove(self) -> None:
@@ -114,6 +126,25 @@ class CopyAhead:
 
     def __exit__(self, *exc) -> None:
         self.discard()
+
+
+def _identity(st: os.stat_result) -> tuple:
+    # ctime too: any write changes it, also one that copies the modification time back (touch -r); reading does not
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
+def _new_file(prefix: Path, suffix: str) -> tuple[int, Path]:
+    """A file created here and now (O_EXCL: never one, or a link, someone left under the name), with the mode
+    shutil.copyfile would give it (0666 less the umask; mkstemp would make it 0600). Its name matches the stale
+    temp files a later load removes."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        path = prefix.with_name(f"{prefix.name}{secrets.token_hex(6)}{suffix}")
+        try:
+            return os.open(path, flags, 0o666), path
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temp name beside {prefix}")
 
 
 def _copy_fd(src: int, dst: int, size: int) -> None:
@@ -145,7 +176,7 @@ def _new_version(db: Path, copy: bool, entry: dict | None = None, ahead: CopyAhe
     appended to the history."""
     # a symlinked database path: the new version replaces the link's target, so the link keeps pointing at it
     db = Path(os.path.realpath(db))
-    # temp copies left by a load that was killed: nobody else holds the lock, so nobody uses them
+    # temp copies left by a load that was killed, and other loads' copies made ahead (they check theirs is there)
     _remove_stale_temp_files(db, keep=ahead.path if ahead else None)
     tmp = db.with_name(f"{db.name}{TEMP_INFIX}{os.getpid()}")
     tmp.unlink(missing_ok=True)
@@ -237,8 +268,8 @@ def _writer_busy(db: Path) -> bool:
         fd = os.open(_lock_path(db), os.O_RDONLY)
     except OSError:          # no lock file: no load has ever written here
         return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    try:     # shared: two loads asking at once do not see each other as the writer
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         fcntl.flock(fd, fcntl.LOCK_UN)
         return False
     except BlockingIOError:
@@ -257,14 +288,18 @@ def writer_lock(db: Path, wait: float | None = None):
     lock_path = _lock_path(db)
     with open(lock_path, "a+") as f:
         deadline = time.monotonic() + wait
+        tries = 0
         while True:
             try:
                 fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
-                if time.monotonic() >= deadline:
+                tries += 1
+                # three quick tries first: another load's CopyAhead asks for the lock for a moment (_writer_busy),
+                # which must not read as a load running, even with no wait
+                if tries >= 3 and time.monotonic() >= deadline:
                     raise LoadBusy(f"別の取込が実行中です（{wait:.0f}秒待ちました）。終わってからもう一度実行してください")
-                time.sleep(0.2)
+                time.sleep(0.01 if tries < 3 else 0.2)
         try:
             yield
         finally:

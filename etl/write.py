@@ -4,8 +4,8 @@ A load copies the current database file (load_files starts that copy while it re
 CopyAhead), applies the batch to the copy in one connection, updates the marts (only
 the rows of the keys it touched when the marts are current, else all of them: etl/marts.py), and os.replace()s the copy
 over the original. Readers attach the file read-only, so they see either the old or the new
-database, never a half-written one; a failed or killed load leaves only a stray temp file. One writer at a time, by
-an advisory lock next to the database. Rebuilding the marts alone (rebuild_marts), undo and withdrawals
+database, never a half-written one; a failed or killed load leaves only stray temp files (removed by the next load).
+One writer at a time, by an advisory lock next to the database. Rebuilding the marts alone (rebuild_marts), undo and withdrawals
 (etl/versions.py, etl/withdraw.py) write through the same lock and _new_version.
 """
 from __future__ import annotations
@@ -78,9 +78,13 @@ def write_batch(batch: Batch, accept_valid: bool = False, fresh: bool = False, i
                 entry["marts"] = report.marts        # incremental | partial | full (benchmarks/bench_load.py reads it)
             _stage_hook("replaced")
     except (OSError, MemoryError, duckdb.IOException, duckdb.PermissionException, duckdb.FatalException,
-            duckdb.OutOfMemoryException, duckdb.TransactionException) as e:
-        # _new_version removed its temp copy: the database file is the one before this load (a commit that cannot
-        # write its WAL on a full disk is a TransactionException)
+            duckdb.OutOfMemoryException) as e:
+        # _new_version removed its temp copy: the database file is the one before this load
+        raise _write_failed(batch.db, e) from e
+    except duckdb.TransactionException as e:
+        # a commit that cannot write its WAL (a full disk) is one; any other is a bug and stays one
+        if "could not write" not in str(e).lower() and "failed to commit" not in str(e).lower():
+            raise
         raise _write_failed(batch.db, e) from e
     report.loaded = True
     return report

@@ -3,8 +3,10 @@ when it is a whole copy of the file as it is under the writer lock; otherwise re
 never writes over a version another load replaced. Real files, real DuckDB."""
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +14,7 @@ from pathlib import Path
 import pytest
 
 import etl.load as load_module
+import etl.swap as swap
 from etl.load import load_files
 from etl.swap import CopyAhead, _remove_stale_temp_files, _writer_busy, writer_lock
 from tests.support.etl_helpers import count, query, sha256, write_engagements
@@ -39,7 +42,9 @@ def test_a_copy_of_the_unchanged_file_is_taken_whole(db):
     assert temp_files(db) == [tmp.name]
 
 
-CHANGES = ["replaced by another load", "removed as a stale temp file", "replaced by hand", "copied over by hand"]
+CHANGES = ["replaced by another load", "removed as a stale temp file", "replaced by hand", "copied over by hand",
+           "the same bytes moved in (a new file: inode and ctime differ)",
+           "rewritten in place, times put back (only ctime differs)"]
 
 
 @pytest.mark.parametrize("change", CHANGES)
@@ -50,7 +55,7 @@ def test_a_copy_that_is_no_longer_good_is_removed_and_the_load_copies_again(db, 
     ahead = CopyAhead(db)
     ahead._thread.join()
     other = tmp_path / "other" / "dx.duckdb"
-    if change != "removed as a stale temp file" and change != "replaced by another load":
+    if change in ("replaced by hand", "copied over by hand"):
         other.parent.mkdir()
         assert load_files([write_engagements(tmp_path / "支援案件_他.csv", ids=[f"E-{i}" for i in range(3, 60)])],
                           other).loaded
@@ -60,8 +65,17 @@ def test_a_copy_that_is_no_longer_good_is_removed_and_the_load_copies_again(db, 
         assert ahead.path in _remove_stale_temp_files(db)
     elif change == "replaced by hand":
         os.replace(other, db)
-    else:
+    elif change == "copied over by hand":
         shutil.copyfile(other, db)
+    elif change.startswith("the same bytes"):
+        twin = db.with_name("twin.duckdb")
+        shutil.copyfile(db, twin)
+        os.replace(twin, db)
+    else:
+        before = db.stat()
+        db.write_bytes(db.read_bytes())
+        os.utime(db, ns=(before.st_atime_ns, before.st_mtime_ns))
+        assert (db.stat().st_size, db.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
     tmp = db.with_name(db.name + ".tmp-next")
     assert not ahead.take(db, tmp)
     assert not ahead.path.exists() and not tmp.exists()
@@ -153,7 +167,7 @@ signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 db = Path({str(db)!r})
 resource.setrlimit(resource.RLIMIT_FSIZE, (db.stat().st_size // 2, resource.RLIM_INFINITY))
 ahead = CopyAhead(db)
-assert ahead.path is not None
+assert ahead.path is not None, "no copy ahead: the disk needs twice the database and 64 MB free"
 ahead._thread.join()
 print(ahead.path.exists(), ahead.take(db, db.with_name(db.name + ".tmp-x")))
 """
@@ -161,3 +175,24 @@ print(ahead.path.exists(), ahead.take(db, db.with_name(db.name + ".tmp-x")))
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["False", "False"]
     assert temp_files(db) == []
+
+
+def test_a_load_takes_its_copy_and_the_file_keeps_the_usual_mode(db, tmp_path, monkeypatch):
+    """The second load must not copy under the lock (copying there fails here), and the new version gets the mode a
+    copy under the lock gives (0666 less the umask), not mkstemp's 0600: the app may read it as another user."""
+    old_umask = os.umask(0o022)
+    try:
+        monkeypatch.setattr(load_module, "CopyAhead", lambda path: contextlib.nullcontext())
+        assert load_files([write_engagements(tmp_path / "支援案件_他.csv", ids=("E-3",))], db).loaded
+        copied_under_lock = stat.S_IMODE(db.stat().st_mode)
+        monkeypatch.undo()
+
+        def no_copy_under_the_lock(*args, **kwargs):
+            raise AssertionError("copied under the lock although a copy was made ahead")
+
+        monkeypatch.setattr(swap.shutil, "copyfile", no_copy_under_the_lock)
+        assert load_files([write_engagements(tmp_path / "支援案件_後.csv", ids=("E-4",))], db).loaded
+    finally:
+        os.umask(old_umask)
+    assert copied_under_lock == stat.S_IMODE(db.stat().st_mode) == 0o644
+    assert count(db, "engagements") == 4 and temp_files(db) == []
