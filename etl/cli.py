@@ -178,14 +178,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+INTERRUPTED = 130      # 128 + SIGINT, as a shell reports a command stopped by Ctrl-C
+
+
 def main(argv: list[str] | None = None) -> int:
     if argv is None:
         argv = sys.argv[1:]
-    if argv[:1] == ["alerts"]:
-        return cmd_alerts(argv[1:])
-    args = build_parser().parse_args(argv)
-    args.start = time.monotonic()
-    return args.func(args)
+    try:
+        if argv[:1] == ["alerts"]:
+            return cmd_alerts(argv[1:])
+        args = build_parser().parse_args(argv)
+        args.start = time.monotonic()
+        return args.func(args)
+    except (KeyboardInterrupt, Exception) as e:
+        if not _interrupted(e):
+            raise
+        # Ctrl-C: a sentence, not a traceback. A load stopped before its swap leaves the database as it was (the
+        # temp copy goes); one stopped after it is complete, which `history` shows
+        print("中断しました（Ctrl-C）。取込の途中なら、データベースは取込の前か後のどちらかの状態です"
+              "（python -m etl history で確かめられます）", file=sys.stderr)
+        return INTERRUPTED
+
+
+def _interrupted(e: BaseException) -> bool:
+    """Ctrl-C: Python's KeyboardInterrupt, or DuckDB's, raised in a running query instead ("Query interrupted", a
+    RuntimeError, or duckdb.InterruptException; duckdb is not imported here for the name)."""
+    return isinstance(e, KeyboardInterrupt) or type(e).__name__ == "InterruptException" or (
+        type(e) is RuntimeError and str(e).strip() == "Query interrupted")
 
 
 # ── the read side: the one place etl imports monitor ─────────────────────────────

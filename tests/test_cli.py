@@ -4,13 +4,16 @@ from __future__ import annotations
 import ast
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import duckdb
 import pytest
 
-from etl.cli import READ_SIDE_VERBS, main
+from etl.cli import READ_SIDE_VERBS, _interrupted, main
 from tests.support.etl_helpers import count, folder_listing, query, sha256, write_csv, write_engagements
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -229,3 +232,58 @@ def test_report_pdf_usage_errors_are_japanese(args, expected, tmp_path):
     for english in ("usage:", "error:", "required", "unrecognized", "invalid"):
         assert english not in result.stderr, result.stderr
     assert not (ROOT / "x.pdf").exists()
+
+
+class _InterruptException(Exception):
+    """A stand-in with duckdb.InterruptException's name: _interrupted tells it by name (etl.cli does not import
+    duckdb); the real class is checked too."""
+
+
+_InterruptException.__name__ = "InterruptException"
+
+
+@pytest.mark.parametrize("error, interrupted", [
+    (KeyboardInterrupt(), True),
+    (RuntimeError("Query interrupted"), True),        # what DuckDB raises when Ctrl-C lands in a running query
+    (_InterruptException("INTERRUPT Error: Interrupted!"), True),
+    (RuntimeError("something else"), False),
+    (ValueError("Query interrupted"), False),
+])
+def test_what_counts_as_ctrl_c(error, interrupted):
+    assert _interrupted(error) is interrupted
+
+
+def test_duckdb_interrupt_exception_counts_as_ctrl_c():
+    assert _interrupted(duckdb.InterruptException("Interrupted!"))
+
+
+def test_ctrl_c_during_a_load_is_exit_130_with_a_sentence_and_the_database_as_it_was(tmp_path):
+    """A terminal's Ctrl-C (SIGINT to the process group) while the load waits at a known point, after its records are
+    written into the temp copy and before the swap: exit 130, one Japanese sentence, no traceback, the database and
+    its folder as they were."""
+    db = tmp_path / "db" / "dx.duckdb"
+    db.parent.mkdir()
+    assert main(["load", str(write_engagements(tmp_path / "支援案件.csv", ids=("E-1",))), "--db", str(db)]) == 0
+    before, listing = sha256(db), folder_listing(db.parent)
+    marker = tmp_path / "paused"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DX_LOAD_PAUSE_AT": "written", "DX_LOAD_PAUSE_FILE": str(marker)}
+    proc = subprocess.Popen([sys.executable, "-m", "etl", "load", str(write_engagements(tmp_path / "支援案件_後.csv",
+                                                                                          ids=("E-2",))),
+                             "--db", str(db)], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.monotonic() + 120
+        while not marker.exists():
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the load did not reach the pause point"
+            time.sleep(0.02)
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, (out, err)
+    assert "中断しました" in err and "Traceback" not in err, err
+    assert sha256(db) == before and folder_listing(db.parent) == listing
+    assert count(db, "engagements") == 1
