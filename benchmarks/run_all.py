@@ -28,11 +28,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "performance.md"
-sys.path.insert(0, str(ROOT))
-from tests.support.processes import status_kb  # noqa: E402, F401  (the benchmarks import it from here)
 BENCH_DIR = Path(os.environ.get("DX_BENCH_DIR", "/tmp/dx-bench"))
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+from tests.support.processes import status_kb  # noqa: E402, F401  (the benchmarks import it from here)
 if str(Path(__file__).resolve().parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
 

@@ -33,8 +33,9 @@ def load_files(paths: Iterable[Path], db: Path | None = None, accept_valid: bool
         raise ScopeRefused("サンプルデータの作り直しは範囲を限ってはできません")
     db = Path(db) if db else default_db_path()
     # the copy of the database the load writes is made while the files are read and checked (etl/swap.py)
-    with (CopyAhead(db) if not (fresh or is_sample) and db.is_file() and not is_sample_db(db)
-          else nullcontext()) as ahead:
+    # (for the sample database, which a load replaces, the copy is simply not taken: asking is_sample_db here too
+    # would open the file once more on every load)
+    with (CopyAhead(db) if not (fresh or is_sample) and db.is_file() else nullcontext()) as ahead:
         batch = Batch.prepare(paths, db, names=names, progress=progress, fresh=fresh or is_sample, as_of=as_of,
                               scope=scope)
         try:

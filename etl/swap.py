@@ -148,19 +148,14 @@ def _new_file(prefix: Path, suffix: str) -> tuple[int, Path]:
 
 
 def _copy_fd(src: int, dst: int, size: int) -> None:
-    """Copy ``size`` bytes in the kernel (copy_file_range, sendfile where it is missing)."""
+    """Copy ``size`` bytes in the kernel. The copy sits beside the database (one file system), so copy_file_range
+    (Linux) always applies; where it is missing the OSError means no copy ahead, and the load copies under the lock."""
     copy = getattr(os, "copy_file_range", None)
+    if copy is None:
+        raise OSError("copy_file_range is not available")
     done = 0
     while done < size:
-        try:
-            n = copy(src, dst, size - done) if copy else os.sendfile(dst, src, done, size - done)
-        except OSError:
-            if copy is None:
-                raise
-            copy = None       # e.g. across file systems on old kernels: sendfile from where copy_file_range stopped
-            os.lseek(src, done, os.SEEK_SET)
-            os.lseek(dst, done, os.SEEK_SET)
-            continue
+        n = copy(src, dst, size - done)
         if n == 0:
             break
         done += n
@@ -263,21 +258,10 @@ def _lock_path(db: Path) -> Path:
 
 
 def _writer_busy(db: Path) -> bool:
-    """Whether a load holds the writer lock of ``db`` now (asked without waiting and let go at once)."""
-    try:     # opened to read: a load that writes nothing leaves the folder as it was (no lock file made)
-        fd = os.open(_lock_path(db), os.O_RDONLY)
-    except OSError:          # no lock file: no load has ever written here
-        return False
-    try:     # shared: two loads asking at once do not see each other as the writer
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return False
-    except BlockingIOError:
-        return True
-    except OSError:
-        return False
-    finally:
-        os.close(fd)
+    """Whether a load is writing a new version of ``db`` now: its temp copy (``<db>.tmp-<pid>``) is there. Read from
+    the folder, not by trying the lock (that would make the writer's own try fail); a killed load's temp copy counts
+    too until the next load removes it, which only means no copy is made ahead meanwhile."""
+    return any(not p.name.endswith("-ahead") for p in db.parent.glob(f"{glob.escape(db.name)}{TEMP_INFIX}*"))
 
 
 @contextmanager
@@ -288,18 +272,14 @@ def writer_lock(db: Path, wait: float | None = None):
     lock_path = _lock_path(db)
     with open(lock_path, "a+") as f:
         deadline = time.monotonic() + wait
-        tries = 0
         while True:
             try:
                 fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
-                tries += 1
-                # three quick tries first: another load's CopyAhead asks for the lock for a moment (_writer_busy),
-                # which must not read as a load running, even with no wait
-                if tries >= 3 and time.monotonic() >= deadline:
+                if time.monotonic() >= deadline:
                     raise LoadBusy(f"別の取込が実行中です（{wait:.0f}秒待ちました）。終わってからもう一度実行してください")
-                time.sleep(0.01 if tries < 3 else 0.2)
+                time.sleep(0.2)
         try:
             yield
         finally:

@@ -16,7 +16,7 @@ import pytest
 import etl.load as load_module
 import etl.swap as swap
 from etl.load import load_files
-from etl.swap import CopyAhead, _remove_stale_temp_files, _writer_busy, writer_lock
+from etl.swap import CopyAhead, LoadBusy, _new_version, _remove_stale_temp_files, writer_lock
 from tests.support.etl_helpers import count, query, sha256, write_engagements
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -114,8 +114,8 @@ def test_a_load_that_writes_nothing_leaves_no_copy(db, tmp_path):
 
 def test_no_copy_ahead_while_another_load_writes(db):
     """Its new version would make the copy stale, and on a nearly full disk the copy would take the space that load
-    needs."""
-    with writer_lock(db):
+    needs. The other load holds the lock and writes its temp copy (a new version of the same records)."""
+    with writer_lock(db), _new_version(db, copy=True):
         ahead = CopyAhead(db)
         assert ahead.path is None and not ahead.take(db, db.with_name(db.name + ".tmp-x"))
     assert temp_files(db) == []
@@ -149,10 +149,15 @@ def test_a_symlink_and_the_real_path_are_one_writer(db, tmp_path):
     link = tmp_path / "link.duckdb"
     link.symlink_to(db)
     with writer_lock(link):
-        assert _writer_busy(db)
+        with pytest.raises(LoadBusy):
+            with writer_lock(db, wait=0):
+                pass
     with writer_lock(db):
-        assert _writer_busy(link)
-    assert not _writer_busy(db)
+        with pytest.raises(LoadBusy):
+            with writer_lock(link, wait=0):
+                pass
+    with writer_lock(db, wait=0):
+        pass
 
 
 def test_a_copy_that_cannot_be_written_whole_is_removed_at_once(db):
