@@ -29,9 +29,10 @@ import duckdb
 from .kinds import KINDS, Kind, header_score, is_known_header, kind_from_headers, kind_from_name, match_headers
 
 HEADER_SEARCH_ROWS = 30
-# Below this size a CSV is parsed with Python's csv module (exact row numbers even with blank lines);
-# above it DuckDB's parallel reader does the work.
-SMALL_CSV_BYTES = 8 * 1024 * 1024
+# Below this size a CSV is parsed with Python's csv module; above it DuckDB's reader does the work, faster from about
+# 500 rows (docs/performance.md, "Monthly batch"). A file with blank lines is read in Python at any size (exact row
+# numbers).
+SMALL_CSV_BYTES = 256 * 1024
 # up to this many rows a table read in Python goes to DuckDB as list parameters (no pandas import: a load process
 # starts faster); beyond, through pandas, whose faster conversion then pays for its import (docs/performance.md,
 # "A small load"). A CSV read in Python (SMALL_CSV_BYTES) holds fewer rows than this.
@@ -683,11 +684,17 @@ class Extractor:
         table = self._new_table()
         cols = {f"c{i}": "VARCHAR" for i in range(ncols)}
         select = ", ".join(f'c{i} AS "{name}"' for i, name in positions.items())
-        self.con.execute(
-            f"""CREATE TEMP TABLE {table} AS SELECT {select} FROM read_csv(?, auto_detect=false, header=false, skip=?,
-                delim=?, quote='"', escape='"', strict_mode=false, columns=?)""",
-            [str(path), header_row, delim, cols],
-        )
+        # a row with fewer fields than the header has blank cells at its end, as Python's csv module reads it
+        statement = (f"""CREATE TEMP TABLE {table} AS SELECT {select} FROM read_csv(?, auto_detect=false, header=false,
+                         skip=?, delim=?, quote='"', escape='"', strict_mode=false, null_padding=true, parallel=?,
+                         columns=?)""")
+        try:
+            self.con.execute(statement, [str(path), header_row, delim, True, cols])
+        except duckdb.Error as e:
+            # DuckDB's parallel reader cannot pad short rows of a file with line breaks inside quotes
+            if "null_padding" not in str(e):
+                raise
+            self.con.execute(statement, [str(path), header_row, delim, False, cols])
         return table
 
     # XLSX --------------------------------------------------------------------

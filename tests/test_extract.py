@@ -122,6 +122,28 @@ def test_large_utf8_csv_row_numbers_with_and_without_blank_lines(tmp_path, monke
     assert {t.sha256 for t in report.tables if t.kind == "sessions"} == {sha256(src / "伴走記録.csv")}
 
 
+@pytest.mark.parametrize("rows", [
+    [SESSION_ROWS[0], ["E-1", "2", "2022/11/2", "60"]],
+    [*SESSION_ROWS, ["E-1", "3", "2022/11/2", "60"]],
+], ids=["short-row", "short-row-and-line-break-in-quotes"])
+def test_a_row_with_fewer_fields_reads_the_same_in_both_readers(tmp_path, monkeypatch, rows):
+    """A row that ends early (an export that drops trailing empty cells) has blank cells at its end in Python's csv
+    reader and in DuckDB's (null_padding; with a line break inside quotes its parallel reader cannot pad, so it
+    reads the file again single-threaded)."""
+    src = tmp_path / "in"
+    src.mkdir()
+    write_engagements(src / "支援案件.csv", ids=("E-1",))
+    write_csv(src / "伴走記録.csv", SESSION_HEADER, rows)
+    small = tmp_path / "small.duckdb"
+    load_ok([src], small)
+    monkeypatch.setattr(etl.extract, "SMALL_CSV_BYTES", 0)
+    large = tmp_path / "large.duckdb"
+    load_ok([src], large)
+    assert content(large) == content(small)
+    short = query(large, "SELECT session_no, date, duration_min, stage_no, notes, source_row FROM sessions "
+                         "ORDER BY session_no DESC LIMIT 1")
+    assert short == [(len(rows), dt.date(2022, 11, 2), 60, None, None, len(rows) + 1)]
+
 # ── headers ─────────────────────────────────────────────────────────────────
 
 HEADER_VARIANTS = {

@@ -66,15 +66,16 @@ def many_rows_xlsx(path: Path, rows: int) -> Path:
     return path
 
 
-def long_field_csv(path: Path, chars: int = 200 * 1024) -> Path:
-    path.write_text("案件ID,回,実施日,担当ITC\nE-1,1,2024-05-01,架空\nE-1,2,2024-05-02," + "長" * chars + "\n",
+def long_field_csv(path: Path, chars: int = 200 * 1024, fill: str = "長") -> Path:
+    """A field of `chars` characters in row 3 (600 KB of 長 by default: DuckDB's reader; ASCII under 256 KB: Python's)."""
+    path.write_text("案件ID,回,実施日,担当ITC\nE-1,1,2024-05-01,架空\nE-1,2,2024-05-02," + fill * chars + "\n",
                     encoding="utf-8")
     return path
 
 
 def long_line_csv(path: Path, line_bytes: int = 3 * 1024 * 1024, pad_to: int = 0) -> Path:
-    """A line of many short fields longer than 2 MB (row 3); `pad_to` bytes of valid rows first (≥ 8 MB: the file
-    goes to DuckDB's reader)."""
+    """A line of many short fields longer than 2 MB (row 3); `pad_to` bytes of valid rows first (≥ 8 MB: DuckDB's
+    parallel reader)."""
     with open(path, "w", encoding="utf-8", newline="") as f:
         f.write("案件ID,回,実施日,担当ITC\n")
         f.write("E-1,1,2024-05-01,架空\n")
